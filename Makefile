@@ -1,0 +1,32 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Both create .venv and install the project once; later calls skip what is done.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Initialise a ledger under ./data (embedded SQLite) if there is none, then show it.
+run: install
+	$(BIN)/drledger demo --if-empty
+	$(BIN)/drledger status
+	$(BIN)/drledger verify
+
+# All tests: SQLite file and PostgreSQL (127.0.0.1:5432, database `test`).
+test: install
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: install
+	$(BIN)/python benchmarks/append.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache
