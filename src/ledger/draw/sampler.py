@@ -1,0 +1,265 @@
+"""Rivest's consistent sampler, without replacement, over string IDs ("v1").
+
+Byte-identical to ``consistent_sampler.py`` by Ronald L. Rivest (MIT
+licence, https://github.com/ron-rivest/consistent_sampler, the decimal
+version used by Arlo for election audits), restricted to sampling without
+replacement.  The spec in plain words is docs/sampler.md.
+
+For seed ``S`` and ID ``X`` (both UTF-8 text)::
+
+    v      = int(SHA-256(hex(SHA-256(S)) + X))     # hex: 64 lowercase chars
+    ticket = "0." + reversed(decimal(v) zero-padded to at least 64 digits)
+
+The draw order is increasing ``(ticket, X)``, tickets compared as strings
+(the reference keeps ``(ticket, id, generation)`` tuples in a heap);
+``drop`` skips the first draws and ``n`` (the reference's ``take``) bounds
+how many follow.
+
+>>> sample("41", [str(i) for i in range(100)], n=5)
+['73', '51', '17', '58', '38']
+>>> sample("41", [str(i) for i in range(100)], n=5, drop=5)
+['42', '39', '20', '11', '67']
+
+How it is fast without changing a single comparison:
+
+* The first digits of a ticket are the *last* decimal digits of ``v``,
+  reversed, so ``v mod 10**4`` (cheap, computed for every ID with C-level
+  ``map`` chains, no per-ID Python objects kept) tells which of 10**4 equal
+  *bands* of (0, 1) the ticket falls in.
+* Bands are visited in increasing order; the first one is sized so that it
+  very probably holds the ``drop + n`` IDs asked for, and each further band
+  doubles.  Only IDs inside a visited band are hashed again.
+* Inside a band IDs are sorted by a fixed-width integer: the first 19 ticket
+  digits (``v mod 10**19`` reversed, < 2**64).  Only IDs whose 19-digit
+  keys tie are compared on the full reference ticket, then on the ID.
+
+Equal digit strings of equal width compare as numbers, and every ticket has
+at least 64 digits, so this is exactly the reference's string comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import compress, groupby, islice
+from typing import Final
+
+__all__ = [
+    "BAND_DIGITS",
+    "draw_indices",
+    "draw_stream",
+    "reference_ticket",
+    "sample",
+    "sample_utf8",
+    "seed_prefix",
+    "ticket_residues",
+]
+
+# Ticket digits that choose a band: 10**4 bands keep the per-band mask tiny
+# and let residues live in an unsigned 16-bit array ("H").
+BAND_DIGITS: Final = 4
+_BANDS: Final = 10**BAND_DIGITS
+# 19 decimal digits are the most that always fit in an unsigned 64-bit word.
+_KEY_DIGITS: Final = 19
+
+_sha256 = hashlib.sha256
+_digest = type(hashlib.sha256()).digest
+# _BAND_OF[r] = the band (first BAND_DIGITS ticket digits) of v with v % 10**4 == r.
+_BAND_OF: Final = tuple(int(f"{r:0{BAND_DIGITS}d}"[::-1]) for r in range(_BANDS))
+
+
+def seed_prefix(seed: str) -> bytes:
+    """The 64 hex characters every hash input starts with: hex(SHA-256(seed)).
+
+    >>> seed_prefix("abc").decode()
+    'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    """
+    return _sha256(seed.encode("utf-8")).hexdigest().encode("ascii")
+
+
+def _value(prefix: bytes, id_utf8: bytes) -> int:
+    """v: the SHA-256 of prefix + ID as a non-negative integer."""
+    return int.from_bytes(_sha256(prefix + id_utf8).digest(), "big")
+
+
+def _ticket_of_value(v: int) -> str:
+    # "{:064d}" pads short values, so every ticket has at least 64 digits.
+    return "0." + f"{v:064d}"[::-1]
+
+
+def reference_ticket(seed: str, id: str) -> str:
+    """The full ticket of ``id`` exactly as the reference forms it.
+
+    >>> t = reference_ticket("31", "b")
+    >>> t[:20]
+    '0.257111253586438338'
+    >>> len(t) >= 66
+    True
+    """
+    return _ticket_of_value(_value(seed_prefix(seed), id.encode("utf-8")))
+
+
+def _prefix_key(v: int, digits: int = _KEY_DIGITS) -> int:
+    """The first ``digits`` ticket digits as one integer (same order as the strings).
+
+    >>> _prefix_key(1234, 6)
+    432100
+    """
+    return int(f"{v % 10**digits:0{digits}d}"[::-1])
+
+
+def ticket_residues(prefix: bytes, ids_utf8: Iterable[bytes]) -> array:
+    """``v mod 10**BAND_DIGITS`` for every ID, as a compact array('H').
+
+    One chain of C-level ``map`` calls: no per-ID Python object outlives its
+    step.  Chunks of IDs may be computed separately (e.g. in other
+    processes) and concatenated.
+
+    >>> residues = ticket_residues(seed_prefix("31"), [b"a", b"b"])
+    >>> [_BAND_OF[r] for r in residues]    # tickets 0.3084..., 0.2571...
+    [3084, 2571]
+    """
+    hashes = map(_sha256, map(prefix.__add__, ids_utf8))
+    values = map(int.from_bytes, map(_digest, hashes))
+    return array("H", map(_BANDS.__rmod__, values))
+
+
+def _first_band_width(wanted: int, total: int) -> int:
+    """Bands for the first visit: room for ``wanted`` IDs plus ~5 sigma.
+
+    Too small only costs another (doubling) visit, never a wrong order.
+    """
+    if total == 0:
+        return _BANDS
+    room = wanted + 5 * math.sqrt(wanted) + 16
+    return max(1, min(_BANDS, math.ceil(_BANDS * room / total)))
+
+
+def _band_members(residues: Sequence[int], lo: int, hi: int) -> list[int]:
+    """Indices of the IDs whose tickets start with a band in [lo, hi)."""
+    mask = bytes(lo <= band < hi for band in _BAND_OF)
+    return list(compress(range(len(residues)), map(mask.__getitem__, residues)))
+
+
+def _sorted_band(
+    prefix: bytes, ids_utf8: Sequence[bytes], members: list[int], key_digits: int
+) -> list[int]:
+    """``members`` in exact reference order: prefix key, then full ticket and ID."""
+    values = [_value(prefix, ids_utf8[i]) for i in members]
+    keys = [_prefix_key(v, key_digits) for v in values]
+    positions = sorted(range(len(members)), key=keys.__getitem__)
+    ordered: list[int] = []
+    for _, run in groupby(positions, key=keys.__getitem__):
+        tied = list(run)
+        if len(tied) > 1:
+            # Rare (about 1e-19 per pair at 19 digits): decide as the reference does.
+            tied.sort(key=lambda p: (_ticket_of_value(values[p]), ids_utf8[members[p]]))
+        ordered.extend(members[p] for p in tied)
+    return ordered
+
+
+def draw_indices(
+    prefix: bytes,
+    ids_utf8: Sequence[bytes],
+    residues: Sequence[int] | None = None,
+    wanted: int | None = None,
+    *,
+    key_digits: int = _KEY_DIGITS,
+) -> Iterator[int]:
+    """Indices into ``ids_utf8`` in draw order, lazily, band by band.
+
+    ``wanted`` (how many the caller will probably consume) only sizes the
+    first band; ``residues`` may be passed if already computed (in
+    parallel).  ``key_digits`` exists so tests can force prefix ties.
+    IDs must be distinct; that is the caller's check.
+    """
+    if residues is None:
+        residues = ticket_residues(prefix, ids_utf8)
+    if len(residues) != len(ids_utf8):
+        raise ValueError("one residue per ID is required")
+    total = len(ids_utf8)
+    width = _first_band_width(total if wanted is None else wanted, total)
+    lo = 0
+    while lo < _BANDS:
+        hi = min(_BANDS, lo + width)
+        members = _band_members(residues, lo, hi)
+        yield from _sorted_band(prefix, ids_utf8, members, key_digits)
+        lo, width = hi, width * 2
+
+
+def _check_counts(n: int | None, drop: int) -> None:
+    if n is not None and n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    if drop < 0:
+        raise ValueError(f"drop must be >= 0, got {drop}")
+
+
+def sample_utf8(
+    seed: str,
+    ids_utf8: Sequence[bytes],
+    n: int | None = None,
+    drop: int = 0,
+    residues: Sequence[int] | None = None,
+) -> list[int]:
+    """Like :func:`sample` over UTF-8 encoded, already distinct IDs; returns indices.
+
+    For callers holding raw lines (the CLI): skips decoding and the
+    duplicate check, which such callers do themselves with better errors.
+
+    >>> sample_utf8("31", [b"a", b"b", b"c", b"d"])
+    [1, 0, 3, 2]
+    """
+    _check_counts(n, drop)
+    stop = None if n is None else drop + n
+    wanted = len(ids_utf8) if stop is None else min(stop, len(ids_utf8))
+    order = draw_indices(seed_prefix(seed), ids_utf8, residues, wanted)
+    return list(islice(order, drop, stop))
+
+
+def _encode_distinct(ids: Iterable[str]) -> list[bytes]:
+    encoded = [i.encode("utf-8") for i in ids]
+    if len(set(encoded)) != len(encoded):
+        seen: set[bytes] = set()
+        dupes = sorted({i for i in encoded if i in seen or seen.add(i)})
+        shown = ", ".join(repr(d.decode("utf-8")) for d in dupes[:5])
+        raise ValueError(f"duplicate IDs: {shown}")
+    return encoded
+
+
+def sample(seed: str, ids: Sequence[str], n: int | None = None, drop: int = 0) -> list[str]:
+    """The IDs in draw order: the first ``drop`` skipped, then at most ``n``.
+
+    ``n=None`` means all the rest (a full shuffle).  Like the reference's
+    ``take``, ``n`` is an upper bound.  Duplicate IDs raise ValueError.
+
+    >>> sample("31", ["a", "b", "c", "d"])
+    ['b', 'a', 'd', 'c']
+    >>> sample("77", ["a", "b", "c", "d"], n=2)
+    ['b', 'd']
+    """
+    encoded = _encode_distinct(ids)
+    return [ids[i] for i in sample_utf8(seed, encoded, n, drop)]
+
+
+def draw_stream(seed: str, ids: Iterable[str]) -> Iterator[str]:
+    """Every ID in draw order, computed lazily (stop consuming when done).
+
+    The order of any subset is this order filtered to the subset, so a
+    caller drawing per stratum may either stream each stratum's own IDs or
+    filter one global stream; both give the same draws.
+
+    >>> stream = draw_stream("41", [str(i) for i in range(100)])
+    >>> [next(stream) for _ in range(3)]
+    ['73', '51', '17']
+    >>> [i for i in draw_stream("41", map(str, range(100))) if int(i) % 2][:3]
+    ['73', '51', '17']
+    """
+    id_list = list(ids)
+    encoded = _encode_distinct(id_list)
+    prefix = seed_prefix(seed)
+    # Start small: a stream's consumer usually wants only the first few.
+    wanted = min(len(encoded), 64)
+    for i in draw_indices(prefix, encoded, wanted=wanted):
+        yield id_list[i]

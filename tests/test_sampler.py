@@ -1,0 +1,186 @@
+"""The consistent sampler against the public vectors and a plain spec implementation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.draw.sampler import (
+    draw_indices,
+    draw_stream,
+    reference_ticket,
+    sample,
+    sample_utf8,
+    seed_prefix,
+    ticket_residues,
+)
+
+VECTORS = Path(__file__).parents[2] / "shared" / "vectors" / "draw" / "rivest_consistent_sampler.json"
+
+
+# --- The written spec, plainly (docs/sampler.md); deliberately no cleverness. ---
+
+def plain_ticket(seed: str, id: str) -> str:
+    seed_hex = hashlib.sha256(seed.encode("utf-8")).hexdigest()
+    value = int(hashlib.sha256((seed_hex + id).encode("utf-8")).hexdigest(), 16)
+    return "0." + "{:064d}".format(value)[::-1]
+
+
+def plain_sample(seed: str, ids: list[str], n: int | None = None, drop: int = 0) -> list[str]:
+    order = [id for _, id in sorted((plain_ticket(seed, id), id) for id in ids)]
+    return order[drop:] if n is None else order[drop:drop + n]
+
+
+def trim(ticket: str, digits: int) -> str:
+    """The reference's display form: ``digits`` digits after any leading 9s."""
+    padded = ticket + "0"
+    first_non_9 = min(i for i in range(2, len(padded)) if padded[i] < "9")
+    return ticket[:first_non_9 + digits]
+
+
+def load_vectors() -> list[dict]:
+    return json.loads(VECTORS.read_text(encoding="utf-8"))["vectors"]
+
+
+# --- Public vectors ---
+
+@pytest.mark.parametrize("vector", load_vectors(), ids=lambda v: v["desc"])
+def test_public_vector_ids(vector: dict) -> None:
+    drawn = sample(vector["seed"], vector["ids"], n=vector["take"], drop=vector["drop"])
+    assert drawn == vector["expected_ids"]
+
+
+@pytest.mark.parametrize("vector", load_vectors(), ids=lambda v: v["desc"])
+def test_public_vector_tickets(vector: dict) -> None:
+    tickets = [trim(reference_ticket(vector["seed"], id), 18) for id in vector["expected_ids"]]
+    assert tickets == vector["expected_tickets_18"]
+
+
+def test_vectors_exist_and_cover_drop_and_take() -> None:
+    vectors = load_vectors()
+    assert len(vectors) >= 6
+    assert any(v["drop"] for v in vectors) and any(v["take"] is None for v in vectors)
+
+
+def test_reference_docstring_examples() -> None:
+    # The reference's own doctest: first_fraction('AB-130', '01382438112797316654')
+    # is the generation-1 ticket number, i.e. our ticket.
+    assert reference_ticket("01382438112797316654", "AB-130") == (
+        "0.26299714122838008416507544297546663599715395525154425586041245287750224561854"
+    )
+
+
+def test_ticket_has_at_least_64_digits_and_reversed_decimal() -> None:
+    ticket = reference_ticket("seed", "id")
+    value = int(hashlib.sha256((seed_prefix("seed").decode() + "id").encode()).hexdigest(), 16)
+    assert ticket == "0." + str(value).zfill(64)[::-1]
+    assert len(ticket) - 2 >= 64
+
+
+# --- Strategies ---
+
+seeds = st.text(max_size=20)
+id_lists = st.lists(st.text(min_size=1, max_size=12), max_size=60, unique=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seeds, id_lists, st.none() | st.integers(0, 70), st.integers(0, 70))
+def test_fast_equals_plain_spec(seed: str, ids: list[str], n: int | None, drop: int) -> None:
+    assert sample(seed, ids, n=n, drop=drop) == plain_sample(seed, ids, n=n, drop=drop)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seeds, id_lists, st.integers(1, 3))
+def test_prefix_ties_fall_back_to_full_ticket(seed: str, ids: list[str], key_digits: int) -> None:
+    # With 1-3 key digits most IDs share a prefix key, so the full-ticket
+    # fallback decides the order; it must still be the reference order.
+    encoded = [i.encode("utf-8") for i in ids]
+    order = draw_indices(seed_prefix(seed), encoded, key_digits=key_digits)
+    assert [ids[i] for i in order] == plain_sample(seed, ids)
+
+
+def test_prefix_ties_really_happen_with_few_key_digits() -> None:
+    # Guards the test above: 200 IDs over 10 one-digit keys must collide.
+    ids = [f"id-{k}" for k in range(200)]
+    keys = {reference_ticket("s", i)[2] for i in ids}
+    assert len(keys) < len(ids)
+
+
+@settings(max_examples=100, deadline=None)
+@given(seeds, id_lists, st.integers(0, 60), st.integers(0, 60))
+def test_larger_n_extends_smaller(seed: str, ids: list[str], small: int, extra: int) -> None:
+    shorter = sample(seed, ids, n=small)
+    longer = sample(seed, ids, n=small + extra)
+    assert longer[:len(shorter)] == shorter
+
+
+@settings(max_examples=100, deadline=None)
+@given(seeds, id_lists, st.integers(0, 60), st.integers(0, 60))
+def test_drop_continues_where_take_stopped(seed: str, ids: list[str], first: int, more: int) -> None:
+    assert sample(seed, ids, n=first) + sample(seed, ids, n=more, drop=first) == sample(
+        seed, ids, n=first + more
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(seeds, id_lists, st.data())
+def test_subset_order_is_global_order_filtered(seed: str, ids: list[str], data: st.DataObject) -> None:
+    subset = data.draw(st.lists(st.sampled_from(ids), unique=True) if ids else st.just([]))
+    wanted = set(subset)
+    assert sample(seed, subset) == [i for i in sample(seed, ids) if i in wanted]
+    assert list(draw_stream(seed, subset)) == [i for i in draw_stream(seed, ids) if i in wanted]
+
+
+@settings(max_examples=50, deadline=None)
+@given(seeds, id_lists)
+def test_stream_is_full_order(seed: str, ids: list[str]) -> None:
+    assert list(draw_stream(seed, ids)) == sample(seed, ids) == plain_sample(seed, ids)
+
+
+def test_many_ids_cross_several_bands_and_match_plain() -> None:
+    # 5000 IDs with n small: the first band is narrow, so asking for more than
+    # it holds exercises the band-doubling path as well.
+    ids = [f"91360502{k:09d}X" for k in range(5000)]
+    assert sample("bands", ids, n=7) == plain_sample("bands", ids, n=7)
+    assert sample("bands", ids, n=3000, drop=11) == plain_sample("bands", ids, n=3000, drop=11)
+    assert sample("bands", ids) == plain_sample("bands", ids)
+
+
+def test_residues_can_be_computed_in_chunks() -> None:
+    ids = [f"{k}".encode() for k in range(1000)]
+    prefix = seed_prefix("chunks")
+    whole = ticket_residues(prefix, ids)
+    assert ticket_residues(prefix, ids[:400]) + ticket_residues(prefix, ids[400:]) == whole
+    assert sample_utf8("chunks", ids, 50, residues=whole) == sample_utf8("chunks", ids, 50)
+
+
+def test_wrong_residue_count_is_refused() -> None:
+    with pytest.raises(ValueError, match="one residue per ID"):
+        list(draw_indices(seed_prefix("s"), [b"a", b"b"], residues=[0]))
+
+
+def test_unicode_ids_and_seed_are_utf8() -> None:
+    ids = ["市场监管-1", "市场监管-2", "ÅB-3", "😀"]
+    assert sample("随机种子", ids) == plain_sample("随机种子", ids)
+
+
+def test_duplicates_refused() -> None:
+    with pytest.raises(ValueError, match="duplicate IDs: 'a'"):
+        sample("s", ["a", "b", "a"])
+
+
+@pytest.mark.parametrize("n, drop", [(-1, 0), (1, -1)])
+def test_negative_counts_refused(n: int, drop: int) -> None:
+    with pytest.raises(ValueError):
+        sample("s", ["a"], n=n, drop=drop)
+
+
+def test_n_beyond_population_returns_all_like_take() -> None:
+    assert sample("31", ["a", "b", "c", "d"], n=10) == ["b", "a", "d", "c"]
+    assert sample("31", ["a", "b"], n=3, drop=5) == []
+    assert sample("31", [], n=3) == []
