@@ -1,0 +1,80 @@
+"""What every drledger command shares: store options and clear failures."""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILED_CHECK = 1
+EXIT_ERROR = 2
+
+
+def store_options(function: F) -> F:
+    function = click.option(
+        "--home",
+        envvar="DRLEDGER_HOME",
+        default="data",
+        show_default=True,
+        help="Folder with the SQLite file and the key files [env DRLEDGER_HOME].",
+    )(function)
+    function = click.option(
+        "--store",
+        envvar="DRLEDGER_STORE",
+        default=None,
+        help="sqlite:///path or postgresql://user[:password]@host[:port]/db[?schema=s] [env DRLEDGER_STORE].",
+    )(function)
+    return function
+
+
+def config_from(store: str | None, home: str):  # -> StoreConfig
+    from ledger.store.config import resolve_store
+
+    return resolve_store(store, home)
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> None:
+    click.echo(f"drledger: error: {message}", err=True)
+    sys.exit(code)
+
+
+def clear_errors(function: F) -> F:
+    """Turn every expected failure into one line on stderr and a non-zero exit."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import psycopg
+        from eventsourcing.persistence import PersistenceError
+
+        from ledger.application import Refused
+        from ledger.domain.actors import DomainError
+        from ledger.integrity.keys import KeyFileError
+        from ledger.setup import SetupError
+        from ledger.store.config import StoreConfigError
+        from ledger.store.reader import StoreUnavailable
+
+        try:
+            return function(*args, **kwargs)
+        except (StoreUnavailable, StoreConfigError, KeyFileError, SetupError, Refused, DomainError) as error:
+            fail(str(error))
+        except sqlite3.DatabaseError as error:
+            fail(f"the SQLite store cannot be used: {error}")
+        except psycopg.Error as error:
+            fail(f"PostgreSQL: {_first_line(error)}")
+        except PersistenceError as error:
+            fail(f"the store failed: {_first_line(error)}")
+        except OSError as error:
+            fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,135 @@
+"""Create a ledger (`drledger init`) and open it for writing.
+
+init writes, in order: nothing until every check passed; then the two key
+files (0600, refusing to overwrite); then the genesis transaction; then the
+trust anchor (`trust.json`, public data only). If genesis fails, the key
+files it created are removed, so a refused init leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.integrity.keys import PASSPHRASE_ENV, Signer, key_id, read_key_file, write_key_file
+from ledger.store.config import StoreConfig
+from ledger.store.reader import StoreUnavailable, open_reader
+
+LEDGER_KEY_FILE = "ledger.pem"
+ADMIN_KEY_FILE = "admin.pem"
+TRUST_FILE = "trust.json"
+
+
+class SetupError(Exception):
+    """The ledger cannot be created or opened as asked."""
+
+
+@dataclass(frozen=True)
+class InitResult:
+    origin: str
+    ledger_key_id: str
+    admin_id: str
+    admin_key_id: str
+    ledger_key_file: Path
+    admin_key_file: Path
+    head: str
+
+
+def passphrase() -> str | None:
+    return os.environ.get(PASSPHRASE_ENV) or None
+
+
+def store_has_ledger(config: StoreConfig) -> bool:
+    try:
+        with open_reader(config) as reader:
+            return reader.size() > 0
+    except StoreUnavailable as error:
+        if "holds no ledger" in str(error) or "no ledger at" in str(error):
+            return False
+        raise
+
+
+def init_ledger(config: StoreConfig, *, origin: str | None, admin_id: str, admin_name: str) -> InitResult:
+    from ledger.application import LedgerApplication
+
+    keys_dir = config.keys_dir
+    ledger_file, admin_file = keys_dir / LEDGER_KEY_FILE, keys_dir / ADMIN_KEY_FILE
+    if store_has_ledger(config):
+        raise SetupError(f"{config.display} already holds a ledger: refusing to initialise it again")
+    for path in (ledger_file, admin_file):
+        if path.exists():
+            raise SetupError(f"key file {path} already exists: refusing to overwrite a key")
+    if config.kind == "sqlite":
+        assert config.sqlite_path is not None
+        config.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    ledger_signer, admin_signer = Signer.generate(), Signer.generate()
+    origin = origin or f"drledger.local/{ledger_signer.key_id[:8]}"
+    written: list[Path] = []
+    try:
+        for path, signer in ((ledger_file, ledger_signer), (admin_file, admin_signer)):
+            write_key_file(path, signer, passphrase())
+            written.append(path)
+        app = LedgerApplication(config, ledger_signer)
+        try:
+            app.genesis(origin, ledger_signer.public_key, admin_id, admin_name, admin_signer)
+        finally:
+            app.close()
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    with open_reader(config) as reader:
+        head = reader.head()
+    assert head is not None
+    trust = {
+        "origin": origin,
+        "ledger_key": base64.b64encode(ledger_signer.public_key).decode(),
+        "ledger_key_id": ledger_signer.key_id,
+        "genesis_head": f"{head[0]}:{head[1].hex()}",
+    }
+    (config.home / TRUST_FILE).write_text(json.dumps(trust, indent=2) + "\n", encoding="utf-8")
+    return InitResult(
+        origin=origin,
+        ledger_key_id=ledger_signer.key_id,
+        admin_id=admin_id,
+        admin_key_id=admin_signer.key_id,
+        ledger_key_file=ledger_file,
+        admin_key_file=admin_file,
+        head=head[1].hex(),
+    )
+
+
+def trusted_ledger_key(config: StoreConfig) -> bytes | None:
+    """The ledger public key pinned at init on this machine, if any."""
+    path = config.home / TRUST_FILE
+    if not path.exists():
+        return None
+    try:
+        return base64.b64decode(json.loads(path.read_text(encoding="utf-8"))["ledger_key"], validate=True)
+    except (ValueError, KeyError) as error:
+        raise SetupError(f"trust anchor {path} is unreadable: {error}") from None
+
+
+def load_ledger_signer(config: StoreConfig) -> Signer:
+    return read_key_file(config.keys_dir / LEDGER_KEY_FILE, passphrase())
+
+
+def open_for_writing(config: StoreConfig):  # -> LedgerApplication (lazy import keeps CLI start fast)
+    """The application with the ledger key loaded, for a ledger that exists."""
+    from ledger.application import LedgerApplication
+
+    if not store_has_ledger(config):
+        raise SetupError(f"{config.display} holds no ledger: run `drledger init` first")
+    signer = load_ledger_signer(config)
+    app = LedgerApplication(config, signer)
+    expected = app.ledger().ledger_key
+    if signer.public_key != expected:
+        app.close()
+        raise SetupError(
+            f"key file {config.keys_dir / LEDGER_KEY_FILE} holds key {key_id(signer.public_key)},"
+            f" but this ledger is signed by {key_id(expected)}"
+        )
+    return app

@@ -1,0 +1,189 @@
+"""Read-only access to the stored bytes, independent of the write path.
+
+The verifier and `status` read through this module only: plain SQL over the
+events table and the integrity tables, no eventsourcing application, no key.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from ledger.store.config import StoreConfig
+from ledger.store.schema import SQLITE, Dialect, postgres_dialect
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be opened or read; the message says why."""
+
+
+class ChainRow(NamedTuple):
+    seq: int
+    hash: bytes
+    originator_id: UUID | None  # None: the event row is missing
+    originator_version: int | None
+    topic: str | None
+    state: bytes | None
+
+
+class TransactionRow(NamedTuple):
+    first_seq: int
+    last_seq: int
+    key_id: str
+    signed_at_us: int
+    signature: bytes
+
+
+class LedgerReader:
+    def __init__(self, connection: Any, dialect: Dialect, event_id_column: str) -> None:
+        self.connection = connection
+        self.dialect = dialect
+        self.event_id = event_id_column  # rowid (SQLite) / notification_id (PostgreSQL)
+        self.events = dialect.table(dialect.events_table)
+        self.chain = dialect.table("ledger_chain")
+        self.transactions_table = dialect.table("ledger_transactions")
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> LedgerReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        cursor = self.connection.cursor()
+        cursor.execute(sql.replace("?", self.dialect.placeholder), params)
+        return list(cursor.fetchall())
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = self._all(sql, params)
+        return rows[0] if rows else None
+
+    def has_ledger_tables(self) -> bool:
+        try:
+            self._one(f"SELECT 1 FROM {self.chain} LIMIT 1")
+        except Exception:  # noqa: BLE001 - any failure here means "not a ledger"
+            self.connection.rollback()
+            return False
+        return True
+
+    def head(self) -> tuple[int, bytes] | None:
+        row = self._one(f"SELECT seq, hash FROM {self.chain} ORDER BY seq DESC LIMIT 1")
+        return (int(row[0]), bytes(row[1])) if row else None
+
+    def size(self) -> int:
+        head = self.head()
+        return head[0] if head else 0
+
+    def hash_at(self, seq: int) -> bytes | None:
+        row = self._one(f"SELECT hash FROM {self.chain} WHERE seq = ?", (seq,))
+        return bytes(row[0]) if row else None
+
+    def chain_count(self) -> int:
+        return int(self._one(f"SELECT COUNT(*) FROM {self.chain}")[0])
+
+    def event_count(self) -> int:
+        return int(self._one(f"SELECT COUNT(*) FROM {self.events}")[0])
+
+    def unchained_events(self, limit: int = 5) -> list[int]:
+        """Events in the store that the chain does not cover (written outside it)."""
+        rows = self._all(
+            f"SELECT e.{self.event_id} FROM {self.events} e LEFT JOIN {self.chain} c"
+            f" ON c.notification_id = e.{self.event_id} WHERE c.seq IS NULL"
+            f" ORDER BY e.{self.event_id} LIMIT ?",
+            (limit,),
+        )
+        return [int(row[0]) for row in rows]
+
+    def rows(self, first: int, last: int, batch: int = 20_000) -> Iterator[ChainRow]:
+        """Chain rows first..last in order, joined with their stored events."""
+        sql = (
+            f"SELECT c.seq, c.hash, e.originator_id, e.originator_version, e.topic, e.state"
+            f" FROM {self.chain} c LEFT JOIN {self.events} e ON e.{self.event_id} = c.notification_id"
+            f" WHERE c.seq >= ? AND c.seq <= ? ORDER BY c.seq"
+        )
+        start = first
+        while start <= last:
+            stop = min(last, start + batch - 1)
+            for seq, hash_, originator_id, version, topic, state in self._all(sql, (start, stop)):
+                yield ChainRow(
+                    seq,
+                    bytes(hash_),
+                    _uuid(originator_id),
+                    version,
+                    topic,
+                    bytes(state) if state is not None else None,
+                )
+            start = stop + 1
+
+    def transactions(self) -> list[TransactionRow]:
+        return [
+            TransactionRow(int(r[0]), int(r[1]), r[2], int(r[3]), bytes(r[4]))
+            for r in self._all(
+                f"SELECT first_seq, last_seq, key_id, signed_at_us, signature"
+                f" FROM {self.transactions_table} ORDER BY last_seq"
+            )
+        ]
+
+    def last_transaction(self) -> TransactionRow | None:
+        row = self._one(
+            f"SELECT first_seq, last_seq, key_id, signed_at_us, signature"
+            f" FROM {self.transactions_table} ORDER BY last_seq DESC LIMIT 1"
+        )
+        return TransactionRow(int(row[0]), int(row[1]), row[2], int(row[3]), bytes(row[4])) if row else None
+
+    def events_with_topics(self, topics: Sequence[str]) -> list[ChainRow]:
+        """Chained events of the given topics, in chain order (e.g. key events)."""
+        marks = ", ".join("?" * len(topics))
+        rows = self._all(
+            f"SELECT c.seq, c.hash, e.originator_id, e.originator_version, e.topic, e.state"
+            f" FROM {self.chain} c JOIN {self.events} e ON e.{self.event_id} = c.notification_id"
+            f" WHERE e.topic IN ({marks}) ORDER BY c.seq",
+            tuple(topics),
+        )
+        return [ChainRow(r[0], bytes(r[1]), _uuid(r[2]), r[3], r[4], bytes(r[5])) for r in rows]
+
+
+def _uuid(value: Any) -> UUID | None:
+    if value is None or isinstance(value, UUID):
+        return value
+    return UUID(value)
+
+
+def open_reader(config: StoreConfig) -> LedgerReader:
+    """Open the store read-only; StoreUnavailable says why it cannot be."""
+    if config.kind == "sqlite":
+        assert config.sqlite_path is not None
+        if not config.sqlite_path.exists():
+            raise StoreUnavailable(f"no ledger at {config.sqlite_path}: run `drledger init` first")
+        try:
+            connection = sqlite3.connect(f"file:{config.sqlite_path}?mode=ro", uri=True, timeout=30)
+            connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise StoreUnavailable(f"cannot read {config.sqlite_path}: {error}") from None
+        reader = LedgerReader(connection, SQLITE, "rowid")
+    else:
+        import psycopg
+
+        try:
+            connection = psycopg.connect(
+                host=config.host,
+                port=config.port,
+                dbname=config.database,
+                user=config.user,
+                password=config.password or None,
+                connect_timeout=5,
+            )
+        except psycopg.Error as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise StoreUnavailable(f"cannot connect to {config.display}: {reason}") from None
+        connection.read_only = True
+        reader = LedgerReader(connection, postgres_dialect(config.schema), "notification_id")
+    if not reader.has_ledger_tables():
+        reader.close()
+        raise StoreUnavailable(f"{config.display} holds no ledger: run `drledger init` first")
+    return reader

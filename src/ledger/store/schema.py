@@ -1,0 +1,65 @@
+"""SQL for the integrity tables that live beside eventsourcing's stored_events.
+
+ledger_chain         one row per event: gap-free position, notification id, hash
+ledger_transactions  one row per committed append: covered positions, signature
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few SQL differences between SQLite and PostgreSQL that we need."""
+
+    name: str
+    placeholder: str
+    blob: str
+    prefix: str  # schema qualification for table names ("" or '"schema".')
+    events_table: str  # eventsourcing's table: named by the factory, not by us
+
+    def table(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def params(self, count: int) -> str:
+        return ", ".join([self.placeholder] * count)
+
+    def create_statements(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.table('ledger_chain')} ("
+            " seq BIGINT PRIMARY KEY,"
+            " notification_id BIGINT NOT NULL UNIQUE,"
+            f" hash {self.blob} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.table('ledger_transactions')} ("
+            " last_seq BIGINT PRIMARY KEY,"
+            " first_seq BIGINT NOT NULL,"
+            " key_id TEXT NOT NULL,"
+            " signed_at_us BIGINT NOT NULL,"
+            f" signature {self.blob} NOT NULL)",
+        ]
+
+    @property
+    def select_head(self) -> str:
+        return f"SELECT seq, hash FROM {self.table('ledger_chain')} ORDER BY seq DESC LIMIT 1"
+
+    @property
+    def insert_chain(self) -> str:
+        return f"INSERT INTO {self.table('ledger_chain')} (seq, notification_id, hash) VALUES ({self.params(3)})"
+
+    @property
+    def insert_transaction(self) -> str:
+        return (
+            f"INSERT INTO {self.table('ledger_transactions')}"
+            f" (last_seq, first_seq, key_id, signed_at_us, signature) VALUES ({self.params(5)})"
+        )
+
+
+SQLITE = Dialect(name="sqlite", placeholder="?", blob="BLOB", prefix="", events_table="stored_events")
+# eventsourcing's PostgreSQL factory prefixes tables with the application name.
+POSTGRES_EVENTS_TABLE = "drledger_events"
+
+
+def postgres_dialect(schema: str) -> Dialect:
+    prefix = f'"{schema}".' if schema else ""
+    return Dialect(name="postgres", placeholder="%s", blob="BYTEA", prefix=prefix, events_table=POSTGRES_EVENTS_TABLE)

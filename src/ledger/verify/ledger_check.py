@@ -1,0 +1,316 @@
+"""`drledger verify`: recompute the chain from the stored bytes and check
+every signature, on both cores, reporting the first bad position.
+
+Checks, in order of the chain:
+- positions run 1..size with no gap, each with its stored event;
+- each hash recomputes from the stored bytes (integrity/chain.py layout);
+- signed transactions cover 1..size exactly, each signature verifying with
+  the ledger key in force (genesis key, then each rotation);
+- every actor-signed command verifies with that actor's key in force before
+  the event, names the event's actor, and (for key events) the key it installs;
+- no stored event lies outside the chain;
+- the genesis ledger key equals the trusted key, and the expected head (if
+  given) is in the chain at its size.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+
+import msgspec
+
+from ledger.integrity.chain import GENESIS_PREV, event_hash, transaction_message
+from ledger.integrity.commands import COMMAND_TAG, SignedCommand
+from ledger.integrity.keys import key_id, verify_signature
+from ledger.store.config import StoreConfig
+from ledger.store.reader import LedgerReader, TransactionRow, open_reader
+from ledger.verify.keys import (
+    ACTOR_KEY_ROTATED_TOPIC,
+    ACTOR_KEY_TOPICS,
+    ACTOR_REGISTERED_TOPIC,
+    LEDGER_KEY_TOPICS,
+    LEDGER_ROTATION_TOPIC,
+    ActorKeys,
+    KeyProblem,
+    LedgerKeySchedule,
+)
+
+CHUNK = 50_000
+PARALLEL_FROM = 100_000  # below this, process start-up costs more than it saves
+
+
+class Problem(msgspec.Struct, frozen=True):
+    position: int | None
+    what: str
+
+
+class VerifyReport(msgspec.Struct, kw_only=True):
+    ok: bool
+    store: str
+    size: int
+    head: str
+    transactions: int
+    signatures_checked: int
+    actor_signatures_checked: int
+    trusted_key: str | None
+    expected_head: str | None
+    problems: list[Problem]
+    checks: dict[str, int] = {}
+
+
+class ExpectedHead(msgspec.Struct, frozen=True):
+    hash: bytes
+    size: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ExpectedHead:
+        """`HEX` or `SIZE:HEX` (64 hex digits).
+
+        >>> ExpectedHead.parse("2:" + "ab" * 32).size
+        2
+        """
+        size_text, _, hex_text = text.rpartition(":")
+        try:
+            digest = bytes.fromhex(hex_text)
+        except ValueError:
+            raise ValueError("expected head must be 64 hex digits, optionally prefixed by SIZE:") from None
+        if len(digest) != 32:
+            raise ValueError("expected head must be 64 hex digits (a SHA-256 hash)")
+        if size_text and not size_text.isdigit():
+            raise ValueError("expected head size must be a positive whole number")
+        return cls(hash=digest, size=int(size_text) if size_text else None)
+
+    def display(self) -> str:
+        return f"{self.size}:{self.hash.hex()}" if self.size else self.hash.hex()
+
+
+class _SignedPart(msgspec.Struct):
+    actor: str
+    signed: SignedCommand
+    public_key: bytes | None = None
+    new_key: bytes | None = None
+
+
+class _CommandHead(msgspec.Struct):
+    actor: str
+    name: str
+    body: dict[str, object]
+
+
+class ChunkResult(msgspec.Struct):
+    first: int
+    last: int
+    rows: int
+    signatures: int
+    actor_signatures: int
+    problem: Problem | None
+
+
+def _check_actor_signature(
+    seq: int, topic: str, state: bytes, actors: ActorKeys, genesis_admin_key: bytes
+) -> Problem | None:
+    try:
+        part = msgspec.json.decode(state, type=_SignedPart)
+        head = msgspec.json.decode(part.signed.command, type=_CommandHead)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        return Problem(seq, f"signed command is unreadable: {error}")
+    if head.actor != part.actor:
+        return Problem(seq, f"event names actor {part.actor!r} but the command was signed by {head.actor!r}")
+    if head.name == "ledger.genesis":
+        key: bytes | None = genesis_admin_key if seq <= 2 else None
+        if key is None:
+            return Problem(seq, "a genesis command after the genesis transaction")
+    else:
+        in_force = actors.key_before(head.actor, seq)
+        if in_force is None:
+            return Problem(seq, f"command signed by {head.actor!r}, who is not a registered actor here")
+        key = in_force[1]
+        if key is None:
+            return Problem(seq, f"command signed by {head.actor!r} after that actor was revoked")
+    if part.signed.key_id != key_id(key):
+        return Problem(seq, f"command names key {part.signed.key_id}, not {head.actor!r}'s key {key_id(key)}")
+    if not verify_signature(key, part.signed.signature, COMMAND_TAG + part.signed.command):
+        return Problem(seq, f"{head.actor!r}'s signature on the {head.name} command does not verify")
+    installed = part.public_key if topic in (ACTOR_REGISTERED_TOPIC, ACTOR_KEY_ROTATED_TOPIC) else None
+    if topic == LEDGER_ROTATION_TOPIC:
+        installed = part.new_key
+    if installed is not None:
+        signed_key = head.body.get("new_key" if topic == LEDGER_ROTATION_TOPIC else "public_key")
+        if head.name != "ledger.genesis" and signed_key != base64.b64encode(installed).decode():
+            return Problem(seq, "the key this event installs differs from the key the admin signed for")
+    return None
+
+
+def verify_chunk(
+    config: StoreConfig,
+    first: int,
+    last: int,
+    transactions: list[TransactionRow],
+    schedule: LedgerKeySchedule,
+    actors: ActorKeys,
+    genesis_admin_key: bytes,
+) -> ChunkResult:
+    """Recompute hashes first..last and check the signatures that end in it."""
+    signatures = actor_signatures = rows = 0
+    with open_reader(config) as reader:
+        prev = GENESIS_PREV if first == 1 else reader.hash_at(first - 1)
+        if prev is None:
+            return ChunkResult(first, last, 0, 0, 0, Problem(first - 1, f"position {first - 1} is missing from the chain"))
+        hashes: dict[int, bytes] = {}
+        wanted = {tx.last_seq for tx in transactions}
+        expected = first
+        for row in reader.rows(first, last):
+            if row.seq != expected:
+                return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(expected, f"position {expected} is missing from the chain"))
+            if row.state is None or row.topic is None or row.originator_id is None or row.originator_version is None:
+                return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(row.seq, f"position {row.seq}: its event is missing from the store"))
+            computed = event_hash(prev, row.seq, row.originator_id, row.originator_version, row.topic, row.state)
+            if computed != row.hash:
+                return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(row.seq, f"position {row.seq}: hash does not match the stored event (topic {row.topic}, version {row.originator_version})"))
+            if b'"signed":{' in row.state:
+                problem = _check_actor_signature(row.seq, row.topic, row.state, actors, genesis_admin_key)
+                if problem:
+                    return ChunkResult(first, last, rows, signatures, actor_signatures, problem)
+                actor_signatures += 1
+            if row.seq in wanted:
+                hashes[row.seq] = computed
+            prev = computed
+            rows += 1
+            expected += 1
+        if expected <= last:
+            return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(expected, f"position {expected} is missing from the chain"))
+    for tx in transactions:
+        key = schedule.key_for(tx.first_seq)
+        if tx.key_id != key_id(key):
+            return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(tx.first_seq, f"positions {tx.first_seq}-{tx.last_seq}: signed by key {tx.key_id}, but the ledger key in force is {key_id(key)}"))
+        message = transaction_message(tx.first_seq, tx.last_seq, hashes[tx.last_seq], tx.signed_at_us)
+        if not verify_signature(key, tx.signature, message):
+            return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(tx.first_seq, f"positions {tx.first_seq}-{tx.last_seq}: the ledger signature does not verify"))
+        signatures += 1
+    return ChunkResult(first, last, rows, signatures, actor_signatures, None)
+
+
+def _coverage_problems(transactions: list[TransactionRow], size: int) -> list[Problem]:
+    """Signed transactions must tile 1..size exactly."""
+    expected_first = 1
+    for tx in transactions:
+        if tx.first_seq != expected_first or tx.last_seq < tx.first_seq:
+            if tx.first_seq > expected_first:
+                return [Problem(expected_first, f"positions {expected_first}-{tx.first_seq - 1} are not covered by a ledger signature")]
+            return [Problem(tx.first_seq, f"signed transaction {tx.first_seq}-{tx.last_seq} overlaps another or is malformed")]
+        expected_first = tx.last_seq + 1
+    if expected_first <= size:
+        return [Problem(expected_first, f"positions {expected_first}-{size} are not covered by a ledger signature")]
+    if expected_first > size + 1:
+        return [Problem(size + 1, f"a signature covers positions up to {expected_first - 1} but the chain ends at {size} (tail deleted)")]
+    return []
+
+
+def verify_ledger(
+    config: StoreConfig,
+    *,
+    trusted_key: bytes | None = None,
+    expected: ExpectedHead | None = None,
+    workers: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> VerifyReport:
+    with open_reader(config) as reader:
+        head = reader.head()
+        size, head_hash = head if head else (0, b"")
+        transactions = reader.transactions()
+        problems: list[Problem] = []
+        schedule = LedgerKeySchedule()
+        actors = ActorKeys()
+        genesis_admin_key = b""
+        try:
+            schedule = LedgerKeySchedule.from_events(reader.events_with_topics(LEDGER_KEY_TOPICS))
+            actors = ActorKeys.from_events(reader.events_with_topics(ACTOR_KEY_TOPICS))
+            genesis_admin_key = _genesis_admin_key(reader)
+        except KeyProblem as problem:
+            problems.append(Problem(problem.position, problem.what))
+        if trusted_key is not None and schedule.genesis_key and schedule.genesis_key != trusted_key:
+            problems.append(Problem(1, f"genesis ledger key {key_id(schedule.genesis_key)} is not the trusted key {key_id(trusted_key)}"))
+        problems += _coverage_problems(transactions, size)
+        problems += [
+            Problem(None, f"stored event {nid} is not in the chain (written outside the append transaction)")
+            for nid in reader.unchained_events()
+        ]
+        if expected is not None:
+            problems += _expected_head_problems(reader, expected, size)
+
+    results = _run_chunks(config, size, transactions, schedule, actors, genesis_admin_key, workers, on_progress)
+    problems += [r.problem for r in results if r.problem is not None]
+    problems.sort(key=lambda p: (p.position is None, p.position or 0))
+    return VerifyReport(
+        ok=not problems,
+        store=config.display,
+        size=size,
+        head=head_hash.hex(),
+        transactions=len(transactions),
+        signatures_checked=sum(r.signatures for r in results),
+        actor_signatures_checked=sum(r.actor_signatures for r in results),
+        trusted_key=key_id(trusted_key) if trusted_key else None,
+        expected_head=expected.display() if expected else None,
+        problems=problems,
+    )
+
+
+def _genesis_admin_key(reader: LedgerReader) -> bytes:
+    rows = reader.events_with_topics(LEDGER_KEY_TOPICS[:1])
+    assert rows and rows[0].state is not None
+    return msgspec.json.decode(rows[0].state, type=msgspec.defstruct("G", [("admin_key", bytes)])).admin_key
+
+
+def _expected_head_problems(reader: LedgerReader, expected: ExpectedHead, size: int) -> list[Problem]:
+    if expected.size is not None:
+        if expected.size > size:
+            return [Problem(size + 1, f"the ledger has {size} events, fewer than the expected {expected.size}: its tail was removed")]
+        if reader.hash_at(expected.size) != expected.hash:
+            return [Problem(expected.size, f"position {expected.size}: hash differs from the expected head (history rewritten)")]
+        return []
+    found = reader._one(f"SELECT seq FROM {reader.chain} WHERE hash = ?", (expected.hash,))
+    if found is None:
+        return [Problem(None, "the expected head is not in the chain: the ledger was truncated or rewritten")]
+    return []
+
+
+def _run_chunks(
+    config: StoreConfig,
+    size: int,
+    transactions: list[TransactionRow],
+    schedule: LedgerKeySchedule,
+    actors: ActorKeys,
+    genesis_admin_key: bytes,
+    workers: int | None,
+    on_progress: Callable[[int, int], None] | None,
+) -> list[ChunkResult]:
+    if size == 0:
+        return []
+    bounds = [(first, min(size, first + CHUNK - 1)) for first in range(1, size + 1, CHUNK)]
+    by_chunk: dict[int, list[TransactionRow]] = {first: [] for first, _ in bounds}
+    for tx in transactions:
+        if 1 <= tx.last_seq <= size:
+            by_chunk[((tx.last_seq - 1) // CHUNK) * CHUNK + 1].append(tx)
+    args = [(config, first, last, by_chunk[first], schedule, actors, genesis_admin_key) for first, last in bounds]
+    workers = workers or min(2, os.cpu_count() or 1)
+    results: list[ChunkResult] = []
+    done = 0
+    if workers <= 1 or size < PARALLEL_FROM:
+        for arg in args:
+            results.append(verify_chunk(*arg))
+            done += results[-1].last - results[-1].first + 1
+            if on_progress:
+                on_progress(done, size)
+        return results
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
+        futures = [pool.submit(verify_chunk, *arg) for arg in args]
+        for future in as_completed(futures):
+            results.append(future.result())
+            done += results[-1].last - results[-1].first + 1
+            if on_progress:
+                on_progress(done, size)
+    return sorted(results, key=lambda r: r.first)
