@@ -231,3 +231,32 @@ def test_error_messages_name_the_failed_rule() -> None:
         verify_consistency(3, 8, tree.consistency_proof(3, 8), tree.root(4), r8)
     with pytest.raises(ProofError, match="does not reproduce root2"):
         verify_consistency(3, 8, tree.consistency_proof(3, 8), tree.root(3), tree.root(7))
+
+
+# --------------------------------------------------------------------------
+# The stdlib-only verifier printed in docs/transparency-log.md must be right.
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "transparency-log.md"
+
+
+def _doc_verifier():
+    text = DOC.read_text(encoding="utf-8")
+    (code,) = [b.split("```", 1)[0] for b in text.split("```python\n")[1:] if "def verify_inclusion" in b]
+    namespace: dict = {}
+    exec(compile(code, str(DOC), "exec"), namespace)
+    return namespace["verify_inclusion"]
+
+
+@pytest.mark.parametrize("path", _files("inclusion"), ids=_id)
+def test_doc_stdlib_verifier_agrees_with_vector(path: Path) -> None:
+    v = _load(path)
+    ok = _doc_verifier()(_b64(v["leafHash"]), v["leafIdx"], v["treeSize"], _proof(v), _b64(v["root"]))
+    assert ok is (not v["wantErr"])
+
+
+def test_doc_stdlib_verifier_worked_example() -> None:
+    tree = _reference_tree()
+    proof = tree.inclusion_proof(5, 7)
+    assert [p.hex()[:8] for p in proof] == ["bc1a0643", "b08693ec", "d37ee418"]
+    assert _doc_verifier()(leaf_hash(REFERENCE_LEAVES[5]), 5, 7, proof, tree.root(7)) is True
+    assert _doc_verifier()(leaf_hash(REFERENCE_LEAVES[4]), 5, 7, proof, tree.root(7)) is False
