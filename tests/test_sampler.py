@@ -13,9 +13,12 @@ from hypothesis import strategies as st
 from ledger.draw.sampler import (
     draw_indices,
     draw_stream,
+    first_band_limit,
+    join_scans,
     reference_ticket,
     sample,
     sample_utf8,
+    scan,
     seed_prefix,
     ticket_residues,
 )
@@ -151,17 +154,35 @@ def test_many_ids_cross_several_bands_and_match_plain() -> None:
     assert sample("bands", ids) == plain_sample("bands", ids)
 
 
-def test_residues_can_be_computed_in_chunks() -> None:
+def test_scans_of_chunks_join_to_the_scan_of_the_whole() -> None:
     ids = [f"{k}".encode() for k in range(1000)]
     prefix = seed_prefix("chunks")
-    whole = ticket_residues(prefix, ids)
-    assert ticket_residues(prefix, ids[:400]) + ticket_residues(prefix, ids[400:]) == whole
-    assert sample_utf8("chunks", ids, 50, residues=whole) == sample_utf8("chunks", ids, 50)
+    limit = first_band_limit(50, len(ids))
+    whole = scan(prefix, ids, limit)
+    assert ticket_residues(prefix, ids[:400]) + ticket_residues(prefix, ids[400:]) == whole.residues
+    assert join_scans([scan(prefix, ids[:400], limit), scan(prefix, ids[400:], limit)]) == whole
+    assert sample_utf8("chunks", ids, 50, scanned=whole) == sample_utf8("chunks", ids, 50)
+    assert sample_utf8("chunks", ids, 50) == [ids.index(i.encode()) for i in
+                                              plain_sample("chunks", [i.decode() for i in ids], 50)]
 
 
-def test_wrong_residue_count_is_refused() -> None:
-    with pytest.raises(ValueError, match="one residue per ID"):
-        list(draw_indices(seed_prefix("s"), [b"a", b"b"], residues=[0]))
+def test_a_narrow_precomputed_scan_still_gives_the_full_order() -> None:
+    # A first band that holds too few IDs only means more bands are visited.
+    ids = [f"{k}".encode() for k in range(500)]
+    narrow = scan(seed_prefix("narrow"), ids, 1)
+    assert sample_utf8("narrow", ids, 200, scanned=narrow) == sample_utf8("narrow", ids, 200)
+
+
+def test_joining_scans_of_different_bands_is_refused() -> None:
+    prefix = seed_prefix("s")
+    with pytest.raises(ValueError, match="same bands"):
+        join_scans([scan(prefix, [b"a"], 10), scan(prefix, [b"b"], 20)])
+
+
+def test_a_scan_of_other_ids_is_refused() -> None:
+    wrong = scan(seed_prefix("s"), [b"a"], 10)
+    with pytest.raises(ValueError, match="exactly the IDs"):
+        list(draw_indices(seed_prefix("s"), [b"a", b"b"], scanned=wrong))
 
 
 def test_unicode_ids_and_seed_are_utf8() -> None:

@@ -44,17 +44,22 @@ import math
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import compress, groupby, islice
-from typing import Final
+from typing import Final, NamedTuple
 
 __all__ = [
     "BAND_DIGITS",
+    "Scan",
     "draw_indices",
     "draw_stream",
+    "first_band_limit",
+    "join_scans",
     "reference_ticket",
     "sample",
     "sample_utf8",
+    "scan",
     "seed_prefix",
     "ticket_residues",
+    "utf8_ticket",
 ]
 
 # Ticket digits that choose a band: 10**4 bands keep the per-band mask tiny
@@ -98,7 +103,16 @@ def reference_ticket(seed: str, id: str) -> str:
     >>> len(t) >= 66
     True
     """
-    return _ticket_of_value(_value(seed_prefix(seed), id.encode("utf-8")))
+    return utf8_ticket(seed_prefix(seed), id.encode("utf-8"))
+
+
+def utf8_ticket(prefix: bytes, id_utf8: bytes) -> str:
+    """:func:`reference_ticket` from the seed prefix and the UTF-8 ID (no re-hashing of the seed).
+
+    >>> utf8_ticket(seed_prefix("31"), b"b") == reference_ticket("31", "b")
+    True
+    """
+    return _ticket_of_value(_value(prefix, id_utf8))
 
 
 def _prefix_key(v: int, digits: int = _KEY_DIGITS) -> int:
@@ -114,8 +128,7 @@ def ticket_residues(prefix: bytes, ids_utf8: Iterable[bytes]) -> array:
     """``v mod 10**BAND_DIGITS`` for every ID, as a compact array('H').
 
     One chain of C-level ``map`` calls: no per-ID Python object outlives its
-    step.  Chunks of IDs may be computed separately (e.g. in other
-    processes) and concatenated.
+    step.
 
     >>> residues = ticket_residues(seed_prefix("31"), [b"a", b"b"])
     >>> [_BAND_OF[r] for r in residues]    # tickets 0.3084..., 0.2571...
@@ -126,15 +139,59 @@ def ticket_residues(prefix: bytes, ids_utf8: Iterable[bytes]) -> array:
     return array("H", map(_BANDS.__rmod__, values))
 
 
-def _first_band_width(wanted: int, total: int) -> int:
-    """Bands for the first visit: room for ``wanted`` IDs plus ~5 sigma.
+def first_band_limit(wanted: int, total: int) -> int:
+    """End of the first bands visited: room for ``wanted`` of ``total`` IDs + ~5 sigma.
 
     Too small only costs another (doubling) visit, never a wrong order.
+
+    >>> first_band_limit(30_000, 1_000_000)
+    309
+    >>> first_band_limit(5, 5)
+    10000
     """
     if total == 0:
         return _BANDS
     room = wanted + 5 * math.sqrt(wanted) + 16
     return max(1, min(_BANDS, math.ceil(_BANDS * room / total)))
+
+
+class Scan(NamedTuple):
+    """One pass over IDs: what ordering needs, compact enough to pass between processes.
+
+    Chunks of IDs can be scanned separately (in parallel) and joined.
+    """
+
+    residues: array  # "H": v mod 10**BAND_DIGITS, one per ID
+    limit: int  # the bands [0, limit) are gathered below
+    members: array  # "Q": indices of the IDs whose ticket is in those bands
+    keys: array  # "Q": their prefix keys (first ticket digits as an integer)
+
+
+def scan(prefix: bytes, ids_utf8: Sequence[bytes], limit: int, key_digits: int = _KEY_DIGITS) -> Scan:
+    """Residues of all IDs, and members and keys of the bands [0, limit)."""
+    residues = ticket_residues(prefix, ids_utf8)
+    members = _band_members(residues, 0, limit)
+    keys = _keys(prefix, ids_utf8, members, key_digits)
+    return Scan(residues, limit, array("Q", members), array("Q", keys))
+
+
+def join_scans(scans: Sequence[Scan]) -> Scan:
+    """The scan of the concatenated chunks (members re-indexed).
+
+    >>> p = seed_prefix("s")
+    >>> ids = [str(k).encode() for k in range(300)]
+    >>> join_scans([scan(p, ids[:100], 5000), scan(p, ids[100:], 5000)]) == scan(p, ids, 5000)
+    True
+    """
+    if len({part.limit for part in scans}) > 1:
+        raise ValueError("scans to join must gather the same bands")
+    joined = Scan(array("H"), scans[0].limit if scans else _BANDS, array("Q"), array("Q"))
+    for part in scans:
+        offset = len(joined.residues)
+        joined.members.extend(offset + i for i in part.members)
+        joined.keys.extend(part.keys)
+        joined.residues.extend(part.residues)
+    return joined
 
 
 def _band_members(residues: Sequence[int], lo: int, hi: int) -> list[int]:
@@ -143,27 +200,29 @@ def _band_members(residues: Sequence[int], lo: int, hi: int) -> list[int]:
     return list(compress(range(len(residues)), map(mask.__getitem__, residues)))
 
 
-def _sorted_band(
-    prefix: bytes, ids_utf8: Sequence[bytes], members: list[int], key_digits: int
+def _keys(prefix: bytes, ids_utf8: Sequence[bytes], members: Iterable[int], key_digits: int) -> list[int]:
+    return [_prefix_key(_value(prefix, ids_utf8[i]), key_digits) for i in members]
+
+
+def _ordered(
+    prefix: bytes, ids_utf8: Sequence[bytes], members: Sequence[int], keys: Sequence[int]
 ) -> list[int]:
     """``members`` in exact reference order: prefix key, then full ticket and ID."""
-    values = [_value(prefix, ids_utf8[i]) for i in members]
-    keys = [_prefix_key(v, key_digits) for v in values]
     positions = sorted(range(len(members)), key=keys.__getitem__)
     ordered: list[int] = []
     for _, run in groupby(positions, key=keys.__getitem__):
-        tied = list(run)
+        tied = [members[p] for p in run]
         if len(tied) > 1:
             # Rare (about 1e-19 per pair at 19 digits): decide as the reference does.
-            tied.sort(key=lambda p: (_ticket_of_value(values[p]), ids_utf8[members[p]]))
-        ordered.extend(members[p] for p in tied)
+            tied.sort(key=lambda i: (_ticket_of_value(_value(prefix, ids_utf8[i])), ids_utf8[i]))
+        ordered.extend(tied)
     return ordered
 
 
 def draw_indices(
     prefix: bytes,
     ids_utf8: Sequence[bytes],
-    residues: Sequence[int] | None = None,
+    scanned: Scan | None = None,
     wanted: int | None = None,
     *,
     key_digits: int = _KEY_DIGITS,
@@ -171,21 +230,22 @@ def draw_indices(
     """Indices into ``ids_utf8`` in draw order, lazily, band by band.
 
     ``wanted`` (how many the caller will probably consume) only sizes the
-    first band; ``residues`` may be passed if already computed (in
+    first bands; ``scanned`` may be passed if already computed (e.g. in
     parallel).  ``key_digits`` exists so tests can force prefix ties.
     IDs must be distinct; that is the caller's check.
     """
-    if residues is None:
-        residues = ticket_residues(prefix, ids_utf8)
-    if len(residues) != len(ids_utf8):
-        raise ValueError("one residue per ID is required")
     total = len(ids_utf8)
-    width = _first_band_width(total if wanted is None else wanted, total)
-    lo = 0
+    if scanned is None:
+        limit = first_band_limit(total if wanted is None else wanted, total)
+        scanned = scan(prefix, ids_utf8, limit, key_digits)
+    if len(scanned.residues) != total:
+        raise ValueError("the scan must cover exactly the IDs given")
+    yield from _ordered(prefix, ids_utf8, scanned.members, scanned.keys)
+    lo, width = scanned.limit, scanned.limit
     while lo < _BANDS:
         hi = min(_BANDS, lo + width)
-        members = _band_members(residues, lo, hi)
-        yield from _sorted_band(prefix, ids_utf8, members, key_digits)
+        members = _band_members(scanned.residues, lo, hi)
+        yield from _ordered(prefix, ids_utf8, members, _keys(prefix, ids_utf8, members, key_digits))
         lo, width = hi, width * 2
 
 
@@ -201,7 +261,7 @@ def sample_utf8(
     ids_utf8: Sequence[bytes],
     n: int | None = None,
     drop: int = 0,
-    residues: Sequence[int] | None = None,
+    scanned: Scan | None = None,
 ) -> list[int]:
     """Like :func:`sample` over UTF-8 encoded, already distinct IDs; returns indices.
 
@@ -214,7 +274,7 @@ def sample_utf8(
     _check_counts(n, drop)
     stop = None if n is None else drop + n
     wanted = len(ids_utf8) if stop is None else min(stop, len(ids_utf8))
-    order = draw_indices(seed_prefix(seed), ids_utf8, residues, wanted)
+    order = draw_indices(seed_prefix(seed), ids_utf8, scanned, wanted)
     return list(islice(order, drop, stop))
 
 

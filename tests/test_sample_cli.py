@@ -1,0 +1,165 @@
+"""`drledger sample` run as a real process: good input and every refusal."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ledger.draw.sampler import reference_ticket, sample
+
+VECTORS = Path(__file__).parents[2] / "shared" / "vectors" / "draw" / "rivest_consistent_sampler.json"
+
+
+def drledger() -> str:
+    beside_python = Path(sys.executable).parent / "drledger"
+    found = str(beside_python) if beside_python.exists() else shutil.which("drledger")
+    assert found, "the drledger console script is not installed"
+    return found
+
+
+def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([drledger(), "sample", *args], input=stdin, capture_output=True,
+                          timeout=120)
+
+
+def write(tmp_path: Path, data: bytes) -> str:
+    path = tmp_path / "ids.txt"
+    path.write_bytes(data)
+    return str(path)
+
+
+def assert_refused(result: subprocess.CompletedProcess[bytes], *needles: str) -> None:
+    err = result.stderr.decode()
+    assert result.returncode == 2, err
+    assert result.stdout == b""
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    for needle in needles:
+        assert needle in err, err
+
+
+@pytest.mark.parametrize("vector", json.loads(VECTORS.read_text("utf-8"))["vectors"],
+                         ids=lambda v: v["desc"])
+def test_public_vectors_through_the_command(tmp_path: Path, vector: dict) -> None:
+    ids = write(tmp_path, "".join(i + "\n" for i in vector["ids"]).encode())
+    n = len(vector["ids"]) - vector["drop"] if vector["take"] is None else vector["take"]
+    result = run("--seed", vector["seed"], "--ids", ids, "--n", str(n), "--drop", str(vector["drop"]))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines() == vector["expected_ids"]
+
+
+def test_stdin_crlf_and_missing_final_newline_give_the_same_draw(tmp_path: Path) -> None:
+    ids = [str(k) for k in range(100)]
+    expected = b"42\n39\n20\n11\n67\n"
+    lf = run("--seed", "41", "--ids", "-", "--n", "5", "--drop", "5",
+             stdin="\n".join(ids).encode() + b"\n")
+    crlf = run("--seed", "41", "--ids", write(tmp_path, "\r\n".join(ids).encode()),
+               "--n", "5", "--drop", "5")
+    assert (lf.returncode, lf.stdout) == (0, expected)
+    assert (crlf.returncode, crlf.stdout) == (0, expected)
+
+
+def test_tickets_are_full_reference_tickets_tab_id() -> None:
+    ids = ["甲-1", "乙-2", "丙-3", "a b"]
+    result = run("--seed", "种子", "--ids", "-", "--n", "4", "--tickets",
+                 stdin="\n".join(ids).encode())
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("\t") for line in result.stdout.decode().splitlines()]
+    assert [id for _, id in rows] == sample("种子", ids)
+    assert all(ticket == reference_ticket("种子", id) for ticket, id in rows)
+
+
+def test_other_whitespace_is_part_of_the_id() -> None:
+    result = run("--seed", "s", "--ids", "-", "--n", "2", stdin=b" a\na \n")
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.split(b"\n")[:-1]) == [b" a", b"a "]
+    assert result.stdout.decode().splitlines() == sample("s", [" a", "a "])
+
+
+def test_zero_draws_print_nothing() -> None:
+    result = run("--seed", "s", "--ids", "-", "--n", "0", stdin=b"a\n")
+    assert (result.returncode, result.stdout) == (0, b"")
+
+
+def test_large_input_uses_the_parallel_path_and_matches_the_library(tmp_path: Path) -> None:
+    # 150 000 IDs is above the size at which the command forks a second process.
+    ids = [f"91360502{k:09d}{k % 7}" for k in range(150_000)]
+    path = write(tmp_path, ("\n".join(ids) + "\n").encode())
+    result = run("--seed", "parallel", "--ids", path, "--n", "1000", "--drop", "17")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines() == sample("parallel", ids, n=1000, drop=17)
+
+
+def test_blank_lines_are_refused_with_their_numbers() -> None:
+    result = run("--seed", "s", "--ids", "-", "--n", "1", stdin=b"a\n\nb\r\n\r\nc\n")
+    assert_refused(result, "blank line", "line 2, 4")
+
+
+def test_a_blank_last_line_is_refused() -> None:
+    assert_refused(run("--seed", "s", "--ids", "-", "--n", "1", stdin=b"a\nb\n\n"), "line 3")
+
+
+def test_duplicates_are_refused_with_their_numbers() -> None:
+    result = run("--seed", "s", "--ids", "-", "--n", "1", stdin=b"a\nb\na\nc\nb\n")
+    assert_refused(result, "duplicate ID", "line 3 (same as line 1), 5 (same as line 2)")
+
+
+def test_duplicates_in_a_large_input_are_refused(tmp_path: Path) -> None:
+    # Large enough for the parallel path: the child must not hide the refusal.
+    ids = [f"ID-{k}" for k in range(120_000)] + ["ID-7"]
+    result = run("--seed", "s", "--ids", write(tmp_path, "\n".join(ids).encode()), "--n", "1")
+    assert_refused(result, "line 120001 (same as line 8)")
+
+
+def test_many_problems_are_counted_not_all_listed() -> None:
+    result = run("--seed", "s", "--ids", "-", "--n", "1", stdin=b"a\n" + b"\n" * 25 + b"b\n")
+    assert_refused(result, "and 15 more")
+
+
+def test_n_larger_than_the_ids_is_refused() -> None:
+    assert_refused(run("--seed", "s", "--ids", "-", "--n", "4", stdin=b"a\nb\nc\n"),
+                   "--n 4 is more than the 3 IDs")
+    assert_refused(run("--seed", "s", "--ids", "-", "--n", "2", "--drop", "2", stdin=b"a\nb\nc\n"),
+                   "--drop 2 plus --n 2 is more than the 3 IDs")
+
+
+def test_invalid_utf8_is_refused_with_its_line() -> None:
+    assert_refused(run("--seed", "s", "--ids", "-", "--n", "1", stdin=b"a\nb\xff\n"),
+                   "line 2", "UTF-8")
+
+
+def test_a_byte_order_mark_is_refused() -> None:
+    assert_refused(run("--seed", "s", "--ids", "-", "--n", "1", stdin=b"\xef\xbb\xbfa\nb\n"),
+                   "byte order mark")
+
+
+def test_an_unreadable_file_is_refused(tmp_path: Path) -> None:
+    assert_refused(run("--seed", "s", "--ids", str(tmp_path / "missing.txt"), "--n", "1"),
+                   "cannot read --ids")
+
+
+def test_negative_n_is_a_usage_error() -> None:
+    result = run("--seed", "s", "--ids", "-", "--n", "-1", stdin=b"a\n")
+    assert result.returncode == 2 and "Traceback" not in result.stderr.decode()
+
+
+def test_help_shows_an_example() -> None:
+    result = subprocess.run([drledger(), "sample", "--help"], capture_output=True, timeout=60)
+    assert result.returncode == 0
+    assert b"drledger sample --seed 41 --ids" in result.stdout
+
+
+def test_the_command_does_not_import_heavy_modules_for_help() -> None:
+    code = ("import sys; from ledger.cli.main import cli; "
+            "cli(['sample', '--help'], standalone_mode=False); "
+            "print(sorted(m for m in sys.modules if m.startswith('ledger.draw') or m == 'pickle'))")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip().splitlines()[-1] == "[]"
