@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "demo": "ledger.cli.demo:demo",
     "sample": "ledger.cli.sample:sample",
     "log": "ledger.cli.log:log",
+    "actor": "ledger.cli.actor:actor",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -28,6 +29,7 @@ SUMMARIES: dict[str, str] = {
     "demo": "Fill a ledger with a deterministic demo city.",
     "sample": "Rivest's consistent sampler over IDs read from a file.",
     "log": "Transparency log: checkpoints, vkey and proofs.",
+    "actor": "Actors: keys, registration, revocation, listing.",
 }
 
 

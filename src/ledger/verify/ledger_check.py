@@ -7,7 +7,8 @@ Checks, in order of the chain:
 - signed transactions cover 1..size exactly, each signature verifying with
   the ledger key in force (genesis key, then each rotation);
 - every actor-signed command verifies with that actor's key in force before
-  the event, names the event's actor, and (for key events) the key it installs;
+  the event and names the event's actor, and the event says what was signed:
+  each event field that shares a name with a signed body field is equal to it;
 - no stored event lies outside the chain;
 - the genesis ledger key equals the trusted key, and the expected head (if
   given) is in the chain at its size.
@@ -15,7 +16,6 @@ Checks, in order of the chain:
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -29,11 +29,9 @@ from ledger.integrity.keys import key_id, verify_signature
 from ledger.store.config import StoreConfig
 from ledger.store.reader import LedgerReader, TransactionRow, open_reader
 from ledger.verify.keys import (
-    ACTOR_KEY_ROTATED_TOPIC,
     ACTOR_KEY_TOPICS,
     ACTOR_REGISTERED_TOPIC,
     LEDGER_KEY_TOPICS,
-    LEDGER_ROTATION_TOPIC,
     ActorKeys,
     KeyProblem,
     LedgerKeySchedule,
@@ -91,14 +89,29 @@ class ExpectedHead(msgspec.Struct, frozen=True):
 class _SignedPart(msgspec.Struct):
     actor: str
     signed: SignedCommand
-    public_key: bytes | None = None
-    new_key: bytes | None = None
 
 
 class _CommandHead(msgspec.Struct):
     actor: str
     name: str
     body: dict[str, object]
+
+
+# The genesis command registers the first admin under other field names.
+_GENESIS_ADMIN_FIELDS = {"actor_id": "admin_id", "public_key": "admin_key", "name": "admin_name"}
+
+
+def _event_differs_from_command(topic: str, state: bytes, head: _CommandHead) -> str | None:
+    """An event must say what its actor signed: shared fields must be equal."""
+    payload = msgspec.json.decode(state)
+    if head.name == "ledger.genesis" and topic == ACTOR_REGISTERED_TOPIC:
+        pairs = [(field, head.body.get(signed)) for field, signed in _GENESIS_ADMIN_FIELDS.items()]
+    else:
+        pairs = [(field, value) for field, value in head.body.items() if field in payload]
+    for field, value in pairs:
+        if payload.get(field) != value:
+            return f"event field {field!r} differs from what {head.actor!r} signed"
+    return None
 
 
 class ChunkResult(msgspec.Struct):
@@ -135,14 +148,8 @@ def _check_actor_signature(
         return Problem(seq, f"command names key {part.signed.key_id}, not {head.actor!r}'s key {key_id(key)}")
     if not verify_signature(key, part.signed.signature, COMMAND_TAG + part.signed.command):
         return Problem(seq, f"{head.actor!r}'s signature on the {head.name} command does not verify")
-    installed = part.public_key if topic in (ACTOR_REGISTERED_TOPIC, ACTOR_KEY_ROTATED_TOPIC) else None
-    if topic == LEDGER_ROTATION_TOPIC:
-        installed = part.new_key
-    if installed is not None:
-        signed_key = head.body.get("new_key" if topic == LEDGER_ROTATION_TOPIC else "public_key")
-        if head.name != "ledger.genesis" and signed_key != base64.b64encode(installed).decode():
-            return Problem(seq, "the key this event installs differs from the key the admin signed for")
-    return None
+    difference = _event_differs_from_command(topic, state, head)
+    return Problem(seq, difference) if difference else None
 
 
 def verify_chunk(

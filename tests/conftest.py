@@ -1,0 +1,52 @@
+"""Shared fixtures: every store test runs on a real SQLite file and on a real
+PostgreSQL (127.0.0.1:5432, database `test`), each test in its own schema."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ledger.store.config import StoreConfig, resolve_store
+
+PG_URL = os.environ.get("DRLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def pg_connect() -> psycopg.Connection:
+    config = resolve_store(PG_URL, "unused")
+    return psycopg.connect(
+        host=config.host, port=config.port, dbname=config.database, user=config.user,
+        password=config.password or None, autocommit=True,
+    )
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with pg_connect() as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        with pg_connect() as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreConfig:
+    home = tmp_path / "home"
+    if request.param == "sqlite":
+        return resolve_store(None, home)
+    schema = request.getfixturevalue("pg_schema")
+    return resolve_store(f"{PG_URL}?schema={schema}", home)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    assert SHARED.is_dir(), f"../shared not found beside the repository ({SHARED})"
+    return SHARED

@@ -1,0 +1,191 @@
+"""The tamper matrix: each edit an attacker with database access could make
+is caught by `verify`, at the right position, on both stores."""
+
+from __future__ import annotations
+
+import base64
+
+import msgspec
+import pytest
+
+from ledger.integrity.commands import sign_command
+from ledger.integrity.keys import Signer
+from ledger.setup import trusted_ledger_key
+from ledger.store.config import StoreConfig
+from ledger.store.reader import open_reader
+from ledger.verify.ledger_check import ExpectedHead, VerifyReport, verify_ledger
+from tests.ledger_helpers import Raw, append_memos, new_ledger
+
+# Genesis is positions 1-2; then 5 transactions of 4 memos: positions 3..22.
+SIZE = 22
+
+
+@pytest.fixture
+def raw(store: StoreConfig) -> Raw:
+    app = new_ledger(store)
+    append_memos(app, transactions=5, per_transaction=4)
+    app.close()
+    tool = Raw(store)
+    yield tool
+    tool.close()
+
+
+def first_problem(store: StoreConfig, **kwargs: object) -> tuple[int | None, str]:
+    report: VerifyReport = verify_ledger(store, trusted_key=trusted_ledger_key(store), **kwargs)
+    assert not report.ok, "tampering went unnoticed"
+    return report.problems[0].position, report.problems[0].what
+
+
+def test_untouched_ledger_verifies(store: StoreConfig, raw: Raw) -> None:
+    report = verify_ledger(store, trusted_key=trusted_ledger_key(store))
+    assert report.ok and report.size == SIZE
+
+
+def test_flipped_payload_byte(store: StoreConfig, raw: Raw) -> None:
+    _, _, _, _, state = raw.event_at(9)
+    flipped = state.replace(b"memo", b"memO", 1)
+    assert flipped != state
+    raw.set_event(9, state=flipped)
+    position, what = first_problem(store)
+    assert position == 9 and "hash does not match" in what
+
+
+def test_changed_topic(store: StoreConfig, raw: Raw) -> None:
+    raw.set_event(4, topic="tests.ledger_helpers:Memo.Amended")
+    position, what = first_problem(store)
+    assert position == 4 and "hash does not match" in what
+
+
+def test_deleted_middle_event(store: StoreConfig, raw: Raw) -> None:
+    nid = raw.event_at(12)[0]
+    raw.sql(f"DELETE FROM {raw.events} WHERE {raw.event_id} = ?", nid)
+    position, what = first_problem(store)
+    assert position == 12 and "missing" in what
+
+
+def test_deleted_middle_event_with_its_chain_row(store: StoreConfig, raw: Raw) -> None:
+    nid = raw.event_at(12)[0]
+    raw.sql(f"DELETE FROM {raw.events} WHERE {raw.event_id} = ?", nid)
+    raw.sql(f"DELETE FROM {raw.chain} WHERE seq = ?", 12)
+    position, what = first_problem(store)
+    assert position == 12 and "missing from the chain" in what
+
+
+def test_deleted_tail_is_caught_by_the_expected_head(store: StoreConfig, raw: Raw) -> None:
+    with open_reader(store) as reader:
+        saved = ExpectedHead(hash=reader.hash_at(SIZE), size=SIZE)
+    last_tx_first = SIZE - 3
+    for seq in range(last_tx_first, SIZE + 1):
+        nid = raw.event_at(seq)[0]
+        raw.sql(f"DELETE FROM {raw.events} WHERE {raw.event_id} = ?", nid)
+        raw.sql(f"DELETE FROM {raw.chain} WHERE seq = ?", seq)
+    raw.sql(f"DELETE FROM {raw.txs} WHERE last_seq = ?", SIZE)
+    # A cleanly cut tail is a valid shorter ledger on its own ...
+    assert verify_ledger(store).ok
+    # ... which is why auditors keep heads: both forms catch it.
+    position, what = first_problem(store, expected=saved)
+    assert position == last_tx_first and "tail was removed" in what
+    position, what = first_problem(store, expected=ExpectedHead(hash=saved.hash))
+    assert position is None and "not in the chain" in what
+
+
+def test_swapped_events(store: StoreConfig, raw: Raw) -> None:
+    a, b = raw.event_at(7)[0], raw.event_at(8)[0]
+    raw.sql(f"UPDATE {raw.chain} SET notification_id = ? WHERE seq = ?", -1, 7)
+    raw.sql(f"UPDATE {raw.chain} SET notification_id = ? WHERE seq = ?", a, 8)
+    raw.sql(f"UPDATE {raw.chain} SET notification_id = ? WHERE seq = ?", b, 7)
+    position, what = first_problem(store)
+    assert position == 7 and "hash does not match" in what
+
+
+def test_forged_event_with_consistent_hash_but_no_valid_signature(store: StoreConfig, raw: Raw) -> None:
+    # Copy event 22's row as a new event 23, chain it correctly, sign with a stranger's key.
+    from uuid import uuid4
+
+    from ledger.integrity.chain import event_hash, transaction_message
+
+    _, _, _, topic, state = raw.event_at(SIZE)
+    oid = uuid4()
+    oid_value = oid.hex if store.kind == "sqlite" else oid
+    raw.sql(f"INSERT INTO {raw.events} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)", oid_value, 1, topic, state)
+    nid = raw.sql(f"SELECT MAX({raw.event_id}) FROM {raw.events}")[0][0]
+    with open_reader(store) as reader:
+        prev = reader.hash_at(SIZE)
+    forged_hash = event_hash(prev, SIZE + 1, oid, 1, topic, state)
+    raw.sql(f"INSERT INTO {raw.chain} (seq, notification_id, hash) VALUES (?, ?, ?)", SIZE + 1, nid, forged_hash)
+    # Without any signature row:
+    position, what = first_problem(store)
+    assert position == SIZE + 1 and "not covered by a ledger signature" in what
+    # With a signature by a key that is not the ledger's:
+    stranger = Signer.generate()
+    signature = stranger.sign(transaction_message(SIZE + 1, SIZE + 1, forged_hash, 1))
+    raw.sql(f"INSERT INTO {raw.txs} VALUES (?, ?, ?, ?, ?)", SIZE + 1, SIZE + 1, stranger.key_id, 1, signature)
+    position, what = first_problem(store)
+    assert position == SIZE + 1 and "signed by key" in what
+    # With a garbage signature that claims the ledger key id:
+    ledger_key_id = raw.sql(f"SELECT key_id FROM {raw.txs} WHERE last_seq = ?", SIZE)[0][0]
+    raw.sql(f"UPDATE {raw.txs} SET key_id = ? WHERE last_seq = ?", ledger_key_id, SIZE + 1)
+    position, what = first_problem(store)
+    assert position == SIZE + 1 and "does not verify" in what
+
+
+def test_event_written_outside_the_chain(store: StoreConfig, raw: Raw) -> None:
+    from uuid import uuid4
+
+    oid = uuid4()
+    raw.sql(
+        f"INSERT INTO {raw.events} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
+        oid.hex if store.kind == "sqlite" else oid, 1, "x:Y", b"{}",
+    )
+    position, what = first_problem(store)
+    assert position is None and "not in the chain" in what
+
+
+def _swap_genesis_key(raw: Raw, new_ledger_key: bytes) -> None:
+    _, _, _, _, state = raw.event_at(1)
+    payload = msgspec.json.decode(state)
+    payload["ledger_key"] = base64.b64encode(new_ledger_key).decode()
+    from ledger.integrity.canonical import canonical_bytes
+
+    raw.set_event(1, state=canonical_bytes(payload))
+
+
+def test_swapped_ledger_key_in_genesis(store: StoreConfig, raw: Raw) -> None:
+    attacker = Signer.generate()
+    _swap_genesis_key(raw, attacker.public_key)
+    # Naive edit: the genesis hash no longer matches.
+    report = verify_ledger(store)
+    assert not report.ok and report.problems[0].position == 1
+    assert "hash does not match" in report.problems[0].what
+    # Careful forger: rechains and re-signs everything with its own key.
+    raw.rechain(attacker)
+    position, what = first_problem(store)
+    assert position == 1
+    # The admin signed the genesis body: the swapped key is not what was signed ...
+    report = verify_ledger(store)
+    assert any(p.position == 1 and "differs from what 'admin' signed" in p.what for p in report.problems)
+    # ... and the key pinned at init is not the one in the forged genesis.
+    assert any("not the trusted key" in p.what for p in verify_ledger(store, trusted_key=trusted_ledger_key(store)).problems)
+
+
+def test_full_genesis_forgery_is_caught_by_the_trust_anchor(store: StoreConfig, raw: Raw) -> None:
+    """A forger holding new ledger AND admin keys rewrites genesis consistently."""
+    attacker_ledger, attacker_admin = Signer.generate(), Signer.generate()
+    from ledger.application import genesis_body
+    from ledger.integrity.canonical import canonical_bytes
+
+    signed = sign_command(
+        attacker_admin, "admin", "ledger.genesis",
+        genesis_body("test.drledger/ledger", attacker_ledger.public_key, "admin", "Admin", attacker_admin.public_key),
+    )
+    for seq, key_field in ((1, "admin_key"), (2, "public_key")):
+        payload = msgspec.json.decode(raw.event_at(seq)[4])
+        payload[key_field] = base64.b64encode(attacker_admin.public_key).decode()
+        if seq == 1:
+            payload["ledger_key"] = base64.b64encode(attacker_ledger.public_key).decode()
+        payload["signed"] = msgspec.to_builtins(signed)
+        raw.set_event(seq, state=canonical_bytes(payload))
+    raw.rechain(attacker_ledger)
+    assert verify_ledger(store).ok  # self-consistent: only an anchor can tell
+    position, what = first_problem(store)
+    assert position == 1 and "not the trusted key" in what
