@@ -28,6 +28,7 @@ from psycopg.sql import SQL
 from ledger.integrity.chain import GENESIS_PREV, event_hash, transaction_message
 from ledger.integrity.keys import Signer
 from ledger.store.schema import SQLITE, Dialect, postgres_dialect
+from ledger.store.tree import append_tree_nodes
 
 # Extra work inside the append transaction (e.g. the Merkle tree), given the
 # cursor, the dialect, the first new position and the new event hashes.
@@ -44,7 +45,7 @@ class IntegrityAppender:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self.signer: Signer | None = None
-        self.hooks: list[AppendHook] = []
+        self.hooks: list[AppendHook] = [append_tree_nodes]
 
     def append(self, cursor: Any, notification_ids: Sequence[int], events: Sequence[StoredEvent]) -> None:
         if self.signer is None:

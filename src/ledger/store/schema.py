@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ledger.store.tree import log_create_statements
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -37,7 +39,7 @@ class Dialect:
             " key_id TEXT NOT NULL,"
             " signed_at_us BIGINT NOT NULL,"
             f" signature {self.blob} NOT NULL)",
-        ]
+        ] + log_create_statements(self)
 
     @property
     def select_head(self) -> str:
