@@ -205,3 +205,37 @@ def test_n_beyond_population_returns_all_like_take() -> None:
     assert sample("31", ["a", "b", "c", "d"], n=10) == ["b", "a", "d", "c"]
     assert sample("31", ["a", "b"], n=3, drop=5) == []
     assert sample("31", [], n=3) == []
+
+
+# --- The stdlib implementation printed in docs/sampler.md must be right. ---
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "sampler.md"
+
+
+def doc_sample():
+    text = DOC.read_text(encoding="utf-8")
+    (code,) = [b.split("```", 1)[0] for b in text.split("```python\n")[1:] if "def sample" in b]
+    assert len(code.strip().splitlines()) <= 16, "the doc promises a short implementation"
+    namespace: dict = {}
+    exec(compile(code, str(DOC), "exec"), namespace)  # also runs the doc's asserts
+    return namespace["sample"]
+
+
+@pytest.mark.parametrize("vector", load_vectors(), ids=lambda v: v["desc"])
+def test_doc_implementation_reproduces_the_vectors(vector: dict) -> None:
+    drawn = doc_sample()(vector["seed"], vector["ids"], vector["take"], vector["drop"])
+    assert drawn == vector["expected_ids"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(seeds, id_lists, st.none() | st.integers(0, 70), st.integers(0, 70))
+def test_doc_implementation_equals_the_product(seed: str, ids: list[str], n: int | None,
+                                               drop: int) -> None:
+    assert doc_sample()(seed, ids, n, drop) == sample(seed, ids, n=n, drop=drop)
+
+
+def test_doc_worked_example_tickets() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for id in "abcd":
+        assert f"    {id}  {reference_ticket('31', id)}\n" in text
+    assert hashlib.sha256(b"31").hexdigest() in text

@@ -179,10 +179,11 @@ def _write_draws(out: BinaryIO, prefix: bytes, lines: list[bytes], order: list[i
     if tickets:
         from ledger.draw.sampler import utf8_ticket
 
-        rows = (utf8_ticket(prefix, lines[i]).encode("ascii") + b"\t" + lines[i] for i in order)
+        rows = [utf8_ticket(prefix, lines[i]).encode("ascii") + b"\t" + lines[i] for i in order]
     else:
-        rows = (lines[i] for i in order)
-    out.write(b"".join(row + b"\n" for row in rows))
+        rows = [lines[i] for i in order]
+    if rows:
+        out.write(b"\n".join(rows) + b"\n")
     out.flush()
 
 
