@@ -239,3 +239,20 @@ def test_doc_worked_example_tickets() -> None:
     for id in "abcd":
         assert f"    {id}  {reference_ticket('31', id)}\n" in text
     assert hashlib.sha256(b"31").hexdigest() in text
+
+
+def test_band_table_reads_the_last_four_digits_reversed() -> None:
+    from ledger.draw.sampler import _BAND_OF
+
+    assert _BAND_OF == tuple(int(f"{r:04d}"[::-1]) for r in range(10**4))
+
+
+def test_scan_survives_its_flat_form() -> None:
+    from ledger.draw.sampler import Scan
+
+    ids = [f"{k}".encode() for k in range(2000)]
+    whole = scan(seed_prefix("flat"), ids, 700)
+    assert len(whole.members) > 0
+    assert Scan.from_bytes(whole.to_bytes()) == whole
+    with pytest.raises(ValueError, match="not a whole scan"):
+        Scan.from_bytes(whole.to_bytes() + b"x")

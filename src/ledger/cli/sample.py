@@ -146,16 +146,14 @@ class _Child:
 
 def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[list[bytes], object]:
     """Checked lines and their scan, the second part of ``data`` scanned in a child."""
-    import pickle
-
-    from ledger.draw.sampler import join_scans, scan
+    from ledger.draw.sampler import Scan, join_scans, scan
 
     expected = data.count(b"\n") + (not data.endswith(b"\n") and len(data) > 0)
     child = None
     # Cut just after a line end, so that both parts are whole lines.
     cut = data.find(b"\n", int(len(data) * (1 - _CHILD_SHARE))) + 1
     if expected >= _PARALLEL_MIN_IDS and cut > 0 and _cores() >= 2 and hasattr(os, "fork"):
-        child = _Child(lambda: pickle.dumps(scan(prefix, lines_of(data[cut:]), limit)))
+        child = _Child(lambda: scan(prefix, lines_of(data[cut:]), limit).to_bytes())
     try:
         lines = lines_of(data)
         refuse_blank_lines(lines)
@@ -165,7 +163,7 @@ def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[list[bytes], obje
         head = data.count(b"\n", 0, cut)
         own = scan(prefix, lines[:head], limit)
         sent = child.result()
-        rest = pickle.loads(sent) if sent is not None else None
+        rest = Scan.from_bytes(sent) if sent is not None else None
         if rest is None or head + len(rest.residues) != len(lines):
             rest = scan(prefix, lines[head:], limit)  # the child failed: do its part here
         return lines, join_scans([own, rest])
