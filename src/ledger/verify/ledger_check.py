@@ -251,6 +251,10 @@ def verify_ledger(
 
     results = _run_chunks(config, size, transactions, schedule, actors, genesis_admin_key, workers, on_progress)
     problems += [r.problem for r in results if r.problem is not None]
+    from ledger.verify.log_check import check_log  # lazy: log_check imports this module
+
+    log = check_log(config)  # the stored tree, every checkpoint and cosignature
+    problems += log.problems
     problems.sort(key=lambda p: (p.position is None, p.position or 0))
     return VerifyReport(
         ok=not problems,
@@ -263,6 +267,7 @@ def verify_ledger(
         trusted_key=key_id(trusted_key) if trusted_key else None,
         expected_head=expected.display() if expected else None,
         problems=problems,
+        checks={"checkpoints": log.checkpoints, "cosignatures": log.cosignatures, "tree_nodes": log.tree_nodes},
     )
 
 
