@@ -91,8 +91,20 @@ class Raw:
             nid,
         )
 
+    def rebuild_tree(self, event_hashes: list[bytes]) -> None:
+        """Rewrite the transparency tree over `event_hashes` (a careful forger's step)."""
+        from ledger.integrity.merkle import MemoryTree, leaf_hash
+
+        tree = MemoryTree()
+        tree.extend([leaf_hash(h) for h in event_hashes])
+        table = self.dialect.table("ledger_tree")
+        self.sql(f"DELETE FROM {table}")
+        for (level, idx), value in tree.nodes.items():
+            if level > 0:
+                self.sql(f"INSERT INTO {table} (level, idx, hash) VALUES (?, ?, ?)", level, idx, value)
+
     def rechain(self, signer: Signer | None = None) -> None:
-        """Recompute every stored hash (and, with `signer`, every signature)."""
+        """Recompute every stored hash and the tree (and, with `signer`, every signature)."""
         from uuid import UUID
 
         rows = self.sql(
@@ -106,6 +118,7 @@ class Raw:
             prev = event_hash(prev, seq, oid, version, topic, bytes(state))
             hashes[seq] = prev
             self.sql(f"UPDATE {self.chain} SET hash = ? WHERE seq = ?", prev, seq)
+        self.rebuild_tree([hashes[seq] for seq in sorted(hashes)])
         if signer is not None:
             for first, last, signed_at in self.sql(f"SELECT first_seq, last_seq, signed_at_us FROM {self.txs}"):
                 signature = signer.sign(transaction_message(first, last, hashes[last], signed_at))
