@@ -256,3 +256,11 @@ def test_scan_survives_its_flat_form() -> None:
     assert Scan.from_bytes(whole.to_bytes()) == whole
     with pytest.raises(ValueError, match="not a whole scan"):
         Scan.from_bytes(whole.to_bytes() + b"x")
+
+
+def test_a_scan_without_first_bands_still_gives_the_order() -> None:
+    # limit 0: nothing gathered in the first pass; every band is visited later.
+    ids = [f"{k}".encode() for k in range(300)]
+    empty_first = scan(seed_prefix("zero"), ids, 0)
+    assert len(empty_first.members) == 0
+    assert sample_utf8("zero", ids, scanned=empty_first) == sample_utf8("zero", ids)

@@ -26,9 +26,10 @@ How it is fast without changing a single comparison:
   reversed, so ``v mod 10**4`` (cheap; the only value kept for every ID,
   in a 16-bit array) tells which of 10**4 equal *bands* of (0, 1) the
   ticket falls in.
-* Bands are visited in increasing order; the first one is sized so that it
-  very probably holds the ``drop + n`` IDs asked for, and each further band
-  doubles.  Only IDs inside a visited band are hashed again.
+* Bands are visited in increasing order.  The first visit, made during the
+  same pass that computes the residues, covers enough bands to hold the
+  ``drop + n`` IDs asked for with a wide margin; should it hold too few,
+  each further visit doubles, and only the IDs in it are hashed again.
 * Inside a band IDs are sorted by a fixed-width integer: the first 19 ticket
   digits (``v mod 10**19`` reversed, < 2**64).  Only IDs whose 19-digit
   keys tie are compared on the full reference ticket, then on the ID.
@@ -288,7 +289,7 @@ def draw_indices(
     if len(scanned.residues) != total:
         raise ValueError("the scan must cover exactly the IDs given")
     yield from _ordered(prefix, ids_utf8, scanned.members, scanned.keys)
-    lo, width = scanned.limit, scanned.limit
+    lo, width = scanned.limit, max(1, scanned.limit)
     while lo < _BANDS:
         hi = min(_BANDS, lo + width)
         members = _band_members(scanned.residues, lo, hi)
@@ -360,8 +361,10 @@ def draw_stream(seed: str, ids: Iterable[str]) -> Iterator[str]:
     >>> stream = draw_stream("41", [str(i) for i in range(100)])
     >>> [next(stream) for _ in range(3)]
     ['73', '51', '17']
-    >>> [i for i in draw_stream("41", map(str, range(100))) if int(i) % 2][:3]
-    ['73', '51', '17']
+    >>> [i for i in draw_stream("41", map(str, range(100))) if int(i) % 2 == 0][:4]
+    ['58', '38', '42', '20']
+    >>> list(islice(draw_stream("41", map(str, range(0, 100, 2))), 4))
+    ['58', '38', '42', '20']
     """
     id_list = list(ids)
     encoded = _encode_distinct(id_list)
