@@ -46,6 +46,15 @@ class LedgerApplication(Application[UUID]):
     def integrity(self) -> IntegrityAppender:
         return self.recorder.integrity  # type: ignore[attr-defined,no-any-return]
 
+    def append_events(self, events: list[Any]) -> None:
+        """Store ready-made events in one transaction (bulk paths).
+
+        The same store path as `save`, without collecting events from
+        aggregates one by one (eventsourcing's per-event protocol checks
+        dominate large imports).
+        """
+        self.events.put(events)
+
     # -- genesis -------------------------------------------------------------
 
     def genesis(self, origin: str, ledger_key: bytes, admin_id: str, admin_name: str, admin: Signer) -> None:

@@ -19,6 +19,11 @@ COMMANDS: dict[str, str] = {
     "sample": "ledger.cli.sample:sample",
     "log": "ledger.cli.log:log",
     "actor": "ledger.cli.actor:actor",
+    "import": "ledger.cli.directory:import_cmd",
+    "reclassify": "ledger.cli.directory:reclassify",
+    "pool": "ledger.cli.directory:pool",
+    "items": "ledger.cli.directory:items",
+    "projections": "ledger.cli.directory:projections",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -30,6 +35,11 @@ SUMMARIES: dict[str, str] = {
     "sample": "Rivest's consistent sampler over IDs read from a file.",
     "log": "Transparency log: checkpoints, vkey and proofs.",
     "actor": "Actors: keys, registration, revocation, listing.",
+    "import": "Import departments, items, entities, inspectors or conflicts (CSV).",
+    "reclassify": "Apply a monthly credit-risk reclassification file.",
+    "pool": "Query the target pool and the inspector pool.",
+    "items": "List the inspection item list.",
+    "projections": "Catch up or rebuild the read models.",
 }
 
 

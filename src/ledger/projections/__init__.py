@@ -1,0 +1,12 @@
+"""Read models kept beside the events (see base.py and runner.py)."""
+
+from __future__ import annotations
+
+from ledger.projections.base import Projection
+
+
+def all_projections() -> list[Projection]:
+    """Every projection the CLI and API read, in catch-up order."""
+    from ledger.projections.directory import DirectoryProjection
+
+    return [DirectoryProjection()]

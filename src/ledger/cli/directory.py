@@ -1,0 +1,283 @@
+"""`drledger import`, `reclassify`, `pool`, `items` and `projections`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ledger.cli.common import EXIT_FAILED_CHECK, clear_errors, config_from, store_options
+
+COLUMNS_HELP = """\b
+Columns (CSV with a header line; UTF-8 with or without BOM, or GB18030):
+  departments  code,name,level,region_code[,parent]
+  items        code,name,department,legal_basis,content,methods,target_kind,key_item[,status]
+  entities     uscc,name,entity_type,region_code,industry,risk_class[,departments,status]
+  inspectors   badge,name,department,region_code,role[,qualifications,expertise,status]
+  conflicts    badge,uscc,reason
+Lists inside a cell are separated by ';'.
+"""
+
+
+def _progress_run(label: str, work: Any) -> Any:
+    """Run work(on_progress) with a rich progress bar when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return work(None)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task(label, total=None)
+        return work(lambda done, total: progress.update(task, completed=done, total=total))
+
+
+def _run_import(store: str | None, home: str, kind: str, file: Path, encoding: str, dry_run: bool,
+                accept_bad_check: bool, as_actor: str, as_json: bool) -> None:
+    import msgspec
+
+    from ledger.directory_service import import_file
+
+    config = config_from(store, home)
+    data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+    summary = _progress_run(
+        f"importing {kind}",
+        lambda on_progress: import_file(
+            config, kind, data, file_name=file.name, encoding=encoding, accept_bad_check=accept_bad_check,
+            dry_run=dry_run, actor=as_actor, on_progress=on_progress,
+        ),
+    )
+    if as_json:
+        click.echo(msgspec.json.encode(summary).decode())
+    if summary.errors:
+        if not as_json:
+            for error in summary.errors:
+                click.echo(f"{file}: {error}", err=True)
+            click.echo(f"{len(summary.errors)} error(s): nothing was written", err=True)
+        sys.exit(EXIT_FAILED_CHECK)
+    if not as_json:
+        verb = "would write" if dry_run else "wrote"
+        click.echo(
+            f"{kind}: {summary.rows} rows, {summary.new} new, {summary.changed} changed, "
+            f"{summary.unchanged} unchanged; {verb} {summary.events} events"
+        )
+        if summary.flagged_lines:
+            click.echo(f"accepted with a bad USCC check character (flagged): lines {', '.join(map(str, summary.flagged_lines))}")
+
+
+@click.command(name="import", epilog=COLUMNS_HELP)
+@store_options
+@click.argument("kind", type=click.Choice(["departments", "items", "entities", "inspectors", "conflicts"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--encoding", type=click.Choice(["utf-8", "gb18030"]), default="utf-8", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+@click.option("--accept-bad-check", is_flag=True, help="Accept USCCs whose check character fails (they stay flagged).")
+@click.option("--as", "as_actor", default="admin", show_default=True, help="The list manager doing the import.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@clear_errors
+def import_cmd(store: str | None, home: str, kind: str, file: Path, encoding: str, dry_run: bool,
+               accept_bad_check: bool, as_actor: str, as_json: bool) -> None:
+    """Import a CSV file into the item list or a pool, all or nothing.
+
+    The whole file is checked first: if any row is invalid, every bad row
+    is reported (line, column, reason), nothing is written and the exit
+    code is 1. Unchanged rows write nothing; changed rows become change events.
+
+    \b
+    Example:
+      drledger import departments departments.csv
+      drledger import entities 名录库.csv --encoding gb18030 --dry-run
+    """
+    _run_import(store, home, kind, file, encoding, dry_run, accept_bad_check, as_actor, as_json)
+
+
+@click.command()
+@store_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--encoding", type=click.Choice(["utf-8", "gb18030"]), default="utf-8", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+@click.option("--as", "as_actor", default="admin", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@clear_errors
+def reclassify(store: str | None, home: str, file: Path, encoding: str, dry_run: bool, as_actor: str, as_json: bool) -> None:
+    """Apply a monthly credit-risk reclassification file (uscc,risk_class).
+
+    Only entities whose class changed become events.
+
+    \b
+    Example:
+      drledger reclassify 2026-11-信用风险分类.csv
+    """
+    _run_import(store, home, "reclassifications", file, encoding, dry_run, False, as_actor, as_json)
+
+
+def _emit(rows: list[Any], fmt: str) -> None:
+    import csv
+    import io
+
+    import msgspec
+
+    builtins = msgspec.to_builtins(rows)
+    if fmt == "json":
+        click.echo(msgspec.json.encode(builtins).decode())
+        return
+    if not builtins:
+        if fmt == "table":
+            click.echo("(none)")
+        return
+    headers = list(builtins[0])
+    flat = [[";".join(v) if isinstance(v, (list, tuple)) else ("" if v is None else v) for v in row.values()] for row in builtins]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(flat)
+        # BOM so that Excel opens UTF-8 Chinese text correctly.
+        sys.stdout.buffer.write(b"\xef\xbb\xbf" + out.getvalue().encode())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*headers)
+    for row in flat:
+        table.add_row(*map(str, row))
+    Console().print(table)
+    click.echo(f"{len(flat)} rows")
+
+
+def _read(config: Any, query: Any) -> list[Any]:
+    from ledger.projections import all_projections
+    from ledger.projections.runner import catch_up, writable_connection
+
+    catch_up(config, all_projections())
+    with writable_connection(config) as (conn, dialect, _):
+        return query(conn, dialect)
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table", show_default=True)
+AS_OF = click.option("--as-of", type=click.IntRange(min=1), default=None, help="Ledger position to read the pool at.")
+
+
+@click.group()
+def pool() -> None:
+    """Query the target pool (检查对象名录库) and the inspector pool (执法检查人员名录库).
+
+    \b
+    Example:
+      drledger pool entities --risk-class C --region 3605 --format csv > c类.csv
+    """
+
+
+@pool.command()
+@store_options
+@click.option("--risk-class", "risk_classes", multiple=True, type=click.Choice(["A", "B", "C", "D"]))
+@click.option("--region", default=None, help="Region code prefix (GB/T 2260), e.g. 3605.")
+@click.option("--type", "entity_types", multiple=True, type=click.Choice(["enterprise", "individual", "cooperative", "other"]))
+@click.option("--industry", default=None, help="Industry code prefix (GB/T 4754), e.g. F52.")
+@click.option("--department", default=None, help="Supervising department code.")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(["active", "deregistered", "revoked", "moved"]))
+@AS_OF
+@FORMAT
+@clear_errors
+def entities(store: str | None, home: str, risk_classes: tuple[str, ...], region: str | None,
+             entity_types: tuple[str, ...], industry: str | None, department: str | None,
+             statuses: tuple[str, ...], as_of: int | None, fmt: str) -> None:
+    """List entities in the target pool, filtered.
+
+    \b
+    Example:
+      drledger pool entities --risk-class C --risk-class D --region 360502 --format json
+    """
+    from ledger.projections.pools import EntityFilter, query_entities
+
+    f = EntityFilter(risk_classes=risk_classes, region_prefix=region, entity_types=entity_types,
+                     industry_prefix=industry, department=department, statuses=statuses)
+    _emit(_read(config_from(store, home), lambda conn, dialect: query_entities(conn, dialect, f, as_of)), fmt)
+
+
+@pool.command()
+@store_options
+@click.option("--department", default=None)
+@click.option("--region", default=None, help="Region code prefix.")
+@click.option("--role", type=click.Choice(["enforcement", "expert"]), default=None)
+@click.option("--qualification", default=None, help="Item code or category the inspector is qualified for.")
+@click.option("--status", "statuses", multiple=True)
+@AS_OF
+@FORMAT
+@clear_errors
+def inspectors(store: str | None, home: str, department: str | None, region: str | None, role: str | None,
+               qualification: str | None, statuses: tuple[str, ...], as_of: int | None, fmt: str) -> None:
+    """List inspectors in the inspector pool, filtered.
+
+    \b
+    Example:
+      drledger pool inspectors --department SCJG --role enforcement --format table
+    """
+    from ledger.projections.pools import InspectorFilter, query_inspectors
+
+    f = InspectorFilter(department=department, region_prefix=region, role=role, qualification=qualification, statuses=statuses)
+    _emit(_read(config_from(store, home), lambda conn, dialect: query_inspectors(conn, dialect, f, as_of)), fmt)
+
+
+@click.command()
+@store_options
+@AS_OF
+@FORMAT
+@clear_errors
+def items(store: str | None, home: str, as_of: int | None, fmt: str) -> None:
+    """List the inspection item list (随机抽查事项清单).
+
+    \b
+    Example:
+      drledger items --format csv > 抽查事项清单.csv
+    """
+    from ledger.projections.pools import list_items
+
+    _emit(_read(config_from(store, home), lambda conn, dialect: list_items(conn, dialect, as_of)), fmt)
+
+
+@click.group()
+def projections() -> None:
+    """Read models: catch up or rebuild them from the ledger.
+
+    \b
+    Example:
+      drledger projections rebuild
+    """
+
+
+@projections.command()
+@store_options
+@clear_errors
+def rebuild(store: str | None, home: str) -> None:
+    """Drop every read model and replay it from the ledger.
+
+    \b
+    Example:
+      drledger projections rebuild
+    """
+    from ledger.projections import all_projections
+    from ledger.projections.runner import rebuild as rebuild_all
+
+    config = config_from(store, home)
+    reached = _progress_run("rebuilding", lambda on_progress: rebuild_all(
+        config, all_projections(), on_progress=(lambda name, done, total: on_progress(done, total)) if on_progress else None))
+    for name, position in reached.items():
+        click.echo(f"{name}: rebuilt up to position {position}")
+
+
+@projections.command(name="catch-up")
+@store_options
+@clear_errors
+def catch_up_cmd(store: str | None, home: str) -> None:
+    """Apply the events the read models have not seen yet.
+
+    \b
+    Example:
+      drledger projections catch-up
+    """
+    from ledger.projections import all_projections
+    from ledger.projections.runner import catch_up
+
+    for name, position in catch_up(config_from(store, home), all_projections()).items():
+        click.echo(f"{name}: at position {position}")

@@ -1,0 +1,184 @@
+"""Queries over the directory read model: current pools, or as of a position.
+
+`pool_snapshot` is what a draw freezes: the eligible entity IDs per risk
+class at a ledger position, sorted by their UTF-8 bytes, with an RFC 9162
+root per class (leaf = the UTF-8 ID) and counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ledger.imports.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
+from ledger.integrity.merkle import leaf_hash, root_from_leaf_hashes
+from ledger.projections.directory import fields_of, from_column
+from ledger.store.schema import Dialect
+
+RISK_CLASSES = ("A", "B", "C", "D")
+
+
+class EntityFilter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """定向 filters; an empty filter is 不定向 (all)."""
+
+    risk_classes: tuple[str, ...] = ()
+    region_prefix: str | None = None
+    entity_types: tuple[str, ...] = ()
+    industry_prefix: str | None = None
+    department: str | None = None
+    statuses: tuple[str, ...] = ()
+
+
+class InspectorFilter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    department: str | None = None
+    region_prefix: str | None = None
+    role: str | None = None
+    qualification: str | None = None
+    statuses: tuple[str, ...] = ()
+
+
+class PoolSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    position: int
+    ids: dict[str, list[str]]  # risk class -> sorted IDs
+    roots: dict[str, str]  # risk class -> hex RFC 9162 root
+    counts: dict[str, int]
+
+
+def pool_root(sorted_ids: list[str]) -> bytes:
+    """RFC 9162 root over IDs sorted by UTF-8 bytes (leaf = UTF-8 ID)."""
+    return root_from_leaf_hashes([leaf_hash(i.encode()) for i in sorted_ids])
+
+
+def _as_of(position: int | None, p: str) -> tuple[str, list[Any]]:
+    if position is None:
+        return "valid_to IS NULL", []
+    return f"valid_from <= {p} AND (valid_to IS NULL OR valid_to > {p})", [position, position]
+
+
+def _in(column: str, values: tuple[str, ...], p: str) -> tuple[str, list[Any]]:
+    return f"{column} IN ({', '.join([p] * len(values))})", list(values)
+
+
+def _entity_where(f: EntityFilter, dialect: Dialect, position: int | None) -> tuple[str, list[Any]]:
+    p = dialect.placeholder
+    clause, params = _as_of(position, p)
+    clauses = [clause]
+    if f.risk_classes:
+        c, v = _in("risk_class", f.risk_classes, p)
+        clauses.append(c)
+        params += v
+    if f.entity_types:
+        c, v = _in("entity_type", f.entity_types, p)
+        clauses.append(c)
+        params += v
+    if f.statuses:
+        c, v = _in("status", f.statuses, p)
+        clauses.append(c)
+        params += v
+    if f.region_prefix:
+        clauses.append(f"region_code LIKE {p}")
+        params.append(f.region_prefix + "%")
+    if f.industry_prefix:
+        clauses.append(f"industry LIKE {p}")
+        params.append(f.industry_prefix + "%")
+    if f.department:
+        clauses.append(f"departments LIKE {p}")
+        params.append(f"%;{f.department};%")
+    return " AND ".join(clauses), params
+
+
+def _records(cursor: Any, table: str, row_type: type[msgspec.Struct], where: str, params: list[Any], order: str) -> list[Any]:
+    names = fields_of(row_type)
+    cursor.execute(f"SELECT {', '.join(names)} FROM {table} WHERE {where} ORDER BY {order}", params)
+    tuples = {f.name for f in msgspec.structs.fields(row_type) if "tuple" in str(f.type)}
+    bools = {f.name for f in msgspec.structs.fields(row_type) if f.type is bool}
+    out = []
+    for row in cursor.fetchall():
+        values = {}
+        for name, value in zip(names, row):
+            value = from_column(value, name in tuples)
+            values[name] = bool(value) if name in bools else value
+        out.append(row_type(**values))
+    return out
+
+
+def query_entities(conn: Any, dialect: Dialect, f: EntityFilter, position: int | None = None) -> list[EntityRow]:
+    where, params = _entity_where(f, dialect, position)
+    return _records(conn.cursor(), dialect.table("dir_entities"), EntityRow, where, params, "uscc")
+
+
+def query_inspectors(conn: Any, dialect: Dialect, f: InspectorFilter, position: int | None = None) -> list[InspectorRow]:
+    p = dialect.placeholder
+    where, params = _as_of(position, p)
+    clauses = [where]
+    if f.department:
+        clauses.append(f"department = {p}")
+        params.append(f.department)
+    if f.role:
+        clauses.append(f"role = {p}")
+        params.append(f.role)
+    if f.region_prefix:
+        clauses.append(f"region_code LIKE {p}")
+        params.append(f.region_prefix + "%")
+    if f.qualification:
+        clauses.append(f"qualifications LIKE {p}")
+        params.append(f"%;{f.qualification};%")
+    if f.statuses:
+        c, v = _in("status", f.statuses, p)
+        clauses.append(c)
+        params += v
+    return _records(conn.cursor(), dialect.table("dir_inspectors"), InspectorRow, " AND ".join(clauses), params, "badge")
+
+
+def list_items(conn: Any, dialect: Dialect, position: int | None = None) -> list[ItemRow]:
+    where, params = _as_of(position, dialect.placeholder)
+    return _records(conn.cursor(), dialect.table("dir_items"), ItemRow, where, params, "code")
+
+
+def list_departments(conn: Any, dialect: Dialect, position: int | None = None) -> list[DepartmentRow]:
+    where, params = _as_of(position, dialect.placeholder)
+    return _records(conn.cursor(), dialect.table("dir_departments"), DepartmentRow, where, params, "code")
+
+
+def conflicts(conn: Any, dialect: Dialect, position: int | None = None) -> set[tuple[str, str]]:
+    """(badge, uscc) pairs declared and not withdrawn at `position`."""
+    where, params = _as_of(position, dialect.placeholder)
+    cursor = conn.cursor()
+    cursor.execute(f"SELECT badge, uscc FROM {dialect.table('dir_conflicts')} WHERE {where}", params)
+    return {(badge, uscc) for badge, uscc in cursor.fetchall()}
+
+
+def pool_snapshot(conn: Any, dialect: Dialect, f: EntityFilter, position: int) -> PoolSnapshot:
+    """The eligible (active) entity IDs per risk class at `position`."""
+    eligible = msgspec.structs.replace(f, statuses=("active",))
+    where, params = _entity_where(eligible, dialect, position)
+    cursor = conn.cursor()
+    cursor.execute(f"SELECT risk_class, uscc FROM {dialect.table('dir_entities')} WHERE {where}", params)
+    ids: dict[str, list[str]] = {k: [] for k in RISK_CLASSES}
+    for risk_class, uscc in cursor.fetchall():
+        ids[risk_class].append(uscc)
+    for values in ids.values():
+        values.sort(key=str.encode)
+    return PoolSnapshot(
+        position=position,
+        ids=ids,
+        roots={k: pool_root(v).hex() for k, v in ids.items()},
+        counts={k: len(v) for k, v in ids.items()},
+    )
+
+
+def current_versions(conn: Any, dialect: Dialect, table: str, key: str, row_type: type[msgspec.Struct]) -> dict[str, tuple[int, Any]]:
+    """key -> (aggregate version, current record): what an import compares against."""
+    names = fields_of(row_type)
+    cursor = conn.cursor()
+    cursor.execute(f"SELECT version, {', '.join(names)} FROM {dialect.table(table)} WHERE valid_to IS NULL")
+    tuples = {f.name for f in msgspec.structs.fields(row_type) if "tuple" in str(f.type)}
+    bools = {f.name for f in msgspec.structs.fields(row_type) if f.type is bool}
+    out: dict[str, tuple[int, Any]] = {}
+    for version, *values in cursor.fetchall():
+        record = row_type(**{
+            n: (bool(v) if n in bools else from_column(v, n in tuples)) for n, v in zip(names, values)
+        })
+        out[getattr(record, key)] = (int(version), record)
+    return out

@@ -1,0 +1,179 @@
+"""Catch projections up with the ledger, or drop and rebuild them.
+
+Writers call `catch_up` before they return (read-your-writes); a long-running
+server runs `follow` in the background for the rest.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator
+from uuid import UUID
+
+from ledger.projections.base import ProjectedEvent, Projection
+from ledger.store.config import StoreConfig
+from ledger.store.reader import StoreUnavailable
+from ledger.store.schema import SQLITE, Dialect, postgres_dialect
+
+WINDOW = 20_000  # ledger positions read per transaction
+
+
+@contextmanager
+def writable_connection(config: StoreConfig) -> Iterator[tuple[Any, Dialect, str]]:
+    """A raw autocommit connection for projection work: (conn, dialect, event id column)."""
+    if config.kind == "sqlite":
+        assert config.sqlite_path is not None
+        if not config.sqlite_path.exists():
+            raise StoreUnavailable(f"no ledger at {config.sqlite_path}: run `drledger init` first")
+        conn = sqlite3.connect(config.sqlite_path, isolation_level=None, timeout=60)
+        try:
+            yield conn, SQLITE, "rowid"
+        finally:
+            conn.close()
+    else:
+        import psycopg
+
+        conn = psycopg.connect(
+            host=config.host, port=config.port, dbname=config.database, user=config.user,
+            password=config.password or None, autocommit=True, connect_timeout=5,
+        )
+        try:
+            yield conn, postgres_dialect(config.schema), "notification_id"
+        finally:
+            conn.close()
+
+
+def _sql(dialect: Dialect, statement: str) -> str:
+    return statement.replace("?", dialect.placeholder)
+
+
+def _begin(conn: Any, dialect: Dialect) -> Any:
+    cursor = conn.cursor()
+    # SQLite: take the write lock now, so two runners serialise cleanly.
+    cursor.execute("BEGIN IMMEDIATE" if dialect.name == "sqlite" else "BEGIN")
+    return cursor
+
+
+def _ensure_positions(cursor: Any, dialect: Dialect) -> None:
+    cursor.execute(
+        f"CREATE TABLE IF NOT EXISTS {dialect.table('projection_positions')}"
+        " (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+    )
+
+
+def ensure_tables(conn: Any, dialect: Dialect, projections: Sequence[Projection]) -> None:
+    cursor = _begin(conn, dialect)
+    try:
+        _ensure_positions(cursor, dialect)
+        for projection in projections:
+            for statement in projection.create_statements(dialect):
+                cursor.execute(statement)
+            cursor.execute(
+                _sql(dialect, f"INSERT INTO {dialect.table('projection_positions')} (name, position) VALUES (?, 0)"
+                     " ON CONFLICT (name) DO NOTHING"),
+                (projection.name,),
+            )
+        cursor.execute("COMMIT")
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+
+
+def _head(cursor: Any, dialect: Dialect) -> int:
+    cursor.execute(f"SELECT MAX(seq) FROM {dialect.table('ledger_chain')}")
+    row = cursor.fetchone()
+    return int(row[0] or 0)
+
+
+def _step(conn: Any, dialect: Dialect, event_id: str, projection: Projection, window: int) -> tuple[int, int]:
+    """Apply one window of events in one transaction: (new position, head)."""
+    positions = dialect.table("projection_positions")
+    cursor = _begin(conn, dialect)
+    try:
+        lock = "" if dialect.name == "sqlite" else " FOR UPDATE"
+        cursor.execute(_sql(dialect, f"SELECT position FROM {positions} WHERE name = ?{lock}"), (projection.name,))
+        position = int(cursor.fetchone()[0])
+        head = _head(cursor, dialect)
+        if position >= head:
+            cursor.execute("ROLLBACK")
+            return position, head
+        stop = min(head, position + window)
+        marks = ", ".join([dialect.placeholder] * len(projection.topics))
+        cursor.execute(
+            f"SELECT c.seq, e.originator_id, e.originator_version, e.topic, e.state"
+            f" FROM {dialect.table('ledger_chain')} c JOIN {dialect.table(dialect.events_table)} e"
+            f" ON e.{event_id} = c.notification_id"
+            f" WHERE c.seq > {dialect.placeholder} AND c.seq <= {dialect.placeholder} AND e.topic IN ({marks})"
+            f" ORDER BY c.seq",
+            (position, stop, *projection.topics),
+        )
+        events = [
+            ProjectedEvent(seq, oid if isinstance(oid, UUID) else UUID(oid), version, topic, bytes(state))
+            for seq, oid, version, topic, state in cursor.fetchall()
+        ]
+        if events:
+            projection.apply(cursor, dialect, events)
+        cursor.execute(_sql(dialect, f"UPDATE {positions} SET position = ? WHERE name = ?"), (stop, projection.name))
+        cursor.execute("COMMIT")
+        return stop, head
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+
+
+def catch_up(
+    config: StoreConfig,
+    projections: Sequence[Projection],
+    *,
+    window: int = WINDOW,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, int]:
+    """Bring every projection up to the ledger head; returns their positions."""
+    reached: dict[str, int] = {}
+    with writable_connection(config) as (conn, dialect, event_id):
+        ensure_tables(conn, dialect, projections)
+        for projection in projections:
+            while True:
+                position, head = _step(conn, dialect, event_id, projection, window)
+                if on_progress:
+                    on_progress(projection.name, position, head)
+                if position >= head:
+                    reached[projection.name] = position
+                    break
+    return reached
+
+
+def rebuild(
+    config: StoreConfig,
+    projections: Sequence[Projection],
+    *,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, int]:
+    """Drop the projections' tables and positions, then replay them from the log."""
+    with writable_connection(config) as (conn, dialect, _):
+        cursor = _begin(conn, dialect)
+        try:
+            _ensure_positions(cursor, dialect)
+            for projection in projections:
+                for table in projection.tables():
+                    cursor.execute(f"DROP TABLE IF EXISTS {dialect.table(table)}")
+                cursor.execute(
+                    _sql(dialect, f"DELETE FROM {dialect.table('projection_positions')} WHERE name = ?"),
+                    (projection.name,),
+                )
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+    return catch_up(config, projections, on_progress=on_progress)
+
+
+def follow(config: StoreConfig, projections: Sequence[Projection], *, interval: float = 0.5,
+           stop: Callable[[], bool] = lambda: False) -> None:
+    """Keep projections current until `stop()` says so (for servers)."""
+    while not stop():
+        catch_up(config, projections)
+        time.sleep(interval)

@@ -1,0 +1,174 @@
+"""一单两库 on both stores: imports, idempotence, changes, pools, snapshots, rebuilds."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from ledger.demo.city import generate_city, to_csv
+from ledger.directory_service import import_file
+from ledger.domain.uscc import uscc_for_serial
+from ledger.imports.rows import EntityRow
+from ledger.projections import all_projections
+from ledger.projections.pools import EntityFilter, pool_root, pool_snapshot, query_entities, query_inspectors, InspectorFilter
+from ledger.projections.runner import catch_up, rebuild, writable_connection
+from ledger.setup import init_ledger
+from ledger.store.config import StoreConfig
+from ledger.store.reader import open_reader
+from ledger.verify.ledger_check import verify_ledger
+from tests.cli_helpers import run
+
+CITY = generate_city(11, small=True)
+
+
+def size(store: StoreConfig) -> int:
+    with open_reader(store) as reader:
+        return reader.size()
+
+
+@pytest.fixture
+def city_ledger(store: StoreConfig) -> StoreConfig:
+    init_ledger(store, origin="test.drledger/pools", admin_id="admin", admin_name="Admin")
+    for kind in ("departments", "items", "entities", "inspectors", "conflicts"):
+        summary = import_file(store, kind, to_csv(CITY.rows(kind), kind), accept_bad_check=True)
+        assert summary.written and not summary.errors, summary.errors
+    return store
+
+
+def read(store: StoreConfig, query):  # type: ignore[no-untyped-def]
+    catch_up(store, all_projections())
+    with writable_connection(store) as (conn, dialect, _):
+        return query(conn, dialect)
+
+
+def test_pools_hold_exactly_the_imported_rows(city_ledger: StoreConfig) -> None:
+    entities = read(city_ledger, lambda c, d: query_entities(c, d, EntityFilter()))
+    assert sorted(entities, key=lambda r: r.uscc) == sorted(CITY.entities, key=lambda r: r.uscc)
+    inspectors = read(city_ledger, lambda c, d: query_inspectors(c, d, InspectorFilter()))
+    assert sorted(inspectors, key=lambda r: r.badge) == sorted(CITY.inspectors, key=lambda r: r.badge)
+    d_class = read(city_ledger, lambda c, d: query_entities(c, d, EntityFilter(risk_classes=("D",))))
+    assert [r.uscc for r in d_class] == sorted(r.uscc for r in CITY.entities if r.risk_class == "D")
+    county = CITY.entities[0].region_code[:6]
+    by_region = read(city_ledger, lambda c, d: query_entities(c, d, EntityFilter(region_prefix=county)))
+    assert {r.uscc for r in by_region} == {r.uscc for r in CITY.entities if r.region_code.startswith(county)}
+    assert verify_ledger(city_ledger).ok
+
+
+def test_reimport_writes_nothing_and_changes_become_events(city_ledger: StoreConfig) -> None:
+    before = size(city_ledger)
+    again = import_file(city_ledger, "entities", to_csv(CITY.entities, "entities"), accept_bad_check=True)
+    assert (again.new, again.changed, again.unchanged, again.written) == (0, 0, len(CITY.entities), False)
+    assert size(city_ledger) == before
+    changed = list(CITY.entities)
+    changed[3] = msgspec.structs.replace(changed[3], name=changed[3].name + "（更名）", status="deregistered")
+    summary = import_file(city_ledger, "entities", to_csv(changed, "entities"), accept_bad_check=True)
+    assert (summary.new, summary.changed, summary.events) == (0, 1, 1)
+    assert size(city_ledger) == before + 2  # the change and the import record
+    with open_reader(city_ledger) as reader:
+        payloads = [json.loads(row.state) for row in reader.rows(before + 1, before + 2)]
+    assert payloads[0]["changed"] == ["name", "status"] and payloads[0]["record"]["uscc"] == changed[3].uscc
+    assert payloads[1]["kind"] == "entities" and payloads[1]["changed"] == 1
+    now = read(city_ledger, lambda c, d: query_entities(c, d, EntityFilter(statuses=("deregistered",))))
+    assert changed[3].uscc in {r.uscc for r in now}
+
+
+def test_one_bad_row_among_thousands_writes_nothing(city_ledger: StoreConfig) -> None:
+    rows = [EntityRow(uscc=uscc_for_serial(i, region="360502"), name=f"测试商贸{i}", entity_type="enterprise",
+                      region_code="360502", industry="F5212", risk_class="B") for i in range(3000)]
+    data = to_csv(rows, "entities").replace(rows[1776].uscc.encode(), rows[1776].uscc[:-1].encode() + b"I", 1)
+    before = size(city_ledger)
+    summary = import_file(city_ledger, "entities", data)
+    assert not summary.written and [e.line for e in summary.errors] == [1778]  # header is line 1
+    assert summary.errors[0].column == "uscc"
+    assert size(city_ledger) == before
+
+
+def test_unknown_references_are_refused_with_their_lines(city_ledger: StoreConfig) -> None:
+    data = "badge,uscc,reason\nNO-SUCH-BADGE,{u},亲属\n".format(u=CITY.entities[0].uscc).encode()
+    summary = import_file(city_ledger, "conflicts", data)
+    assert [(e.line, e.column) for e in summary.errors] == [(2, "badge")] and not summary.written
+
+
+def test_reclassification_writes_only_changes(city_ledger: StoreConfig) -> None:
+    rng = random.Random(3)
+    rows = []
+    changed = set()
+    for entity in CITY.entities:
+        new_class = entity.risk_class
+        if rng.random() < 0.1:
+            new_class = rng.choice([c for c in "ABCD" if c != entity.risk_class])
+            changed.add(entity.uscc)
+        rows.append(f"{entity.uscc},{new_class}")
+    position = size(city_ledger)
+    snapshot_before = read(city_ledger, lambda c, d: pool_snapshot(c, d, EntityFilter(), position))
+    summary = import_file(city_ledger, "reclassifications", ("uscc,risk_class\n" + "\n".join(rows) + "\n").encode())
+    assert summary.changed == len(changed) and summary.events == len(changed)
+    # The pool as of the earlier position is unchanged; the current one moved.
+    assert read(city_ledger, lambda c, d: pool_snapshot(c, d, EntityFilter(), position)) == snapshot_before
+    now = read(city_ledger, lambda c, d: pool_snapshot(c, d, EntityFilter(), size(city_ledger)))
+    assert now.roots != snapshot_before.roots or not changed
+    assert verify_ledger(city_ledger).ok
+
+
+def test_pool_snapshot_roots_and_counts(city_ledger: StoreConfig) -> None:
+    snapshot = read(city_ledger, lambda c, d: pool_snapshot(c, d, EntityFilter(), size(city_ledger)))
+    active = [e for e in CITY.entities if e.status == "active"]
+    for risk_class in "ABCD":
+        expected = sorted((e.uscc for e in active if e.risk_class == risk_class), key=str.encode)
+        assert snapshot.ids[risk_class] == expected
+        assert snapshot.counts[risk_class] == len(expected)
+        assert snapshot.roots[risk_class] == pool_root(expected).hex()
+
+
+def test_rebuild_equals_incremental_state(city_ledger: StoreConfig) -> None:
+    import_file(city_ledger, "reclassifications",
+                f"uscc,risk_class\n{CITY.entities[0].uscc},D\n{CITY.entities[1].uscc},A\n".encode())
+
+    def dump(conn, dialect):  # type: ignore[no-untyped-def]
+        tables = {}
+        for table in all_projections()[0].tables():
+            cursor = conn.cursor()
+            cursor.execute(f"SELECT * FROM {dialect.table(table)}")
+            tables[table] = sorted(map(tuple, cursor.fetchall()), key=repr)
+        return tables
+
+    incremental = read(city_ledger, dump)
+    rebuild(city_ledger, all_projections())
+    assert read(city_ledger, dump) == incremental
+    assert sum(len(rows) for rows in incremental.values()) > len(CITY.entities)
+
+
+def test_cli_import_gb18030_and_errors(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run("init", home=home).returncode == 0
+    departments = tmp_path / "departments.csv"
+    departments.write_bytes(to_csv(CITY.departments, "departments", encoding="gb18030"))
+    utf8_attempt = run("import", "departments", str(departments), home=home)
+    assert utf8_attempt.returncode == 1 and "nothing was written" in utf8_attempt.stderr
+    ok = run("import", "departments", str(departments), "--encoding", "gb18030", home=home)
+    assert ok.returncode == 0 and f"{len(CITY.departments)} new" in ok.stdout, ok.stderr
+    bad = tmp_path / "entities.csv"
+    bad.write_text("uscc,name,entity_type,region_code,industry,risk_class\n"
+                   "91110108551385082Q,小米科技有限责任公司,enterprise,110108,I6510,A\n"
+                   "91110108551385082X,坏码公司,enterprise,110108,I6510,E\n", encoding="utf-8")
+    result = run("import", "entities", str(bad), home=home)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert any("line 3, uscc" in line for line in lines) and any("line 3, risk_class" in line for line in lines)
+    assert not any("line 2" in line for line in lines)
+    dry = run("import", "entities", str(bad), "--dry-run", "--accept-bad-check", "--json", home=home)
+    assert dry.returncode == 1  # risk_class E is never acceptable
+    good = tmp_path / "good.csv"
+    good.write_text("\ufeffuscc,name,entity_type,region_code,industry,risk_class\n"
+                    "91110108551385082Q,小米科技有限责任公司,enterprise,110108,I6510,A\n", encoding="utf-8")
+    assert run("import", "entities", str(good), home=home).returncode == 0
+    listed = json.loads(run("pool", "entities", "--format", "json", home=home).stdout)
+    assert listed == [{"uscc": "91110108551385082Q", "name": "小米科技有限责任公司", "entity_type": "enterprise",
+                       "region_code": "110108", "industry": "I6510", "risk_class": "A", "departments": [],
+                       "status": "active", "check_ok": True}]
+    csv_out = run("pool", "entities", "--format", "csv", home=home).stdout
+    assert csv_out.startswith("\ufeffuscc,") and "小米科技有限责任公司" in csv_out
