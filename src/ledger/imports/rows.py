@@ -515,7 +515,9 @@ def iter_rows(
     row_type = ROW_TYPES[kind]
     has_check = kind in _HAS_CHECK
     decode_errors: list[RowError] = []
-    reader = csv.reader(_decoded_lines(_byte_lines(source), enc, decode_errors))
+    # strict: a stray quote must be an error at its line, not a field that
+    # silently swallows the rest of the file.
+    reader = csv.reader(_decoded_lines(_byte_lines(source), enc, decode_errors), strict=True)
 
     def pending() -> Iterator[RowError]:
         while decode_errors:
