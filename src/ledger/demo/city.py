@@ -329,11 +329,16 @@ def _inspectors(rng: random.Random, n: int, items: list[ItemRow]) -> list[Inspec
         items_of.setdefault(it.department, []).append(it.code)
     counters: dict[str, int] = {}
     rows = []
-    for _ in range(n):
-        dept, region = _weighted(rng, weights)
+    for k in range(n):
+        # The first two officers of every department are fixed, so that even
+        # the small city can staff a target with the two officers required.
+        if k < 2 * len(depts):
+            (dept, region), expert = depts[k // 2], False
+        else:
+            dept, region = _weighted(rng, weights)
+            expert = rng.random() < 0.1
         home = SAMR if dept.endswith("SCJG") else dept  # county bureaus run the city's SAMR items
         counters[dept] = counters.get(dept, 0) + 1
-        expert = rng.random() < 0.1
         own_items = items_of[home]
         quals = tuple(sorted(rng.sample(own_items, k=rng.randint(1, len(own_items)))))
         tags = tuple(rng.sample(_EXPERTISE[home], k=rng.randint(1, 2)))

@@ -1,0 +1,117 @@
+"""The demo city: deterministic, realistic, and importable through the users' path."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from ledger.demo import City, generate_city, to_csv
+from ledger.domain.uscc import validate_uscc
+from ledger.imports.rows import parse_rows
+
+
+@pytest.fixture(scope="module")
+def small() -> City:
+    return generate_city(seed=42, small=True)
+
+
+@pytest.fixture(scope="module")
+def full() -> City:
+    return generate_city(seed=42, small=False)
+
+
+def test_deterministic(small: City) -> None:
+    assert generate_city(seed=42, small=True) == small
+    other = generate_city(seed=43, small=True)
+    assert other.entities != small.entities
+    assert other.departments == small.departments  # structure is fixed, pools vary
+
+
+def test_sizes(small: City, full: City) -> None:
+    assert len(small.departments) == len(full.departments) == 10
+    assert 40 <= len(small.items) <= 45
+    assert len(small.entities) == 300 and len(small.inspectors) == 40
+    assert len(full.entities) == 20_000 and len(full.inspectors) == 600
+    assert small.conflicts and full.conflicts
+
+
+@pytest.mark.parametrize("kind", ["departments", "items", "entities", "inspectors", "conflicts"])
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_csv_round_trip(small: City, kind: str, encoding: str) -> None:
+    rows = small.rows(kind)  # type: ignore[arg-type]
+    r = parse_rows(kind, to_csv(rows, kind, encoding=encoding), encoding=encoding,  # type: ignore[arg-type]
+                   accept_bad_check=True)
+    assert r.ok, r.errors[:5]
+    assert tuple(r.rows) == rows
+
+
+def test_full_entities_round_trip(full: City) -> None:
+    r = parse_rows("entities", to_csv(full.entities, "entities"), accept_bad_check=True)
+    assert r.ok and tuple(r.rows) == full.entities
+
+
+def test_bad_check_entities_need_the_flag(full: City) -> None:
+    flagged = [e for e in full.entities if not e.check_ok]
+    assert 20 <= len(flagged) <= 250  # "a few": ~0.5 %
+    for e in flagged:
+        assert validate_uscc(e.uscc).kind == "bad_check"  # type: ignore[union-attr]
+    r = parse_rows("entities", to_csv(full.entities, "entities"))
+    assert not r.ok
+    assert len(r.errors) == len(flagged)
+    assert all(e.column == "uscc" for e in r.errors)
+
+
+def test_codes_valid_unique_and_varied(full: City) -> None:
+    codes = [e.uscc for e in full.entities]
+    assert len(set(codes)) == len(codes)
+    assert all(validate_uscc(e.uscc) is None for e in full.entities if e.check_ok)
+    prefixes = Counter(c[:2] for c in codes)
+    assert {"91", "92", "93"} <= set(prefixes)
+    assert prefixes["N2"] > 0  # letter registering department
+    # Entity type agrees with the code's department/type.
+    kinds = {"91": "enterprise", "92": "individual", "93": "cooperative", "N2": "other", "52": "other"}
+    assert all(kinds[e.uscc[:2]] == e.entity_type for e in full.entities)
+
+
+def test_distributions(full: City) -> None:
+    n = len(full.entities)
+    risk = Counter(e.risk_class for e in full.entities)
+    for cls, share in (("A", 0.60), ("B", 0.30), ("C", 0.08), ("D", 0.02)):
+        assert abs(risk[cls] / n - share) < 0.02, (cls, risk)
+    assert all(e.region_code in ("360502", "360521") for e in full.entities)
+    assert all(e.uscc[2:8] in ("360500", "360502", "360521") for e in full.entities)
+    assert len({e.name for e in full.entities}) == n
+    assert Counter(e.status for e in full.entities)["active"] > 0.9 * n
+
+
+def test_references_resolve(full: City) -> None:
+    depts = {d.code for d in full.departments}
+    items = {i.code for i in full.items}
+    assert all(d.parent is None or d.parent in depts for d in full.departments)
+    assert all(i.department in depts for i in full.items)
+    assert all(set(e.departments) <= depts for e in full.entities)
+    assert all(i.department in depts and set(i.qualifications) <= items for i in full.inspectors)
+    badges = {i.badge for i in full.inspectors}
+    usccs = {e.uscc for e in full.entities}
+    assert all(c.badge in badges and c.uscc in usccs for c in full.conflicts)
+
+
+def test_items_realistic(small: City) -> None:
+    assert any(i.key_item for i in small.items) and any(not i.key_item for i in small.items)
+    assert all(i.legal_basis.startswith("《") for i in small.items)
+    methods = {m for i in small.items for m in i.methods}
+    assert {"onsite", "written", "online", "testing", "agency", "adopted"} == methods
+    assert {"product", "project"} <= {i.target_kind for i in small.items}
+
+
+@pytest.mark.parametrize("size", ["small", "full"])
+def test_inspectors_mostly_enforcement(size: str, request: pytest.FixtureRequest) -> None:
+    full = request.getfixturevalue(size)
+    roles = Counter(i.role for i in full.inspectors)
+    assert roles["enforcement"] > 0.8 * len(full.inspectors)
+    assert roles["expert"] > 0 or size == "small"
+    # Every department can field at least two enforcement officers (the
+    # two-officer rule), so draws on demo data are possible.
+    per_dept = Counter(i.department for i in full.inspectors if i.role == "enforcement")
+    assert all(per_dept[d.code] >= 2 for d in full.departments)
