@@ -14,7 +14,8 @@ from ledger.directory_service import import_file
 from ledger.domain.uscc import uscc_for_serial
 from ledger.imports.rows import EntityRow
 from ledger.projections import all_projections
-from ledger.projections.pools import EntityFilter, pool_root, pool_snapshot, query_entities, query_inspectors, InspectorFilter
+from ledger.domain.filters import EntityFilter, InspectorFilter
+from ledger.projections.pools import pool_root, pool_snapshot, query_entities, query_inspectors
 from ledger.projections.runner import catch_up, rebuild, writable_connection
 from ledger.setup import init_ledger
 from ledger.store.config import StoreConfig

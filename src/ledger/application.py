@@ -31,7 +31,9 @@ class Refused(DomainError):
 class LedgerApplication(Application[UUID]):
     name = "drledger"
 
-    def __init__(self, config: StoreConfig, signer: Signer | None = None, *, create_tables: bool = True) -> None:
+    def __init__(self, config: StoreConfig, signer: Signer | None = None, *, create_tables: bool = False) -> None:
+        # Tables are created by `init` only: re-running eventsourcing's DDL while
+        # another process appends deadlocks on PostgreSQL.
         self.config = config
         env = config.eventsourcing_env()
         env["CREATE_TABLE"] = "y" if create_tables else "n"

@@ -72,7 +72,7 @@ def init_ledger(config: StoreConfig, *, origin: str | None, admin_id: str, admin
         for path, signer in ((ledger_file, ledger_signer), (admin_file, admin_signer)):
             write_key_file(path, signer, passphrase())
             written.append(path)
-        app = LedgerApplication(config, ledger_signer)
+        app = LedgerApplication(config, ledger_signer, create_tables=True)
         try:
             app.genesis(origin, ledger_signer.public_key, admin_id, admin_name, admin_signer)
         finally:

@@ -188,7 +188,8 @@ def entities(store: str | None, home: str, risk_classes: tuple[str, ...], region
     Example:
       drledger pool entities --risk-class C --risk-class D --region 360502 --format json
     """
-    from ledger.projections.pools import EntityFilter, query_entities
+    from ledger.domain.filters import EntityFilter
+    from ledger.projections.pools import query_entities
 
     f = EntityFilter(risk_classes=risk_classes, region_prefix=region, entity_types=entity_types,
                      industry_prefix=industry, department=department, statuses=statuses)
@@ -213,7 +214,8 @@ def inspectors(store: str | None, home: str, department: str | None, region: str
     Example:
       drledger pool inspectors --department SCJG --role enforcement --format table
     """
-    from ledger.projections.pools import InspectorFilter, query_inspectors
+    from ledger.domain.filters import InspectorFilter
+    from ledger.projections.pools import query_inspectors
 
     f = InspectorFilter(department=department, region_prefix=region, role=role, qualification=qualification, statuses=statuses)
     _emit(_read(config_from(store, home), lambda conn, dialect: query_inspectors(conn, dialect, f, as_of)), fmt)

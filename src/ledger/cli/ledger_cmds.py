@@ -139,6 +139,10 @@ def verify(
             f"ok: {report.size} events, {report.transactions} signed transactions,"
             f" {report.actor_signatures_checked} actor signatures; head {report.head}"
         )
+        click.echo(
+            f"{report.checks.get('draws_replayed', 0)} draws replayed,"
+            f" {report.checks.get('checkpoints', 0)} checkpoints and {report.checks.get('tree_nodes', 0)} tree nodes checked"
+        )
         if report.trusted_key:
             click.echo(f"genesis ledger key matches the trusted key {report.trusted_key}")
         if report.expected_head:

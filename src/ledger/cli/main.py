@@ -24,6 +24,9 @@ COMMANDS: dict[str, str] = {
     "pool": "ledger.cli.directory:pool",
     "items": "ledger.cli.directory:items",
     "projections": "ledger.cli.directory:projections",
+    "plan": "ledger.cli.draws:plan",
+    "task": "ledger.cli.draws:task",
+    "draw": "ledger.cli.draws:draw",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -40,6 +43,9 @@ SUMMARIES: dict[str, str] = {
     "pool": "Query the target pool and the inspector pool.",
     "items": "List the inspection item list.",
     "projections": "Catch up or rebuild the read models.",
+    "plan": "Yearly inspection plans.",
+    "task": "Inspection tasks and their draw parameters.",
+    "draw": "Commit, run, void, replay, export and prove draws.",
 }
 
 

@@ -8,5 +8,6 @@ from ledger.projections.base import Projection
 def all_projections() -> list[Projection]:
     """Every projection the CLI and API read, in catch-up order."""
     from ledger.projections.directory import DirectoryProjection
+    from ledger.projections.draws import DrawProjection
 
-    return [DirectoryProjection()]
+    return [DirectoryProjection(), DrawProjection()]

@@ -11,31 +11,13 @@ from typing import Any
 
 import msgspec
 
+from ledger.domain.filters import EntityFilter, InspectorFilter
 from ledger.imports.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
 from ledger.integrity.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.projections.directory import fields_of, from_column
 from ledger.store.schema import Dialect
 
 RISK_CLASSES = ("A", "B", "C", "D")
-
-
-class EntityFilter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """定向 filters; an empty filter is 不定向 (all)."""
-
-    risk_classes: tuple[str, ...] = ()
-    region_prefix: str | None = None
-    entity_types: tuple[str, ...] = ()
-    industry_prefix: str | None = None
-    department: str | None = None
-    statuses: tuple[str, ...] = ()
-
-
-class InspectorFilter(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    department: str | None = None
-    region_prefix: str | None = None
-    role: str | None = None
-    qualification: str | None = None
-    statuses: tuple[str, ...] = ()
 
 
 class PoolSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,15 +59,26 @@ def _entity_where(f: EntityFilter, dialect: Dialect, position: int | None) -> tu
         clauses.append(c)
         params += v
     if f.region_prefix:
-        clauses.append(f"region_code LIKE {p}")
-        params.append(f.region_prefix + "%")
+        clauses.append(_prefix("region_code", p))
+        params += [f.region_prefix, f.region_prefix]
     if f.industry_prefix:
-        clauses.append(f"industry LIKE {p}")
-        params.append(f.industry_prefix + "%")
+        clauses.append(_prefix("industry", p))
+        params += [f.industry_prefix, f.industry_prefix]
     if f.department:
-        clauses.append(f"departments LIKE {p}")
-        params.append(f"%;{f.department};%")
+        clauses.append(_contains(dialect, "departments", p))
+        params.append(f";{f.department};")
     return " AND ".join(clauses), params
+
+
+# Exact, case-sensitive matching: LIKE is case-insensitive in SQLite and
+# treats '_' in codes as a wildcard.
+def _prefix(column: str, p: str) -> str:
+    return f"substr({column}, 1, length({p})) = {p}"
+
+
+def _contains(dialect: Dialect, column: str, p: str) -> str:
+    function = "instr" if dialect.name == "sqlite" else "strpos"
+    return f"{function}({column}, {p}) > 0"
 
 
 def _records(cursor: Any, table: str, row_type: type[msgspec.Struct], where: str, params: list[Any], order: str) -> list[Any]:
@@ -119,11 +112,11 @@ def query_inspectors(conn: Any, dialect: Dialect, f: InspectorFilter, position: 
         clauses.append(f"role = {p}")
         params.append(f.role)
     if f.region_prefix:
-        clauses.append(f"region_code LIKE {p}")
-        params.append(f.region_prefix + "%")
+        clauses.append(_prefix("region_code", p))
+        params += [f.region_prefix, f.region_prefix]
     if f.qualification:
-        clauses.append(f"qualifications LIKE {p}")
-        params.append(f"%;{f.qualification};%")
+        clauses.append(_contains(dialect, "qualifications", p))
+        params.append(f";{f.qualification};")
     if f.statuses:
         c, v = _in("status", f.statuses, p)
         clauses.append(c)

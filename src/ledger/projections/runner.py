@@ -65,6 +65,18 @@ def _ensure_positions(cursor: Any, dialect: Dialect) -> None:
 
 
 def ensure_tables(conn: Any, dialect: Dialect, projections: Sequence[Projection]) -> None:
+    """Create missing projection tables; no DDL at all once every one is registered
+    (DDL beside concurrent appends can deadlock on PostgreSQL)."""
+    cursor = conn.cursor()
+    try:
+        cursor.execute(f"SELECT name FROM {dialect.table('projection_positions')}")
+        known = {row[0] for row in cursor.fetchall()}
+    except Exception:  # noqa: BLE001 - the positions table does not exist yet
+        known = set()
+        if dialect.name != "sqlite":
+            conn.rollback()
+    if all(p.name in known for p in projections):
+        return
     cursor = _begin(conn, dialect)
     try:
         _ensure_positions(cursor, dialect)

@@ -255,6 +255,12 @@ def verify_ledger(
 
     log = check_log(config)  # the stored tree, every checkpoint and cosignature
     problems += log.problems
+    from ledger.verify.draws import replay_draws
+
+    draws, _ = replay_draws(config)  # every draw, recomputed from the events
+    problems += [
+        Problem(d.drawn_at, f"draw of task {d.task_id} does not replay: {d.differences[0]}") for d in draws if not d.ok
+    ]
     problems.sort(key=lambda p: (p.position is None, p.position or 0))
     return VerifyReport(
         ok=not problems,
@@ -267,7 +273,8 @@ def verify_ledger(
         trusted_key=key_id(trusted_key) if trusted_key else None,
         expected_head=expected.display() if expected else None,
         problems=problems,
-        checks={"checkpoints": log.checkpoints, "cosignatures": log.cosignatures, "tree_nodes": log.tree_nodes},
+        checks={"checkpoints": log.checkpoints, "cosignatures": log.cosignatures, "tree_nodes": log.tree_nodes,
+                "draws_replayed": len(draws)},
     )
 
 

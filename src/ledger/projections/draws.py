@@ -1,0 +1,138 @@
+"""Read model of plans, tasks and draws: what was drawn, who was assigned.
+
+Teams of a voided draw stay, with `valid_to` set to the void's position, so
+the history of every draw remains queryable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from eventsourcing.utils import get_topic
+
+from ledger.domain.draws import Plan, Task
+from ledger.draw.spec import Team
+from ledger.projections.base import ProjectedEvent
+from ledger.projections.directory import to_column
+from ledger.store.schema import Dialect
+
+
+class _PlanCreated(msgspec.Struct):
+    plan_id: str
+    title: str
+    department: str
+    year: int
+    items: tuple[str, ...]
+    joint_departments: tuple[str, ...]
+
+
+class _TaskCreated(msgspec.Struct):
+    task_id: str
+    plan_id: str
+    name: str
+    window_start: str
+    window_end: str
+    items: tuple[str, ...]
+    departments: tuple[str, ...]
+
+
+class _TaskId(msgspec.Struct):
+    task_id: str
+
+
+class _Drawn(msgspec.Struct):
+    task_id: str
+    position: int
+    targets: dict[str, list[str]]
+    teams: list[Team]
+
+
+class DrawProjection:
+    name = "draws"
+
+    def __init__(self) -> None:
+        self.handlers = {
+            get_topic(Plan.Created): self._plan_created,
+            get_topic(Plan.Filed): self._plan_filed,
+            get_topic(Task.Created): self._task_created,
+            get_topic(Task.Committed): self._state("committed"),
+            get_topic(Task.Drawn): self._drawn,
+            get_topic(Task.Voided): self._voided,
+        }
+        self.topics = tuple(self.handlers)
+
+    def tables(self) -> list[str]:
+        return ["draw_plans", "draw_tasks", "draw_teams"]
+
+    def create_statements(self, dialect: Dialect) -> list[str]:
+        t = dialect.table
+        return [
+            f"CREATE TABLE IF NOT EXISTS {t('draw_plans')} (plan_id TEXT PRIMARY KEY, aggregate_id TEXT NOT NULL,"
+            " title TEXT, department TEXT, year INTEGER, items TEXT, joint_departments TEXT, filed INTEGER)",
+            f"CREATE TABLE IF NOT EXISTS {t('draw_tasks')} (task_id TEXT PRIMARY KEY, aggregate_id TEXT NOT NULL,"
+            " plan_id TEXT, name TEXT, window_start TEXT, window_end TEXT, items TEXT, departments TEXT,"
+            " state TEXT NOT NULL, position BIGINT, drawn_seq BIGINT, draws INTEGER NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {t('draw_teams')} (task_id TEXT NOT NULL, uscc TEXT NOT NULL,"
+            " risk_class TEXT NOT NULL, inspectors TEXT NOT NULL, experts TEXT NOT NULL,"
+            " drawn_seq BIGINT NOT NULL, valid_to BIGINT, PRIMARY KEY (task_id, uscc, drawn_seq))",
+            f"CREATE INDEX IF NOT EXISTS draw_teams_uscc ON {t('draw_teams')} (uscc)",
+        ]
+
+    def apply(self, cursor: Any, dialect: Dialect, events: list[ProjectedEvent]) -> None:
+        for item in events:
+            self.handlers[item.topic](cursor, dialect, item)
+
+    def _plan_created(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
+        plan = msgspec.json.decode(item.state, type=_PlanCreated)
+        cursor.execute(
+            f"INSERT INTO {dialect.table('draw_plans')} VALUES ({dialect.params(8)})",
+            (plan.plan_id, str(item.originator_id), plan.title, plan.department, plan.year,
+             to_column(plan.items), to_column(plan.joint_departments), 0),
+        )
+
+    def _plan_filed(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
+        cursor.execute(
+            f"UPDATE {dialect.table('draw_plans')} SET filed = 1 WHERE aggregate_id = {dialect.placeholder}",
+            (str(item.originator_id),),
+        )
+
+    def _task_created(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
+        task = msgspec.json.decode(item.state, type=_TaskCreated)
+        cursor.execute(
+            f"INSERT INTO {dialect.table('draw_tasks')} VALUES ({dialect.params(12)})",
+            (task.task_id, str(item.originator_id), task.plan_id, task.name, task.window_start, task.window_end,
+             to_column(task.items), to_column(task.departments), "created", None, None, 0),
+        )
+
+    def _state(self, state: str):  # type: ignore[no-untyped-def]
+        def handle(cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
+            task_id = msgspec.json.decode(item.state, type=_TaskId).task_id
+            p = dialect.placeholder
+            cursor.execute(f"UPDATE {dialect.table('draw_tasks')} SET state = {p} WHERE task_id = {p}", (state, task_id))
+
+        return handle
+
+    def _drawn(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
+        drawn = msgspec.json.decode(item.state, type=_Drawn)
+        p = dialect.placeholder
+        cursor.execute(
+            f"UPDATE {dialect.table('draw_tasks')} SET state = 'drawn', position = {p}, drawn_seq = {p},"
+            f" draws = draws + 1 WHERE task_id = {p}",
+            (drawn.position, item.seq, drawn.task_id),
+        )
+        class_of = {uscc: k for k, ids in drawn.targets.items() for uscc in ids}
+        cursor.executemany(
+            f"INSERT INTO {dialect.table('draw_teams')} VALUES ({dialect.params(7)})",
+            [(drawn.task_id, team.target, class_of[team.target], to_column(tuple(team.inspectors)),
+              to_column(tuple(team.experts)), item.seq, None) for team in drawn.teams],
+        )
+
+    def _voided(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
+        task_id = msgspec.json.decode(item.state, type=_TaskId).task_id
+        p = dialect.placeholder
+        cursor.execute(f"UPDATE {dialect.table('draw_tasks')} SET state = 'voided' WHERE task_id = {p}", (task_id,))
+        cursor.execute(
+            f"UPDATE {dialect.table('draw_teams')} SET valid_to = {p} WHERE task_id = {p} AND valid_to IS NULL",
+            (item.seq, task_id),
+        )
