@@ -12,6 +12,7 @@ part of the raw bytes, so that it touches no Python object of the parent
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
@@ -143,21 +144,24 @@ class _Child:
         """Used when the parent refuses the input: end the child, reap it."""
         if self.pid:
             self.incoming.close()
-            os.kill(self.pid, 9)
+            os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
             self.pid = 0
 
 
 def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[list[bytes], Scan]:
     """Checked lines and their scan, the second part of ``data`` scanned in a child."""
-    from ledger.draw.sampler import Scan, join_scans, scan
+    from ledger.draw.sampler import join_scans, scan
 
     expected = data.count(b"\n") + (not data.endswith(b"\n") and len(data) > 0)
     child = None
     # Cut just after a line end, so that both parts are whole lines.
     cut = data.find(b"\n", int(len(data) * (1 - _CHILD_SHARE))) + 1
     if expected >= _PARALLEL_MIN_IDS and cut > 0 and _cores() >= 2 and hasattr(os, "fork"):
-        child = _Child(lambda: scan(prefix, lines_of(data[cut:]), limit).to_bytes())
+        try:
+            child = _Child(lambda: scan(prefix, lines_of(data[cut:]), limit).to_bytes())
+        except OSError:  # no process to spare: one process does it all
+            child = None
     try:
         refuse_bad_text(data)  # here, so that it overlaps the child's hashing
         lines = lines_of(data)
@@ -167,14 +171,22 @@ def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[list[bytes], Scan
             return lines, scan(prefix, lines, limit)
         head = data.count(b"\n", 0, cut)
         own = scan(prefix, lines[:head], limit)
-        sent = child.result()
-        rest = Scan.from_bytes(sent) if sent is not None else None
+        rest = _scan_from(child.result())
         if rest is None or head + len(rest.residues) != len(lines):
             rest = scan(prefix, lines[head:], limit)  # the child failed: do its part here
         return lines, join_scans([own, rest])
     finally:
         if child is not None:
             child.stop()
+
+
+def _scan_from(sent: bytes | None) -> Scan | None:
+    from ledger.draw.sampler import Scan
+
+    try:
+        return None if sent is None else Scan.from_bytes(sent)
+    except ValueError:
+        return None
 
 
 def _write_draws(out: BinaryIO, prefix: bytes, lines: list[bytes], order: list[int],
