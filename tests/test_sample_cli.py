@@ -163,3 +163,14 @@ def test_the_command_does_not_import_heavy_modules_for_help() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip().splitlines()[-1] == "[]"
+
+
+def test_a_garbled_answer_from_the_child_is_not_trusted() -> None:
+    # The parent then scans the child's part itself (see _scan_ids).
+    from ledger.cli.sample import _scan_from
+    from ledger.draw.sampler import scan, seed_prefix
+
+    good = scan(seed_prefix("s"), [b"a", b"b"], 9000)
+    assert _scan_from(good.to_bytes()) == good
+    assert _scan_from(good.to_bytes()[:-1]) is None
+    assert _scan_from(None) is None
