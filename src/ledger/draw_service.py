@@ -167,8 +167,17 @@ def create_task(config: StoreConfig, spec: TaskSpec, actor: str) -> None:
     catch_up(config, all_projections())
 
 
-def secret_path(config: StoreConfig, task_id: str) -> Path:
-    return config.home / "secrets" / f"{task_id}.secret"
+def secret_path(config: StoreConfig, task_id: str, commitment: str) -> Path:
+    """One file per commitment: a redraw after a void gets a fresh secret."""
+    return config.home / "secrets" / f"{task_id}-{commitment[:16]}.secret"
+
+
+def latest_secret_path(config: StoreConfig, task_id: str) -> Path:
+    """The newest kept secret of a task (run checks it against the commitment)."""
+    kept = sorted((config.home / "secrets").glob(f"{task_id}-*.secret"), key=lambda p: p.stat().st_mtime)
+    if not kept:
+        raise Refused(f"no kept secret for task {task_id} under {config.home / 'secrets'}: give --secret FILE")
+    return kept[-1]
 
 
 def commit_draw(config: StoreConfig, task_id: str, drawer: Signer, actor: str, *,
@@ -186,7 +195,7 @@ def commit_draw(config: StoreConfig, task_id: str, drawer: Signer, actor: str, *
         body = {"task_id": task_id, "commitment": commitment, "beacon_round": beacon_round}
         signed = sign_command(drawer, actor, "draw.commit", body)
         app.authorise(signed, "draw.commit", body, DRAWER_ROLE)
-        path = secret_out or secret_path(config, task_id)
+        path = secret_out or secret_path(config, task_id, commitment)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:

@@ -166,7 +166,7 @@ def draw() -> None:
 @store_options
 @click.argument("task_id")
 @click.option("--secret-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the secret here for offline custody (default HOME/secrets/TASK.secret).")
+              help="Write the secret here for offline custody (default HOME/secrets/TASK-<commitment>.secret).")
 @click.option("--beacon-round", default=None, help="The public beacon round the draw will use (named in advance).")
 @signer_options
 @clear_errors
@@ -191,7 +191,7 @@ def commit(store: str | None, home: str, task_id: str, secret_out: Path | None, 
 @store_options
 @click.argument("task_id")
 @click.option("--secret", "secret_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The secret file (default HOME/secrets/TASK.secret).")
+              help="The secret file (default: the newest HOME/secrets/TASK-*.secret).")
 @click.option("--beacon", default="", help="The public beacon value, if the commitment named a round.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @signer_options
@@ -206,10 +206,10 @@ def run(store: str | None, home: str, task_id: str, secret_file: Path | None, be
     """
     import msgspec
 
-    from ledger.draw_service import read_secret, run_draw, secret_path
+    from ledger.draw_service import latest_secret_path, read_secret, run_draw
 
     config = config_from(store, home)
-    secret = read_secret(secret_file or secret_path(config, task_id))
+    secret = read_secret(secret_file or latest_secret_path(config, task_id))
     outcome = run_draw(config, task_id, secret, beacon, load_signer(config.home, as_actor, key), as_actor)
     if as_json:
         click.echo(msgspec.json.encode(outcome).decode())

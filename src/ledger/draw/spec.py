@@ -173,7 +173,7 @@ def _qualified(candidate: Candidate, item_codes: set[str], item_departments: set
 
 def _team(
     target: str, seed: str, officers: list[str], departments_of: dict[str, str], needed: tuple[str, ...],
-    size: int,
+    size: int, task_departments: tuple[str, ...],
 ) -> list[str]:
     ranking = sample(seed + ",inspectors," + target, officers) if officers else []
     missing = list(dict.fromkeys(needed))
@@ -188,7 +188,7 @@ def _team(
         elif size - len(team) > len(missing):
             team.append(badge)
     if len(team) < size or missing:
-        raise DrawImpossible(_shortfall(target, ranking, departments_of, needed, size))
+        raise DrawImpossible(_shortfall(target, ranking, departments_of, needed or task_departments, size))
     return team
 
 
@@ -196,10 +196,10 @@ def _shortfall(target: str, ranking: list[str], departments_of: dict[str, str], 
                size: int) -> str:
     per_department = {d: sum(1 for b in ranking if departments_of[b] == d) for d in needed}
     lacking = [d for d, n in per_department.items() if n == 0]
-    if lacking:
+    if lacking and len(needed) > 1:
         return f"target {target}: no qualified inspector without a conflict in department {', '.join(lacking)}"
     return (
-        f"target {target}: only {len(ranking)} qualified inspector(s) without a conflict"
+        f"target {target}: only {len(ranking)} qualified inspector(s) without a conflict and under the load cap"
         f" in department(s) {', '.join(needed)}; {size} needed"
     )
 
@@ -238,7 +238,7 @@ def compute(inputs: DrawInputs) -> DrawOutcome:
                 b for b in officers
                 if (b, target) not in conflicts and (inputs.load_cap is None or load.get(b, 0) < inputs.load_cap)
             ]
-            team = _team(target, seed, free, departments_of, needed, size)
+            team = _team(target, seed, free, departments_of, needed, size, inputs.departments)
             chosen_experts: list[str] = []
             if inputs.experts_per_target:
                 available = [b for b in experts if (b, target) not in conflicts]

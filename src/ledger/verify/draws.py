@@ -312,6 +312,10 @@ def _replay_one(state: _State, position: int, drawn_seq: int, recorded: Recorded
         inputs = state.inputs(recorded)
         if keep_inputs:
             kept[recorded.task_id] = (inputs, recorded)
+        if inputs.excluded != recorded.excluded:
+            differences.append(
+                f"recently inspected targets left out: {len(inputs.excluded)} on replay, {len(recorded.excluded)} recorded"
+            )
         try:
             differences += compare(recorded, compute(inputs))
         except DrawImpossible as error:
