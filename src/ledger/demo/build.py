@@ -1,8 +1,8 @@
 """Fill a ledger with a deterministic demo city, through the users' own paths.
 
 The city's rows go through CSV and `import_file` exactly as a list
-manager's files would; later stages (plans, draws, results, checkpoints)
-are added by their own modules.
+manager's files would; then plans, tasks and draws go through the draw
+service, and a signed checkpoint is published after each stage.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable
 import msgspec
 
 from ledger.demo.city import generate_city, to_csv
+from ledger.demo.draws import add_draws
 from ledger.directory_service import ImportSummary, import_file
 from ledger.store.config import StoreConfig
 
@@ -23,6 +24,8 @@ class DemoSummary(msgspec.Struct, kw_only=True):
     small: bool
     city: str
     imports: list[ImportSummary]
+    tasks: list[str] = []
+    checkpoints: list[int] = []
 
 
 def build_demo(
@@ -39,4 +42,20 @@ def build_demo(
             raise RuntimeError(f"demo {kind} did not import: {summary.errors[0]}")
         say(f"{kind}: {summary.new} new, {summary.changed} changed, {summary.unchanged} unchanged")
         summaries.append(summary)
-    return DemoSummary(seed=seed, small=small, city=city.name, imports=summaries)
+    demo = DemoSummary(seed=seed, small=small, city=city.name, imports=summaries)
+    demo.checkpoints.append(_checkpoint(config, say))
+    demo.tasks = add_draws(config, say=say)
+    demo.checkpoints.append(_checkpoint(config, say))
+    return demo
+
+
+def _checkpoint(config: StoreConfig, say: Callable[[str], None]) -> int:
+    """Publish a signed checkpoint, so the demo ledger has a checkpoint history."""
+    from ledger.checkpoints import publish_checkpoint
+    from ledger.integrity.note import parse_checkpoint
+    from ledger.setup import load_ledger_signer
+
+    note = publish_checkpoint(config, load_ledger_signer(config))
+    size = parse_checkpoint(note.split("\n\n")[0] + "\n").size
+    say(f"checkpoint published at size {size}")
+    return size
