@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "plan": "ledger.cli.draws:plan",
     "task": "ledger.cli.draws:task",
     "draw": "ledger.cli.draws:draw",
+    "result": "ledger.cli.results:result",
+    "report": "ledger.cli.results:report",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -46,6 +48,8 @@ SUMMARIES: dict[str, str] = {
     "plan": "Yearly inspection plans.",
     "task": "Inspection tasks and their draw parameters.",
     "draw": "Commit, run, void, replay, export and prove draws.",
+    "result": "Record, correct, disclose inspection results (signed).",
+    "report": "Accountability reports: trace, actor, refused, overdue, conflicts.",
 }
 
 

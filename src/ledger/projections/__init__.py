@@ -9,5 +9,6 @@ def all_projections() -> list[Projection]:
     """Every projection the CLI and API read, in catch-up order."""
     from ledger.projections.directory import DirectoryProjection
     from ledger.projections.draws import DrawProjection
+    from ledger.projections.results import ResultsProjection
 
-    return [DirectoryProjection(), DrawProjection()]
+    return [DirectoryProjection(), DrawProjection(), ResultsProjection()]

@@ -1,0 +1,104 @@
+"""`drledger result` and `drledger report` through the real console script."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import assert_clear_failure, run
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo city with the results stage (tasks, draws, results, refusals)."""
+    home = tmp_path_factory.mktemp("results-cli") / "data"
+    assert run("demo", "--small", home=home, timeout=300).returncode == 0
+    from ledger.demo.results import add_results
+    from ledger.store.config import resolve_store
+
+    add_results(resolve_store(None, home), seed=5)
+    return home
+
+
+def _json(home: Path, *args: str) -> list[dict[str, object]]:
+    result = run(*args, "--format", "json", home=home)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_reports_in_every_format(home: Path) -> None:
+    refused = _json(home, "report", "refused")
+    codes = {r["code"] for r in refused}
+    assert {"target_not_drawn", "outside_window", "item_not_on_task", "bad_signature", "unknown_actor",
+            "reused_nonce"} <= codes
+    text = run("report", "refused", "--format", "csv", home=home).stdout
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert len(rows) == len(refused)
+    assert "rows" in run("report", "overdue", home=home).stdout
+    overdue = _json(home, "report", "overdue")
+    assert {"result_late", "result_missing"} <= {r["problem"] for r in overdue}
+    assert any(r["problem"] == "assigned_under_conflict" for r in _json(home, "report", "conflicts"))
+
+
+def test_trace_and_actor(home: Path) -> None:
+    public = _json(home, "result", "public", "--task", "T-DEMO-LATE")
+    assert public and all("*" in name for p in public for name in p["inspectors"])
+    target = public[0]["uscc"]
+    rows = _json(home, "report", "trace", "--task", "T-DEMO-LATE", "--target", str(target))
+    assert rows[0]["kind"] == "drawn" and "recorded" in {r["kind"] for r in rows}
+    recorded = next(r for r in rows if r["kind"] == "recorded")
+    assert recorded["signature"] and recorded["key_id"] and len(str(recorded["event_hash"])) == 64
+    mine = _json(home, "report", "actor", str(recorded["actor"]))
+    assert any(r["seq"] == recorded["seq"] for r in mine)
+    missing = run("report", "trace", "--task", "T-NONE", "--target", str(target), home=home)
+    assert_clear_failure(missing, "nothing recorded")
+
+
+def test_record_correct_disclose_and_refusal(home: Path) -> None:
+    overdue = _json(home, "report", "overdue")
+    gap = next(r for r in overdue if r["problem"] == "result_missing" and r["task_id"] == "T-DEMO-LATE")
+    badge = str(gap["inspectors"]).split(";")[0]
+    args = ("result", "record", "T-DEMO-LATE", str(gap["uscc"]), "--category", "no_issue", "--findings", "未发现问题",
+            "--method", "onsite,written", "--as", badge)
+    outside = run(*args, "--inspected-on", "2020-01-01", home=home)
+    assert_clear_failure(outside, "outside_window")
+    window_day = next(r for r in _json(home, "result", "public", "--task", "T-DEMO-LATE"))["inspected_on"]
+    ok = run(*args, "--inspected-on", str(window_day), home=home)
+    assert ok.returncode == 0, ok.stderr
+    assert "(late)" in ok.stdout
+    again = run(*args, "--inspected-on", str(window_day), home=home)
+    assert_clear_failure(again, "duplicate_result")
+    fixed = run("result", "correct", "T-DEMO-LATE", str(gap["uscc"]), "--category", "pending", "--reason", "补录线索",
+                "--as", badge, home=home)
+    assert fixed.returncode == 0 and "corrections 1" in fixed.stdout, fixed.stderr
+    shown = run("result", "disclose", "T-DEMO-LATE", str(gap["uscc"]), "--as", badge, home=home)
+    assert shown.returncode == 0 and "disclosed" in shown.stdout
+    verify = run("verify", home=home, timeout=300)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_calendar_file_supplies_a_year(home: Path, tmp_path: Path) -> None:
+    (home / "results.toml").write_text("results_due_working_days = 250\n", encoding="utf-8")
+    try:
+        overdue = _json(home, "report", "overdue")
+        assert any(r["problem"] == "calendar_not_covered" for r in overdue)
+        (home / "calendar.toml").write_text('[2027]\nholidays = ["2027-01-01"]\nworkdays = []\n', encoding="utf-8")
+        assert not any(r["problem"] == "calendar_not_covered" for r in _json(home, "report", "overdue"))
+        (home / "calendar.toml").write_text('[2027]\nworkdays = ["2027-01-04"]\n', encoding="utf-8")  # a Monday
+        assert_clear_failure(run("report", "overdue", home=home), "calendar.toml", "weekend")
+    finally:
+        (home / "results.toml").unlink()
+        (home / "calendar.toml").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("command", [("result", "record"), ("result", "correct"), ("result", "disclose"),
+                                     ("result", "public"), ("report", "trace"), ("report", "actor"),
+                                     ("report", "refused"), ("report", "overdue"), ("report", "conflicts")])
+def test_every_command_has_help_with_an_example(command: tuple[str, str], tmp_path: Path) -> None:
+    result = run(*command, "--help", home=tmp_path)
+    assert result.returncode == 0 and "Example:" in result.stdout and "drledger " + command[0] in result.stdout
