@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from ledger.application import actor_body
 from ledger.demo.build import build_demo
+from ledger.demo.draws import register_actor
 from ledger.draw.spec import Quota
 from ledger.draw_service import TaskSpec, create_plan, create_task
-from ledger.integrity.commands import sign_command
-from ledger.integrity.keys import Signer, read_key_file
-from ledger.setup import init_ledger, open_for_writing
+from ledger.integrity.keys import Signer
+from ledger.setup import init_ledger
 from ledger.store.config import StoreConfig
 
 PLAN = "P-2026-SCJG"
@@ -19,14 +18,7 @@ SCJG_ITEMS = ("XY-SCJG-001", "XY-SCJG-002", "XY-SCJG-003")
 
 def register(store: StoreConfig, actor_id: str, role: str) -> Signer:
     signer = Signer.generate()
-    admin = read_key_file(store.keys_dir / "admin.pem", None)
-    body = actor_body(actor_id, actor_id, (role,), None, signer.public_key)
-    app = open_for_writing(store)
-    try:
-        app.register_actor(sign_command(admin, "admin", "actor.register", body), actor_id=actor_id, name=actor_id,
-                           roles=(role,), department=None, public_key=signer.public_key)
-    finally:
-        app.close()
+    register_actor(store, actor_id, role, actor_id, signer)
     return signer
 
 

@@ -23,7 +23,7 @@ def demo(store: str | None, home: str, small: bool, seed: int, if_empty: bool) -
     Example:
       drledger demo --small --seed 7
     """
-    from ledger.demo.build import build_demo
+    from ledger.demo.build import run_demo
     from ledger.setup import init_ledger, store_has_ledger
     from ledger.store.reader import open_reader
 
@@ -36,5 +36,5 @@ def demo(store: str | None, home: str, small: bool, seed: int, if_empty: bool) -
             if reader.size() > 2:
                 click.echo(f"{config.display} already holds {reader.size()} events: leaving it as it is")
                 return
-    summary = build_demo(config, seed=seed, small=small, say=click.echo)
+    summary = run_demo(config, seed=seed, small=small, say=click.echo)
     click.echo(f"demo city {summary.city} (seed {seed}{', small' if small else ''}) is in the ledger")

@@ -28,9 +28,21 @@ class DemoSummary(msgspec.Struct, kw_only=True):
     checkpoints: list[int] = []
 
 
+def run_demo(
+    config: StoreConfig, *, seed: int, small: bool, say: Callable[[str], None] = lambda _: None
+) -> DemoSummary:
+    """The whole demo: the city's list and pools, then draws, with checkpoints."""
+    demo = build_demo(config, seed=seed, small=small, say=say)
+    demo.checkpoints.append(_checkpoint(config, say))
+    demo.tasks = add_draws(config, say=say)
+    demo.checkpoints.append(_checkpoint(config, say))
+    return demo
+
+
 def build_demo(
     config: StoreConfig, *, seed: int, small: bool, say: Callable[[str], None] = lambda _: None
 ) -> DemoSummary:
+    """Stage 1: the city's departments, item list, pools and conflicts."""
     city = generate_city(seed, small)
     summaries = []
     for kind in IMPORT_ORDER:
@@ -42,11 +54,7 @@ def build_demo(
             raise RuntimeError(f"demo {kind} did not import: {summary.errors[0]}")
         say(f"{kind}: {summary.new} new, {summary.changed} changed, {summary.unchanged} unchanged")
         summaries.append(summary)
-    demo = DemoSummary(seed=seed, small=small, city=city.name, imports=summaries)
-    demo.checkpoints.append(_checkpoint(config, say))
-    demo.tasks = add_draws(config, say=say)
-    demo.checkpoints.append(_checkpoint(config, say))
-    return demo
+    return DemoSummary(seed=seed, small=small, city=city.name, imports=summaries)
 
 
 def _checkpoint(config: StoreConfig, say: Callable[[str], None]) -> int:

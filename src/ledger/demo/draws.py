@@ -26,6 +26,19 @@ DRAWER = "drawer"
 RATIOS = {"A": Quota(ratio="0.01"), "B": Quota(ratio="0.03"), "C": Quota(ratio="0.1"), "D": Quota(ratio="0.3")}
 
 
+def register_actor(config: StoreConfig, actor_id: str, role: str, name: str, signer: Signer,
+                   department: str | None = None) -> None:
+    """Register `signer`'s public key as `actor_id`, signed by the first admin's key file."""
+    admin = read_key_file(config.keys_dir / ADMIN_KEY_FILE, passphrase())
+    body = actor_body(actor_id, name, (role,), department, signer.public_key)
+    app = open_for_writing(config)
+    try:
+        app.register_actor(sign_command(admin, "admin", "actor.register", body), actor_id=actor_id, name=name,
+                           roles=(role,), department=department, public_key=signer.public_key)
+    finally:
+        app.close()
+
+
 def ensure_actor(config: StoreConfig, actor_id: str, role: str, name: str) -> Signer:
     """The actor's key file under HOME/keys, registered by the admin if new."""
     path = config.keys_dir / f"{actor_id}.pem"
@@ -33,14 +46,7 @@ def ensure_actor(config: StoreConfig, actor_id: str, role: str, name: str) -> Si
         return read_key_file(path, passphrase())
     signer = Signer.generate()
     write_key_file(path, signer, passphrase())
-    admin = read_key_file(config.keys_dir / ADMIN_KEY_FILE, passphrase())
-    body = actor_body(actor_id, name, (role,), None, signer.public_key)
-    app = open_for_writing(config)
-    try:
-        app.register_actor(sign_command(admin, "admin", "actor.register", body), actor_id=actor_id, name=name,
-                           roles=(role,), department=None, public_key=signer.public_key)
-    finally:
-        app.close()
+    register_actor(config, actor_id, role, name, signer)
     return signer
 
 

@@ -6,7 +6,6 @@ server runs `follow` in the background for the rest.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -15,8 +14,8 @@ from uuid import UUID
 
 from ledger.projections.base import ProjectedEvent, Projection
 from ledger.store.config import StoreConfig
-from ledger.store.reader import StoreUnavailable
-from ledger.store.schema import SQLITE, Dialect, postgres_dialect
+from ledger.store.connection import connect
+from ledger.store.schema import Dialect
 
 WINDOW = 20_000  # ledger positions read per transaction
 
@@ -24,26 +23,11 @@ WINDOW = 20_000  # ledger positions read per transaction
 @contextmanager
 def writable_connection(config: StoreConfig) -> Iterator[tuple[Any, Dialect, str]]:
     """A raw autocommit connection for projection work: (conn, dialect, event id column)."""
-    if config.kind == "sqlite":
-        assert config.sqlite_path is not None
-        if not config.sqlite_path.exists():
-            raise StoreUnavailable(f"no ledger at {config.sqlite_path}: run `drledger init` first")
-        conn = sqlite3.connect(config.sqlite_path, isolation_level=None, timeout=60)
-        try:
-            yield conn, SQLITE, "rowid"
-        finally:
-            conn.close()
-    else:
-        import psycopg
-
-        conn = psycopg.connect(
-            host=config.host, port=config.port, dbname=config.database, user=config.user,
-            password=config.password or None, autocommit=True, connect_timeout=5,
-        )
-        try:
-            yield conn, postgres_dialect(config.schema), "notification_id"
-        finally:
-            conn.close()
+    conn, dialect, event_id = connect(config, "write")
+    try:
+        yield conn, dialect, event_id
+    finally:
+        conn.close()
 
 
 def _sql(dialect: Dialect, statement: str) -> str:

@@ -9,14 +9,13 @@ both pass the consistency check against the same previous checkpoint.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
 from ledger.store.config import StoreConfig
-from ledger.store.reader import LedgerReader, StoreUnavailable
-from ledger.store.schema import SQLITE, postgres_dialect
+from ledger.store.connection import connect
+from ledger.store.reader import LedgerReader
 from ledger.store.tree import CHECKPOINTS_TABLE, COSIGNATURES_TABLE
 
 
@@ -81,31 +80,13 @@ def locked_writer(config: StoreConfig) -> Iterator[LedgerReader]:
 
     Commits when the block ends normally, rolls back on any exception.
     """
-    if config.kind == "sqlite":
-        assert config.sqlite_path is not None
-        if not config.sqlite_path.exists():
-            raise StoreUnavailable(f"no ledger at {config.sqlite_path}: run `drledger init` first")
-        connection = sqlite3.connect(config.sqlite_path, isolation_level=None, timeout=30)
+    connection, dialect, event_id = connect(config, "write")
+    if dialect.name == "sqlite":
         connection.execute("BEGIN IMMEDIATE")
-        reader = LedgerReader(connection, SQLITE, "rowid")
     else:
-        import psycopg
-
-        try:
-            connection = psycopg.connect(
-                host=config.host,
-                port=config.port,
-                dbname=config.database,
-                user=config.user,
-                password=config.password or None,
-                connect_timeout=5,
-            )
-        except psycopg.Error as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise StoreUnavailable(f"cannot connect to {config.display}: {reason}") from None
-        dialect = postgres_dialect(config.schema)
-        reader = LedgerReader(connection, dialect, "notification_id")
+        connection.execute("BEGIN")
         connection.execute(f"LOCK TABLE {dialect.table(CHECKPOINTS_TABLE)} IN EXCLUSIVE MODE")
+    reader = LedgerReader(connection, dialect, event_id)
     try:
         yield reader
     except BaseException:
@@ -116,11 +97,6 @@ def locked_writer(config: StoreConfig) -> Iterator[LedgerReader]:
 
 def _end(reader: LedgerReader, verb: str) -> None:
     try:
-        if reader.dialect.name == "sqlite":
-            reader.connection.execute(verb)  # the explicit BEGIN IMMEDIATE needs an explicit end
-        elif verb == "COMMIT":
-            reader.connection.commit()
-        else:
-            reader.connection.rollback()
+        reader.connection.execute(verb)  # the explicit BEGIN needs an explicit end (autocommit connection)
     finally:
         reader.connection.close()

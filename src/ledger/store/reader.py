@@ -6,17 +6,15 @@ events table and the integrity tables, no eventsourcing application, no key.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 from uuid import UUID
 
 from ledger.store.config import StoreConfig
-from ledger.store.schema import SQLITE, Dialect, postgres_dialect
+from ledger.store.connection import StoreUnavailable, connect
+from ledger.store.schema import Dialect
 
-
-class StoreUnavailable(Exception):
-    """The store cannot be opened or read; the message says why."""
+__all__ = ["ChainRow", "LedgerReader", "StoreUnavailable", "TransactionRow", "open_reader"]
 
 
 class ChainRow(NamedTuple):
@@ -156,33 +154,8 @@ def _uuid(value: Any) -> UUID | None:
 
 def open_reader(config: StoreConfig) -> LedgerReader:
     """Open the store read-only; StoreUnavailable says why it cannot be."""
-    if config.kind == "sqlite":
-        assert config.sqlite_path is not None
-        if not config.sqlite_path.exists():
-            raise StoreUnavailable(f"no ledger at {config.sqlite_path}: run `drledger init` first")
-        try:
-            connection = sqlite3.connect(f"file:{config.sqlite_path}?mode=ro", uri=True, timeout=30)
-            connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        except sqlite3.DatabaseError as error:
-            raise StoreUnavailable(f"cannot read {config.sqlite_path}: {error}") from None
-        reader = LedgerReader(connection, SQLITE, "rowid")
-    else:
-        import psycopg
-
-        try:
-            connection = psycopg.connect(
-                host=config.host,
-                port=config.port,
-                dbname=config.database,
-                user=config.user,
-                password=config.password or None,
-                connect_timeout=5,
-            )
-        except psycopg.Error as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise StoreUnavailable(f"cannot connect to {config.display}: {reason}") from None
-        connection.read_only = True
-        reader = LedgerReader(connection, postgres_dialect(config.schema), "notification_id")
+    connection, dialect, event_id = connect(config, "read")
+    reader = LedgerReader(connection, dialect, event_id)
     if not reader.has_ledger_tables():
         reader.close()
         raise StoreUnavailable(f"{config.display} holds no ledger: run `drledger init` first")

@@ -1,0 +1,51 @@
+"""Raw connections to the store, for the code that works below eventsourcing:
+the reader (status, verify), projections and checkpoints.
+
+    "read"   SQLite opened read-only; PostgreSQL in read-only transactions.
+    "write"  autocommit: the caller issues BEGIN / COMMIT itself.
+
+A store that cannot be opened raises StoreUnavailable with the reason and
+never the password.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Literal
+
+from ledger.store.config import StoreConfig
+from ledger.store.schema import SQLITE, Dialect, postgres_dialect
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be opened or read; the message says why."""
+
+
+def connect(config: StoreConfig, mode: Literal["read", "write"]) -> tuple[Any, Dialect, str]:
+    """(connection, dialect, name of the events table's id column)."""
+    if config.kind == "sqlite":
+        assert config.sqlite_path is not None
+        if not config.sqlite_path.exists():
+            raise StoreUnavailable(f"no ledger at {config.sqlite_path}: run `drledger init` first")
+        try:
+            if mode == "read":
+                conn = sqlite3.connect(f"file:{config.sqlite_path}?mode=ro", uri=True, timeout=30)
+            else:
+                conn = sqlite3.connect(config.sqlite_path, isolation_level=None, timeout=60)
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise StoreUnavailable(f"cannot read {config.sqlite_path}: {error}") from None
+        return conn, SQLITE, "rowid"
+    import psycopg
+
+    try:
+        conn = psycopg.connect(
+            host=config.host, port=config.port, dbname=config.database, user=config.user,
+            password=config.password or None, connect_timeout=5, autocommit=mode == "write",
+        )
+    except psycopg.Error as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise StoreUnavailable(f"cannot connect to {config.display}: {reason}") from None
+    if mode == "read":
+        conn.read_only = True
+    return conn, postgres_dialect(config.schema), "notification_id"
