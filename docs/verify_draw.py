@@ -269,9 +269,9 @@ def check_drawer(bundle: dict, computed: dict) -> str:
 def verify_bundle(bundle: dict) -> list[str]:
     same("bundle format", bundle["format"], BUNDLE_FORMAT)
     inputs, recorded = bundle["inputs"], bundle["recorded"]
+    check_inputs(inputs)
     check_pool_shape(inputs)
-    same("commitment", hashlib.sha256(bytes.fromhex(inputs["secret"])).hexdigest()
-         if HEX64.fullmatch(inputs["secret"]) else None, inputs["commitment"])
+    same("commitment", hashlib.sha256(bytes.fromhex(inputs["secret"])).hexdigest(), inputs["commitment"])
     computed = draw(inputs)
     for k in CLASSES:
         same(f"class {k}: pool size", computed["counts"][k], recorded["counts"].get(k))
@@ -390,6 +390,9 @@ def main(argv: list[str]) -> int:
         else:
             print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
             return 2
+    except OSError as error:
+        print(f"cannot read {error.filename}: {error.strerror}", file=sys.stderr)
+        return 2
     except Rejected as error:
         print(f"REJECTED: {error}")
         return 1
