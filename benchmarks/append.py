@@ -77,8 +77,8 @@ def drop(config: StoreConfig) -> None:
 def bench_appends(kind: str, events: int, root: Path) -> None:
     for batch in (1, 100):
         n = events if batch == 100 else max(events // 5, 200)
-        ours_cfg = scratch_store(kind, root, f"ours{batch}")
-        bare_cfg = scratch_store(kind, root, f"bare{batch}")
+        ours_cfg = scratch_store(kind, root, f"{kind}_ours{batch}")
+        bare_cfg = scratch_store(kind, root, f"{kind}_bare{batch}")
         try:
             init_ledger(ours_cfg, origin="bench/append", admin_id="admin", admin_name="Admin")
             ours = open_for_writing(ours_cfg)
@@ -101,7 +101,7 @@ def bench_appends(kind: str, events: int, root: Path) -> None:
 
 
 def bench_verify(kind: str, events: int, root: Path) -> None:
-    config = scratch_store(kind, root, "verify")
+    config = scratch_store(kind, root, f"{kind}_verify")
     try:
         init_ledger(config, origin="bench/verify", admin_id="admin", admin_name="Admin")
         app = open_for_writing(config)

@@ -236,9 +236,17 @@ def check_pool_shape(inputs: dict) -> None:
             raise Rejected(f"pool: {uscc} is both excluded and in class {seen[uscc]}")
 
 
+def inputs_digest(inputs: dict) -> str:
+    """SHA-256 of the canonical inputs without the secret: the drawer signs it, so
+    the task's parameters, pool, inspectors and conflicts are covered too."""
+    covered = {key: value for key, value in inputs.items() if key != "secret"}
+    covered["pool"] = {k: sorted(v, key=str.encode) for k, v in inputs["pool"].items()}
+    return hashlib.sha256(canonical_json(covered)).hexdigest()
+
+
 def check_drawer(bundle: dict, computed: dict) -> str:
     """The drawer's signed draw.run command must cover exactly this draw."""
-    drawer, inputs, recorded = bundle["drawer"], bundle["inputs"], bundle["recorded"]
+    drawer, inputs = bundle["drawer"], bundle["inputs"]
     command_bytes = base64.b64decode(drawer["signed"]["command"], validate=True)
     command = json.loads(command_bytes)
     same("signed command encoding", canonical_json(command), command_bytes)
@@ -247,7 +255,7 @@ def check_drawer(bundle: dict, computed: dict) -> str:
     same("signed command body", command["body"], {
         "task_id": inputs["task_id"], "position": inputs["position"], "commitment": inputs["commitment"],
         "beacon": inputs["beacon"], "pool_root": computed["pool_root"], "seed": computed["seed"],
-        "outcome_digest": computed["outcome_digest"],
+        "outcome_digest": computed["outcome_digest"], "inputs_digest": inputs_digest(inputs),
     })
     if drawer["public_key"] is None:
         raise Rejected("the bundle carries no public key for the drawer")
@@ -288,6 +296,7 @@ def verify_bundle(bundle: dict) -> list[str]:
     for mine, theirs in zip(computed["teams"], recorded["teams"]):
         same(f"team for target {mine['target']}", mine, theirs)
     same("outcome digest", computed["outcome_digest"], recorded["outcome_digest"])
+    same("inputs digest", inputs_digest(inputs), recorded["inputs_digest"])
     signature = check_drawer(bundle, computed)
     total = sum(len(v) for v in computed["targets"].values())
     per_class = ", ".join(f"{k} {len(computed['targets'][k])}/{computed['counts'][k]}" for k in CLASSES)

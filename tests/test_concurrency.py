@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader

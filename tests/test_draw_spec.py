@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.draw.sampler import sample
-from ledger.draw.spec import Candidate, DrawImpossible, DrawInputs, ItemRef, Quota, compute, target_count
+from ledger.draw.spec import Candidate, DrawImpossible, DrawInputs, ItemRef, Quota, compute, inputs_digest, target_count
 from ledger.verify.draws import RecordedDraw, compare
 
 SECRET = "5a" * 32
@@ -62,6 +62,7 @@ def test_any_change_to_seed_inputs_or_pool_changes_the_verdict(pool: list[str], 
         pool_roots=outcome.pool_roots, pool_root=outcome.pool_root, counts=outcome.counts, excluded=[],
         seed=outcome.seed, targets=outcome.targets, teams=outcome.teams,
         outcome_digest=__import__("ledger.draw_service", fromlist=["x"]).outcome_digest(outcome),
+        inputs_digest=inputs_digest(base),
     )
     assert compare(recorded, outcome) == []
     if change == "add":

@@ -6,10 +6,8 @@ import base64
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
-import msgspec
 import pytest
 
 from ledger.application import Refused

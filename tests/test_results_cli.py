@@ -16,11 +16,7 @@ from tests.cli_helpers import assert_clear_failure, run
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo city with the results stage (tasks, draws, results, refusals)."""
     home = tmp_path_factory.mktemp("results-cli") / "data"
-    assert run("demo", "--small", home=home, timeout=300).returncode == 0
-    from ledger.demo.results import add_results
-    from ledger.store.config import resolve_store
-
-    add_results(resolve_store(None, home), seed=5)
+    assert run("demo", "--small", "--seed", "5", home=home, timeout=300).returncode == 0  # includes results
     return home
 
 

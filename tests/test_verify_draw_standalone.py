@@ -42,7 +42,7 @@ from tests.cli_helpers import run as drledger
 VERIFIER = Path(__file__).resolve().parents[1] / "docs" / "verify_draw.py"
 SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/bin")
 WINDOW = (date(2026, 3, 1), date(2026, 5, 31))
-RATIOS = ("0", "0.01", "0.03", "0.05", "0.1", "0.125", "0.2", "0.333", "1")
+RATIOS = ("0.01", "0.03", "0.05", "0.1", "0.125", "0.2", "0.333", "1")
 
 
 def verify(*args: str | Path, python: str = sys.executable, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
@@ -151,7 +151,7 @@ def test_agrees_with_the_system_on_random_draws(tmp_path: Path, city_seed: int) 
     rng = random.Random(city_seed)
     drawn: list[tuple[str, dict[str, Any], DrawOutcome]] = []
     refused = 0
-    for _ in range(45):
+    for _ in range(60):
         params = random_task(rng, ledger.city)
         try:
             task_id, outcome = ledger.draw(**params)

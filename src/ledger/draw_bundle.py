@@ -65,6 +65,7 @@ def export_bundle(config: StoreConfig, task_id: str) -> bytes:
             "targets": recorded.targets,
             "teams": msgspec.to_builtins(recorded.teams),
             "outcome_digest": recorded.outcome_digest,
+            "inputs_digest": recorded.inputs_digest,
         },
         "drawer": {
             "actor": signed.actor,

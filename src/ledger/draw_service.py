@@ -22,7 +22,9 @@ import msgspec
 from ledger.application import LedgerApplication, Refused
 from ledger.domain.draws import Plan, Task
 from ledger.domain.filters import EntityFilter, InspectorFilter
-from ledger.draw.spec import Candidate, DrawImpossible, DrawInputs, DrawOutcome, ItemRef, Quota, check_inputs, compute
+from ledger.draw.spec import (
+    Candidate, DrawImpossible, DrawInputs, DrawOutcome, ItemRef, Quota, check_inputs, compute, inputs_digest,
+)
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.commands import sign_command
 from ledger.integrity.keys import Signer
@@ -271,6 +273,8 @@ def run_draw(config: StoreConfig, task_id: str, secret: str, beacon: str, drawer
             raise Refused(f"task {task_id} is already drawn: void it (with a reason) before a new draw")
         if task.commitment is None:
             raise Refused(f"task {task_id} has no commitment: run `drledger draw commit {task_id}` first")
+        if not re.fullmatch(r"[0-9a-f]{64}", secret):
+            raise Refused(f"task {task_id}: the secret must be exactly 64 lowercase hex digits")
         if hashlib.sha256(bytes.fromhex(secret)).hexdigest() != task.commitment:
             raise Refused(f"task {task_id}: the secret does not match the commitment recorded before the draw")
         if task.beacon_round and not beacon:
@@ -284,15 +288,17 @@ def run_draw(config: StoreConfig, task_id: str, secret: str, beacon: str, drawer
         except DrawImpossible as error:
             raise Refused(f"task {task_id} cannot be drawn: {error}") from None
         digest = outcome_digest(outcome)
+        covered = inputs_digest(inputs)
         body = {"task_id": task_id, "position": position, "commitment": task.commitment, "beacon": beacon,
-                "pool_root": outcome.pool_root, "seed": outcome.seed, "outcome_digest": digest}
+                "pool_root": outcome.pool_root, "seed": outcome.seed, "outcome_digest": digest,
+                "inputs_digest": covered}
         signed = sign_command(drawer, actor, "draw.run", body)
         app.authorise(signed, "draw.run", body, DRAWER_ROLE)
         task.record_draw(
             task_id=task_id, position=position, commitment=task.commitment, secret=secret, beacon=beacon,
             pool_roots=outcome.pool_roots, pool_root=outcome.pool_root, counts=outcome.counts,
             excluded=inputs.excluded, seed=outcome.seed, targets=outcome.targets, teams=outcome.teams,
-            outcome_digest=digest, actor=actor, signed=signed,
+            outcome_digest=digest, inputs_digest=covered, actor=actor, signed=signed,
         )
         app.save(task)
     finally:

@@ -24,7 +24,7 @@ import msgspec
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from ledger.application import LedgerApplication, Refused, claimed_actor
+from ledger.application import LedgerApplication, Refused
 from ledger.domain.actors import Actor
 from ledger.domain.directory import Entity
 from ledger.domain.reference import INSPECTION_METHODS, codes

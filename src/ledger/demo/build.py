@@ -13,6 +13,7 @@ import msgspec
 
 from ledger.demo.city import generate_city, to_csv
 from ledger.demo.draws import add_draws
+from ledger.demo.results import add_results
 from ledger.directory_service import ImportSummary, import_file
 from ledger.store.config import StoreConfig
 
@@ -31,10 +32,13 @@ class DemoSummary(msgspec.Struct, kw_only=True):
 def run_demo(
     config: StoreConfig, *, seed: int, small: bool, say: Callable[[str], None] = lambda _: None
 ) -> DemoSummary:
-    """The whole demo: the city's list and pools, then draws, with checkpoints."""
+    """The whole demo: the city's list and pools, draws, then results (some late,
+    corrected, refused, disclosed), with a checkpoint after each stage."""
     demo = build_demo(config, seed=seed, small=small, say=say)
     demo.checkpoints.append(_checkpoint(config, say))
     demo.tasks = add_draws(config, say=say)
+    demo.checkpoints.append(_checkpoint(config, say))
+    add_results(config, seed, say=say)
     demo.checkpoints.append(_checkpoint(config, say))
     return demo
 

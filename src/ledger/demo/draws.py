@@ -39,14 +39,14 @@ def register_actor(config: StoreConfig, actor_id: str, role: str, name: str, sig
         app.close()
 
 
-def ensure_actor(config: StoreConfig, actor_id: str, role: str, name: str) -> Signer:
+def ensure_actor(config: StoreConfig, actor_id: str, role: str, name: str, department: str | None = None) -> Signer:
     """The actor's key file under HOME/keys, registered by the admin if new."""
     path = config.keys_dir / f"{actor_id}.pem"
     if path.exists():
         return read_key_file(path, passphrase())
     signer = Signer.generate()
     write_key_file(path, signer, passphrase())
-    register_actor(config, actor_id, role, name, signer)
+    register_actor(config, actor_id, role, name, signer, department)
     return signer
 
 

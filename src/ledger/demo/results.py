@@ -17,21 +17,20 @@ from datetime import timedelta
 
 import msgspec
 
-from ledger.application import actor_body
 from ledger.demo.city import to_csv
+from ledger.demo.draws import ensure_actor
 from ledger.directory_service import import_file
 from ledger.domain.results import CorrectBody, DiscloseBody, RecordBody, china_date
 from ledger.draw.spec import Quota
 from ledger.draw_service import TaskSpec, commit_draw, create_plan, create_task, read_secret, run_draw
 from ledger.imports.rows import ConflictRow
 from ledger.integrity.canonical import utc_now
-from ledger.integrity.commands import SignedCommand, sign_command
-from ledger.integrity.keys import Signer, read_key_file, write_key_file
+from ledger.integrity.commands import SignedCommand
+from ledger.integrity.keys import Signer
 from ledger.projections import all_projections
 from ledger.projections.pools import list_items, query_inspectors
 from ledger.projections.runner import catch_up, writable_connection
 from ledger.results_service import ResultRefused, ResultsService, sign_correct, sign_disclose, sign_record
-from ledger.setup import ADMIN_KEY_FILE, open_for_writing, passphrase
 from ledger.store.config import StoreConfig
 
 DRAWER = "demo-drawer"
@@ -51,29 +50,6 @@ class ResultsDemoSummary(msgspec.Struct, kw_only=True):
     disclosed: int = 0
     refused: int = 0
     skipped: list[str] = []
-
-
-def _key(config: StoreConfig, actor: str) -> Signer:
-    path = config.keys_dir / f"{actor}.pem"
-    if path.exists():
-        return read_key_file(path, passphrase())
-    signer = Signer.generate()
-    write_key_file(path, signer, passphrase())
-    return signer
-
-
-def _register(config: StoreConfig, actor: str, name: str, role: str, department: str | None) -> Signer:
-    signer = _key(config, actor)
-    admin = read_key_file(config.keys_dir / ADMIN_KEY_FILE, passphrase())
-    app = open_for_writing(config)
-    try:
-        if app.find_actor(actor) is None:
-            body = actor_body(actor, name, (role,), department, signer.public_key)
-            app.register_actor(sign_command(admin, "admin", "actor.register", body), actor_id=actor, name=name,
-                               roles=(role,), department=department, public_key=signer.public_key)
-    finally:
-        app.close()
-    return signer
 
 
 def _draw(config: StoreConfig, task_id: str, drawer: Signer) -> list[tuple[str, list[str]]]:
@@ -98,7 +74,7 @@ def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lam
             active[inspector.department] = active.get(inspector.department, 0) + 1
     department = max(sorted(by_department), key=lambda d: (active.get(d, 0), len(by_department[d])))
     codes = sorted(by_department[department])[:2]
-    drawer = _register(config, DRAWER, "演示抽取员", "drawer", department)
+    drawer = ensure_actor(config, DRAWER, "drawer", "演示抽取员", department)
     plan_id = f"P-DEMO-{today.year}-RES"
     create_plan(config, plan_id=plan_id, title="演示：抽查结果", department=department, year=today.year, items=tuple(codes),
                 joint_departments=(), actor="admin")
@@ -116,7 +92,7 @@ def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lam
     keys = {}
     for badge in sorted({b for task in teams.values() for _, team in task for b in team}):
         person = inspectors[badge]
-        keys[badge] = _register(config, badge, person.name, "inspector", person.department)
+        keys[badge] = ensure_actor(config, badge, "inspector", person.name, person.department)
     with ResultsService(config) as service:
         _results(service, rng, teams, windows, codes, keys, summary)
         _refusals(config, service, rng, teams, windows, codes, keys, inspectors, summary)

@@ -113,7 +113,7 @@ class Task(LedgerAggregate):
     def record_draw(
         self, task_id: str, position: int, commitment: str, secret: str, beacon: str, pool_roots: dict[str, str],
         pool_root: str, counts: dict[str, int], excluded: list[str], seed: str, targets: dict[str, list[str]],
-        teams: list[Team], outcome_digest: str, actor: str, signed: SignedCommand,
+        teams: list[Team], outcome_digest: str, inputs_digest: str, actor: str, signed: SignedCommand,
     ) -> None:
         self.drawn = True
         self.draws += 1

@@ -30,6 +30,7 @@ the same function; docs/draw-spec.md states it byte by byte.
 from __future__ import annotations
 
 import hashlib
+import re
 from fractions import Fraction
 from math import ceil
 
@@ -39,6 +40,8 @@ from ledger.draw.sampler import sample
 from ledger.integrity.merkle import leaf_hash, root_from_leaf_hashes
 
 VERSION = "v1"
+SECRET_FORM = re.compile(r"[0-9a-f]{64}")
+RATIO_FORM = re.compile(r"(0|1)(\.[0-9]+)?")
 RISK_CLASSES = ("A", "B", "C", "D")
 SEED_TAG = "drledger/draw-seed/v1"
 
@@ -48,7 +51,7 @@ class DrawImpossible(ValueError):
 
 
 class Quota(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Either a ratio (decimal string, 0 < r <= 1) or a fixed count of targets."""
+    """Either a ratio (plain decimal string "0.03", 0 < r <= 1) or a fixed count of targets."""
 
     ratio: str | None = None
     count: int | None = None
@@ -113,6 +116,20 @@ def combined_root(roots: dict[str, str]) -> str:
     return root_from_leaf_hashes([leaf_hash(f"{k}:{roots[k]}".encode()) for k in RISK_CLASSES]).hex()
 
 
+def inputs_digest(inputs: DrawInputs) -> str:
+    """SHA-256 hex of the canonical inputs without the secret (the drawer signs it).
+
+    Pools are sorted by UTF-8 bytes first, so the digest does not depend on
+    the order the pool was read in.
+    """
+    from ledger.integrity.canonical import canonical_bytes
+
+    data = msgspec.to_builtins(inputs)
+    data["pool"] = {k: sorted_ids(list(v)) for k, v in inputs.pool.items()}
+    del data["secret"]
+    return hashlib.sha256(canonical_bytes(data)).hexdigest()
+
+
 def commitment_of(secret_hex: str) -> str:
     return hashlib.sha256(bytes.fromhex(secret_hex)).hexdigest()
 
@@ -146,6 +163,9 @@ def check_inputs(inputs: DrawInputs) -> None:
     for name in ("task_id", "beacon"):
         if "\n" in getattr(inputs, name):
             raise DrawImpossible(f"{name} must not contain a newline")
+    # One text per secret: the seed hashes the text, the commitment the bytes.
+    if not SECRET_FORM.fullmatch(inputs.secret):
+        raise DrawImpossible("the secret must be exactly 64 lowercase hex digits")
     if commitment_of(inputs.secret) != inputs.commitment:
         raise DrawImpossible("the secret does not match the commitment recorded before the draw")
     if inputs.inspectors_per_target < 2:
@@ -159,12 +179,10 @@ def check_inputs(inputs: DrawInputs) -> None:
         if quota.count is not None and quota.count < 0:
             raise DrawImpossible(f"class {risk_class}: count must be >= 0")
         if quota.ratio is not None:
-            try:
-                ratio = Fraction(quota.ratio)
-            except (ValueError, ZeroDivisionError):
-                raise DrawImpossible(f"class {risk_class}: ratio {quota.ratio!r} is not a decimal") from None
-            if not 0 <= ratio <= 1:
-                raise DrawImpossible(f"class {risk_class}: ratio must be between 0 and 1")
+            if not RATIO_FORM.fullmatch(quota.ratio):
+                raise DrawImpossible(f"class {risk_class}: ratio {quota.ratio!r} must be a plain decimal such as 0.03")
+            if not 0 < Fraction(quota.ratio) <= 1:
+                raise DrawImpossible(f"class {risk_class}: ratio must be between 0 and 1 (above 0)")
 
 
 def _qualified(candidate: Candidate, item_codes: set[str], item_departments: set[str]) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from ledger.domain.filters import EntityFilter, matches
-from ledger.draw.spec import Candidate, DrawImpossible, DrawInputs, DrawOutcome, ItemRef, Quota, Team, compute
+from ledger.draw.spec import Candidate, DrawImpossible, DrawInputs, DrawOutcome, ItemRef, Quota, Team, compute, inputs_digest
 from ledger.integrity.canonical import canonical_bytes
 from ledger.store.config import StoreConfig
 from ledger.store.reader import ChainRow, LedgerReader, open_reader
@@ -105,6 +105,7 @@ class RecordedDraw(msgspec.Struct):
     targets: dict[str, list[str]]
     teams: list[Team]
     outcome_digest: str
+    inputs_digest: str
 
 
 class _TaskId(msgspec.Struct):
@@ -276,10 +277,8 @@ def replay_draws(config: StoreConfig, task_id: str | None = None, *, keep_inputs
             state.apply(row)
         while pending:
             _replay_one(state, *pending.pop(0), results, kept, keep_inputs)
-    voided = {t for t, history in state.draws.items() for h in history if h[2] is not None}
     for result in results:
         result.voided = any(h[0] == result.drawn_at and h[2] is not None for h in state.draws.get(result.task_id, []))
-    del voided
     return results, kept
 
 
@@ -312,6 +311,8 @@ def _replay_one(state: _State, position: int, drawn_seq: int, recorded: Recorded
         inputs = state.inputs(recorded)
         if keep_inputs:
             kept[recorded.task_id] = (inputs, recorded)
+        if inputs_digest(inputs) != recorded.inputs_digest:
+            differences.append("the draw's inputs (task parameters, pool, inspectors, conflicts) differ from those the drawer signed")
         if inputs.excluded != recorded.excluded:
             differences.append(
                 f"recently inspected targets left out: {len(inputs.excluded)} on replay, {len(recorded.excluded)} recorded"
