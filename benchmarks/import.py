@@ -1,0 +1,125 @@
+"""Bulk import of the target pool, a filtered pool query and a monthly reclassification.
+
+    .venv/bin/python benchmarks/import.py [--rows 1000000] [--stores sqlite,postgres]
+
+For each store: imports `--rows` generated entities (valid USCCs) from one
+CSV file through `import_file` (the path `drledger import entities` takes),
+then times a filtered pool query over them (`pool entities --risk-class C
+--region 360502 --type enterprise`), then a reclassification file of every
+entity in which 5% change class. Goals (issue 3): >= 40k rows/s on SQLite,
+>= 10k rows/s on PostgreSQL, query < 200 ms, reclassification < 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ledger.demo.city import generate_city, to_csv  # noqa: E402
+from ledger.directory_service import import_file  # noqa: E402
+from ledger.domain.filters import EntityFilter  # noqa: E402
+from ledger.domain.uscc import uscc_for_serial  # noqa: E402
+from ledger.projections.pools import query_entities  # noqa: E402
+from ledger.projections.runner import writable_connection  # noqa: E402
+from ledger.setup import init_ledger  # noqa: E402
+from ledger.store.config import StoreConfig, resolve_store  # noqa: E402
+
+PG = os.environ.get("DRLEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REGIONS = ("360502", "360521", "360503", "360504")
+
+
+def entities_csv(rows: int, seed: int = 1) -> tuple[bytes, list[tuple[str, str]]]:
+    rng = random.Random(seed)
+    lines = ["uscc,name,entity_type,region_code,industry,risk_class"]
+    classes = []
+    for i in range(rows):
+        region = REGIONS[i % len(REGIONS)]
+        code = uscc_for_serial(i, region=region)
+        risk = rng.choices("ABCD", weights=(60, 30, 8, 2))[0]
+        classes.append((code, risk))
+        lines.append(f"{code},新余市某某商贸有限公司{i},enterprise,{region},F5212,{risk}")
+    return ("\n".join(lines) + "\n").encode(), classes
+
+
+def reclassification_csv(classes: list[tuple[str, str]], share: float = 0.05, seed: int = 2) -> bytes:
+    rng = random.Random(seed)
+    lines = ["uscc,risk_class"]
+    for code, risk in classes:
+        if rng.random() < share:
+            risk = rng.choice([c for c in "ABCD" if c != risk])
+        lines.append(f"{code},{risk}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def scratch(kind: str, root: Path) -> StoreConfig:
+    home = root / kind
+    if kind == "sqlite":
+        return resolve_store(None, home)
+    import psycopg
+
+    schema = f"bench_import_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return resolve_store(f"{PG}?schema={schema}", home)
+
+
+def drop(config: StoreConfig) -> None:
+    if config.kind == "postgres":
+        import psycopg
+
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{config.schema}" CASCADE')
+
+
+def bench(kind: str, rows: int, data: bytes, reclass: bytes, root: Path) -> None:
+    config = scratch(kind, root)
+    try:
+        init_ledger(config, origin="bench/import", admin_id="admin", admin_name="Admin")
+        city = generate_city(1, small=True)
+        import_file(config, "departments", to_csv(city.departments, "departments"))
+        start = time.perf_counter()
+        summary = import_file(config, "entities", data)
+        elapsed = time.perf_counter() - start
+        assert summary.new == rows and not summary.errors, summary.errors[:3]
+        goal = 40_000 if kind == "sqlite" else 10_000
+        print(f"{kind:8} import {rows:,} entities: {elapsed:.1f}s = {rows / elapsed:,.0f} rows/s"
+              f"  ({rows / elapsed / goal:.2f}x the {goal:,} rows/s goal)")
+        f = EntityFilter(risk_classes=("C",), region_prefix="360502", entity_types=("enterprise",))
+        with writable_connection(config) as (conn, dialect, _):
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                found = query_entities(conn, dialect, f)
+                times.append(time.perf_counter() - start)
+        print(f"{kind:8} pool query (class C, region 360502): {len(found):,} rows,"
+              f" median {sorted(times)[2] * 1000:.0f} ms (goal < 200 ms)")
+        start = time.perf_counter()
+        summary = import_file(config, "reclassifications", reclass)
+        elapsed = time.perf_counter() - start
+        print(f"{kind:8} reclassify {rows:,} rows, {summary.changed:,} changed: {elapsed:.1f}s (goal < 10 s)")
+    finally:
+        drop(config)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--stores", default="sqlite,postgres")
+    args = parser.parse_args()
+    data, classes = entities_csv(args.rows)
+    reclass = reclassification_csv(classes)
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.stores.split(","):
+            bench(kind, args.rows, data, reclass, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
