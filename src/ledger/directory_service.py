@@ -21,7 +21,7 @@ from ledger.domain.directory import Department, DirectoryEntry, DirectoryImport,
 from ledger.imports.rows import RowError, parse_rows
 from ledger.projections import all_projections
 from ledger.projections.directory import ROWS, TABLES
-from ledger.projections.pools import conflicts, current_versions
+from ledger.projections.pools import conflicts, current_classes, current_versions
 from ledger.projections.runner import catch_up, writable_connection
 from ledger.store.config import StoreConfig
 
@@ -104,13 +104,13 @@ def plan_events(kind: str, rows: list[Any], state: dict[str, Any], actor: str, s
             versions[row.badge] += 1
             summary.new += 1
     elif kind == "reclassifications":
-        entities: dict[str, tuple[int, Any]] = state["entities"]
+        entities: dict[str, tuple[int, str]] = state["entities"]
         for row in rows:
-            version, record = entities[row.uscc]
-            if record.risk_class == row.risk_class:
+            version, risk_class = entities[row.uscc]
+            if risk_class == row.risk_class:
                 summary.unchanged += 1
                 continue
-            events.append(Entity.reclassified(row.uscc, version, row.risk_class, record.risk_class, actor, "monthly reclassification"))
+            events.append(Entity.reclassified(row.uscc, version, row.risk_class, risk_class, actor, "monthly reclassification"))
             summary.changed += 1
     return events
 
@@ -148,7 +148,8 @@ def import_file(
         if kind in DIRECTORY_OF:
             state["current"] = _current(conn, dialect, DIRECTORY_OF[kind])
         if kind in ("conflicts", "reclassifications"):
-            state["entities"] = _current(conn, dialect, Entity)
+            # Only versions and classes: building 1M typed records costs seconds.
+            state["entities"] = current_classes(conn, dialect)
             known["entities"] = set(state["entities"])
         if kind == "conflicts":
             state["inspectors"] = _current(conn, dialect, Inspector)

@@ -161,6 +161,13 @@ def pool_snapshot(conn: Any, dialect: Dialect, f: EntityFilter, position: int) -
     )
 
 
+def current_classes(conn: Any, dialect: Dialect) -> dict[str, tuple[int, str]]:
+    """uscc -> (aggregate version, current risk class): all a reclassification needs."""
+    cursor = conn.cursor()
+    cursor.execute(f"SELECT uscc, version, risk_class FROM {dialect.table('dir_entities')} WHERE valid_to IS NULL")
+    return {uscc: (int(version), risk_class) for uscc, version, risk_class in cursor.fetchall()}
+
+
 def current_versions(conn: Any, dialect: Dialect, table: str, key: str, row_type: type[msgspec.Struct]) -> dict[str, tuple[int, Any]]:
     """key -> (aggregate version, current record): what an import compares against."""
     names = fields_of(row_type)

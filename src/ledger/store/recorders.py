@@ -30,6 +30,8 @@ from ledger.integrity.keys import Signer
 from ledger.store.schema import SQLITE, Dialect, postgres_dialect
 from ledger.store.tree import append_tree_nodes
 
+CHAIN_COLUMNS = (("seq", "bigint"), ("notification_id", "bigint"), ("hash", "bytea"))
+
 # Extra work inside the append transaction (e.g. the Merkle tree), given the
 # cursor, the dialect, the first new position and the new event hashes.
 AppendHook = Callable[[Any, Dialect, int, list[bytes]], None]
@@ -65,7 +67,7 @@ class IntegrityAppender:
                 last_hash, last_seq, event.originator_id, event.originator_version, event.topic, event.state
             )
             rows.append((last_seq, notification_id, last_hash))
-        cursor.executemany(self.dialect.insert_chain, rows)
+        self.dialect.insert_rows(cursor, "ledger_chain", CHAIN_COLUMNS, rows)
         signed_at_us = time.time_ns() // 1000
         signature = self.signer.sign(transaction_message(first_seq, last_seq, last_hash, signed_at_us))
         cursor.execute(
@@ -111,7 +113,9 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         # is raised after the insert. Here any error rolls everything back.
         if not stored_events:
             return []
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+        # Pipeline mode: statements are sent without waiting; only the reads we
+        # depend on (ids, chain head, the tree's left edge) wait for the server.
+        with self.datastore.get_connection() as conn, conn.pipeline(), conn.transaction(), conn.cursor() as curs:
             self._insert_stored_events(curs, stored_events, **kwargs)  # locks the table
             notification_ids = [row["notification_id"] for row in curs.fetchall()]
             self.integrity.append(curs, notification_ids, stored_events)

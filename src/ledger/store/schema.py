@@ -6,7 +6,9 @@ ledger_transactions  one row per committed append: covered positions, signature
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.store.tree import log_create_statements
 
@@ -45,9 +47,21 @@ class Dialect:
     def select_head(self) -> str:
         return f"SELECT seq, hash FROM {self.table('ledger_chain')} ORDER BY seq DESC LIMIT 1"
 
-    @property
-    def insert_chain(self) -> str:
-        return f"INSERT INTO {self.table('ledger_chain')} (seq, notification_id, hash) VALUES ({self.params(3)})"
+    def insert_rows(self, cursor: Any, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert many rows in one statement on PostgreSQL (unnest of arrays, one
+        round trip), with executemany on SQLite (in-process, no round trips).
+
+        `columns` are (name, PostgreSQL type) pairs, e.g. ("seq", "bigint").
+        """
+        names = ", ".join(name for name, _ in columns)
+        if self.name == "sqlite":
+            cursor.executemany(f"INSERT INTO {self.table(table)} ({names}) VALUES ({self.params(len(columns))})", rows)
+            return
+        arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+        cursor.execute(
+            f"INSERT INTO {self.table(table)} ({names}) SELECT * FROM unnest({arrays})",
+            [list(column) for column in zip(*rows)],
+        )
 
     @property
     def insert_transaction(self) -> str:

@@ -115,7 +115,7 @@ def append_tree_nodes(cursor: Any, dialect: Dialect, first_seq: int, event_hashe
     """AppendHook: store the complete subtrees created by this batch of events.
 
     One SELECT for the left edge of the existing tree (at most popcount(start)
-    nodes), then one executemany for the new nodes; nodes created inside the
+    nodes), then one multi-row insert for the new nodes; nodes created inside the
     batch never touch the database twice.
     """
     if not event_hashes:
@@ -125,4 +125,4 @@ def append_tree_nodes(cursor: Any, dialect: Dialect, first_seq: int, event_hashe
     leaves = [leaf_hash(h) for h in event_hashes]
     new = complete_nodes_after_batch(start, leaves, existing)
     if new:
-        cursor.executemany(insert_nodes_sql(dialect), new)
+        dialect.insert_rows(cursor, TREE_TABLE, (("level", "integer"), ("idx", "bigint"), ("hash", "bytea")), new)
