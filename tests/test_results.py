@@ -16,6 +16,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.application import actor_body
 from ledger.demo.build import build_demo
+from ledger.demo.calendar import supply_standin_years, working_days_until
 from ledger.domain.directory import Entity
 from ledger.domain.results import (
     CorrectBody,
@@ -36,7 +37,7 @@ from ledger.integrity.commands import sign_command
 from ledger.integrity.keys import Signer
 from ledger.results_reports import overdue, public_results, refused, trace
 from ledger.results_service import ResultRefused, ResultsService, sign_correct, sign_disclose, sign_record
-from ledger.results_settings import ResultsSettings
+from ledger.results_settings import ResultsSettings, load_calendar
 from ledger.setup import init_ledger, open_for_writing, passphrase
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
@@ -46,6 +47,17 @@ from ledger.integrity.keys import read_key_file
 
 REFUSED_TOPICS = {get_topic(RefusalLog.Refused), get_topic(RefusalLog.Suppressed), get_topic(RefusalLog.Opened)}
 WINDOW = (date(2026, 9, 21), date(2026, 9, 30))  # ends on the eve of the 2026 National Day holiday
+TODAY = china_date(utc_now())
+
+
+def _first_uncovered_year() -> int:
+    year = TODAY.year + 2  # this year and the next get stand-ins where needed (make_world)
+    while WorkCalendar().covers(year):
+        year += 1
+    return year
+
+
+UNCOVERED = _first_uncovered_year()
 
 
 class World(msgspec.Struct, kw_only=True):
@@ -79,6 +91,9 @@ def _task(config: StoreConfig, task_id: str, department: str, items: tuple[str, 
 
 def make_world(config: StoreConfig) -> World:
     init_ledger(config, origin="test.drledger/results", admin_id="admin", admin_name="Admin")
+    # Results are recorded today: cover this year and the next (stand-ins where the
+    # installed calendar lacks them); UNCOVERED stays uncovered for the refusal test.
+    supply_standin_years(config.home, (TODAY.year, TODAY.year + 1))
     build_demo(config, seed=11, small=True)
     from ledger.projections.pools import list_items
     from ledger.projections.runner import writable_connection
@@ -414,18 +429,20 @@ def test_deadlines_across_national_day_2026() -> None:
 
 
 def test_year_without_calendar_data_is_refused_unless_supplied(world: World, tmp_path: Any) -> None:
-    assert not WorkCalendar().covers(2027), "chinesecalendar now covers 2027: pick a later year for this test"
+    assert not load_calendar(world.config.home).covers(UNCOVERED)
     with pytest.raises(CalendarNotCovered):
-        deadlines(date(2026, 12, 30), date(2026, 12, 30), 5, 20, WorkCalendar())
+        deadlines(date(UNCOVERED - 1, 12, 30), date(UNCOVERED - 1, 12, 30), 5, 20, WorkCalendar())
     badge = _officer(world)
-    far = ResultsSettings(results_due_working_days=250)  # from 2026-09-30 that reaches 2027
+    years = {str(y): {"holidays": [f"{y}-01-01"], "workdays": []} for y in range(2027, UNCOVERED + 1)}
+    supplied = WorkCalendar(schedules_from_dict(years))
+    # Just far enough from the window's end (2026-09-30) to land early in UNCOVERED.
+    far = ResultsSettings(results_due_working_days=working_days_until(WINDOW[1], UNCOVERED, supplied) + 10)
     with ResultsService(world.config, far) as service:
         assert_refused(world, lambda: service.record(sign_record(world.keys[badge], badge, _body(world))),
                        "calendar_not_covered")
-    supplied = WorkCalendar(schedules_from_dict({"2027": {"holidays": ["2027-01-01"], "workdays": []}}))
     with ResultsService(world.config, far, supplied) as service:
         view = service.record(sign_record(world.keys[badge], badge, _body(world)))
-    assert view.result_due.year == 2027
+    assert view.result_due.year == UNCOVERED
 
 
 def test_overdue_report(world: World) -> None:

@@ -79,17 +79,37 @@ def test_record_correct_disclose_and_refusal(home: Path) -> None:
 
 
 def test_calendar_file_supplies_a_year(home: Path, tmp_path: Path) -> None:
-    (home / "results.toml").write_text("results_due_working_days = 250\n", encoding="utf-8")
+    from datetime import date, timedelta
+
+    from ledger.demo.calendar import working_days_until
+    from ledger.results_settings import load_calendar
+
+    import sqlite3
+
+    calendar = load_calendar(home)  # the installed calendar plus the demo's stand-ins
+    with sqlite3.connect(home / "ledger.sqlite") as conn:
+        (first_end,) = conn.execute("SELECT MIN(window_end) FROM draw_tasks WHERE state = 'drawn'").fetchone()
+    start = date.fromisoformat(first_end)
+    uncovered = start.year + 1
+    while calendar.covers(uncovered):
+        uncovered += 1
+    monday = date(uncovered, 1, 1) + timedelta(days=(7 - date(uncovered, 1, 1).weekday()) % 7)
+    # Results of the earliest drawn task fall due early in `uncovered`.
+    due = working_days_until(start, uncovered, calendar) + 10
+    original = (home / "calendar.toml").read_text(encoding="utf-8") if (home / "calendar.toml").exists() else ""
+    (home / "results.toml").write_text(f"results_due_working_days = {due}\n", encoding="utf-8")
     try:
         overdue = _json(home, "report", "overdue")
         assert any(r["problem"] == "calendar_not_covered" for r in overdue)
-        (home / "calendar.toml").write_text('[2027]\nholidays = ["2027-01-01"]\nworkdays = []\n', encoding="utf-8")
+        supplied = original + f'\n["{uncovered}"]\nholidays = ["{uncovered}-01-01"]\nworkdays = []\n'
+        (home / "calendar.toml").write_text(supplied, encoding="utf-8")
         assert not any(r["problem"] == "calendar_not_covered" for r in _json(home, "report", "overdue"))
-        (home / "calendar.toml").write_text('[2027]\nworkdays = ["2027-01-04"]\n', encoding="utf-8")  # a Monday
+        bad = original + f'\n["{uncovered}"]\nworkdays = ["{monday.isoformat()}"]\n'  # a Monday is no make-up day
+        (home / "calendar.toml").write_text(bad, encoding="utf-8")
         assert_clear_failure(run("report", "overdue", home=home), "calendar.toml", "weekend")
     finally:
         (home / "results.toml").unlink()
-        (home / "calendar.toml").unlink(missing_ok=True)
+        (home / "calendar.toml").write_text(original, encoding="utf-8")
 
 
 @pytest.mark.parametrize("command", [("result", "record"), ("result", "correct"), ("result", "disclose"),

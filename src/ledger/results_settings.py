@@ -64,8 +64,8 @@ class ResultsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     credit_rules: dict[str, str] = msgspec.field(default_factory=lambda: dict(DEFAULT_CREDIT_RULES))
 
     def __post_init__(self) -> None:
-        if not 0 <= self.results_due_working_days <= 250 or not 0 <= self.disclosure_due_working_days <= 250:
-            raise SettingsError("working-day deadlines must be 0-250")
+        if not 0 <= self.results_due_working_days <= 1000 or not 0 <= self.disclosure_due_working_days <= 1000:
+            raise SettingsError("working-day deadlines must be 0-1000")
         if self.refusals_per_hour < 1:
             raise SettingsError("refusals_per_hour must be at least 1")
         if self.public_inspectors not in PUBLIC_INSPECTOR_MODES:

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import msgspec
 
+from ledger.demo.calendar import supply_standin_years
 from ledger.demo.city import to_csv
 from ledger.demo.draws import ensure_actor
 from ledger.directory_service import import_file
@@ -61,6 +62,8 @@ def _draw(config: StoreConfig, task_id: str, drawer: Signer) -> list[tuple[str, 
 def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lambda _: None) -> ResultsDemoSummary:
     rng = random.Random(seed)
     today = china_date(utc_now())
+    # Results are recorded today; their deadlines may reach next year.
+    supply_standin_years(config.home, (today.year, today.year + 1), say)
     catch_up(config, all_projections())
     with writable_connection(config) as (conn, dialect, _):
         items = [i for i in list_items(conn, dialect) if i.status == "active"]
