@@ -143,3 +143,31 @@ def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
         result = run(name, "--help", home=tmp_path)
         assert result.returncode == 0, (name, result.stderr)
         assert "Example" in result.stdout, name
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`drledger pool entities | head -1`: no error line, no traceback."""
+    import os
+    import subprocess
+
+    from ledger.demo.city import generate_city, to_csv
+    from ledger.domain.uscc import uscc_for_serial
+    from ledger.imports.rows import EntityRow
+    from tests.cli_helpers import DRLEDGER
+
+    home = tmp_path / "home"
+    assert run("init", home=home).returncode == 0
+    city = generate_city(1, small=True)
+    (tmp_path / "d.csv").write_bytes(to_csv(city.departments, "departments"))
+    rows = [EntityRow(uscc=uscc_for_serial(i), name=f"商贸公司{i}", entity_type="enterprise", region_code="360502",
+                      industry="F5212", risk_class="B") for i in range(3000)]
+    (tmp_path / "e.csv").write_bytes(to_csv(rows, "entities"))
+    assert run("import", "departments", str(tmp_path / "d.csv"), home=home).returncode == 0
+    assert run("import", "entities", str(tmp_path / "e.csv"), home=home).returncode == 0
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DRLEDGER_")}, "DRLEDGER_HOME": str(home)}
+    process = subprocess.Popen([DRLEDGER, "pool", "entities", "--format", "csv"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    assert process.stdout is not None and process.stdout.readline().startswith(b"\xef\xbb\xbfuscc,")
+    process.stdout.close()  # the reader goes away, as `head -1` does
+    _, err = process.communicate(timeout=60)
+    assert b"error" not in err and b"Traceback" not in err, err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -63,6 +64,10 @@ def clear_errors(function: F) -> F:
             return function(*args, **kwargs)
         except (StoreUnavailable, StoreConfigError, KeyFileError, SetupError, Refused, DomainError) as error:
             fail(str(error))
+        except BrokenPipeError:
+            # The reader went away (`drledger pool entities | head`): end quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_FAILED_CHECK)
         except sqlite3.DatabaseError as error:
             fail(f"the SQLite store cannot be used: {error}")
         except psycopg.Error as error:
