@@ -16,6 +16,7 @@ from ledger.imports.rows import EntityRow
 from ledger.projections import all_projections
 from ledger.domain.filters import EntityFilter, InspectorFilter
 from ledger.projections.pools import pool_root, pool_snapshot, query_entities, query_inspectors
+from ledger.projections.directory import fields_of
 from ledger.projections.runner import catch_up, rebuild, writable_connection
 from ledger.setup import init_ledger
 from ledger.store.config import StoreConfig
@@ -128,6 +129,8 @@ def test_pool_snapshot_roots_and_counts(city_ledger: StoreConfig) -> None:
 def test_rebuild_equals_incremental_state(city_ledger: StoreConfig) -> None:
     import_file(city_ledger, "reclassifications",
                 f"uscc,risk_class\n{CITY.entities[0].uscc},D\n{CITY.entities[1].uscc},A\n".encode())
+    # The same firm again: a rebuild replays both files in one window.
+    import_file(city_ledger, "reclassifications", f"uscc,risk_class\n{CITY.entities[0].uscc},B\n".encode())
 
     def dump(conn, dialect):  # type: ignore[no-untyped-def]
         tables = {}
@@ -138,6 +141,8 @@ def test_rebuild_equals_incremental_state(city_ledger: StoreConfig) -> None:
         return tables
 
     incremental = read(city_ledger, dump)
+    history = [row for row in incremental["dir_entities"] if row[0] == CITY.entities[0].uscc]
+    assert [row[4 + fields_of(EntityRow).index("risk_class") - 1] for row in sorted(history, key=lambda r: r[1])][-2:] == ["D", "B"]
     rebuild(city_ledger, all_projections())
     assert read(city_ledger, dump) == incremental
     assert sum(len(rows) for rows in incremental.values()) > len(CITY.entities)

@@ -114,12 +114,25 @@ class DirectoryProjection:
         return statements
 
     def apply(self, cursor: Any, dialect: Dialect, events: list[ProjectedEvent]) -> None:
-        # Runs of Registered events (bulk imports) go in one executemany.
+        # Runs of Registered events (bulk imports) and of reclassifications of
+        # distinct firms (monthly files) each go in a few executemany calls.
         pending: list[tuple[type[DirectoryEntry], tuple[Any, ...]]] = []
+        reclassified: dict[str, tuple[int, int, str]] = {}  # uscc -> (seq, version, class)
+        reclassified_topic = get_topic(Entity.Reclassified)
         for item in events:
             handler = self.handlers[item.topic]
             cls = getattr(handler, "registered_class", None)
             payload = self.decoders[item.topic].decode(item.state)
+            if item.topic == reclassified_topic and payload.uscc not in reclassified:
+                self._flush(cursor, dialect, pending)
+                pending = []
+                reclassified[payload.uscc] = (item.seq, item.originator_version, payload.risk_class)
+                continue
+            self._flush_reclassified(cursor, dialect, reclassified)
+            reclassified = {}
+            if item.topic == reclassified_topic:  # the same firm twice in a run: start a new run
+                reclassified[payload.uscc] = (item.seq, item.originator_version, payload.risk_class)
+                continue
             if cls is not None and item.originator_version == 1:
                 pending.append((cls, self._row_values(cls, payload.record, item)))
                 continue
@@ -127,6 +140,7 @@ class DirectoryProjection:
             pending = []
             handler(cursor, dialect, item)
         self._flush(cursor, dialect, pending)
+        self._flush_reclassified(cursor, dialect, reclassified)
 
     def _row_values(self, cls: type[DirectoryEntry], record: Any, item: ProjectedEvent) -> tuple[Any, ...]:
         key = cls.KEY_FIELD
@@ -164,13 +178,23 @@ class DirectoryProjection:
 
     def _reclassified(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
         payload = self.decoders[item.topic].decode(item.state)
+        self._flush_reclassified(cursor, dialect, {payload.uscc: (item.seq, item.originator_version, payload.risk_class)})
+
+    def _flush_reclassified(self, cursor: Any, dialect: Dialect, changes: dict[str, tuple[int, int, str]]) -> None:
+        """Close each firm's current row and copy it as a new version with its new
+        class. Each firm appears once, so closing all first, then copying, is exact."""
+        if not changes:
+            return
         table, p = dialect.table("dir_entities"), dialect.placeholder
         others = ", ".join(n for n in fields_of(EntityRow) if n not in ("uscc", "risk_class"))
-        self._close_current(cursor, dialect, Entity, payload.uscc, item.seq)
-        cursor.execute(
+        cursor.executemany(
+            f"UPDATE {table} SET valid_to = {p} WHERE uscc = {p} AND valid_to IS NULL",
+            [(seq, uscc) for uscc, (seq, _, _) in changes.items()],
+        )
+        cursor.executemany(
             f"INSERT INTO {table} (uscc, valid_from, valid_to, version, risk_class, {others})"
             f" SELECT uscc, {p}, NULL, {p}, {p}, {others} FROM {table} WHERE uscc = {p} AND valid_to = {p}",
-            (item.seq, item.originator_version, payload.risk_class, payload.uscc, item.seq),
+            [(seq, version, risk_class, uscc, seq) for uscc, (seq, version, risk_class) in changes.items()],
         )
 
     def _conflict_declared(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
