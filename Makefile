@@ -25,8 +25,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest -n 2 -q
 
+# Every benchmark, one after another (tens of minutes; each prints ratios
+# against its baseline). One alone: $(BIN)/python benchmarks/NAME.py --help
 bench: install
-	$(BIN)/python benchmarks/append.py
+	for b in append import draw draw_run log results; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
