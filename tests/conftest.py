@@ -10,6 +10,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
+
+# No per-example deadlines: CI machines are shared and noisy, and timing
+# belongs in benchmarks/, never in tests.
+settings.register_profile("drledger", deadline=None)
+settings.load_profile("drledger")
 
 from ledger.store.config import StoreConfig, resolve_store
 
