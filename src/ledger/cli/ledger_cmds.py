@@ -97,6 +97,8 @@ def verify(
 ) -> None:
     """Recompute the hash chain from the stored bytes and check every signature.
 
+    Also checks the actor signatures, the Merkle tree, every checkpoint and
+    cosignature, and replays every draw from the events (docs/integrity.md).
     Exit 0 only when everything holds; otherwise exit 1 naming the first bad
     position and what is wrong.
 

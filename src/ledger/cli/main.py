@@ -35,7 +35,7 @@ COMMANDS: dict[str, str] = {
 SUMMARIES: dict[str, str] = {
     "init": "Create a new ledger: keys and the genesis event.",
     "status": "Show the ledger's size, head hash and last signature.",
-    "verify": "Recompute the chain and check every signature.",
+    "verify": "Check the chain, every signature, the tree, checkpoints and every draw.",
     "demo": "Fill a ledger with a deterministic demo city.",
     "sample": "Rivest's consistent sampler over IDs read from a file.",
     "log": "Transparency log: checkpoints, vkey and proofs.",
