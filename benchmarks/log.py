@@ -33,6 +33,7 @@ from ledger.integrity.merkle import (
 from ledger.store.config import resolve_store
 from ledger.store.log_reader import LogReader
 from ledger.store.reader import LedgerReader
+from ledger.store.recorders import CHAIN_COLUMNS  # noqa: E402
 from ledger.store.schema import SQLITE
 from ledger.store.tree import append_tree_nodes, fetch_nodes, insert_nodes_sql
 
@@ -94,7 +95,7 @@ def build_big_tree(path: Path, leaves: int, time_box: float) -> int:
         blob = os.urandom(32 * n)
         hashes = [blob[i * 32:(i + 1) * 32] for i in range(n)]
         conn.execute("BEGIN")
-        cursor.executemany(SQLITE.insert_chain, ((size + i + 1, size + i + 1, h) for i, h in enumerate(hashes)))
+        SQLITE.insert_rows(cursor, "ledger_chain", CHAIN_COLUMNS, [(size + i + 1, size + i + 1, h) for i, h in enumerate(hashes)])
         existing = fetch_nodes(cursor, SQLITE, append_nodes_needed(size))
         nodes = complete_nodes_after_batch(size, [leaf_hash(h) for h in hashes], existing)
         cursor.executemany(insert_nodes_sql(SQLITE), nodes)
