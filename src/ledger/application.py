@@ -16,9 +16,9 @@ import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from ledger.domain.actors import GENESIS_ACTOR, Actor, DomainError, Ledger, check_roles
+from ledger.domain.actors import Actor, DomainError, Ledger, check_roles
 from ledger.integrity.commands import CommandContent, CommandError, SignedCommand, check_command, sign_command
-from ledger.integrity.keys import Signer, decode_public_key
+from ledger.integrity.keys import Signer
 from ledger.store.config import StoreConfig
 from ledger.store.mapper import CanonicalMapper
 from ledger.store.recorders import IntegrityAppender
@@ -212,5 +212,3 @@ def claimed_actor(signed: SignedCommand) -> str:
     except msgspec.DecodeError:
         raise Refused("signed command is not a valid command") from None
 
-
-__all__ = ["GENESIS_ACTOR", "LedgerApplication", "Refused", "decode_public_key"]

@@ -17,7 +17,8 @@ from typing import Any
 
 import msgspec
 
-from ledger.domain.directory import Department, DirectoryEntry, DirectoryImport, Entity, InspectionItem, Inspector
+from ledger.domain.directory import DIRECTORY_CLASSES
+from ledger.domain.directory import Department, DirectoryEntry, DirectoryImport, Entity, Inspector
 from ledger.imports.rows import RowError, parse_rows
 from ledger.projections import all_projections
 from ledger.projections.directory import ROWS, TABLES
@@ -27,9 +28,6 @@ from ledger.store.config import StoreConfig
 
 BATCH = 5_000
 KINDS = ("departments", "items", "entities", "inspectors", "conflicts", "reclassifications")
-DIRECTORY_OF: dict[str, type[DirectoryEntry]] = {
-    "departments": Department, "items": InspectionItem, "entities": Entity, "inspectors": Inspector,
-}
 
 
 class ImportSummary(msgspec.Struct, kw_only=True):
@@ -81,8 +79,8 @@ def _reference_errors(kind: str, rows: list[Any], lines: list[int], known: dict[
 def plan_events(kind: str, rows: list[Any], state: dict[str, Any], actor: str, summary: ImportSummary) -> list[Any]:
     """The events that bring the ledger to the file's rows (pure)."""
     events: list[Any] = []
-    if kind in DIRECTORY_OF:
-        cls = DIRECTORY_OF[kind]
+    if kind in DIRECTORY_CLASSES:
+        cls = DIRECTORY_CLASSES[kind]
         current: dict[str, tuple[int, Any]] = state["current"]
         for row in rows:
             found = current.get(cls.key_of(row))
@@ -145,8 +143,8 @@ def import_file(
     with writable_connection(config) as (conn, dialect, _):
         state: dict[str, Any] = {}
         known: dict[str, set[str]] = {"departments": set(_current(conn, dialect, Department))}
-        if kind in DIRECTORY_OF:
-            state["current"] = _current(conn, dialect, DIRECTORY_OF[kind])
+        if kind in DIRECTORY_CLASSES:
+            state["current"] = _current(conn, dialect, DIRECTORY_CLASSES[kind])
         if kind in ("conflicts", "reclassifications"):
             # Only versions and classes: building 1M typed records costs seconds.
             state["entities"] = current_classes(conn, dialect)

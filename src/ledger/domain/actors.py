@@ -16,7 +16,6 @@ from ledger.domain.base import LedgerAggregate, natural_id
 from ledger.integrity.commands import SignedCommand
 
 ROLES = ("admin", "list_manager", "planner", "drawer", "inspector", "auditor", "discipline")
-GENESIS_ACTOR = "genesis"
 
 
 class DomainError(ValueError):
@@ -101,6 +100,3 @@ class Actor(LedgerAggregate):
     @event("Revoked")
     def revoke(self, reason: str, actor: str, signed: SignedCommand) -> None:
         self.revoked = True
-
-    def can(self, role: str) -> bool:
-        return not self.revoked and role in self.roles

@@ -127,8 +127,3 @@ class Task(LedgerAggregate):
         self.targets = {}
         self.teams = []
 
-    def team_for(self, uscc: str) -> Team | None:
-        for team in self.teams:
-            if team.target == uscc:
-                return team
-        return None

@@ -1,12 +1,11 @@
 """Catch projections up with the ledger, or drop and rebuild them.
 
 Writers call `catch_up` before they return (read-your-writes); a long-running
-server runs `follow` in the background for the rest.
+server would call `catch_up` in a background loop for everything else.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -166,10 +165,3 @@ def rebuild(
             raise
     return catch_up(config, projections, on_progress=on_progress)
 
-
-def follow(config: StoreConfig, projections: Sequence[Projection], *, interval: float = 0.5,
-           stop: Callable[[], bool] = lambda: False) -> None:
-    """Keep projections current until `stop()` says so (for servers)."""
-    while not stop():
-        catch_up(config, projections)
-        time.sleep(interval)
