@@ -14,9 +14,9 @@ import msgspec
 import pytest
 from eventsourcing.utils import get_topic
 
-from ledger.application import actor_body
 from ledger.demo.build import build_demo
 from ledger.demo.calendar import supply_standin_years, working_days_until
+from ledger.demo.draws import register_actor
 from ledger.domain.directory import Entity
 from ledger.domain.results import (
     CorrectBody,
@@ -69,14 +69,7 @@ class World(msgspec.Struct, kw_only=True):
 
 
 def _register(config: StoreConfig, actor: str, role: str, signer: Signer) -> None:
-    admin = read_key_file(config.keys_dir / "admin.pem", passphrase())
-    app = open_for_writing(config)
-    try:
-        body = actor_body(actor, actor, (role,), None, signer.public_key)
-        app.register_actor(sign_command(admin, "admin", "actor.register", body), actor_id=actor, name=actor,
-                           roles=(role,), department=None, public_key=signer.public_key)
-    finally:
-        app.close()
+    register_actor(config, actor, role, actor, signer)
 
 
 def _task(config: StoreConfig, task_id: str, department: str, items: tuple[str, ...], window: tuple[date, date],
@@ -316,6 +309,20 @@ def test_refused_unknown_and_revoked_actor(world: World) -> None:
     with ResultsService(world.config) as service:
         assert_refused(world, lambda: service.record(sign_record(world.keys[badge], badge, _body(world))),
                        "revoked_actor")
+
+
+def test_refused_missing_role_is_recorded_as_authenticated(world: World) -> None:
+    """A registered auditor signs validly but may not record: refused, and the
+    evidence says the signature verified (an unknown key's attempt does not)."""
+    auditor = Signer.generate()
+    _register(world.config, "aud-1", "auditor", auditor)
+    with ResultsService(world.config) as service:
+        assert_refused(world, lambda: service.record(sign_record(auditor, "aud-1", _body(world))), "missing_role")
+    assert refused(world.config)[-1].authenticated is True
+    with ResultsService(world.config) as service:
+        assert_refused(world, lambda: service.record(sign_record(Signer.generate(), "aud-1", _body(world))),
+                       "bad_signature")
+    assert refused(world.config)[-1].authenticated is False
 
 
 def test_refused_signature_by_the_wrong_key(world: World) -> None:

@@ -25,7 +25,12 @@ from ledger.store.recorders import IntegrityAppender
 
 
 class Refused(DomainError):
-    """A command was refused; nothing was written."""
+    """A command was refused; nothing was written. `code` says why, for callers
+    that record refusals (unknown_actor, revoked_actor, bad_signature, ...)."""
+
+    def __init__(self, message: str, code: str = "refused") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class LedgerApplication(Application[UUID]):
@@ -99,20 +104,22 @@ class LedgerApplication(Application[UUID]):
         except AggregateNotFoundError:
             return None
 
-    def authorise(self, signed: SignedCommand, name: str, body: dict[str, Any], role: str) -> tuple[Actor, CommandContent]:
-        """The acting actor, once its signature, command and role check out."""
+    def authorise(self, signed: SignedCommand, name: str, body: dict[str, Any] | None, role: str
+                  ) -> tuple[Actor, CommandContent]:
+        """The acting actor and what it signed, once its signature, command and role
+        check out (`body=None`: the signed body is itself the request)."""
         claimed = claimed_actor(signed)
         actor = self.find_actor(claimed)
         if actor is None:
-            raise Refused(f"unknown actor {claimed!r}")
+            raise Refused(f"unknown actor {claimed!r}", "unknown_actor")
         if actor.revoked:
-            raise Refused(f"actor {claimed!r} is revoked")
+            raise Refused(f"actor {claimed!r} is revoked", "revoked_actor")
         try:
             content = check_command(signed, actor.public_key, actor=claimed, name=name, body=body)
         except CommandError as error:
-            raise Refused(f"{name} by {claimed!r} refused: {error}") from None
+            raise Refused(f"{name} by {claimed!r} refused: {error}", error.code) from None
         if role not in actor.roles:
-            raise Refused(f"actor {claimed!r} lacks the role {role!r} needed for {name}")
+            raise Refused(f"actor {claimed!r} lacks the role {role!r} needed for {name}", "missing_role")
         return actor, content
 
     def register_actor(
@@ -210,5 +217,5 @@ def claimed_actor(signed: SignedCommand) -> str:
     try:
         return msgspec.json.decode(signed.command, type=_ClaimedActor).actor
     except msgspec.DecodeError:
-        raise Refused("signed command is not a valid command") from None
+        raise Refused("signed command is not a valid command", "unreadable") from None
 

@@ -23,7 +23,8 @@ from ledger.application import LedgerApplication, Refused
 from ledger.domain.draws import Plan, Task
 from ledger.domain.filters import EntityFilter, InspectorFilter
 from ledger.draw.spec import (
-    Candidate, DrawImpossible, DrawInputs, DrawOutcome, ItemRef, Quota, check_inputs, compute, inputs_digest,
+    SECRET_FORM, Candidate, DrawImpossible, DrawInputs, DrawOutcome, ItemRef, Quota, check_inputs, compute,
+    inputs_digest,
 )
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.commands import sign_command
@@ -219,7 +220,7 @@ def read_secret(path: Path) -> str:
         text = path.read_text().strip()
     except FileNotFoundError:
         raise Refused(f"secret file not found: {path}") from None
-    if not re.fullmatch(r"[0-9a-f]{64}", text):
+    if not SECRET_FORM.fullmatch(text):
         raise Refused(f"secret file {path} must hold 64 lowercase hex digits")
     return text
 
@@ -273,7 +274,7 @@ def run_draw(config: StoreConfig, task_id: str, secret: str, beacon: str, drawer
             raise Refused(f"task {task_id} is already drawn: void it (with a reason) before a new draw")
         if task.commitment is None:
             raise Refused(f"task {task_id} has no commitment: run `drledger draw commit {task_id}` first")
-        if not re.fullmatch(r"[0-9a-f]{64}", secret):
+        if not SECRET_FORM.fullmatch(secret):
             raise Refused(f"task {task_id}: the secret must be exactly 64 lowercase hex digits")
         if hashlib.sha256(bytes.fromhex(secret)).hexdigest() != task.commitment:
             raise Refused(f"task {task_id}: the secret does not match the commitment recorded before the draw")

@@ -23,10 +23,21 @@ from ledger.integrity.canonical import canonical_bytes, rfc3339, utc_now
 from ledger.integrity.keys import Signer, key_id, verify_signature
 
 COMMAND_TAG = b"drledger/command/v1\n"
+# A command is accepted from MAX_AGE before to MAX_SKEW after the verifier's clock.
+MAX_AGE = timedelta(minutes=10)
+MAX_SKEW = timedelta(minutes=1)
 
 
 class CommandError(ValueError):
-    """A signed command is malformed, mis-signed, stale or not what it claims."""
+    """A signed command is malformed, mis-signed, stale or not what it claims.
+
+    `code`: bad_signature (does not verify or cannot be read), invalid (not
+    the command it claims to be) or stale_command (outside the time window).
+    """
+
+    def __init__(self, message: str, code: str = "bad_signature") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class SignedCommand(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,19 +97,21 @@ def check_command(
     *,
     actor: str,
     name: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | None,
     now: datetime | None = None,
-    max_age: timedelta = timedelta(minutes=10),
+    max_age: timedelta = MAX_AGE,
 ) -> CommandContent:
-    """Open `signed` and check it is `actor` asking for exactly `name(body)`, recently."""
+    """Open `signed` and check it is `actor` asking for exactly `name(body)`, recently
+    (`body=None`: the signed body is itself the request)."""
     content = open_command(signed, public_key)
     if content.actor != actor:
-        raise CommandError(f"command was signed by actor {content.actor!r}, not {actor!r}")
+        raise CommandError(f"command was signed by actor {content.actor!r}, not {actor!r}", "invalid")
     if content.name != name:
-        raise CommandError(f"command is {content.name!r}, not {name!r}")
-    if canonical_bytes(content.body) != canonical_bytes(body):
-        raise CommandError(f"signed {name} body differs from the request")
+        raise CommandError(f"command is {content.name!r}, not {name!r}", "invalid")
+    if body is not None and canonical_bytes(content.body) != canonical_bytes(body):
+        raise CommandError(f"signed {name} body differs from the request", "invalid")
     moment = now or utc_now()
-    if not (moment - max_age <= content.issued_at <= moment + timedelta(minutes=1)):
-        raise CommandError(f"command issued at {rfc3339(content.issued_at)} is outside the accepted window")
+    if not (moment - max_age <= content.issued_at <= moment + MAX_SKEW):
+        raise CommandError(f"command issued at {rfc3339(content.issued_at)} is outside the accepted window",
+                           "stale_command")
     return content
