@@ -54,6 +54,7 @@ class LedgerKeySchedule:
 
     origin: str = ""
     genesis_key: bytes = b""
+    admin_key: bytes = b""  # the first admin, who signs the genesis command
     changes: list[tuple[int, bytes]] = field(default_factory=list)
 
     @classmethod
@@ -65,7 +66,8 @@ class LedgerKeySchedule:
             genesis = msgspec.json.decode(events[0].state, type=_Genesis)
         except msgspec.DecodeError as error:
             raise KeyProblem(1, f"genesis event is unreadable: {error}") from None
-        schedule = cls(origin=genesis.origin, genesis_key=genesis.ledger_key, changes=[(0, genesis.ledger_key)])
+        schedule = cls(origin=genesis.origin, genesis_key=genesis.ledger_key, admin_key=genesis.admin_key,
+                       changes=[(0, genesis.ledger_key)])
         for row in events[1:]:
             if row.topic == GENESIS_TOPIC:
                 raise KeyProblem(row.seq, "a second genesis event")

@@ -159,7 +159,6 @@ def verify_chunk(
     transactions: list[TransactionRow],
     schedule: LedgerKeySchedule,
     actors: ActorKeys,
-    genesis_admin_key: bytes,
 ) -> ChunkResult:
     """Recompute hashes first..last and check the signatures that end in it."""
     signatures = actor_signatures = rows = 0
@@ -179,7 +178,7 @@ def verify_chunk(
             if computed != row.hash:
                 return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(row.seq, f"position {row.seq}: hash does not match the stored event (topic {row.topic}, version {row.originator_version})"))
             if b'"signed":{' in row.state:
-                problem = _check_actor_signature(row.seq, row.topic, row.state, actors, genesis_admin_key)
+                problem = _check_actor_signature(row.seq, row.topic, row.state, actors, schedule.admin_key)
                 if problem:
                     return ChunkResult(first, last, rows, signatures, actor_signatures, problem)
                 actor_signatures += 1
@@ -232,11 +231,9 @@ def verify_ledger(
         problems: list[Problem] = []
         schedule = LedgerKeySchedule()
         actors = ActorKeys()
-        genesis_admin_key = b""
         try:
             schedule = LedgerKeySchedule.from_events(reader.events_with_topics(LEDGER_KEY_TOPICS))
             actors = ActorKeys.from_events(reader.events_with_topics(ACTOR_KEY_TOPICS))
-            genesis_admin_key = _genesis_admin_key(reader)
         except KeyProblem as problem:
             problems.append(Problem(problem.position, problem.what))
         if trusted_key is not None and schedule.genesis_key and schedule.genesis_key != trusted_key:
@@ -249,7 +246,7 @@ def verify_ledger(
         if expected is not None:
             problems += _expected_head_problems(reader, expected, size)
 
-    results = _run_chunks(config, size, transactions, schedule, actors, genesis_admin_key, workers, on_progress)
+    results = _run_chunks(config, size, transactions, schedule, actors, workers, on_progress)
     problems += [r.problem for r in results if r.problem is not None]
     from ledger.verify.log_check import check_log  # lazy: log_check imports this module
 
@@ -278,12 +275,6 @@ def verify_ledger(
     )
 
 
-def _genesis_admin_key(reader: LedgerReader) -> bytes:
-    rows = reader.events_with_topics(LEDGER_KEY_TOPICS[:1])
-    assert rows and rows[0].state is not None
-    return msgspec.json.decode(rows[0].state, type=msgspec.defstruct("G", [("admin_key", bytes)])).admin_key
-
-
 def _expected_head_problems(reader: LedgerReader, expected: ExpectedHead, size: int) -> list[Problem]:
     if expected.size is not None:
         if expected.size > size:
@@ -303,7 +294,6 @@ def _run_chunks(
     transactions: list[TransactionRow],
     schedule: LedgerKeySchedule,
     actors: ActorKeys,
-    genesis_admin_key: bytes,
     workers: int | None,
     on_progress: Callable[[int, int], None] | None,
 ) -> list[ChunkResult]:
@@ -314,7 +304,7 @@ def _run_chunks(
     for tx in transactions:
         if 1 <= tx.last_seq <= size:
             by_chunk[((tx.last_seq - 1) // CHUNK) * CHUNK + 1].append(tx)
-    args = [(config, first, last, by_chunk[first], schedule, actors, genesis_admin_key) for first, last in bounds]
+    args = [(config, first, last, by_chunk[first], schedule, actors) for first, last in bounds]
     workers = workers or min(2, os.cpu_count() or 1)
     results: list[ChunkResult] = []
     done = 0
