@@ -35,7 +35,7 @@ from ledger.domain.uscc import uscc_for_serial
 from ledger.draw.spec import Quota
 from ledger.draw_bundle import export_bundle
 from ledger.draw_service import TaskSpec, commit_draw, create_plan, create_task, read_secret, run_draw
-from ledger.imports.rows import EntityRow
+from ledger.domain.rows import EntityRow
 from ledger.integrity.commands import sign_command
 from ledger.integrity.keys import Signer, read_key_file
 from ledger.setup import ADMIN_KEY_FILE, init_ledger, open_for_writing

@@ -152,7 +152,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 
     from ledger.demo.city import generate_city, to_csv
     from ledger.domain.uscc import uscc_for_serial
-    from ledger.imports.rows import EntityRow
+    from ledger.domain.rows import EntityRow
     from tests.cli_helpers import DRLEDGER
 
     home = tmp_path / "home"

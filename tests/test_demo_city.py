@@ -8,7 +8,7 @@ import pytest
 
 from ledger.demo import City, generate_city, to_csv
 from ledger.domain.uscc import validate_uscc
-from ledger.imports.rows import parse_rows
+from ledger.domain.rows import parse_rows
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from ledger.demo.city import generate_city, to_csv
 from ledger.directory_service import import_file
 from ledger.domain.uscc import uscc_for_serial
-from ledger.imports.rows import EntityRow
+from ledger.domain.rows import EntityRow
 from ledger.projections import all_projections
 from ledger.domain.filters import EntityFilter, InspectorFilter
 from ledger.projections.pools import pool_root, pool_snapshot, query_entities, query_inspectors

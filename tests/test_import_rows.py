@@ -7,7 +7,7 @@ import io
 import pytest
 
 from ledger.domain.uscc import uscc_for_serial
-from ledger.imports.rows import (
+from ledger.domain.rows import (
     COLUMNS,
     EntityRow,
     InspectorRow,

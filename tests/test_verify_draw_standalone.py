@@ -33,7 +33,7 @@ from ledger.domain.filters import EntityFilter
 from ledger.draw.spec import DrawOutcome, Quota
 from ledger.draw_bundle import export_bundle
 from ledger.draw_service import TaskSpec, commit_draw, create_plan, create_task, read_secret, run_draw
-from ledger.imports.rows import ConflictRow
+from ledger.domain.rows import ConflictRow
 from ledger.integrity.keys import Signer
 from ledger.setup import init_ledger
 from ledger.store.config import StoreConfig, resolve_store

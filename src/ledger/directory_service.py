@@ -19,7 +19,7 @@ import msgspec
 
 from ledger.domain.directory import DIRECTORY_CLASSES
 from ledger.domain.directory import Department, DirectoryEntry, DirectoryImport, Entity, Inspector
-from ledger.imports.rows import RowError, parse_rows
+from ledger.domain.rows import RowError, parse_rows
 from ledger.projections import all_projections
 from ledger.projections.directory import ROWS, TABLES
 from ledger.projections.pools import conflicts, current_classes, current_versions

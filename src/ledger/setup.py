@@ -1,8 +1,10 @@
 """Create a ledger (`drledger init`) and open it for writing.
 
-init writes, in order: nothing until every check passed; then the two key
-files (0600, refusing to overwrite); then the genesis transaction; then the
-trust anchor (`trust.json`, public data only). If genesis fails, the key
+init writes, in order: nothing until every check passed; then the ledger key
+(HOME/keys/ledger.pem: the operator's key, which signs transactions, never
+commands) and the first admin's key (in the admin's own key folder,
+services/keys.py); then the genesis transaction, signed by the admin; then
+the trust anchor (`trust.json`, public data only). If genesis fails, the key
 files it created are removed, so a refused init leaves nothing behind.
 """
 
@@ -10,16 +12,20 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.integrity.keys import PASSPHRASE_ENV, Signer, key_id, read_key_file, write_key_file
+from ledger.domain.actors import LEDGER_FORMAT, authenticate_genesis, decide_genesis
+from ledger.domain.base import recorded_time
+from ledger.domain.commands import CommandRecord, Refusal
+from ledger.integrity.canonical import utc_now
+from ledger.integrity.commands import sign_command
+from ledger.integrity.keys import Signer, key_id, read_key_file, write_key_file
+from ledger.services.keys import key_path, passphrase
 from ledger.store.config import StoreConfig
 from ledger.store.reader import StoreUnavailable, open_reader
 
 LEDGER_KEY_FILE = "ledger.pem"
-ADMIN_KEY_FILE = "admin.pem"
 TRUST_FILE = "trust.json"
 
 
@@ -38,10 +44,6 @@ class InitResult:
     head: str
 
 
-def passphrase() -> str | None:
-    return os.environ.get(PASSPHRASE_ENV) or None
-
-
 def store_has_ledger(config: StoreConfig) -> bool:
     try:
         with open_reader(config) as reader:
@@ -52,29 +54,51 @@ def store_has_ledger(config: StoreConfig) -> bool:
         raise
 
 
-def init_ledger(config: StoreConfig, *, origin: str | None, admin_id: str, admin_name: str) -> InitResult:
-    from ledger.application import LedgerApplication
+def genesis_body(origin: str, ledger_key: bytes, admin_id: str, admin_name: str, admin_key: bytes) -> dict[str, object]:
+    return {
+        "admin_id": admin_id,
+        "admin_key": base64.b64encode(admin_key).decode(),
+        "admin_name": admin_name,
+        "format": LEDGER_FORMAT,
+        "ledger_key": base64.b64encode(ledger_key).decode(),
+        "origin": origin,
+    }
 
-    keys_dir = config.keys_dir
-    ledger_file, admin_file = keys_dir / LEDGER_KEY_FILE, keys_dir / ADMIN_KEY_FILE
+
+def init_ledger(config: StoreConfig, *, origin: str | None, admin_id: str, admin_name: str,
+                admin_key_file: Path | None = None) -> InitResult:
+    from ledger.store.application import LedgerApplication
+
+    ledger_file = config.keys_dir / LEDGER_KEY_FILE
     if store_has_ledger(config):
         raise SetupError(f"{config.display} already holds a ledger: refusing to initialise it again")
+    ledger_signer, admin_signer = Signer.generate(), Signer.generate()
+    origin = origin or f"drledger.local/{ledger_signer.key_id[:8]}"
+    admin_file = admin_key_file or key_path(origin, admin_id)
     for path in (ledger_file, admin_file):
         if path.exists():
             raise SetupError(f"key file {path} already exists: refusing to overwrite a key")
     if config.kind == "sqlite":
         assert config.sqlite_path is not None
         config.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    ledger_signer, admin_signer = Signer.generate(), Signer.generate()
-    origin = origin or f"drledger.local/{ledger_signer.key_id[:8]}"
     written: list[Path] = []
     try:
         for path, signer in ((ledger_file, ledger_signer), (admin_file, admin_signer)):
             write_key_file(path, signer, passphrase())
             written.append(path)
+        signed = sign_command(admin_signer, admin_id, "ledger.genesis",
+                              genesis_body(origin, ledger_signer.public_key, admin_id, admin_name,
+                                           admin_signer.public_key))
+        now = utc_now()
+        try:
+            command = authenticate_genesis(signed, now)
+            with recorded_time(now):
+                aggregates = [CommandRecord.of(command), *decide_genesis(_Empty(), command)]
+        except Refusal as refusal:
+            raise SetupError(refusal.message) from None
         app = LedgerApplication(config, ledger_signer, create_tables=True)
         try:
-            app.genesis(origin, ledger_signer.public_key, admin_id, admin_name, admin_signer)
+            app.save(*aggregates)
         finally:
             app.close()
     except BaseException:
@@ -91,15 +115,20 @@ def init_ledger(config: StoreConfig, *, origin: str | None, admin_id: str, admin
         "genesis_head": f"{head[0]}:{head[1].hex()}",
     }
     (config.home / TRUST_FILE).write_text(json.dumps(trust, indent=2) + "\n", encoding="utf-8")
-    return InitResult(
-        origin=origin,
-        ledger_key_id=ledger_signer.key_id,
-        admin_id=admin_id,
-        admin_key_id=admin_signer.key_id,
-        ledger_key_file=ledger_file,
-        admin_key_file=admin_file,
-        head=head[1].hex(),
-    )
+    return InitResult(origin=origin, ledger_key_id=ledger_signer.key_id, admin_id=admin_id,
+                      admin_key_id=admin_signer.key_id, ledger_key_file=ledger_file, admin_key_file=admin_file,
+                      head=head[1].hex())
+
+
+class _Empty:
+    """The state before genesis: nothing exists."""
+
+    position = 0
+
+    def get(self, cls: type, aggregate_id: object) -> None:
+        return None
+
+    get_for_update = get
 
 
 def trusted_ledger_key(config: StoreConfig) -> bytes | None:
@@ -119,7 +148,7 @@ def load_ledger_signer(config: StoreConfig) -> Signer:
 
 def open_for_writing(config: StoreConfig):  # -> LedgerApplication (lazy import keeps CLI start fast)
     """The application with the ledger key loaded, for a ledger that exists."""
-    from ledger.application import LedgerApplication
+    from ledger.store.application import LedgerApplication
 
     if not store_has_ledger(config):
         raise SetupError(f"{config.display} holds no ledger: run `drledger init` first")

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -34,6 +35,27 @@ def store_options(function: F) -> F:
     return function
 
 
+def actor_options(function: F) -> F:
+    """`--as ACTOR` and `--key FILE`: who signs, with which of its own keys."""
+    function = click.option(
+        "--key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help="The acting actor's own key file [default: <DRLEDGER_KEYS>/<ACTOR>.pem].",
+    )(function)
+    function = click.option(
+        "--as", "as_actor", envvar="DRLEDGER_ACTOR", required=True, metavar="ACTOR",
+        help="The registered actor who signs this command [env DRLEDGER_ACTOR].",
+    )(function)
+    return function
+
+
+def signer_for(config: Any, actor: str, key: Path | None):  # -> Signer
+    """The actor's own key (never a key the ledger's HOME holds for it)."""
+    from ledger.services.keys import load_signer
+    from ledger.services.ledger import ledger_origin
+
+    return load_signer(ledger_origin(config), actor, key)
+
+
 def config_from(store: str | None, home: str):  # -> StoreConfig
     from ledger.store.config import resolve_store
 
@@ -53,16 +75,18 @@ def clear_errors(function: F) -> F:
         import psycopg
         from eventsourcing.persistence import PersistenceError
 
-        from ledger.application import Refused
-        from ledger.domain.actors import DomainError
+        from ledger.domain.commands import Refusal
         from ledger.integrity.keys import KeyFileError
+        from ledger.services.processor import CommandRefused
         from ledger.setup import SetupError
         from ledger.store.config import StoreConfigError
         from ledger.store.reader import StoreUnavailable
 
         try:
             return function(*args, **kwargs)
-        except (StoreUnavailable, StoreConfigError, KeyFileError, SetupError, Refused, DomainError) as error:
+        except CommandRefused as error:
+            fail(f"refused ({error.code}): {error.message}", EXIT_FAILED_CHECK)
+        except (StoreUnavailable, StoreConfigError, KeyFileError, SetupError, Refusal) as error:
             fail(str(error))
         except BrokenPipeError:
             # The reader went away (`drledger pool entities | head`): end quietly.

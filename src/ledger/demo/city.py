@@ -6,7 +6,7 @@ article the project grew from, with its districts 渝水区 (360502) and
 plain lists (never set iteration order), so the same seed gives the same
 city on every machine and Python version.
 
-The city is expressed in the import rows of :mod:`ledger.imports.rows`, and
+The city is expressed in the import rows of :mod:`ledger.domain.rows`, and
 :func:`to_csv` writes them as CSV, so the demo goes through the same import
 path as a user's files.  A few entities have a wrong USCC check character
 (``check_ok=False``): import them with ``accept_bad_check=True``, as an
@@ -28,7 +28,7 @@ from typing import Any, Final
 import msgspec
 
 from ledger.domain.uscc import ALPHABET, random_uscc
-from ledger.imports.rows import (
+from ledger.domain.rows import (
     ConflictRow,
     DepartmentRow,
     EntityRow,

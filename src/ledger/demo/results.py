@@ -24,7 +24,7 @@ from ledger.directory_service import import_file
 from ledger.domain.results import CorrectBody, DiscloseBody, RecordBody, china_date
 from ledger.draw.spec import Quota
 from ledger.draw_service import TaskSpec, commit_draw, create_plan, create_task, read_secret, run_draw
-from ledger.imports.rows import ConflictRow
+from ledger.domain.rows import ConflictRow
 from ledger.integrity.canonical import utc_now
 from ledger.integrity.commands import SignedCommand
 from ledger.integrity.keys import Signer

@@ -1,8 +1,19 @@
-"""The base of drledger aggregates: every event names the actor who caused it."""
+"""The base of drledger aggregates: every event names its actor and carries
+the ledger-assigned time of the command that caused it.
+
+A decision must produce the same events at write time and when `verify`
+re-executes it, so an event's timestamp is not the wall clock: it is the
+time the ledger recorded the command (`recorded_time`), the same for every
+event of one transaction.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -10,6 +21,8 @@ from eventsourcing.domain import Aggregate
 # Aggregate ids are derived from natural keys, so the same firm or badge
 # always maps to the same aggregate on every ledger.
 ID_NAMESPACE = uuid.UUID("6f1c3b1e-0d4e-5a53-9c55-64726c656467")
+
+_RECORDED_AT: ContextVar[datetime | None] = ContextVar("drledger_recorded_at", default=None)
 
 
 def natural_id(kind: str, key: str) -> uuid.UUID:
@@ -21,12 +34,43 @@ def natural_id(kind: str, key: str) -> uuid.UUID:
     return uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}")
 
 
+@contextmanager
+def recorded_time(moment: datetime) -> Iterator[None]:
+    """Within the block, new events carry `moment` as their timestamp."""
+    if moment.tzinfo is None:
+        raise ValueError("the recorded time must be timezone-aware")
+    token = _RECORDED_AT.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _RECORDED_AT.reset(token)
+
+
+def _timestamp() -> datetime:
+    moment = _RECORDED_AT.get()
+    if moment is None:
+        raise MissingRecordedTime("events are created only inside a command's recorded time")
+    return moment
+
+
+class MissingRecordedTime(RuntimeError):
+    """An event was created outside `recorded_time` (a bug: the time would differ at replay)."""
+
+
 class MissingActor(ValueError):
     pass
 
 
 class LedgerAggregate(Aggregate):
     """Refuses any event that does not say who caused it."""
+
+    class Event(Aggregate.Event):
+        @staticmethod
+        def create_timestamp() -> datetime:
+            return _timestamp()
+
+    class Created(Event, Aggregate.Created):
+        pass
 
     def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
         if not kwargs.get("actor"):

@@ -7,19 +7,43 @@ one with the names of the fields that changed. Entities also change class
 through `Reclassified` (monthly reclassification, credit feedback), and
 inspectors carry their conflict-of-interest declarations (回避).
 
-Bulk paths build events with `registered` / `updated` instead of loading
-aggregates one by one; both paths produce the same events.
+Everything reaches the directory through one command, `directory.import`,
+signed by a list manager (departments: by an admin). The command signs the
+file's SHA-256 and an RFC 9162 root over the canonical rows (rows_root);
+the rows travel beside it and, once decided, in the events: a changed or new
+row in its `Registered`/`Updated`/`Reclassified`/`ConflictDeclared` event,
+an unchanged one by its key in the import's own record (its row is the
+record in force). `verify` rebuilds the rows from those events, recomputes
+the root and re-validates every row.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
+import msgspec
 
 from ledger.domain.base import LedgerAggregate, natural_id
-from ledger.imports.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
+from ledger.domain.commands import Command, Refusal, State, command, department_covers, short
+from ledger.domain.uscc import is_valid_uscc
+from ledger.domain.rows import (
+    KEYS,
+    ROW_TYPES,
+    ConflictRow,
+    DepartmentRow,
+    EntityRow,
+    InspectorRow,
+    ItemRow,
+    ReclassRow,
+    parse_rows,
+    rows_to_csv,
+)
+from ledger.integrity.canonical import canonical_bytes
+from ledger.integrity.merkle import leaf_hash, root_from_leaf_hashes
+
+MAX_ERRORS_SHOWN = 5
 
 
 class DirectoryEntry(LedgerAggregate):
@@ -53,29 +77,11 @@ class DirectoryEntry(LedgerAggregate):
         return str(getattr(record, cls.KEY_FIELD))
 
     @classmethod
-    def registered(cls, record: Any, actor: str) -> Any:
-        """The Registered event for a new record (bulk path)."""
-        return cls.Registered(
-            originator_id=cls.id_for(cls.key_of(record)),
-            originator_version=1,
-            timestamp=cls.Registered.create_timestamp(),
-            originator_topic=get_topic(cls),
-            actor=actor,
-            record=record,
-        )
+    def register(cls, record: Any, actor: str) -> Any:
+        return cls._create(cls.Registered, id=cls.id_for(cls.key_of(record)), actor=actor, record=record)
 
-    @classmethod
-    def updated(cls, record: Any, version: int, changed: tuple[str, ...], actor: str, reason: str) -> Any:
-        """The Updated event after `version` (bulk path)."""
-        return cls.Updated(
-            originator_id=cls.id_for(cls.key_of(record)),
-            originator_version=version + 1,
-            timestamp=cls.Updated.create_timestamp(),
-            actor=actor,
-            record=record,
-            changed=changed,
-            reason=reason,
-        )
+    def update(self, record: Any, changed: tuple[str, ...], reason: str, actor: str) -> None:
+        self.trigger_event(self.Updated, actor=actor, record=record, changed=changed, reason=reason)
 
 
 class Department(DirectoryEntry):
@@ -106,9 +112,15 @@ class Entity(DirectoryEntry):
     KIND = "entity"
     KEY_FIELD = "uscc"
     record: EntityRow
+    last_cause: str | None
+    class_before_last: str
 
     class Registered(DirectoryEntry.Registered):
         record: EntityRow
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.last_cause = None
+            aggregate.class_before_last = self.record.risk_class
 
     class Updated(DirectoryEntry.Updated):
         record: EntityRow
@@ -124,24 +136,14 @@ class Entity(DirectoryEntry):
         cause: str | None
 
         def apply(self, aggregate: Any) -> None:
-            import msgspec
-
             aggregate.record = msgspec.structs.replace(aggregate.record, risk_class=self.risk_class)
+            aggregate.last_cause = self.cause
+            aggregate.class_before_last = self.previous
 
-    @classmethod
-    def reclassified(cls, uscc: str, version: int, risk_class: str, previous: str, actor: str, reason: str,
-                     cause: str | None = None) -> Any:
-        return cls.Reclassified(
-            originator_id=cls.id_for(uscc),
-            originator_version=version + 1,
-            timestamp=cls.Reclassified.create_timestamp(),
-            actor=actor,
-            uscc=uscc,
-            risk_class=risk_class,
-            previous=previous,
-            reason=reason,
-            cause=cause,
-        )
+    def reclassify(self, uscc: str, risk_class: str, previous: str, reason: str, cause: str | None,
+                   actor: str) -> None:
+        self.trigger_event(self.Reclassified, uscc=uscc, risk_class=risk_class, previous=previous, reason=reason,
+                           cause=cause, actor=actor)
 
 
 class Inspector(DirectoryEntry):
@@ -152,6 +154,9 @@ class Inspector(DirectoryEntry):
 
     class Registered(DirectoryEntry.Registered):
         record: InspectorRow
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.conflicts = {}
 
     class Updated(DirectoryEntry.Updated):
         record: InspectorRow
@@ -165,7 +170,7 @@ class Inspector(DirectoryEntry):
         reason: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.conflicts[self.uscc] = self.reason
+            aggregate.conflicts = {**aggregate.conflicts, self.uscc: self.reason}
 
     class ConflictWithdrawn(LedgerAggregate.Event):
         actor: str
@@ -174,25 +179,10 @@ class Inspector(DirectoryEntry):
         reason: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.conflicts.pop(self.uscc, None)
+            aggregate.conflicts = {k: v for k, v in aggregate.conflicts.items() if k != self.uscc}
 
-    def __init__(self, actor: str, record: Any) -> None:
-        super().__init__(actor=actor, record=record)
-        self.conflicts = {}
-
-    @classmethod
-    def conflict_event(cls, declared: bool, badge: str, uscc: str, version: int, reason: str, actor: str) -> Any:
-        """ConflictDeclared (or ConflictWithdrawn) after `version` (bulk path)."""
-        event_cls = cls.ConflictDeclared if declared else cls.ConflictWithdrawn
-        return event_cls(
-            originator_id=cls.id_for(badge),
-            originator_version=version + 1,
-            timestamp=event_cls.create_timestamp(),
-            actor=actor,
-            badge=badge,
-            uscc=uscc,
-            reason=reason,
-        )
+    def declare_conflict(self, uscc: str, reason: str, actor: str) -> None:
+        self.trigger_event(self.ConflictDeclared, badge=self.record.badge, uscc=uscc, reason=reason, actor=actor)
 
 
 DIRECTORY_CLASSES: dict[str, type[DirectoryEntry]] = {
@@ -204,20 +194,231 @@ DIRECTORY_CLASSES: dict[str, type[DirectoryEntry]] = {
 
 
 class DirectoryImport(LedgerAggregate):
-    """One accepted import file: who imported what, and what it changed."""
+    """One accepted import file: who imported what, and what it changed.
+
+    `unchanged`: the keys of rows equal to the record in force (for
+    conflicts "badge/uscc"), in key order, so the rows can be rebuilt.
+    """
 
     class Recorded(LedgerAggregate.Created):
         actor: str
         kind: str
         file_name: str
         file_sha256: str
+        rows_root: str
         rows: int
         new: int
         changed: int
-        unchanged: int
-        flagged_lines: tuple[int, ...]
+        unchanged: tuple[str, ...]
+        flagged: tuple[str, ...]
 
-    def __init__(self, actor: str, kind: str, file_name: str, file_sha256: str, rows: int, new: int,
-                 changed: int, unchanged: int, flagged_lines: tuple[int, ...]) -> None:
+    def __init__(self, actor: str, kind: str, file_name: str, file_sha256: str, rows_root: str, rows: int,
+                 new: int, changed: int, unchanged: tuple[str, ...], flagged: tuple[str, ...]) -> None:
         self.kind = kind
         self.file_sha256 = file_sha256
+
+    @staticmethod
+    def id_for(actor_id: str, nonce: str) -> UUID:
+        return natural_id("import", f"{actor_id}/{nonce}")
+
+
+# ---------------------------------------------------------------------------
+# Rows: their key, their canonical bytes, their root.
+
+
+def row_key(kind: str, row: Any) -> str:
+    return "/".join(str(getattr(row, name)) for name in KEYS[kind])  # type: ignore[index]
+
+
+def rows_root(kind: str, rows: list[Any]) -> str:
+    """RFC 9162 root over the canonical JSON of each row, rows in key order (UTF-8 bytes)."""
+    ordered = sorted(rows, key=lambda r: row_key(kind, r).encode())
+    return root_from_leaf_hashes([leaf_hash(canonical_bytes(r)) for r in ordered]).hex()
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class ImportBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    kind: str
+    file_name: str
+    file_sha256: str
+    rows: int
+    rows_root: str
+    accept_bad_check: bool = False
+
+
+IMPORT_KINDS = tuple(ROW_TYPES)
+
+
+def _revalidate(kind: str, rows: list[Any], accept_bad_check: bool) -> None:
+    """Every row is what parsing its own CSV gives: the file's rules, re-run."""
+    # Conflicts and reclassifications name registered entities: the operator
+    # decided on a flagged check character at registration.
+    accept = accept_bad_check or kind in ("conflicts", "reclassifications")
+    parsed = parse_rows(kind, rows_to_csv(rows, kind), accept_bad_check=accept)  # type: ignore[arg-type]
+    if parsed.errors:
+        shown = "; ".join(f"row {e.line - 1}: {e.column or '-'}: {e.reason}" for e in parsed.errors[:MAX_ERRORS_SHOWN])
+        more = f" (and {len(parsed.errors) - MAX_ERRORS_SHOWN} more)" if len(parsed.errors) > MAX_ERRORS_SHOWN else ""
+        raise Refusal("invalid_rows", f"{len(parsed.errors)} invalid row(s): {shown}{more}")
+    if parsed.rows != rows:
+        bad = next(i for i, (a, b) in enumerate(zip(parsed.rows, rows)) if a != b)
+        raise Refusal("invalid_rows", f"row {bad + 1} is not in canonical form")
+
+
+def _department_of(kind: str, row: Any) -> tuple[str, ...]:
+    if kind in ("items", "inspectors"):
+        return (row.department,)
+    if kind == "entities":
+        return row.departments
+    return ()
+
+
+def _check_references(state: State, kind: str, rows: list[Any]) -> None:
+    problems: list[str] = []
+
+    def need(cls: type[DirectoryEntry], key: str, where: str, hint: str) -> None:
+        if len(problems) < MAX_ERRORS_SHOWN and state.get(cls, cls.id_for(key)) is None:
+            problems.append(f"{where}: unknown {cls.KIND} {short(key)!r} ({hint})")
+
+    in_file = {r.code for r in rows} if kind == "departments" else set()
+    for number, row in enumerate(rows, 1):
+        if kind in ("items", "inspectors"):
+            need(Department, row.department, f"row {number} department", "import departments first")
+        elif kind == "entities":
+            for code in row.departments:
+                need(Department, code, f"row {number} departments", "import departments first")
+        elif kind == "departments" and row.parent and row.parent not in in_file:
+            need(Department, row.parent, f"row {number} parent", "list the parent department too")
+        elif kind == "conflicts":
+            need(Inspector, row.badge, f"row {number} badge", "import inspectors first")
+            need(Entity, row.uscc, f"row {number} uscc", "import entities first")
+        elif kind == "reclassifications":
+            need(Entity, row.uscc, f"row {number} uscc", "only registered entities can be reclassified")
+    if problems:
+        raise Refusal("unknown_reference", "; ".join(problems))
+
+
+def _check_jurisdiction(state: State, command: Command, kind: str, rows: list[Any]) -> None:
+    scope = command.actor.department
+    if kind == "departments" and "admin" not in command.actor.roles:
+        raise Refusal("missing_role", "departments are imported by an admin")
+    if scope is None:
+        return
+    for number, row in enumerate(rows, 1):
+        departments = _department_of(kind, row)
+        if kind in ("conflicts", "reclassifications"):
+            found = state.get(Inspector, Inspector.id_for(row.badge)) if kind == "conflicts" else \
+                state.get(Entity, Entity.id_for(row.uscc))
+            departments = _department_of("inspectors" if kind == "conflicts" else "entities", found.record) \
+                if found is not None else ()
+        if not any(department_covers(state, scope, d) for d in departments):
+            raise Refusal("out_of_jurisdiction", f"row {number} ({short(row_key(kind, row))}) belongs to"
+                                                 f" {', '.join(departments) or 'no department'}, outside"
+                                                 f" {command.actor_id!r}'s department {scope}")
+
+
+@command("directory.import", "list_manager", "admin", attachment=True)
+def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggregate]:
+    body = command.body(ImportBody)
+    if body.kind not in IMPORT_KINDS:
+        raise Refusal("invalid", f"unknown import kind {short(body.kind)!r}: one of {', '.join(IMPORT_KINDS)}")
+    row_type = ROW_TYPES[body.kind]  # type: ignore[index]
+    if not isinstance(rows, list) or not all(type(r) is row_type for r in rows):
+        raise Refusal("invalid", f"directory.import needs the file's {body.kind} rows beside the command")
+    if len(rows) != body.rows or not rows:
+        raise Refusal("invalid_rows", f"the command signs {body.rows} rows; {len(rows)} were given")
+    if rows_root(body.kind, rows) != body.rows_root:
+        raise Refusal("invalid_rows", "the rows differ from the rows_root the command signs")
+    kind = body.kind
+    keys = [row_key(kind, r) for r in rows]
+    if len(set(keys)) != len(keys):
+        raise Refusal("invalid_rows", "a key appears twice among the rows")
+    ordered = sorted(rows, key=lambda r: row_key(kind, r).encode())
+    _revalidate(kind, ordered, body.accept_bad_check)
+    _check_references(state, kind, ordered)
+    _check_jurisdiction(state, command, kind, ordered)
+    actor = command.actor_id
+    touched: dict[UUID, LedgerAggregate] = {}
+    new = changed = 0
+    unchanged: list[str] = []
+    flagged = [row_key(kind, r) for r in ordered if getattr(r, "check_ok", True) is False]
+    for row in ordered:
+        if kind in DIRECTORY_CLASSES:
+            cls = DIRECTORY_CLASSES[kind]
+            current = state.get_for_update(cls, cls.id_for(cls.key_of(row)))
+            if current is None:
+                touched[cls.id_for(cls.key_of(row))] = cls.register(row, actor)
+                new += 1
+            elif current.record != row:
+                fields = tuple(f for f in row.__struct_fields__ if getattr(current.record, f) != getattr(row, f))
+                current.update(record=row, changed=fields, reason=f"import {kind}", actor=actor)
+                touched[current.id] = current
+                changed += 1
+            else:
+                unchanged.append(row_key(kind, row))
+        elif kind == "conflicts":
+            inspector = touched.get(Inspector.id_for(row.badge)) or state.get_for_update(Inspector, Inspector.id_for(row.badge))
+            assert isinstance(inspector, Inspector)
+            if inspector.conflicts.get(row.uscc) == row.reason:
+                unchanged.append(row_key(kind, row))
+                continue
+            inspector.declare_conflict(uscc=row.uscc, reason=row.reason, actor=actor)
+            touched[inspector.id] = inspector
+            new += 1
+        else:  # reclassifications
+            entity = state.get_for_update(Entity, Entity.id_for(row.uscc))
+            assert entity is not None
+            if entity.record.risk_class == row.risk_class:
+                unchanged.append(row_key(kind, row))
+                continue
+            entity.reclassify(uscc=row.uscc, risk_class=row.risk_class, previous=entity.record.risk_class,
+                              reason="monthly reclassification", cause=None, actor=actor)
+            touched[entity.id] = entity
+            changed += 1
+    if not touched:
+        raise Refusal("no_change", f"every row of {short(body.file_name)} equals the record in force: nothing to import")
+    record = DirectoryImport._create(
+        DirectoryImport.Recorded, id=DirectoryImport.id_for(actor, command.content.nonce), actor=actor, kind=kind,
+        file_name=body.file_name, file_sha256=body.file_sha256, rows_root=body.rows_root, rows=len(rows), new=new,
+        changed=changed, unchanged=tuple(unchanged), flagged=tuple(flagged),
+    )
+    return [*touched.values(), record]
+
+
+def rows_from_events(state: State, record: Any, events: list[Any]) -> list[Any]:
+    """The rows of an accepted import, rebuilt from its events (for `verify`).
+
+    `state` is the ledger before the import; `events` are the import's own.
+    """
+    kind = record.kind
+    rows: list[Any] = []
+    for e in events:
+        if isinstance(e, DirectoryEntry.Registered | DirectoryEntry.Updated):
+            rows.append(e.record)
+        elif isinstance(e, Inspector.ConflictDeclared):
+            rows.append(ConflictRow(e.badge, e.uscc, e.reason, is_valid_uscc(e.uscc)))
+        elif isinstance(e, Entity.Reclassified):
+            rows.append(ReclassRow(e.uscc, e.risk_class, is_valid_uscc(e.uscc)))  # type: ignore[arg-type]
+    for key in record.unchanged:
+        if kind in DIRECTORY_CLASSES:
+            cls = DIRECTORY_CLASSES[kind]
+            found = state.get(cls, cls.id_for(key))
+            rows.append(found.record if found is not None else None)
+        elif kind == "conflicts":
+            badge, _, uscc = key.partition("/")
+            inspector = state.get(Inspector, Inspector.id_for(badge))
+            reason = inspector.conflicts.get(uscc) if inspector is not None else None
+            rows.append(ConflictRow(badge, uscc, reason, is_valid_uscc(uscc)) if reason is not None else None)
+        else:
+            entity = state.get(Entity, Entity.id_for(key))
+            rows.append(ReclassRow(key, entity.record.risk_class, is_valid_uscc(key)) if entity else None)  # type: ignore[arg-type]
+    return [r for r in rows if r is not None]
+
+
+__all__ = [
+    "DIRECTORY_CLASSES", "Department", "DirectoryEntry", "DirectoryImport", "Entity", "ImportBody",
+    "InspectionItem", "Inspector", "file_digest", "row_key", "rows_from_events", "rows_root",
+    "DepartmentRow", "EntityRow", "InspectorRow", "ItemRow",
+]

@@ -1,88 +1,55 @@
 """Inspection results under enforcement (平台之外无抽查, 谁检查、谁录入、谁负责).
 
-Aggregates:
-- `InspectionResult`, one per (task, target): `Recorded` once, then any
-  number of `Corrected` (the original stays in the log; each correction
-  names its reason), then `Disclosed` (公示). Each event carries the
-  inspector's signed command verbatim under `signed`, and its other fields
-  repeat the signed body's fields under the same names, so `drledger
-  verify` proves who signed exactly what.
-- `CommandNonce`, one per (actor, nonce): created in the same transaction
-  as the write it authorises, so a second use of a nonce collides on the
-  aggregate's natural id and the whole transaction fails (atomic, even
-  between concurrent writers).
-- `RefusalLog`, one per (bucket, UTC hour): refused attempts as evidence.
+`InspectionResult`, one per (task, target): `Recorded` once, then any number
+of `Corrected` (the original stays in the log; each correction names its
+reason), then `Disclosed` (公示). The decisions below accept a result only
+for a target a standing draw of the task selected, from an inspector that
+draw assigned to it, for items on the task, inspected within the window.
+They read the task's draw from the Task aggregate (derived from events), so
+`verify`, re-executing them, refuses any result the rules do not allow.
 
-Refusal bound (so refusals cannot flood the ledger): per bucket and UTC
-hour, the first `limit` refusals are recorded in full (`Refused`); after
-that only a `Suppressed` counter event is written, when the running total
-of suppressed attempts reaches 1, 2, 4, 8, ... So a bucket holds at most
-limit + log2(suppressed) + 2 events per hour, and the ledger still shows
-(to within a factor of two) how big a flood was; the exact running total
-is kept beside the ledger (it is a counter, not evidence). The
-bucket is the claimed actor when that actor is registered, else one shared
-"unregistered" bucket: unknown names cost an attacker nothing to invent,
-so they must not each get their own allowance.
-
-Everything here is pure: no I/O, no clock (dates come in as arguments).
+Everything here is pure: no I/O, no clock (the ledger's time comes in).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Final
+from datetime import date
+from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
 import msgspec
 from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate, natural_id
-from ledger.domain.workdays import WorkCalendar
-from ledger.integrity.commands import SignedCommand
+from ledger.domain.commands import Command, Refusal, State, command, need_text, short
+from ledger.domain.reference import INSPECTION_METHODS, codes
+from ledger.domain.settings import apply_rule, results_settings, work_calendar
+from ledger.domain.workdays import CalendarNotCovered, WorkCalendar
 
-# China has kept UTC+8 all year since 1991: a fixed offset needs no tzdata.
-CHINA_TZ: Final = timezone(timedelta(hours=8), "Asia/Shanghai")
-UNREGISTERED_BUCKET: Final = "?unregistered"
-EVIDENCE_BYTES: Final = 4096  # most bytes of a refused command kept in the ledger
+if TYPE_CHECKING:
+    from ledger.domain.draws import Task
+
 
 RECORD: Final = "result.record"
 CORRECT: Final = "result.correct"
 DISCLOSE: Final = "result.disclose"
 COMMAND_NAMES: Final = (RECORD, CORRECT, DISCLOSE)
 
-# Why a write was refused: stable codes (reports and APIs key on them).
+# Why a result command was refused: stable codes (reports and APIs key on them),
+# besides the codes every command shares (domain/commands.py AUTH_CODES).
 REFUSAL_CODES: Final = {
-    "unreadable": "the command cannot be read",
-    "unknown_actor": "the signing actor is not registered",
-    "revoked_actor": "the signing actor is revoked",
-    "bad_signature": "the signature does not verify with the actor's key in force",
-    "stale_command": "the command was issued outside the accepted time window",
-    "reused_nonce": "the command's nonce was used before",
-    "missing_role": "the actor lacks the inspector role",
-    "invalid": "a field of the command is invalid",
     "unknown_task": "no such task",
     "task_not_drawn": "the task has no standing draw",
-    "wrong_task": "the target and inspector belong to another task",
     "target_not_drawn": "the target was not drawn (平台之外无抽查)",
     "inspector_not_assigned": "the inspector was not assigned to the target",
     "outside_window": "the inspection date is outside the task window",
     "item_not_on_task": "an item is not on the task (清单之外无检查)",
-    "unknown_category": "the result category is not in the reference data",
+    "unknown_category": "the result category is not in the settings",
     "duplicate_result": "the target already has a result in this task",
     "no_result": "the target has no result in this task yet",
     "already_disclosed": "the result is already disclosed",
     "calendar_not_covered": "a deadline falls in a year without working-day data",
 }
-
-
-def china_date(moment: datetime) -> date:
-    """The calendar date in China of an aware moment (deadlines count in China)."""
-    return moment.astimezone(CHINA_TZ).date()
-
-
-def hour_bucket(moment: datetime) -> str:
-    """The UTC hour a refusal counts against, e.g. '2026-11-29T15Z'."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%HZ")
 
 
 def result_key(task_id: str, uscc: str) -> str:
@@ -129,67 +96,46 @@ def body_dict(body: msgspec.Struct) -> dict[str, Any]:
 # Enforcement: the pure rule behind "no inspection outside the platform".
 
 
-class TaskFacts(msgspec.Struct, frozen=True, kw_only=True):
-    """What the ledger says about a task and a target, as of the check."""
-
-    task_id: str
-    exists: bool
-    standing: bool  # a draw stands (drawn, not voided)
-    window_start: date | None = None
-    window_end: date | None = None
-    items: tuple[str, ...] = ()
-    team: tuple[str, ...] | None = None  # enforcement officers assigned to the target, None if not drawn
-    other_tasks: tuple[str, ...] = ()  # other standing tasks assigning this inspector to this target
-
-
-class Refusal(msgspec.Struct, frozen=True):
-    code: str
-    message: str
-
-
-def check_assignment(facts: TaskFacts, uscc: str, badge: str) -> Refusal | None:
-    """Is `badge` an officer a standing draw of this task assigned to `uscc`?"""
-    assigned_here = facts.standing and facts.team is not None and badge in facts.team
-    if not assigned_here and facts.other_tasks:
-        return Refusal("wrong_task", f"{badge} is assigned to {uscc} in task(s) {', '.join(facts.other_tasks)},"
-                                     f" not in task {facts.task_id}")
-    if not facts.exists:
-        return Refusal("unknown_task", f"unknown task {facts.task_id!r}")
-    if not facts.standing:
-        return Refusal("task_not_drawn", f"task {facts.task_id} has no standing draw")
-    if facts.team is None:
-        return Refusal("target_not_drawn", f"{uscc} was not drawn in task {facts.task_id} (平台之外无抽查)")
-    if badge not in facts.team:
-        return Refusal("inspector_not_assigned",
-                       f"{badge} was not assigned to {uscc} in task {facts.task_id} (assigned: {', '.join(facts.team)})")
-    return None
-
-
-def check_content(facts: TaskFacts, body: RecordBody, categories: set[str], methods: set[str],
-                  today: date) -> Refusal | None:
+def check_content(task: Task, body: RecordBody, categories: set[str], methods: set[str], today: date) -> None:
     """The recorded content: category, methods, items on the task, date in the window."""
     if body.category not in categories:
-        return Refusal("unknown_category", f"unknown result category {body.category!r}")
+        raise Refusal("unknown_category", f"unknown result category {short(body.category)!r}; known:"
+                                          f" {', '.join(sorted(categories))}")
     if not body.findings.strip() or len(body.findings) > 10_000:
-        return Refusal("invalid", "findings must be 1-10000 characters")
+        raise Refusal("invalid", "findings must be 1-10000 characters")
     if not body.methods or len(set(body.methods)) != len(body.methods):
-        return Refusal("invalid", "name at least one inspection method, each once")
-    unknown = [m for m in body.methods if m not in methods]
+        raise Refusal("invalid", "name at least one inspection method, each once")
+    unknown = [short(m) for m in body.methods if m not in methods]
     if unknown:
-        return Refusal("invalid", f"unknown inspection method(s) {', '.join(unknown)}")
+        raise Refusal("invalid", f"unknown inspection method(s) {', '.join(unknown)}")
     if not body.items or len(set(body.items)) != len(body.items):
-        return Refusal("invalid", "name at least one inspected item, each once")
-    off_task = [i for i in body.items if i not in facts.items]
+        raise Refusal("invalid", "name at least one inspected item, each once")
+    off_task = [short(i) for i in body.items if i not in task.items]
     if off_task:
-        return Refusal("item_not_on_task",
-                       f"item(s) {', '.join(off_task)} are not on task {facts.task_id} (清单之外无检查)")
-    assert facts.window_start is not None and facts.window_end is not None
-    if not facts.window_start <= body.inspected_on <= facts.window_end:
-        return Refusal("outside_window", f"inspected on {body.inspected_on}, outside the task window"
-                                         f" {facts.window_start}..{facts.window_end}")
+        raise Refusal("item_not_on_task", f"item(s) {', '.join(off_task)} are not on task {task.task_id} (清单之外无检查)")
+    if not task.window_start <= body.inspected_on <= task.window_end:
+        raise Refusal("outside_window", f"inspected on {body.inspected_on}, outside the task window"
+                                        f" {task.window_start}..{task.window_end}")
     if body.inspected_on > today:
-        return Refusal("outside_window", f"inspected on {body.inspected_on}, which is after today ({today})")
-    return None
+        raise Refusal("outside_window", f"inspected on {body.inspected_on}, which is after today ({today})")
+
+
+def assigned_task(state: State, task_id: str, uscc: str, badge: str) -> Task:
+    """The task, once a standing draw of it assigned `badge` to `uscc`."""
+    from ledger.domain.draws import Task
+
+    task = state.get(Task, Task.create_id(task_id))
+    if task is None:
+        raise Refusal("unknown_task", f"unknown task {short(task_id)!r}")
+    if not task.drawn:
+        raise Refusal("task_not_drawn", f"task {task_id} has no standing draw")
+    team = task.team_of(uscc)
+    if team is None:
+        raise Refusal("target_not_drawn", f"{short(uscc)} was not drawn in task {task_id} (平台之外无抽查)")
+    if badge not in team.inspectors:
+        raise Refusal("inspector_not_assigned",
+                      f"{badge} was not assigned to {uscc} in task {task_id} (assigned: {', '.join(team.inspectors)})")
+    return task
 
 
 # ---------------------------------------------------------------------------
@@ -216,40 +162,7 @@ def deadlines(window_end: date, recorded_on: date, result_days: int, disclosure_
 
 
 # ---------------------------------------------------------------------------
-# Credit feedback: result category -> risk-class change.
-
-RISK_ORDER: Final = "ABCD"
-
-
-def check_rule(rule: str) -> None:
-    """A rule is 'X' (set X), '>=X' (at least X), '+N' or '-N' (move N classes)."""
-    if rule in RISK_ORDER or (rule[:2] == ">=" and rule[2:] in RISK_ORDER and len(rule) == 3):
-        return
-    if len(rule) == 2 and rule[0] in "+-" and rule[1] in "123":
-        return
-    raise ValueError(f"credit rule {rule!r}: use A-D, >=A..>=D, or +1..+3 / -1..-3")
-
-
-def apply_rule(rule: str, current: str) -> str:
-    """The class after `rule`, from `current`.
-
-    >>> apply_rule(">=C", "A"), apply_rule(">=C", "D"), apply_rule("+1", "D"), apply_rule("-1", "B")
-    ('C', 'D', 'D', 'A')
-    """
-    check_rule(rule)
-    if rule in RISK_ORDER:
-        return rule
-    if rule.startswith(">="):
-        return max(current, rule[2:], key=RISK_ORDER.index)
-    index = RISK_ORDER.index(current) + int(rule)
-    return RISK_ORDER[min(max(index, 0), len(RISK_ORDER) - 1)]
-
-
-# ---------------------------------------------------------------------------
 # Masking inspectors' personal data in public views.
-
-PUBLIC_INSPECTOR_MODES: Final = ("masked", "department", "full")
-
 
 def mask_name(name: str) -> str:
     """Keep the surname (first character): 张三丰 -> 张**."""
@@ -290,7 +203,7 @@ class InspectionResult(LedgerAggregate):
     @event("Recorded")
     def __init__(self, task_id: str, uscc: str, category: str, findings: str, methods: tuple[str, ...],
                  items: tuple[str, ...], inspected_on: date, recorded_on: date, result_due: date, late: bool,
-                 disclosure_due: date, actor: str, signed: SignedCommand) -> None:
+                 disclosure_due: date, actor: str) -> None:
         self.task_id = task_id
         self.uscc = uscc
         self.category = category
@@ -308,8 +221,8 @@ class InspectionResult(LedgerAggregate):
 
     @event("Corrected")
     def correct(self, task_id: str, uscc: str, category: str, findings: str, methods: tuple[str, ...],
-                items: tuple[str, ...], inspected_on: date, reason: str, previous_category: str, actor: str,
-                signed: SignedCommand) -> None:
+                items: tuple[str, ...], inspected_on: date, reason: str, previous_category: str,
+                actor: str) -> None:
         """A new version of the result; the earlier events stay in the log."""
         self.category = category
         self.findings = findings
@@ -319,65 +232,102 @@ class InspectionResult(LedgerAggregate):
         self.corrections += 1
 
     @event("Disclosed")
-    def disclose(self, task_id: str, uscc: str, disclosed_on: date, disclosure_due: date, late: bool, actor: str,
-                 signed: SignedCommand) -> None:
+    def disclose(self, task_id: str, uscc: str, disclosed_on: date, disclosure_due: date, late: bool,
+                 actor: str) -> None:
         self.disclosed = True
 
 
-class CommandNonce(LedgerAggregate):
-    """A nonce an actor has used: exists once, so a replay cannot be saved."""
-
-    @staticmethod
-    def create_id(actor_id: str, nonce: str, **_: Any) -> UUID:
-        return natural_id("nonce", f"{actor_id}/{nonce}")
-
-    @event("Used")
-    def __init__(self, actor_id: str, nonce: str, command_name: str, actor: str) -> None:
-        self.actor_id = actor_id
-        self.nonce = nonce
 
 
-class RefusalLog(LedgerAggregate):
-    """Refused attempts of one bucket (actor, or all unregistered names) in one UTC hour."""
+# ---------------------------------------------------------------------------
+# Decisions.
 
-    bucket: str
-    hour: str
-    limit: int
-    recorded: int
-    suppressed_logged: int
+METHODS: Final = frozenset(codes(INSPECTION_METHODS))
 
-    @staticmethod
-    def create_id(bucket: str, hour: str, **_: Any) -> UUID:
-        return natural_id("refusals", f"{bucket}/{hour}")
 
-    @event("Opened")
-    def __init__(self, bucket: str, hour: str, limit: int, actor: str) -> None:
-        self.bucket = bucket
-        self.hour = hour
-        self.limit = limit
-        self.recorded = 0
-        self.suppressed_logged = 0
+def _credit_feedback(state: State, result: InspectionResult, category: str, previous: str | None,
+                     actor: str) -> LedgerAggregate | None:
+    """Reclassify the entity as the credit rules say; the event names the result behind it.
 
-    def has_room(self) -> bool:
-        return self.recorded < self.limit
+    A correction starts from the class before this result's own last change,
+    so a withdrawn finding stops counting.
+    """
+    from ledger.domain.directory import Entity
 
-    @event("Refused")
-    def refuse(self, command_name: str, claimed_actor: str, authenticated: bool, code: str, reason: str,
-               task_id: str, uscc: str, command_sha256: str, command: bytes, truncated: bool, signature: bytes,
-               key_id: str, actor: str) -> None:
-        """One refused attempt, with the submitted bytes as evidence (not a valid signed command)."""
-        self.recorded += 1
+    entity = state.get_for_update(Entity, Entity.id_for(result.uscc))
+    if entity is None:
+        return None
+    current = entity.record.risk_class
+    base = current
+    mine = f"result:{result_key(result.task_id, result.uscc)}@"
+    if previous is not None and entity.last_cause is not None and entity.last_cause.startswith(mine):
+        base = entity.class_before_last
+    rule = results_settings(state).credit_rules.get(category)
+    target = apply_rule(rule, base) if rule else base
+    if target == current:
+        return None
+    entity.reclassify(uscc=result.uscc, risk_class=target, previous=current,
+                      reason=f"credit feedback: result category {category}",
+                      cause=result_cause(result.task_id, result.uscc, result.version), actor=actor)
+    return entity
 
-    @staticmethod
-    def counter_due(suppressed_total: int) -> bool:
-        """Write a counter event when the suppressed total is a power of two.
 
-        >>> [n for n in range(1, 70) if RefusalLog.counter_due(n)]
-        [1, 2, 4, 8, 16, 32, 64]
-        """
-        return suppressed_total > 0 and suppressed_total & (suppressed_total - 1) == 0
+@command("result.record", "inspector")
+def decide_record(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
+    body: RecordBody = command.body(RecordBody)
+    badge = command.actor_id
+    task = assigned_task(state, body.task_id, body.uscc, badge)
+    settings = results_settings(state)
+    check_content(task, body, {c.code for c in settings.result_categories()}, set(METHODS), command.today)
+    if state.get(InspectionResult, InspectionResult.create_id(body.task_id, body.uscc)) is not None:
+        raise Refusal("duplicate_result", f"{body.uscc} already has a result in task {body.task_id}:"
+                                          " use `result correct` with a reason")
+    try:
+        due = deadlines(task.window_end, command.today, settings.results_due_working_days,
+                        settings.disclosure_due_working_days, work_calendar(state))
+    except CalendarNotCovered as error:
+        raise Refusal("calendar_not_covered", str(error)) from None
+    result = InspectionResult(
+        task_id=body.task_id, uscc=body.uscc, category=body.category, findings=body.findings,
+        methods=body.methods, items=body.items, inspected_on=body.inspected_on, recorded_on=command.today,
+        result_due=due.result_due, late=due.late, disclosure_due=due.disclosure_due, actor=badge,
+    )
+    feedback = _credit_feedback(state, result, body.category, None, badge)
+    return [result] + ([feedback] if feedback else [])
 
-    @event("Suppressed")
-    def suppressed(self, bucket: str, hour: str, count: int, last_code: str, actor: str) -> None:
-        """At least `count` further refusals in this hour were not recorded one by one."""
-        self.suppressed_logged = count
+
+@command("result.correct", "inspector")
+def decide_correct(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
+    body: CorrectBody = command.body(CorrectBody)
+    badge = command.actor_id
+    task = assigned_task(state, body.task_id, body.uscc, badge)
+    settings = results_settings(state)
+    check_content(task, body, {c.code for c in settings.result_categories()}, set(METHODS), command.today)
+    need_text("reason", body.reason)
+    result = state.get_for_update(InspectionResult, InspectionResult.create_id(body.task_id, body.uscc))
+    if result is None:
+        raise Refusal("no_result", f"{body.uscc} has no result in task {body.task_id} yet")
+    new = (body.category, body.findings, body.methods, body.items, body.inspected_on)
+    if new == (result.category, result.findings, result.methods, result.items, result.inspected_on):
+        raise Refusal("invalid", "the correction changes nothing")
+    previous = result.category
+    result.correct(task_id=body.task_id, uscc=body.uscc, category=body.category, findings=body.findings,
+                   methods=body.methods, items=body.items, inspected_on=body.inspected_on, reason=body.reason,
+                   previous_category=previous, actor=badge)
+    feedback = _credit_feedback(state, result, body.category, previous, badge) if body.category != previous else None
+    return [result] + ([feedback] if feedback else [])
+
+
+@command("result.disclose", "inspector")
+def decide_disclose(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
+    body: DiscloseBody = command.body(DiscloseBody)
+    badge = command.actor_id
+    assigned_task(state, body.task_id, body.uscc, badge)
+    result = state.get_for_update(InspectionResult, InspectionResult.create_id(body.task_id, body.uscc))
+    if result is None:
+        raise Refusal("no_result", f"{body.uscc} has no result in task {body.task_id} yet")
+    if result.disclosed:
+        raise Refusal("already_disclosed", f"the result of {body.uscc} in task {body.task_id} is already disclosed")
+    result.disclose(task_id=body.task_id, uscc=body.uscc, disclosed_on=command.today,
+                    disclosure_due=result.disclosure_due, late=command.today > result.disclosure_due, actor=badge)
+    return [result]

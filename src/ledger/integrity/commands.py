@@ -1,14 +1,15 @@
 """Actor-signed commands: who did it, provably, without trusting the operator.
 
-An accountability-critical command (register or rotate a key, run a draw,
-record a result) is signed by the acting actor's own Ed25519 key. The signed
-bytes are the canonical JSON of
+Every state-changing command is signed by the acting actor's own key. The
+signed bytes are the canonical JSON of
 
-    {"actor": ..., "body": {...}, "issued_at": RFC 3339 UTC, "name": ..., "nonce": 32 hex}
+    {"actor": ..., "alg": "ed25519", "body": {...}, "issued_at": RFC 3339 UTC,
+     "name": ..., "nonce": 32 hex}
 
-prefixed by COMMAND_TAG, and they are stored verbatim in the event
-(`SignedCommand.command`), so a verifier checks the exact bytes, never a
-re-encoding.
+prefixed by COMMAND_TAG, and they are stored verbatim in the command event
+that opens the transaction the command caused, so a verifier checks the exact
+bytes, never a re-encoding. `alg` names the signature scheme, so that SM2/SM3
+can be added beside Ed25519 without a new envelope.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import msgspec
 from ledger.integrity.canonical import canonical_bytes, rfc3339, utc_now
 from ledger.integrity.keys import Signer, key_id, verify_signature
 
-COMMAND_TAG = b"drledger/command/v1\n"
+COMMAND_TAG = b"drledger/command/v2\n"
+ALGORITHMS = ("ed25519",)
 # A command is accepted from MAX_AGE before to MAX_SKEW after the verifier's clock.
 MAX_AGE = timedelta(minutes=10)
 MAX_SKEW = timedelta(minutes=1)
@@ -48,6 +50,7 @@ class SignedCommand(msgspec.Struct, frozen=True, kw_only=True):
 
 class CommandContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     actor: str
+    alg: str
     name: str
     body: dict[str, Any]
     nonce: str
@@ -65,6 +68,7 @@ def sign_command(
 ) -> SignedCommand:
     content = {
         "actor": actor,
+        "alg": "ed25519",
         "body": body,
         "issued_at": rfc3339(issued_at or utc_now()),
         "name": name,
@@ -86,6 +90,8 @@ def open_command(signed: SignedCommand, public_key: bytes) -> CommandContent:
         raise CommandError(f"signed command is not a valid command: {error}") from None
     if canonical_bytes(msgspec.json.decode(signed.command)) != signed.command:
         raise CommandError("signed command is not in canonical form")
+    if content.alg not in ALGORITHMS:
+        raise CommandError(f"unsupported signature algorithm {content.alg!r}: use one of {', '.join(ALGORITHMS)}")
     if len(content.nonce) != 32 or not all(c in "0123456789abcdef" for c in content.nonce):
         raise CommandError("command nonce must be 32 lowercase hex digits")
     return content

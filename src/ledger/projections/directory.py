@@ -17,7 +17,7 @@ import msgspec
 from eventsourcing.utils import get_topic
 
 from ledger.domain.directory import Department, DirectoryEntry, Entity, InspectionItem, Inspector
-from ledger.imports.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
+from ledger.domain.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
 from ledger.projections.base import ProjectedEvent
 from ledger.store.schema import Dialect
 

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from ledger.domain.filters import EntityFilter, InspectorFilter
-from ledger.imports.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
+from ledger.domain.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
 from ledger.integrity.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.projections.directory import fields_of, from_column
 from ledger.store.schema import Dialect

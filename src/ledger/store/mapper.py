@@ -21,6 +21,7 @@ from eventsourcing.domain import CanSnapshotAggregate  # base of every Snapshot 
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 
+from ledger.domain.topics import is_declared
 from ledger.integrity.canonical import canonical_bytes
 
 _NOT_IN_PAYLOAD = {"originator_id", "originator_version"}
@@ -71,6 +72,9 @@ class CanonicalMapper(Mapper[UUID]):
         self.cipher = None
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        if not is_declared(type(domain_event)) and not isinstance(domain_event, CanSnapshotAggregate):
+            # The topic is part of the chain hash: only explicitly declared ones are stored.
+            raise TypeError(f"{type(domain_event).__qualname__} has no declared topic (domain/topics.py)")
         state = dict(vars(domain_event))
         originator_id = state.pop("originator_id")
         originator_version = state.pop("originator_version")

@@ -134,6 +134,28 @@ class LedgerReader:
         )
         return TransactionRow(int(row[0]), int(row[1]), row[2], int(row[3]), bytes(row[4])) if row else None
 
+    def transaction_holding(self, aggregate_id: UUID, newest: bool = False) -> tuple[int, int, list[str], str]:
+        """(first, last, event hashes hex, recorded time) of the signed transaction
+        holding the first (newest=True: the latest) event of `aggregate_id`."""
+        order = "DESC" if newest else "ASC"
+        oid = aggregate_id if self.dialect.name == "postgres" else aggregate_id.hex
+        row = self._one(
+            f"SELECT c.seq FROM {self.events} e JOIN {self.chain} c ON c.notification_id = e.{self.event_id}"
+            f" WHERE e.originator_id = ? ORDER BY e.originator_version {order} LIMIT 1", (oid,))
+        if row is None:
+            raise LookupError(f"no event of {aggregate_id} in the chain")
+        seq = int(row[0])
+        tx = self._one(f"SELECT first_seq, last_seq FROM {self.transactions_table}"
+                       f" WHERE first_seq <= ? AND last_seq >= ?", (seq, seq))
+        if tx is None:
+            raise LookupError(f"position {seq} is in no signed transaction")
+        first, last = int(tx[0]), int(tx[1])
+        rows = list(self.rows(first, last))
+        import msgspec
+
+        stamp = msgspec.json.decode(rows[0].state or b"{}").get("timestamp", "")
+        return first, last, [r.hash.hex() for r in rows], stamp
+
     def events_with_topics(self, topics: Sequence[str]) -> list[ChainRow]:
         """Chained events of the given topics, in chain order (e.g. key events)."""
         marks = ", ".join("?" * len(topics))

@@ -41,6 +41,9 @@ class Dialect:
             " key_id TEXT NOT NULL,"
             " signed_at_us BIGINT NOT NULL,"
             f" signature {self.blob} NOT NULL)",
+            # Refusals beyond the recorded ones are only counted (domain/refusals.py).
+            f"CREATE TABLE IF NOT EXISTS {self.table('ledger_refusal_counts')} ("
+            " bucket TEXT NOT NULL, hour TEXT NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (bucket, hour))",
         ] + log_create_statements(self)
 
     @property

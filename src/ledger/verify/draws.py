@@ -15,21 +15,23 @@ from datetime import date, timedelta
 from typing import Any
 
 import msgspec
+from eventsourcing.utils import get_topic
 
+from ledger.domain.directory import Entity, InspectionItem, Inspector
+from ledger.domain.draws import Task
 from ledger.domain.filters import EntityFilter, matches
 from ledger.draw.spec import Candidate, DrawImpossible, DrawInputs, DrawOutcome, ItemRef, Quota, Team, compute, inputs_digest
 from ledger.integrity.canonical import canonical_bytes
 from ledger.store.config import StoreConfig
 from ledger.store.reader import ChainRow, LedgerReader, open_reader
 
-P = "ledger.domain.directory:"
-T = "ledger.domain.draws:Task."
-ENTITY_RECORD = (P + "Entity.Registered", P + "Entity.Updated")
-INSPECTOR_RECORD = (P + "Inspector.Registered", P + "Inspector.Updated")
-ITEM_RECORD = (P + "InspectionItem.Registered", P + "InspectionItem.Updated")
-RECLASSIFIED = P + "Entity.Reclassified"
-CONFLICT_DECLARED, CONFLICT_WITHDRAWN = P + "Inspector.ConflictDeclared", P + "Inspector.ConflictWithdrawn"
-TASK_CREATED, TASK_COMMITTED, TASK_DRAWN, TASK_VOIDED = T + "Created", T + "Committed", T + "Drawn", T + "Voided"
+ENTITY_RECORD = (get_topic(Entity.Registered), get_topic(Entity.Updated))
+INSPECTOR_RECORD = (get_topic(Inspector.Registered), get_topic(Inspector.Updated))
+ITEM_RECORD = (get_topic(InspectionItem.Registered), get_topic(InspectionItem.Updated))
+RECLASSIFIED = get_topic(Entity.Reclassified)
+CONFLICT_DECLARED, CONFLICT_WITHDRAWN = get_topic(Inspector.ConflictDeclared), get_topic(Inspector.ConflictWithdrawn)
+TASK_CREATED, TASK_COMMITTED, TASK_DRAWN, TASK_VOIDED = (
+    get_topic(Task.Created), get_topic(Task.Committed), get_topic(Task.Drawn), get_topic(Task.Voided))
 TOPICS = (*ENTITY_RECORD, *INSPECTOR_RECORD, *ITEM_RECORD, RECLASSIFIED, CONFLICT_DECLARED, CONFLICT_WITHDRAWN,
           TASK_CREATED, TASK_COMMITTED, TASK_DRAWN, TASK_VOIDED)
 
@@ -123,7 +125,7 @@ class DrawReplay(msgspec.Struct, kw_only=True):
 
 
 @dataclass
-class _State:
+class DrawState:
     entities: dict[str, _Entity] = field(default_factory=dict)
     inspectors: dict[str, _Inspector] = field(default_factory=dict)
     items: dict[str, _Item] = field(default_factory=dict)
@@ -182,9 +184,15 @@ class _State:
         return excluded
 
     def inputs(self, recorded: RecordedDraw) -> DrawInputs:
-        task = self.tasks[recorded.task_id]
+        return msgspec.structs.replace(self.inputs_at(recorded.task_id, recorded.position),
+                                       commitment=recorded.commitment, secret=recorded.secret, beacon=recorded.beacon)
+
+    def inputs_at(self, task_id: str, position: int) -> DrawInputs:
+        """The draw inputs of `task_id` from this state, which is the ledger at `position`
+        (commitment, secret and beacon left empty: they come from the command)."""
+        task = self.tasks[task_id]
         eligible = msgspec.structs.replace(task.target_filter, statuses=("active",))
-        excluded = self.recently_inspected(task, recorded.position)
+        excluded = self.recently_inspected(task, position)
         pool: dict[str, list[str]] = {k: [] for k in "ABCD"}
         for e in self.entities.values():
             if e.uscc not in excluded and matches(
@@ -193,8 +201,8 @@ class _State:
             ):
                 pool[e.risk_class].append(e.uscc)
         return DrawInputs(
-            task_id=task.task_id, commitment=recorded.commitment, secret=recorded.secret, beacon=recorded.beacon,
-            position=recorded.position, departments=task.departments,
+            task_id=task.task_id, commitment="", secret="", beacon="",
+            position=position, departments=task.departments,
             items=tuple(ItemRef(code, self.items[code].department) for code in task.items),
             quotas=task.quotas, inspectors_per_target=task.inspectors_per_target,
             experts_per_target=task.experts_per_target, load_cap=task.load_cap, pool=pool,
@@ -268,7 +276,7 @@ def replay_draws(config: StoreConfig, task_id: str | None = None, *, keep_inputs
         kept: dict[str, tuple[DrawInputs, RecordedDraw]] = {}
         if not draws:
             return results, kept
-        state = _State()
+        state = DrawState()
         last = max(seq for _, seq, _ in draws)
         pending = list(draws)
         for row in _rows_with_topics(reader, last):
@@ -297,7 +305,7 @@ def _rows_with_topics(reader: LedgerReader, last: int):  # type: ignore[no-untyp
         start = stop
 
 
-def _replay_one(state: _State, position: int, drawn_seq: int, recorded: RecordedDraw, results: list[DrawReplay],
+def _replay_one(state: DrawState, position: int, drawn_seq: int, recorded: RecordedDraw, results: list[DrawReplay],
                 kept: dict[str, tuple[DrawInputs, RecordedDraw]], keep_inputs: bool) -> None:
     differences: list[str] = []
     problem = state.commitment_problem(recorded, drawn_seq)

@@ -12,15 +12,17 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 
 import msgspec
+from eventsourcing.utils import get_topic
 
+from ledger.domain.actors import Actor, Ledger
 from ledger.integrity.keys import key_id
 from ledger.store.reader import ChainRow
 
-GENESIS_TOPIC = "ledger.domain.actors:Ledger.Genesis"
-LEDGER_ROTATION_TOPIC = "ledger.domain.actors:Ledger.LedgerKeyRotated"
-ACTOR_REGISTERED_TOPIC = "ledger.domain.actors:Actor.Registered"
-ACTOR_KEY_ROTATED_TOPIC = "ledger.domain.actors:Actor.KeyRotated"
-ACTOR_REVOKED_TOPIC = "ledger.domain.actors:Actor.Revoked"
+GENESIS_TOPIC = get_topic(Ledger.Genesis)
+LEDGER_ROTATION_TOPIC = get_topic(Ledger.LedgerKeyRotated)
+ACTOR_REGISTERED_TOPIC = get_topic(Actor.Registered)
+ACTOR_KEY_ROTATED_TOPIC = get_topic(Actor.KeyRotated)
+ACTOR_REVOKED_TOPIC = get_topic(Actor.Revoked)
 LEDGER_KEY_TOPICS = (GENESIS_TOPIC, LEDGER_ROTATION_TOPIC)
 ACTOR_KEY_TOPICS = (ACTOR_REGISTERED_TOPIC, ACTOR_KEY_ROTATED_TOPIC, ACTOR_REVOKED_TOPIC)
 
@@ -59,8 +61,9 @@ class LedgerKeySchedule:
 
     @classmethod
     def from_events(cls, events: list[ChainRow]) -> LedgerKeySchedule:
-        if not events or events[0].seq != 1 or events[0].topic != GENESIS_TOPIC:
-            raise KeyProblem(1, "position 1 is not the genesis event")
+        # Position 1 is the genesis command's own event; 2 is the genesis.
+        if not events or events[0].seq != 2 or events[0].topic != GENESIS_TOPIC:
+            raise KeyProblem(2, "position 2 is not the genesis event")
         assert events[0].state is not None
         try:
             genesis = msgspec.json.decode(events[0].state, type=_Genesis)

@@ -6,9 +6,8 @@ Checks, in order of the chain:
 - each hash recomputes from the stored bytes (integrity/chain.py layout);
 - signed transactions cover 1..size exactly, each signature verifying with
   the ledger key in force (genesis key, then each rotation);
-- every actor-signed command verifies with that actor's key in force before
-  the event and names the event's actor, and the event says what was signed:
-  each event field that shares a name with a signed body field is equal to it;
+- every transaction is re-executed (verify/reexecute.py): its command verifies
+  under its actor's key in force and the rules produce exactly its events;
 - no stored event lies outside the chain;
 - the genesis ledger key equals the trusted key, and the expected head (if
   given) is in the chain at its size.
@@ -24,10 +23,10 @@ from multiprocessing import get_context
 import msgspec
 
 from ledger.integrity.chain import GENESIS_PREV, event_hash, transaction_message
-from ledger.integrity.commands import COMMAND_TAG, SignedCommand
 from ledger.integrity.keys import key_id, verify_signature
 from ledger.store.config import StoreConfig
 from ledger.store.reader import LedgerReader, TransactionRow, open_reader
+from ledger.verify.reexecute import ReplayProblem, ReplayReport, reexecute
 from ledger.verify.keys import (
     ACTOR_KEY_TOPICS,
     ACTOR_REGISTERED_TOPIC,
@@ -86,34 +85,6 @@ class ExpectedHead(msgspec.Struct, frozen=True):
         return f"{self.size}:{self.hash.hex()}" if self.size else self.hash.hex()
 
 
-class _SignedPart(msgspec.Struct):
-    actor: str
-    signed: SignedCommand
-
-
-class _CommandHead(msgspec.Struct):
-    actor: str
-    name: str
-    body: dict[str, object]
-
-
-# The genesis command registers the first admin under other field names.
-_GENESIS_ADMIN_FIELDS = {"actor_id": "admin_id", "public_key": "admin_key", "name": "admin_name"}
-
-
-def _event_differs_from_command(topic: str, state: bytes, head: _CommandHead) -> str | None:
-    """An event must say what its actor signed: shared fields must be equal."""
-    payload = msgspec.json.decode(state)
-    if head.name == "ledger.genesis" and topic == ACTOR_REGISTERED_TOPIC:
-        pairs = [(field, head.body.get(signed)) for field, signed in _GENESIS_ADMIN_FIELDS.items()]
-    else:
-        pairs = [(field, value) for field, value in head.body.items() if field in payload]
-    for field, value in pairs:
-        if payload.get(field) != value:
-            return f"event field {field!r} differs from what {head.actor!r} signed"
-    return None
-
-
 class ChunkResult(msgspec.Struct):
     first: int
     last: int
@@ -121,35 +92,6 @@ class ChunkResult(msgspec.Struct):
     signatures: int
     actor_signatures: int
     problem: Problem | None
-
-
-def _check_actor_signature(
-    seq: int, topic: str, state: bytes, actors: ActorKeys, genesis_admin_key: bytes
-) -> Problem | None:
-    try:
-        part = msgspec.json.decode(state, type=_SignedPart)
-        head = msgspec.json.decode(part.signed.command, type=_CommandHead)
-    except (msgspec.DecodeError, msgspec.ValidationError) as error:
-        return Problem(seq, f"signed command is unreadable: {error}")
-    if head.actor != part.actor:
-        return Problem(seq, f"event names actor {part.actor!r} but the command was signed by {head.actor!r}")
-    if head.name == "ledger.genesis":
-        key: bytes | None = genesis_admin_key if seq <= 2 else None
-        if key is None:
-            return Problem(seq, "a genesis command after the genesis transaction")
-    else:
-        in_force = actors.key_before(head.actor, seq)
-        if in_force is None:
-            return Problem(seq, f"command signed by {head.actor!r}, who is not a registered actor here")
-        key = in_force[1]
-        if key is None:
-            return Problem(seq, f"command signed by {head.actor!r} after that actor was revoked")
-    if part.signed.key_id != key_id(key):
-        return Problem(seq, f"command names key {part.signed.key_id}, not {head.actor!r}'s key {key_id(key)}")
-    if not verify_signature(key, part.signed.signature, COMMAND_TAG + part.signed.command):
-        return Problem(seq, f"{head.actor!r}'s signature on the {head.name} command does not verify")
-    difference = _event_differs_from_command(topic, state, head)
-    return Problem(seq, difference) if difference else None
 
 
 def verify_chunk(
@@ -177,11 +119,6 @@ def verify_chunk(
             computed = event_hash(prev, row.seq, row.originator_id, row.originator_version, row.topic, row.state)
             if computed != row.hash:
                 return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(row.seq, f"position {row.seq}: hash does not match the stored event (topic {row.topic}, version {row.originator_version})"))
-            if b'"signed":{' in row.state:
-                problem = _check_actor_signature(row.seq, row.topic, row.state, actors, schedule.admin_key)
-                if problem:
-                    return ChunkResult(first, last, rows, signatures, actor_signatures, problem)
-                actor_signatures += 1
             if row.seq in wanted:
                 hashes[row.seq] = computed
             prev = computed
@@ -252,12 +189,13 @@ def verify_ledger(
 
     log = check_log(config)  # the stored tree, every checkpoint and cosignature
     problems += log.problems
-    from ledger.verify.draws import replay_draws
-
-    draws, _ = replay_draws(config)  # every draw, recomputed from the events
-    problems += [
-        Problem(d.drawn_at, f"draw of task {d.task_id} does not replay: {d.differences[0]}") for d in draws if not d.ok
-    ]
+    replay = ReplayReport()
+    if not problems:  # re-execution assumes the bytes are intact
+        with open_reader(config) as reader:
+            try:
+                replay = reexecute(reader)
+            except ReplayProblem as problem:
+                problems.append(Problem(problem.position, problem.what))
     problems.sort(key=lambda p: (p.position is None, p.position or 0))
     return VerifyReport(
         ok=not problems,
@@ -266,12 +204,13 @@ def verify_ledger(
         head=head_hash.hex(),
         transactions=len(transactions),
         signatures_checked=sum(r.signatures for r in results),
-        actor_signatures_checked=sum(r.actor_signatures for r in results),
+        actor_signatures_checked=sum(replay.commands.values()) + replay.refusals,
         trusted_key=key_id(trusted_key) if trusted_key else None,
         expected_head=expected.display() if expected else None,
         problems=problems,
         checks={"checkpoints": log.checkpoints, "cosignatures": log.cosignatures, "tree_nodes": log.tree_nodes,
-                "draws_replayed": len(draws)},
+                "commands_reexecuted": sum(replay.commands.values()), "refusals_rechecked": replay.refusals,
+                "draws_replayed": replay.commands["draw.run"]},
     )
 
 

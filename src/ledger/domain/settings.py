@@ -1,0 +1,182 @@
+"""Settings that decisions depend on, as ledger data set by signed commands.
+
+A rule that reads a setting (a deadline in working days, the result
+categories, a credit rule, the refusal bound) must read the same value when
+`verify` re-executes it on a copy, so settings live in the ledger, not in
+the operator's files. `settings.results` replaces the results settings;
+`settings.calendar` records one year's official holiday schedule (放假安排)
+with its source. Years the `chinesecalendar` package knows are used as it
+ships them; a recorded year takes precedence.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Final
+from uuid import UUID
+
+import msgspec
+from eventsourcing.domain import event
+
+from ledger.domain.base import LedgerAggregate, natural_id
+from ledger.domain.commands import Command, Refusal, State, command, need_text
+from ledger.domain.reference import ReferenceDataError, ResultCategory, load_result_categories
+from ledger.domain.workdays import WorkCalendar, YearSchedule
+
+PUBLIC_INSPECTOR_MODES: Final = ("masked", "department", "full")
+RISK_ORDER: Final = "ABCD"
+
+# Defaults: a refusal to cooperate or falsified disclosures put a firm in the
+# high-risk class; an unreachable firm is at least "higher risk"; unresolved
+# problems move it up one class.
+DEFAULT_CREDIT_RULES: Final = {
+    "obstructed": "D",
+    "false_disclosure": "D",
+    "unreachable": ">=C",
+    "not_disclosed": "+1",
+    "pending": "+1",
+}
+
+
+def check_rule(rule: str) -> None:
+    """A rule is 'X' (set X), '>=X' (at least X), '+N' or '-N' (move N classes)."""
+    if rule in RISK_ORDER or (rule[:2] == ">=" and rule[2:] in RISK_ORDER and len(rule) == 3):
+        return
+    if len(rule) == 2 and rule[0] in "+-" and rule[1] in "123":
+        return
+    raise ValueError(f"credit rule {rule!r}: use A-D, >=A..>=D, or +1..+3 / -1..-3")
+
+
+def apply_rule(rule: str, current: str) -> str:
+    """The class after `rule`, from `current`.
+
+    >>> apply_rule(">=C", "A"), apply_rule(">=C", "D"), apply_rule("+1", "D"), apply_rule("-1", "B")
+    ('C', 'D', 'D', 'A')
+    """
+    check_rule(rule)
+    if rule in RISK_ORDER:
+        return rule
+    if rule.startswith(">="):
+        return max(current, rule[2:], key=RISK_ORDER.index)
+    index = RISK_ORDER.index(current) + int(rule)
+    return RISK_ORDER[min(max(index, 0), len(RISK_ORDER) - 1)]
+
+
+class SettingsError(ValueError):
+    """The results settings cannot be used."""
+
+
+class ResultsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    results_due_working_days: int = 10
+    disclosure_due_working_days: int = 20
+    refusals_per_hour: int = 20
+    public_inspectors: str = "masked"
+    categories: dict[str, Any] = {}
+    credit_rules: dict[str, str] = msgspec.field(default_factory=lambda: dict(DEFAULT_CREDIT_RULES))
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.results_due_working_days <= 1000 or not 0 <= self.disclosure_due_working_days <= 1000:
+            raise SettingsError("working-day deadlines must be 0-1000")
+        if self.refusals_per_hour < 1:
+            raise SettingsError("refusals_per_hour must be at least 1")
+        if self.public_inspectors not in PUBLIC_INSPECTOR_MODES:
+            raise SettingsError(f"public_inspectors must be one of {', '.join(PUBLIC_INSPECTOR_MODES)}")
+        known = {c.code for c in self.result_categories()}
+        for category, rule in self.credit_rules.items():
+            if category not in known:
+                raise SettingsError(f"credit rule for unknown result category {category!r}")
+            try:
+                check_rule(rule)
+            except ValueError as error:
+                raise SettingsError(str(error)) from None
+
+    def result_categories(self) -> tuple[ResultCategory, ...]:
+        try:
+            return load_result_categories(self.categories)
+        except ReferenceDataError as error:
+            raise SettingsError(str(error)) from None
+
+
+DEFAULT_SETTINGS: Final = ResultsSettings()
+
+
+class CalendarYear(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    year: int
+    holidays: tuple[date, ...]
+    workdays: tuple[date, ...]
+    source: str
+
+
+class Settings(LedgerAggregate):
+    """The ledger's settings (one aggregate)."""
+
+    ID = natural_id("settings", "ledger")
+
+    results: ResultsSettings
+    calendar_years: dict[int, CalendarYear]
+
+    @staticmethod
+    def create_id(**_: Any) -> UUID:
+        return Settings.ID
+
+    @event("Opened")
+    def __init__(self, actor: str) -> None:
+        self.results = DEFAULT_SETTINGS
+        self.calendar_years = {}
+
+    @event("ResultsSet")
+    def set_results(self, results: ResultsSettings, actor: str) -> None:
+        self.results = results
+
+    @event("CalendarYearRecorded")
+    def record_year(self, schedule: CalendarYear, actor: str) -> None:
+        self.calendar_years = {**self.calendar_years, schedule.year: schedule}
+
+
+def results_settings(state: State) -> ResultsSettings:
+    found = state.get(Settings, Settings.ID)
+    return found.results if found is not None else DEFAULT_SETTINGS
+
+
+def work_calendar(state: State) -> WorkCalendar:
+    found = state.get(Settings, Settings.ID)
+    years = found.calendar_years if found is not None else {}
+    return WorkCalendar({y: YearSchedule(year=y, holidays=frozenset(s.holidays), workdays=frozenset(s.workdays))
+                         for y, s in years.items()})
+
+
+def _settings_for_update(state: State, command: Command) -> Settings:
+    found = state.get_for_update(Settings, Settings.ID)
+    return found if found is not None else Settings(actor=command.actor_id)
+
+
+@command("settings.results", "admin")
+def decide_results_settings(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
+    try:
+        new = msgspec.convert(command.content.body, ResultsSettings)
+    except (msgspec.ValidationError, SettingsError) as error:
+        raise Refusal("invalid", f"settings.results: {error}") from None
+    settings = _settings_for_update(state, command)
+    if new == settings.results:
+        raise Refusal("invalid", "settings.results changes nothing")
+    settings.set_results(results=new, actor=command.actor_id)
+    return [settings]
+
+
+@command("settings.calendar", "admin")
+def decide_calendar_year(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
+    body = command.body(CalendarYear)
+    need_text("source", body.source, 500)
+    try:
+        YearSchedule(year=body.year, holidays=frozenset(body.holidays), workdays=frozenset(body.workdays))
+    except ValueError as error:
+        raise Refusal("invalid", f"settings.calendar {body.year}: {error}") from None
+    if not 2000 <= body.year <= 2100:
+        raise Refusal("invalid", f"settings.calendar: year {body.year} is not plausible")
+    schedule = CalendarYear(year=body.year, holidays=tuple(sorted(set(body.holidays))),
+                            workdays=tuple(sorted(set(body.workdays))), source=body.source)
+    settings = _settings_for_update(state, command)
+    if settings.calendar_years.get(body.year) == schedule:
+        raise Refusal("invalid", f"the schedule of {body.year} is already recorded as given")
+    settings.record_year(schedule=schedule, actor=command.actor_id)
+    return [settings]

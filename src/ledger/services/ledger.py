@@ -1,0 +1,77 @@
+"""One open ledger per process: the write path and read-your-writes.
+
+    with open_ledger(config) as ledger:
+        receipt = ledger.submit(signed)        # CommandRefused: recorded, with its receipt
+
+After each submission the read models are caught up, so the caller's next
+query sees its own write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ledger.integrity.canonical import utc_now
+from ledger.integrity.commands import SignedCommand
+from ledger.services.processor import AttachmentSource, CommandProcessor, CommandRefused
+from ledger.services.receipts import Receipt
+from ledger.store.config import StoreConfig
+
+__all__ = ["CommandRefused", "LedgerService", "Receipt", "open_ledger", "ledger_origin"]
+
+
+class LedgerService:
+    def __init__(self, config: StoreConfig, *, clock: Callable[[], datetime] = utc_now, sync: bool = True) -> None:
+        from ledger.setup import open_for_writing
+
+        self.config = config
+        self.sync = sync
+        self.processor = CommandProcessor(open_for_writing(config), clock=clock)
+        self.origin = self.processor.ledger.origin
+        if sync:
+            self.catch_up()
+
+    def __enter__(self) -> LedgerService:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.processor.close()
+
+    def catch_up(self) -> None:
+        from ledger.projections import all_projections
+        from ledger.projections.runner import catch_up
+
+        catch_up(self.config, all_projections())
+
+    def submit(self, signed: SignedCommand, attachment: Any = None,
+               attachment_source: AttachmentSource | None = None) -> Receipt:
+        try:
+            return self.processor.submit(signed, attachment, attachment_source)
+        finally:
+            if self.sync:
+                self.catch_up()
+
+
+def open_ledger(config: StoreConfig, **kwargs: Any) -> LedgerService:
+    return LedgerService(config, **kwargs)
+
+
+def ledger_origin(config: StoreConfig) -> str:
+    """The ledger's origin, read from its genesis (names the actors' key folder)."""
+    import msgspec
+
+    from ledger.store.reader import open_reader
+    from ledger.verify.keys import GENESIS_TOPIC
+
+    with open_reader(config) as reader:
+        rows = reader.events_with_topics([GENESIS_TOPIC])
+    if not rows or rows[0].state is None:
+        from ledger.setup import SetupError
+
+        raise SetupError(f"{config.display} holds no ledger: run `drledger init` first")
+    return str(msgspec.json.decode(rows[0].state)["origin"])

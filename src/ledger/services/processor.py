@@ -1,0 +1,271 @@
+"""The one write path: a signed command in, its events (or its refusal) and a receipt out.
+
+    submit(signed) under the writer lock:
+      1. the ledger's time for it (never before the head's), the head position;
+      2. a retry of an accepted command (same bytes) gets its first receipt again;
+      3. authenticate (actor, key in force, signature, nonce, freshness);
+      4. decide(state, command, attachment): the domain's pure rule;
+      5. save the command's own event and the decided events in ONE transaction
+         (chained, signed and in the Merkle tree: store/recorders.py);
+      6. a refusal writes only its refusal record (domain/refusals.py);
+      7. a receipt signed by the ledger key: position, event hashes, time.
+
+The state a decision reads is the aggregates as of the head, loaded from
+events (with eventsourcing's snapshots and cache), under the writer lock, so
+it is exactly the state `verify` derives at that position. Attachments that
+are not in the signed body (an import's rows; a draw's inputs, read from the
+read models at the head) are checked by the decision, and `verify` rebuilds
+them from events alone.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from ledger.domain.base import LedgerAggregate, recorded_time
+from ledger.domain.commands import Command, CommandRecord, Refusal, authenticate, claim_of, decide
+from ledger.domain.refusals import (
+    AUTHENTICATED_EVIDENCE_BYTES,
+    EVIDENCE_BYTES,
+    UNAUTHENTICATED_BUCKET,
+    RefusalLog,
+    hour_bucket,
+)
+from ledger.domain.settings import results_settings
+from ledger.integrity.canonical import utc_now
+from ledger.integrity.commands import SignedCommand
+from ledger.services.receipts import Receipt, sign_receipt
+from ledger.store.application import LedgerApplication
+from ledger.store.config import StoreConfig
+from ledger.store.connection import connect
+
+# The attachment of a command whose data is read at the head (a draw's inputs):
+# given the authenticated command and the head position, return it.
+AttachmentSource = Callable[[Command, int], Any]
+
+
+class CommandRefused(Exception):
+    """A command was refused and its refusal recorded; `code`, `message` and the receipt say so."""
+
+    def __init__(self, code: str, message: str, receipt: Receipt | None) -> None:
+        super().__init__(f"refused ({code}): {message}")
+        self.code = code
+        self.message = message
+        self.receipt = receipt
+
+
+class RepositoryState:
+    """The decision state at write time: aggregates loaded from events (a fresh copy each)."""
+
+    def __init__(self, app: LedgerApplication, position: int) -> None:
+        self.app = app
+        self.position = position
+
+    def get(self, cls: type, aggregate_id: UUID) -> Any:
+        found = self.app.find(aggregate_id)
+        return found if found is None or isinstance(found, cls) else None
+
+    get_for_update = get
+
+
+@dataclass(frozen=True)
+class Head:
+    position: int
+    recorded_at: datetime  # time of the newest event, or the epoch
+
+
+class _Ts(msgspec.Struct):
+    timestamp: datetime | None = None
+
+
+class CommandProcessor:
+    """Submit signed commands to one ledger (close it, or use `with`)."""
+
+    def __init__(self, app: LedgerApplication, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.app = app
+        self.config = app.config
+        self.clock = clock
+        self.ledger = app.ledger()
+
+    def __enter__(self) -> CommandProcessor:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.app.close()
+
+    # -- the write path ----------------------------------------------------------
+
+    def submit(self, signed: SignedCommand, attachment: Any = None,
+               attachment_source: AttachmentSource | None = None) -> Receipt:
+        with writer_lock(self.config):
+            head = read_head(self.config)
+            now = max(self.clock(), head.recorded_at)
+            state = RepositoryState(self.app, head.position)
+            retry = self._retry_receipt(signed)
+            if retry is not None:
+                return retry
+            try:
+                command = authenticate(state, signed, now)
+            except Refusal as refusal:
+                raise self._refuse(state, signed, None, refusal, now) from None
+            try:
+                if attachment_source is not None:
+                    attachment = attachment_source(command, head.position)
+                with recorded_time(now):
+                    aggregates = decide(state, command, attachment)
+            except Refusal as refusal:
+                raise self._refuse(state, signed, command, refusal, now) from None
+            self.app.save(*aggregates)
+            return self._receipt_for(command.content.actor, command.content.nonce, signed)
+
+    def _retry_receipt(self, signed: SignedCommand) -> Receipt | None:
+        try:
+            claim = claim_of(signed)
+        except Refusal:
+            return None
+        record = self.app.find(CommandRecord.id_for(claim.actor, claim.nonce)) if claim.nonce else None
+        if record is None or record.command != signed.command or record.signature != signed.signature:
+            return None
+        return self._receipt_for(claim.actor, claim.nonce, signed)
+
+    def _receipt_for(self, actor_id: str, nonce: str, signed: SignedCommand) -> Receipt:
+        record_id = CommandRecord.id_for(actor_id, nonce)
+        first, last, hashes, recorded_at = transaction_of(self.config, record_id)
+        return sign_receipt(self.app.integrity.signer, origin=self.ledger.origin, outcome="accepted",
+                            command_sha256=hashlib.sha256(signed.command).hexdigest(), first=first, last=last,
+                            event_hashes=hashes, recorded_at=recorded_at, code=None)
+
+    # -- refusals ------------------------------------------------------------------
+
+    def _refuse(self, state: RepositoryState, signed: SignedCommand, command: Command | None, refusal: Refusal,
+                now: datetime) -> CommandRefused:
+        """Record the refusal (bounded per bucket and hour) in its own transaction."""
+        events = refusal_events(state, signed, command, refusal, now, self._count_suppressed)
+        receipt = None
+        if events:
+            self.app.save(*events)
+            first, last, hashes, recorded_at = transaction_of(self.config, events[0].id, newest=True)
+            receipt = sign_receipt(self.app.integrity.signer, origin=self.ledger.origin, outcome="refused",
+                                   command_sha256=hashlib.sha256(signed.command).hexdigest(), first=first,
+                                   last=last, event_hashes=hashes, recorded_at=recorded_at, code=refusal.code)
+        return CommandRefused(refusal.code, refusal.message, receipt)
+
+    def _count_suppressed(self, bucket: str, hour: str) -> int:
+        """Count one more suppressed refusal beside the ledger (a counter, not evidence); the new total."""
+        connection, dialect, _ = connect(self.config, "write")
+        try:
+            table = dialect.table("ledger_refusal_counts")
+            p = dialect.placeholder
+            cursor = connection.cursor()
+            cursor.execute(f"INSERT INTO {table} (bucket, hour, count) VALUES ({p}, {p}, 1) ON CONFLICT (bucket, hour)"
+                           f" DO UPDATE SET count = {table}.count + 1 RETURNING count", (bucket, hour))
+            return int(cursor.fetchone()[0])
+        finally:
+            connection.close()
+
+
+class _Claim(msgspec.Struct):
+    actor: str = ""
+    name: str = ""
+    body: dict[str, Any] = {}
+
+
+def _loose_claim(signed: SignedCommand) -> _Claim:
+    try:
+        return msgspec.json.decode(signed.command, type=_Claim)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return _Claim()
+
+
+def refusal_events(state: Any, signed: SignedCommand, command: Command | None, refusal: Refusal, now: datetime,
+                   count_suppressed: Callable[[str, str], int] | None) -> list[LedgerAggregate]:
+    """The refusal record of one refused command (empty when only counted)."""
+    claim = _loose_claim(signed)
+    claimed = claim.actor[:64] or "?"
+    authenticated = command is not None
+    bucket = command.actor_id if command is not None else UNAUTHENTICATED_BUCKET
+    hour = hour_bucket(now)
+    with recorded_time(now):
+        log = state.get_for_update(RefusalLog, RefusalLog.create_id(bucket, hour))
+        if log is None:
+            log = RefusalLog(bucket=bucket, hour=hour, limit=results_settings(state).refusals_per_hour, actor=claimed)
+        if log.has_room():
+            keep = AUTHENTICATED_EVIDENCE_BYTES if authenticated else EVIDENCE_BYTES
+            body = claim.body if isinstance(claim.body, dict) else {}
+            log.refuse(command_name=(claim.name or "?")[:64], claimed_actor=claimed, authenticated=authenticated,
+                       code=refusal.code, reason=refusal.message[:1000], task_id=str(body.get("task_id", ""))[:64],
+                       uscc=str(body.get("uscc", ""))[:64], command_sha256=hashlib.sha256(signed.command).hexdigest(),
+                       command=signed.command[:keep], truncated=len(signed.command) > keep,
+                       signature=signed.signature[:128], key_id=signed.key_id[:128], actor=claimed)
+            return [log]
+        if count_suppressed is None:
+            return []
+        total = count_suppressed(bucket, hour)
+        if not RefusalLog.counter_due(total):
+            return []
+        log.suppressed(bucket=bucket, hour=hour, count=total, last_code=refusal.code, actor=claimed)
+        return [log]
+
+
+# ---------------------------------------------------------------------------
+# The writer lock and the head.
+
+
+@contextmanager
+def writer_lock(config: StoreConfig) -> Iterator[None]:
+    """One decision at a time per ledger, across processes: the state a decision
+    reads must be the state right before its own transaction."""
+    if config.kind == "sqlite":
+        assert config.sqlite_path is not None
+        with open(f"{config.sqlite_path}.writer.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    connection, _, _ = connect(config, "write")
+    key = int.from_bytes(hashlib.sha256(f"drledger-writer:{config.schema}".encode()).digest()[:8], "big", signed=True)
+    try:
+        connection.execute("SELECT pg_advisory_lock(%s)", (key,))
+        yield
+    finally:
+        try:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        finally:
+            connection.close()
+
+
+def read_head(config: StoreConfig) -> Head:
+    from ledger.store.reader import open_reader
+
+    with open_reader(config) as reader:
+        head = reader.head()
+        if head is None:
+            return Head(0, datetime(1970, 1, 1, tzinfo=UTC))
+        rows = list(reader.rows(head[0], head[0]))
+    state = rows[0].state if rows else None
+    moment = msgspec.json.decode(state, type=_Ts).timestamp if state else None
+    return Head(head[0], moment or datetime(1970, 1, 1, tzinfo=UTC))
+
+
+def transaction_of(config: StoreConfig, aggregate_id: UUID, newest: bool = False
+                   ) -> tuple[int, int, list[str], str]:
+    """(first, last, event hashes, recorded time) of the transaction holding the
+    first (or newest) event of `aggregate_id`."""
+    from ledger.store.reader import open_reader
+
+    with open_reader(config) as reader:
+        return reader.transaction_holding(aggregate_id, newest=newest)

@@ -1,0 +1,61 @@
+"""The eventsourcing application over the chained store: loads and saves aggregates.
+
+It holds no rules: services/processor.py decides, this saves. One save = one
+store transaction = one ledger signature (store/recorders.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+
+from ledger.domain.actors import Ledger
+from ledger.integrity.keys import Signer
+from ledger.store.config import StoreConfig
+from ledger.store.mapper import CanonicalMapper
+from ledger.store.recorders import IntegrityAppender
+
+# Aggregates kept in memory between commands (a big task's draw is costly to
+# decode); fast-forwarded from the store on each read, so never stale.
+CACHE_SIZE = "200"
+
+
+class NoLedger(LookupError):
+    """The store holds no ledger."""
+
+
+class LedgerApplication(Application[UUID]):
+    name = "drledger"
+
+    def __init__(self, config: StoreConfig, signer: Signer | None = None, *, create_tables: bool = False) -> None:
+        # Tables are created by `init` only: re-running eventsourcing's DDL while
+        # another process appends deadlocks on PostgreSQL.
+        self.config = config
+        env = config.eventsourcing_env()
+        env["CREATE_TABLE"] = "y" if create_tables else "n"
+        env["IS_SNAPSHOTTING_ENABLED"] = "y"
+        env["AGGREGATE_CACHE_MAXSIZE"] = CACHE_SIZE
+        super().__init__(env=env)
+        self.integrity.signer = signer
+
+    def construct_mapper(self) -> CanonicalMapper:
+        return CanonicalMapper()
+
+    @property
+    def integrity(self) -> IntegrityAppender:
+        return self.recorder.integrity  # type: ignore[attr-defined,no-any-return]
+
+    def find(self, aggregate_id: UUID) -> Any:
+        """The aggregate, or None (a fresh copy: the caller may change it)."""
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def ledger(self) -> Ledger:
+        found = self.find(Ledger.ID)
+        if found is None:
+            raise NoLedger("this store holds no ledger: run `drledger init` first")
+        return found  # type: ignore[no-any-return]

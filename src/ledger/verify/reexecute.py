@@ -1,0 +1,254 @@
+"""`verify` re-executes the ledger: every stored command through the same rules.
+
+One pass over the signed transactions in position order, deriving the state
+from the events alone (no projection, no cache, no snapshot):
+
+- a transaction opens with its command's own event (`CommandRecord.Accepted`,
+  the exact signed bytes), except the documented ledger-internal ones: a
+  refusal record (domain/refusals.py). Checkpoints and cosignatures are not
+  events. Anything else is an event without a command;
+- the command verifies under its actor's key in force, is fresh against the
+  recorded time, has a nonce never used before in the whole ledger;
+- every event of a transaction carries the same recorded time, and recorded
+  times never go backwards;
+- `decide(state, command)` yields exactly the stored events (topic, aggregate,
+  version, payload bytes);
+- a recorded refusal is what the rules say: an authenticated one is refused by
+  `decide` with that code at that position, an unauthenticated one fails
+  authentication there.
+
+Attachments are rebuilt from events: an import's rows from its events and the
+records in force (domain/directory.py `rows_from_events`), a draw's inputs
+from the directory as of its position (verify/draws.py).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from eventsourcing.persistence import StoredEvent
+
+from ledger.domain.actors import authenticate_genesis, decide_genesis
+from ledger.domain.base import recorded_time
+from ledger.domain.commands import Command, CommandRecord, Refusal, authenticate, decide
+from ledger.domain.directory import DirectoryImport, rows_from_events
+from ledger.domain.refusals import RefusalLog
+from ledger.integrity.canonical import rfc3339
+from ledger.integrity.commands import SignedCommand
+from ledger.store.mapper import CanonicalMapper
+from ledger.store.reader import ChainRow, LedgerReader
+from ledger.verify.draws import DrawState
+
+
+# Refusals of an import that depend on its rows (not kept for a refused import).
+IMPORT_ROW_CODES = frozenset({"invalid_rows", "unknown_reference", "out_of_jurisdiction", "no_change", "invalid",
+                              "missing_role"})
+
+
+class ReplayProblem(Exception):
+    def __init__(self, position: int, what: str) -> None:
+        super().__init__(what)
+        self.position = position
+        self.what = what
+
+
+class MemoryState:
+    """Aggregates derived from the events so far; `position` is the last applied."""
+
+    def __init__(self) -> None:
+        self.aggregates: dict[UUID, Any] = {}
+        self.position = 0
+
+    def get(self, cls: type, aggregate_id: UUID) -> Any:
+        found = self.aggregates.get(aggregate_id)
+        return found if isinstance(found, cls) else None
+
+    def get_for_update(self, cls: type, aggregate_id: UUID) -> Any:
+        found = self.get(cls, aggregate_id)
+        return copy.deepcopy(found) if found is not None else None
+
+    def apply(self, event: Any) -> None:
+        self.aggregates[event.originator_id] = event.mutate(self.aggregates.get(event.originator_id))
+
+
+@dataclass
+class ReplayReport:
+    commands: Counter[str] = field(default_factory=Counter)
+    refusals: int = 0
+    suppressed: int = 0
+
+
+def _events_of(aggregates: list[Any]) -> list[Any]:
+    return [e for aggregate in aggregates for e in aggregate.collect_events()]
+
+
+class Reexecution:
+    def __init__(self, reader: LedgerReader, on_progress: Callable[[int], None] | None = None) -> None:
+        self.reader = reader
+        self.mapper = CanonicalMapper()
+        self.state = MemoryState()
+        self.draws = DrawState()
+        self.last_time: datetime | None = None
+        self.report = ReplayReport()
+        self.on_progress = on_progress
+
+    def run(self) -> ReplayReport:
+        for tx in self.reader.transactions():
+            rows = list(self.reader.rows(tx.first_seq, tx.last_seq))
+            if len(rows) != tx.last_seq - tx.first_seq + 1 or any(r.state is None for r in rows):
+                raise ReplayProblem(tx.first_seq, "a transaction's events are missing from the store")
+            events = [self._decode(row) for row in rows]
+            self._check(tx.first_seq, rows, events)
+            for row, event in zip(rows, events):
+                self.state.apply(event)
+                self.draws.apply(row)
+                self.state.position = row.seq
+            if self.on_progress:
+                self.on_progress(tx.last_seq)
+        return self.report
+
+    def _decode(self, row: ChainRow) -> Any:
+        assert row.originator_id is not None and row.originator_version is not None and row.topic and row.state
+        try:
+            return self.mapper.to_domain_event(StoredEvent(row.originator_id, row.originator_version, row.topic, row.state))
+        except Exception as error:  # noqa: BLE001 - any undecodable event is a finding, with its position
+            raise ReplayProblem(row.seq, f"event {row.topic} cannot be read: {error}") from None
+
+    def _check(self, first: int, rows: list[ChainRow], events: list[Any]) -> None:
+        moment = events[0].timestamp
+        if any(e.timestamp != moment for e in events):
+            raise ReplayProblem(first, "the events of one transaction carry different recorded times")
+        if self.last_time is not None and moment < self.last_time:
+            raise ReplayProblem(first, f"recorded time {rfc3339(moment)} goes back before {rfc3339(self.last_time)}")
+        self.last_time = moment
+        head = events[0]
+        if isinstance(head, CommandRecord.Accepted):
+            self._check_command(first, rows, events, head)
+        elif all(isinstance(e, RefusalLog.Event) for e in events):
+            self._check_refusal(first, rows, events)
+        else:
+            raise ReplayProblem(first, f"{type(head).__qualname__} is written without a command"
+                                       " (only refusal records may be)")
+
+    # -- accepted commands -------------------------------------------------------
+
+    def _check_command(self, first: int, rows: list[ChainRow], events: list[Any], head: Any) -> None:
+        signed = SignedCommand(command=head.command, signature=head.signature, key_id=head.key_id)
+        try:
+            if first == 1:
+                command = authenticate_genesis(signed, head.timestamp)
+            else:
+                command = authenticate(self.state, signed, head.timestamp)
+        except Refusal as refusal:
+            raise ReplayProblem(first, f"command {head.name} by {head.actor!r}: {refusal.message} [{refusal.code}]") from None
+        if first != 1 and command.name == "ledger.genesis":
+            raise ReplayProblem(first, "a second genesis command")
+        try:
+            with recorded_time(head.timestamp):
+                if first == 1:
+                    expected = [CommandRecord.of(command), *decide_genesis(self.state, command)]
+                else:
+                    expected = decide(self.state, command, self._attachment(command, events))
+        except Refusal as refusal:
+            raise ReplayProblem(first, f"command {command.name} by {command.actor_id!r}: the rules refuse it:"
+                                       f" {refusal.message} [{refusal.code}]") from None
+        self._compare(first, command, rows, _events_of(expected))
+        self.report.commands[command.name] += 1
+
+    def _attachment(self, command: Command, events: list[Any]) -> Any:
+        if command.name == "directory.import":
+            record = next((e for e in events if isinstance(e, DirectoryImport.Recorded)), None)
+            return rows_from_events(self.state, record, events[1:]) if record is not None else []
+        if command.name == "draw.run":
+            task_id = command.content.body.get("task_id")
+            if isinstance(task_id, str) and task_id in self.draws.tasks:
+                return self.draws.inputs_at(task_id, self.state.position)
+        return None
+
+    def _compare(self, first: int, command: Command, rows: list[ChainRow], expected: list[Any]) -> None:
+        stored = [self.mapper.to_stored_event(e) for e in expected]
+        for index, (row, want) in enumerate(zip(rows, stored)):
+            same = (row.originator_id == want.originator_id and row.originator_version == want.originator_version
+                    and row.topic == want.topic and row.state == want.state)
+            if not same:
+                what = "payload" if row.topic == want.topic and row.originator_id == want.originator_id else "event"
+                raise ReplayProblem(row.seq, f"command {command.name} by {command.actor_id!r}: stored {row.topic}"
+                                             f" differs from what the rules produce ({what}: expected {want.topic}"
+                                             f" v{want.originator_version})")
+        if len(rows) != len(stored):
+            at = rows[len(stored)].seq if len(rows) > len(stored) else rows[-1].seq
+            raise ReplayProblem(at, f"command {command.name} by {command.actor_id!r}: {len(rows)} events stored,"
+                                    f" the rules produce {len(stored)}")
+
+    # -- refusal records -----------------------------------------------------------
+
+    def _check_refusal(self, first: int, rows: list[ChainRow], events: list[Any]) -> None:
+        from ledger.services.processor import refusal_events  # the same record the write path makes
+
+        refused = [e for e in events if isinstance(e, RefusalLog.Refused)]
+        suppressed = [e for e in events if isinstance(e, RefusalLog.Suppressed)]
+        if len(refused) + len(suppressed) != 1:
+            raise ReplayProblem(first, "a refusal transaction records exactly one refusal or one counter")
+        if suppressed:
+            counter = suppressed[0]
+            log = self.state.get(RefusalLog, counter.originator_id)
+            if log is None or log.has_room() or not RefusalLog.counter_due(counter.count) \
+                    or counter.count <= log.suppressed_logged:
+                raise ReplayProblem(first, "a suppressed-refusals counter where the rules allow none")
+            self.report.suppressed += 1
+            return
+        record = refused[0]
+        if record.truncated:
+            if record.authenticated:
+                raise ReplayProblem(first, "an authenticated refusal's command is not kept whole")
+            self.report.refusals += 1
+            return  # junk beyond the evidence bound: nothing to re-execute
+        signed = SignedCommand(command=record.command, signature=record.signature, key_id=record.key_id)
+        command: Command | None = None
+        try:
+            command = authenticate(self.state, signed, record.timestamp)
+            if command.name == "directory.import" and record.code in IMPORT_ROW_CODES:
+                # A refused import's rows are not kept, so its row checks cannot
+                # run again: the signature and the code's kind are what is checked.
+                raise Refusal(record.code, record.reason)
+            with recorded_time(record.timestamp):
+                attachment = self._refused_attachment(command)
+                decide(self.state, command, attachment)
+        except Refusal as refusal:
+            outcome = refusal
+        else:
+            raise ReplayProblem(first, f"a refusal of {record.command_name} by {record.claimed_actor!r}"
+                                       f" ({record.code}) that the rules accept: the command was censored")
+        if command is None and record.authenticated:
+            raise ReplayProblem(first, f"a refusal recorded as authenticated fails authentication: {outcome.message}")
+        if (command is not None) != record.authenticated or outcome.code != record.code:
+            raise ReplayProblem(first, f"refusal recorded as {record.code} (authenticated={record.authenticated});"
+                                       f" the rules refuse with {outcome.code} (authenticated={command is not None})")
+        self._compare_refusal(first, rows, signed, command, outcome, record.timestamp, refusal_events)
+        self.report.refusals += 1
+
+    def _refused_attachment(self, command: Command) -> Any:
+        if command.name == "draw.run":
+            return self._attachment(command, [])
+        return None
+
+    def _compare_refusal(self, first: int, rows: list[ChainRow], signed: SignedCommand, command: Command | None,
+                         refusal: Refusal, moment: datetime, make: Any) -> None:
+        expected = _events_of(make(self.state, signed, command, refusal, moment, None))
+        stored = [self.mapper.to_stored_event(e) for e in expected]
+        if [(r.originator_id, r.originator_version, r.topic, r.state) for r in rows] != \
+                [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored]:
+            raise ReplayProblem(first, "the refusal record differs from what the rules record for it")
+
+
+def reexecute(reader: LedgerReader, on_progress: Callable[[int], None] | None = None) -> ReplayReport:
+    """Re-execute the whole ledger; ReplayProblem names the first violation."""
+    return Reexecution(reader, on_progress).run()
+
