@@ -1,48 +1,93 @@
-"""Helpers for store tests: a ledger with events, and raw tampering.
+"""Helpers for tests: a ledger with signed actors, and raw tampering.
 
-Tampering goes straight to the tables with SQL, as an attacker with database
-access would; `rechain` recomputes every hash after an edit (and can re-sign
-with a key the attacker holds), to model a careful forger.
+`TestLedger` is a real ledger on the test's store whose actors hold their own
+keys (in the test's tmp folder, never the ledger's HOME). Tampering goes
+straight to the tables with SQL, as an insider with database access would;
+`rechain` recomputes every hash after an edit (and can re-sign with a key
+the insider holds), to model a careful forger.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from eventsourcing.domain import event
-
-from ledger.application import LedgerApplication
-from ledger.domain.base import LedgerAggregate
+from ledger.domain.rows import DepartmentRow, EntityRow
+from ledger.domain.uscc import uscc_for_serial
 from ledger.integrity.chain import GENESIS_PREV, event_hash, transaction_message
-from ledger.integrity.keys import Signer
-from ledger.setup import init_ledger, open_for_writing
+from ledger.integrity.commands import SignedCommand, sign_command
+from ledger.integrity.keys import Signer, public_key_b64, read_key_file
+from ledger.services.directory import import_rows
+from ledger.services.ledger import LedgerService
+from ledger.services.receipts import Receipt
+from ledger.setup import init_ledger
 from ledger.store.config import StoreConfig
 from ledger.store.schema import SQLITE, postgres_dialect
 
-
-class Memo(LedgerAggregate):
-    """A minimal aggregate for exercising the store."""
-
-    text: str
-
-    @event("Written")
-    def __init__(self, text: str, actor: str) -> None:
-        self.text = text
-
-    @event("Amended")
-    def amend(self, text: str, actor: str) -> None:
-        self.text = text
+ORIGIN = "test.drledger/ledger"
 
 
-def new_ledger(store: StoreConfig) -> LedgerApplication:
-    init_ledger(store, origin="test.drledger/ledger", admin_id="admin", admin_name="Admin")
-    return open_for_writing(store)
+@dataclass
+class TestLedger:
+    """A ledger and its actors' keys (actor id -> Signer)."""
+
+    __test__ = False  # not a pytest class
+
+    store: StoreConfig
+    keys: dict[str, Signer]
+
+    @property
+    def admin(self) -> Signer:
+        return self.keys["admin"]
+
+    def service(self, **kwargs: Any) -> LedgerService:
+        return LedgerService(self.store, **kwargs)
+
+    def sign(self, actor: str, name: str, body: dict[str, Any], **kwargs: Any) -> SignedCommand:
+        return sign_command(self.keys[actor], actor, name, body, **kwargs)
+
+    def submit(self, actor: str, name: str, body: dict[str, Any], attachment: Any = None) -> Receipt:
+        with self.service() as ledger:
+            return ledger.submit(self.sign(actor, name, body), attachment)
+
+    def register(self, actor_id: str, *roles: str, department: str | None = None, name: str | None = None) -> Signer:
+        signer = Signer.generate()
+        self.submit("admin", "actor.register", {
+            "actor_id": actor_id, "department": department, "name": name or actor_id, "public_key":
+            public_key_b64(signer.public_key), "roles": list(roles)})
+        self.keys[actor_id] = signer
+        return signer
+
+    def import_rows(self, actor: str, kind: str, rows: list[Any], **kwargs: Any) -> Any:
+        with self.service() as ledger:
+            return import_rows(ledger, self.keys[actor], actor, kind, rows, **kwargs)
 
 
-def append_memos(app: LedgerApplication, transactions: int, per_transaction: int) -> None:
-    for t in range(transactions):
-        app.save(*[Memo(text=f"memo {t}.{i}", actor="admin") for i in range(per_transaction)])
+def new_ledger(store: StoreConfig, origin: str = ORIGIN) -> TestLedger:
+    key_file = store.home / "actor-keys" / "admin.pem"
+    init_ledger(store, origin=origin, admin_id="admin", admin_name="Admin", admin_key_file=key_file)
+    return TestLedger(store, {"admin": read_key_file(key_file, None)})
+
+
+DEPARTMENT = DepartmentRow(code="XY-SCJG", name="新余市市场监督管理局", level="city", region_code="360500")
+
+
+def entity_rows(count: int, start: int = 0, risk_class: str = "B") -> list[EntityRow]:
+    """`count` valid, distinct entities of the test department."""
+    return [EntityRow(uscc=uscc_for_serial(start + i, region="360502"), name=f"企业{start + i}",
+                      entity_type="enterprise", region_code="360502", industry="F52", risk_class=risk_class,
+                      departments=("XY-SCJG",)) for i in range(count)]
+
+
+def ledger_with_entities(store: StoreConfig, count: int) -> TestLedger:
+    """A ledger with one department and `count` entities (two import transactions)."""
+    ledger = new_ledger(store)
+    ledger.import_rows("admin", "departments", [DEPARTMENT])
+    if count:
+        ledger.import_rows("admin", "entities", entity_rows(count))
+    return ledger
 
 
 class Raw:

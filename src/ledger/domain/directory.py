@@ -118,10 +118,6 @@ class Entity(DirectoryEntry):
     class Registered(DirectoryEntry.Registered):
         record: EntityRow
 
-        def apply(self, aggregate: Any) -> None:
-            aggregate.last_cause = None
-            aggregate.class_before_last = self.record.risk_class
-
     class Updated(DirectoryEntry.Updated):
         record: EntityRow
 
@@ -140,6 +136,11 @@ class Entity(DirectoryEntry):
             aggregate.last_cause = self.cause
             aggregate.class_before_last = self.previous
 
+    def __init__(self, actor: str, record: Any) -> None:
+        super().__init__(actor=actor, record=record)
+        self.last_cause = None  # the cause of the last class change (a result), if any
+        self.class_before_last = record.risk_class
+
     def reclassify(self, uscc: str, risk_class: str, previous: str, reason: str, cause: str | None,
                    actor: str) -> None:
         self.trigger_event(self.Reclassified, uscc=uscc, risk_class=risk_class, previous=previous, reason=reason,
@@ -154,9 +155,6 @@ class Inspector(DirectoryEntry):
 
     class Registered(DirectoryEntry.Registered):
         record: InspectorRow
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.conflicts = {}
 
     class Updated(DirectoryEntry.Updated):
         record: InspectorRow
@@ -180,6 +178,10 @@ class Inspector(DirectoryEntry):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.conflicts = {k: v for k, v in aggregate.conflicts.items() if k != self.uscc}
+
+    def __init__(self, actor: str, record: Any) -> None:
+        super().__init__(actor=actor, record=record)
+        self.conflicts = {}
 
     def declare_conflict(self, uscc: str, reason: str, actor: str) -> None:
         self.trigger_event(self.ConflictDeclared, badge=self.record.badge, uscc=uscc, reason=reason, actor=actor)
@@ -215,7 +217,14 @@ class DirectoryImport(LedgerAggregate):
     def __init__(self, actor: str, kind: str, file_name: str, file_sha256: str, rows_root: str, rows: int,
                  new: int, changed: int, unchanged: tuple[str, ...], flagged: tuple[str, ...]) -> None:
         self.kind = kind
+        self.file_name = file_name
         self.file_sha256 = file_sha256
+        self.rows_root = rows_root
+        self.rows = rows
+        self.new = new
+        self.changed = changed
+        self.unchanged = unchanged
+        self.flagged = flagged
 
     @staticmethod
     def id_for(actor_id: str, nonce: str) -> UUID:

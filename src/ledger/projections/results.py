@@ -21,7 +21,8 @@ import msgspec
 from eventsourcing.utils import get_topic
 
 from ledger.domain.directory import Entity
-from ledger.domain.results import InspectionResult, RefusalLog
+from ledger.domain.refusals import RefusalLog
+from ledger.domain.results import InspectionResult
 from ledger.integrity.commands import SignedCommand
 from ledger.projections.base import ProjectedEvent
 from ledger.projections.directory import to_column
@@ -42,7 +43,7 @@ class _Recorded(msgspec.Struct):
     disclosure_due: date
     actor: str
     timestamp: datetime
-    signed: SignedCommand
+    signed: SignedCommand | None = None
 
 
 class _Corrected(msgspec.Struct):
@@ -57,7 +58,7 @@ class _Corrected(msgspec.Struct):
     previous_category: str
     actor: str
     timestamp: datetime
-    signed: SignedCommand
+    signed: SignedCommand | None = None
 
 
 class _Disclosed(msgspec.Struct):
@@ -68,7 +69,7 @@ class _Disclosed(msgspec.Struct):
     late: bool
     actor: str
     timestamp: datetime
-    signed: SignedCommand
+    signed: SignedCommand | None = None
 
 
 class _Refused(msgspec.Struct):

@@ -130,6 +130,16 @@ class CommandProcessor:
             self.app.save(*aggregates)
             return self._receipt_for(command.content.actor, command.content.nonce, signed)
 
+    def preview(self, signed: SignedCommand, attachment: Any = None) -> list[Any]:
+        """The events `signed` would yield now, without writing anything (Refusal if refused)."""
+        with writer_lock(self.config):
+            head = read_head(self.config)
+            now = max(self.clock(), head.recorded_at)
+            state = RepositoryState(self.app, head.position)
+            command = authenticate(state, signed, now)
+            with recorded_time(now):
+                return [e for a in decide(state, command, attachment) for e in a.collect_events()]
+
     def _retry_receipt(self, signed: SignedCommand) -> Receipt | None:
         try:
             claim = claim_of(signed)
