@@ -85,7 +85,7 @@ class Actor(LedgerAggregate):
     roles: tuple[str, ...]
     department: str | None
     public_key: bytes
-    key_from: datetime
+    key_from: datetime | None
     revoked: bool
 
     @staticmethod
@@ -100,11 +100,13 @@ class Actor(LedgerAggregate):
         self.roles = roles
         self.department = department
         self.public_key = public_key
+        self.key_from = None
         self.revoked = False
 
     @event("KeyRotated")
     def rotate_key(self, public_key: bytes, reason: str, effective_from: datetime, actor: str) -> None:
         self.public_key = public_key
+        self.key_from = effective_from
 
     @event("RolesChanged")
     def change_roles(self, roles: tuple[str, ...], department: str | None, actor: str) -> None:

@@ -56,6 +56,7 @@ AUTH_CODES: Final = {
     "bad_signature": "the signature does not verify with the actor's key in force",
     "stale_command": "the command was issued outside the accepted time window",
     "reused_nonce": "the command's nonce was used before",
+    "key_not_yet_valid": "the actor's key is in its cooling-off period",
     "unknown_command": "no such command",
     "missing_role": "the actor lacks the role the command needs",
     "out_of_jurisdiction": "the actor's department does not cover the object",
@@ -201,6 +202,9 @@ def authenticate(state: State, signed: SignedCommand, recorded_at: datetime) -> 
         raise Refusal("unknown_actor", f"unknown actor {short(claim.actor)!r}")
     if actor.revoked:
         raise Refusal("revoked_actor", f"actor {claim.actor!r} is revoked")
+    if actor.key_from is not None and recorded_at < actor.key_from:
+        raise Refusal("key_not_yet_valid", f"{claim.actor!r}'s key in force signs only from"
+                                           f" {rfc3339(actor.key_from)} (cooling-off after a recovery)")
     try:
         content = open_command(signed, actor.public_key)
     except CommandError as error:

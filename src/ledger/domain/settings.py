@@ -100,6 +100,22 @@ class ResultsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 DEFAULT_SETTINGS: Final = ResultsSettings()
 
 
+class GovernanceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Separation of powers (domain/approvals.py): floors keep one key from lifting it."""
+
+    approvals_needed: int = 2  # distinct approvers of a guarded action, one of them discipline (纪检)
+    cooling_off_days: int = 3  # a recovered key, a new approver: effective only after this
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.approvals_needed <= 20:
+            raise SettingsError("approvals_needed must be 2-20")
+        if not 1 <= self.cooling_off_days <= 365:
+            raise SettingsError("cooling_off_days must be 1-365")
+
+
+DEFAULT_GOVERNANCE: Final = GovernanceSettings()
+
+
 class CalendarYear(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     year: int
     holidays: tuple[date, ...]
@@ -113,6 +129,7 @@ class Settings(LedgerAggregate):
     ID = natural_id("settings", "ledger")
 
     results: ResultsSettings
+    governance: GovernanceSettings
     calendar_years: dict[int, CalendarYear]
 
     @staticmethod
@@ -122,11 +139,16 @@ class Settings(LedgerAggregate):
     @event("Opened")
     def __init__(self, actor: str) -> None:
         self.results = DEFAULT_SETTINGS
+        self.governance = DEFAULT_GOVERNANCE
         self.calendar_years = {}
 
     @event("ResultsSet")
     def set_results(self, results: ResultsSettings, actor: str) -> None:
         self.results = results
+
+    @event("GovernanceSet")
+    def set_governance(self, governance: GovernanceSettings, actor: str) -> None:
+        self.governance = governance
 
     @event("CalendarYearRecorded")
     def record_year(self, schedule: CalendarYear, actor: str) -> None:
@@ -136,6 +158,11 @@ class Settings(LedgerAggregate):
 def results_settings(state: State) -> ResultsSettings:
     found = state.get(Settings, Settings.ID)
     return found.results if found is not None else DEFAULT_SETTINGS
+
+
+def governance(state: State) -> GovernanceSettings:
+    found = state.get(Settings, Settings.ID)
+    return found.governance if found is not None else DEFAULT_GOVERNANCE
 
 
 def work_calendar(state: State) -> WorkCalendar:
@@ -160,6 +187,19 @@ def decide_results_settings(state: State, command: Command, _: Any) -> list[Ledg
     if new == settings.results:
         raise Refusal("invalid", "settings.results changes nothing")
     settings.set_results(results=new, actor=command.actor_id)
+    return [settings]
+
+
+@command("settings.governance", "admin")
+def decide_governance(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
+    try:
+        new = msgspec.convert(command.content.body, GovernanceSettings)
+    except (msgspec.ValidationError, SettingsError) as error:
+        raise Refusal("invalid", f"settings.governance: {error}") from None
+    settings = _settings_for_update(state, command)
+    if new == settings.governance:
+        raise Refusal("invalid", "settings.governance changes nothing")
+    settings.set_governance(governance=new, actor=command.actor_id)
     return [settings]
 
 

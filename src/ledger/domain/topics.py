@@ -17,6 +17,7 @@ from typing import Final
 from eventsourcing.utils import register_topic
 
 from ledger.domain.actors import Actor, Ledger
+from ledger.domain.approvals import Proposal
 from ledger.domain.commands import CommandRecord
 from ledger.domain.directory import Department, DirectoryImport, Entity, InspectionItem, Inspector
 from ledger.domain.draws import Plan, Task
@@ -29,7 +30,8 @@ _AGGREGATES: Final[dict[str, tuple[type, tuple[str, ...]]]] = {
     "ledger": (Ledger, ("Genesis", "LedgerKeyRotated")),
     "actor": (Actor, ("Registered", "KeyRotated", "RolesChanged", "Revoked")),
     "command": (CommandRecord, ("Accepted",)),
-    "settings": (Settings, ("Opened", "ResultsSet", "CalendarYearRecorded")),
+    "settings": (Settings, ("Opened", "ResultsSet", "GovernanceSet", "CalendarYearRecorded")),
+    "proposal": (Proposal, ("Opened", "Approved", "Carried")),
     "department": (Department, ("Registered", "Updated")),
     "item": (InspectionItem, ("Registered", "Updated")),
     "entity": (Entity, ("Registered", "Updated", "Reclassified")),

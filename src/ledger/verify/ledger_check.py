@@ -26,7 +26,7 @@ from ledger.integrity.chain import GENESIS_PREV, event_hash, transaction_message
 from ledger.integrity.keys import key_id, verify_signature
 from ledger.store.config import StoreConfig
 from ledger.store.reader import LedgerReader, TransactionRow, open_reader
-from ledger.verify.reexecute import ReplayProblem, ReplayReport, reexecute
+from ledger.verify.reexecute import COMMAND_TOPIC, ReplayProblem, ReplayReport, reexecute
 from ledger.verify.keys import (
     ACTOR_KEY_TOPICS,
     ACTOR_REGISTERED_TOPIC,
@@ -168,6 +168,11 @@ def verify_ledger(
         problems: list[Problem] = []
         schedule = LedgerKeySchedule()
         actors = ActorKeys()
+        old = format_problem(reader)
+        if old is not None:
+            return VerifyReport(ok=False, store=config.display, size=size, head=head_hash.hex(),
+                                transactions=len(transactions), signatures_checked=0, actor_signatures_checked=0,
+                                trusted_key=None, expected_head=None, problems=[old])
         try:
             schedule = LedgerKeySchedule.from_events(reader.events_with_topics(LEDGER_KEY_TOPICS))
             actors = ActorKeys.from_events(reader.events_with_topics(ACTOR_KEY_TOPICS))
@@ -212,6 +217,15 @@ def verify_ledger(
                 "commands_reexecuted": sum(replay.commands.values()), "refusals_rechecked": replay.refusals,
                 "draws_replayed": replay.commands["draw.run"]},
     )
+
+
+def format_problem(reader: LedgerReader) -> Problem | None:
+    """A ledger of an older format is refused with a clear message, never half-checked."""
+    first = next(iter(reader.rows(1, 1)), None)
+    if first is None or first.topic == COMMAND_TOPIC:
+        return None
+    return Problem(1, f"this ledger starts with {first.topic!r}: it was written in an older format (1), which this"
+                      f" drledger does not verify; a format-2 ledger opens with its genesis command ({COMMAND_TOPIC})")
 
 
 def _expected_head_problems(reader: LedgerReader, expected: ExpectedHead, size: int) -> list[Problem]:

@@ -52,6 +52,9 @@ IMPORT_ROW_CODES = frozenset({"invalid_rows", "unknown_reference", "out_of_juris
                               "missing_role"})
 
 
+COMMAND_TOPIC = "drledger/command/Accepted"
+
+
 class ReplayProblem(Exception):
     def __init__(self, position: int, what: str) -> None:
         super().__init__(what)
