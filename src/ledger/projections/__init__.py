@@ -7,8 +7,9 @@ from ledger.projections.base import Projection
 
 def all_projections() -> list[Projection]:
     """Every projection the CLI and API read, in catch-up order."""
+    from ledger.projections.commands import CommandsProjection
     from ledger.projections.directory import DirectoryProjection
     from ledger.projections.draws import DrawProjection
     from ledger.projections.results import ResultsProjection
 
-    return [DirectoryProjection(), DrawProjection(), ResultsProjection()]
+    return [CommandsProjection(), DirectoryProjection(), DrawProjection(), ResultsProjection()]

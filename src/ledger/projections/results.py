@@ -1,19 +1,17 @@
-"""Read model of inspection results, their timeline and refused attempts.
+"""Read model of inspection results, their timeline and refused attempts, and
+the queries the results reports run over it (with the draw and directory
+read models).
 
 res_results   the current state per (task, target): category, dates, deadlines, disclosure
-res_timeline  every result event (and every reclassification a result caused), with the
-              signer, the signed command and its signature, for `report trace/actor`
-res_refusals  refused attempts and suppression counters, for `report refused`
-
-res_refusal_counts is not a projection table: it is the exact running count
-of refusals beyond the per-hour bound, kept by the service beside the ledger
-(a rebuild does not drop it). It is created here so that one catch-up makes
-every results table.
+res_timeline  every result event (and every reclassification a result caused); the signer's
+              command, signature and key come from the commands read model (commands.py),
+              joined by position
+res_refusals  refused attempts and suppression counters, each with its bucket: the
+              authenticated actor, or "?unauthenticated" (domain/refusals.py)
 """
 
 from __future__ import annotations
 
-import base64
 from datetime import date, datetime
 from typing import Any
 
@@ -21,11 +19,10 @@ import msgspec
 from eventsourcing.utils import get_topic
 
 from ledger.domain.directory import Entity
-from ledger.domain.refusals import RefusalLog
+from ledger.domain.refusals import UNAUTHENTICATED_BUCKET, RefusalLog
 from ledger.domain.results import InspectionResult
-from ledger.integrity.commands import SignedCommand
 from ledger.projections.base import ProjectedEvent
-from ledger.projections.directory import to_column
+from ledger.projections.directory import from_column, to_column
 from ledger.store.schema import Dialect
 
 
@@ -43,7 +40,6 @@ class _Recorded(msgspec.Struct):
     disclosure_due: date
     actor: str
     timestamp: datetime
-    signed: SignedCommand | None = None
 
 
 class _Corrected(msgspec.Struct):
@@ -58,7 +54,6 @@ class _Corrected(msgspec.Struct):
     previous_category: str
     actor: str
     timestamp: datetime
-    signed: SignedCommand | None = None
 
 
 class _Disclosed(msgspec.Struct):
@@ -69,7 +64,6 @@ class _Disclosed(msgspec.Struct):
     late: bool
     actor: str
     timestamp: datetime
-    signed: SignedCommand | None = None
 
 
 class _Refused(msgspec.Struct):
@@ -104,8 +98,9 @@ class _Reclassified(msgspec.Struct):
     timestamp: datetime
 
 
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
+TIMELINE_COLUMNS = ("seq", "task_id", "uscc", "kind", "actor", "at", "detail")
+REFUSAL_COLUMNS = ("seq", "kind", "bucket", "claimed_actor", "authenticated", "command_name", "code", "reason",
+                   "task_id", "uscc", "command_sha256", "key_id", "count", "at")
 
 
 class ResultsProjection:
@@ -136,17 +131,15 @@ class ResultsProjection:
             " disclosure_due TEXT NOT NULL, corrections INTEGER NOT NULL, disclosed_on TEXT, disclosed_by TEXT,"
             " disclosure_late INTEGER, PRIMARY KEY (task_id, uscc))",
             f"CREATE TABLE IF NOT EXISTS {t('res_timeline')} (seq BIGINT PRIMARY KEY, task_id TEXT NOT NULL,"
-            " uscc TEXT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL, detail TEXT NOT NULL,"
-            " key_id TEXT, signature TEXT, command TEXT)",
+            " uscc TEXT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL, detail TEXT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS res_timeline_target ON {t('res_timeline')} (task_id, uscc)",
-            f"CREATE INDEX IF NOT EXISTS res_timeline_actor ON {t('res_timeline')} (actor)",
             f"CREATE TABLE IF NOT EXISTS {t('res_refusals')} (seq BIGINT PRIMARY KEY, kind TEXT NOT NULL,"
-            " claimed_actor TEXT NOT NULL, authenticated INTEGER NOT NULL, command_name TEXT NOT NULL,"
-            " code TEXT NOT NULL, reason TEXT NOT NULL, task_id TEXT NOT NULL, uscc TEXT NOT NULL,"
-            " command_sha256 TEXT NOT NULL, key_id TEXT NOT NULL, count INTEGER NOT NULL, at TEXT NOT NULL)",
+            " bucket TEXT NOT NULL, claimed_actor TEXT NOT NULL, authenticated INTEGER NOT NULL,"
+            " command_name TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL, task_id TEXT NOT NULL,"
+            " uscc TEXT NOT NULL, command_sha256 TEXT NOT NULL, key_id TEXT NOT NULL, count INTEGER NOT NULL,"
+            " at TEXT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS res_refusals_actor ON {t('res_refusals')} (claimed_actor)",
-            f"CREATE TABLE IF NOT EXISTS {t('res_refusal_counts')} (bucket TEXT NOT NULL, hour TEXT NOT NULL,"
-            " count BIGINT NOT NULL, PRIMARY KEY (bucket, hour))",
+            f"CREATE INDEX IF NOT EXISTS res_refusals_target ON {t('res_refusals')} (task_id, uscc)",
         ]
 
     def apply(self, cursor: Any, dialect: Dialect, events: list[ProjectedEvent]) -> None:
@@ -155,13 +148,12 @@ class ResultsProjection:
             _, handler = self.handlers[item.topic]
             handler(cursor, dialect, item, self.decoders[item.topic].decode(item.state), timeline)
         if timeline:
-            cursor.executemany(f"INSERT INTO {dialect.table('res_timeline')} VALUES ({dialect.params(10)})", timeline)
+            cursor.executemany(f"INSERT INTO {dialect.table('res_timeline')} VALUES ({dialect.params(7)})", timeline)
 
     @staticmethod
-    def _signed_row(item: ProjectedEvent, e: Any, kind: str, detail: dict[str, Any]) -> tuple[Any, ...]:
+    def _row(item: ProjectedEvent, e: Any, kind: str, detail: dict[str, Any]) -> tuple[Any, ...]:
         return (item.seq, e.task_id, e.uscc, kind, e.actor, e.timestamp.isoformat(),
-                msgspec.json.encode(detail).decode(), e.signed.key_id, _b64(e.signed.signature),
-                e.signed.command.decode("utf-8", "replace"))
+                msgspec.json.encode(detail).decode())
 
     def _recorded(self, cursor: Any, dialect: Dialect, item: ProjectedEvent, e: _Recorded,
                   timeline: list[tuple[Any, ...]]) -> None:
@@ -171,7 +163,7 @@ class ResultsProjection:
              e.inspected_on.isoformat(), e.actor, e.recorded_on.isoformat(), item.seq, e.result_due.isoformat(),
              int(e.late), e.disclosure_due.isoformat(), 0, None, None, None),
         )
-        timeline.append(self._signed_row(item, e, "recorded", {
+        timeline.append(self._row(item, e, "recorded", {
             "category": e.category, "findings": e.findings, "methods": e.methods, "items": e.items,
             "inspected_on": e.inspected_on, "recorded_on": e.recorded_on, "result_due": e.result_due,
             "late": e.late, "disclosure_due": e.disclosure_due}))
@@ -185,7 +177,7 @@ class ResultsProjection:
             (e.category, e.findings, to_column(e.methods), to_column(e.items), e.inspected_on.isoformat(),
              e.task_id, e.uscc),
         )
-        timeline.append(self._signed_row(item, e, "corrected", {
+        timeline.append(self._row(item, e, "corrected", {
             "category": e.category, "previous_category": e.previous_category, "findings": e.findings,
             "methods": e.methods, "items": e.items, "inspected_on": e.inspected_on, "reason": e.reason}))
 
@@ -197,22 +189,23 @@ class ResultsProjection:
             f" WHERE task_id = {p} AND uscc = {p}",
             (e.disclosed_on.isoformat(), e.actor, int(e.late), e.task_id, e.uscc),
         )
-        timeline.append(self._signed_row(item, e, "disclosed", {
+        timeline.append(self._row(item, e, "disclosed", {
             "disclosed_on": e.disclosed_on, "disclosure_due": e.disclosure_due, "late": e.late}))
 
     def _refused(self, cursor: Any, dialect: Dialect, item: ProjectedEvent, e: _Refused,
                  timeline: list[tuple[Any, ...]]) -> None:
+        bucket = e.claimed_actor if e.authenticated else UNAUTHENTICATED_BUCKET
         cursor.execute(
-            f"INSERT INTO {dialect.table('res_refusals')} VALUES ({dialect.params(13)})",
-            (item.seq, "refused", e.claimed_actor, int(e.authenticated), e.command_name, e.code, e.reason,
+            f"INSERT INTO {dialect.table('res_refusals')} VALUES ({dialect.params(14)})",
+            (item.seq, "refused", bucket, e.claimed_actor, int(e.authenticated), e.command_name, e.code, e.reason,
              e.task_id, e.uscc, e.command_sha256, e.key_id, 1, e.timestamp.isoformat()),
         )
 
     def _suppressed(self, cursor: Any, dialect: Dialect, item: ProjectedEvent, e: _Suppressed,
                     timeline: list[tuple[Any, ...]]) -> None:
         cursor.execute(
-            f"INSERT INTO {dialect.table('res_refusals')} VALUES ({dialect.params(13)})",
-            (item.seq, "suppressed", e.bucket, 0, "", e.last_code,
+            f"INSERT INTO {dialect.table('res_refusals')} VALUES ({dialect.params(14)})",
+            (item.seq, "suppressed", e.bucket, e.bucket, int(e.bucket != UNAUTHENTICATED_BUCKET), "", e.last_code,
              f"at least {e.count} further refusals of {e.bucket} in hour {e.hour} were counted, not recorded one by one",
              "", "", "", "", e.count, e.timestamp.isoformat()),
         )
@@ -225,4 +218,203 @@ class ResultsProjection:
         task_id, _, uscc = key.rpartition("/")
         timeline.append((item.seq, task_id, uscc, "reclassified", e.actor, e.timestamp.isoformat(),
                          msgspec.json.encode({"risk_class": e.risk_class, "previous": e.previous, "reason": e.reason,
-                                              "cause": e.cause}).decode(), None, None, None))
+                                              "cause": e.cause}).decode()))
+
+
+# ---------------------------------------------------------------------------
+# Queries (conn, dialect from projections.runner.writable_connection).
+
+
+class TimelineRow(msgspec.Struct, kw_only=True):
+    seq: int
+    task_id: str
+    uscc: str
+    kind: str
+    actor: str
+    at: str
+    detail: str
+
+
+class RefusalRow(msgspec.Struct, kw_only=True):
+    seq: int
+    kind: str  # refused | suppressed
+    bucket: str
+    claimed_actor: str
+    authenticated: bool
+    command_name: str
+    code: str
+    reason: str
+    task_id: str
+    uscc: str
+    command_sha256: str
+    key_id: str
+    count: int
+    at: str
+
+
+class TeamRow(msgspec.Struct, kw_only=True):
+    task_id: str
+    uscc: str
+    inspectors: tuple[str, ...]
+    experts: tuple[str, ...]
+    drawn_seq: int
+    voided_seq: int | None
+
+
+class ResultRow(msgspec.Struct, kw_only=True):
+    task_id: str
+    uscc: str
+    category: str
+    findings: str
+    inspected_on: str
+    recorded_by: str
+    recorded_on: str
+    recorded_seq: int
+    result_due: str
+    late: bool
+    disclosure_due: str
+    corrections: int
+    disclosed_on: str | None
+    disclosure_late: bool
+
+
+class StandingTeam(msgspec.Struct, kw_only=True):
+    task_id: str
+    uscc: str
+    inspectors: tuple[str, ...]
+    experts: tuple[str, ...]
+    window_end: str
+
+
+class ConflictHit(msgspec.Struct, kw_only=True):
+    task_id: str
+    uscc: str
+    badge: str
+    problem: str  # recorded_under_conflict | assigned_under_conflict
+    reason: str
+    declared_at: int
+
+
+class PublicRow(msgspec.Struct, kw_only=True):
+    task_id: str
+    task_name: str
+    uscc: str
+    entity_name: str
+    category: str
+    findings: str
+    inspected_on: str
+    disclosed_on: str
+    corrections: int
+    inspectors: tuple[str, ...]
+
+
+def _all(conn: Any, dialect: Dialect, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    cursor = conn.cursor()
+    cursor.execute(sql.replace("?", dialect.placeholder).replace("{t}", dialect.prefix), params)
+    return list(cursor.fetchall())
+
+
+def timeline(conn: Any, dialect: Dialect, task_id: str, uscc: str) -> list[TimelineRow]:
+    rows = _all(conn, dialect, f"SELECT {', '.join(TIMELINE_COLUMNS)} FROM {{t}}res_timeline"
+                               " WHERE task_id = ? AND uscc = ? ORDER BY seq", (task_id, uscc))
+    return [TimelineRow(**dict(zip(TIMELINE_COLUMNS, r))) for r in rows]
+
+
+def refusals(conn: Any, dialect: Dialect, *, claimed_actor: str | None = None, task_id: str | None = None,
+             uscc: str | None = None) -> list[RefusalRow]:
+    """Refused attempts and counters, in ledger order, filtered as given."""
+    where, params = [], []
+    for column, value in (("claimed_actor", claimed_actor), ("task_id", task_id), ("uscc", uscc)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = _all(conn, dialect, f"SELECT {', '.join(REFUSAL_COLUMNS)} FROM {{t}}res_refusals{clause} ORDER BY seq",
+                tuple(params))
+    out = []
+    for r in rows:
+        values = dict(zip(REFUSAL_COLUMNS, r))
+        values["authenticated"] = bool(values["authenticated"])
+        out.append(RefusalRow(**values))
+    return out
+
+
+def _team(task_id: str, uscc: str, inspectors: str, experts: str, drawn_seq: int, valid_to: int | None) -> TeamRow:
+    return TeamRow(task_id=task_id, uscc=uscc, inspectors=from_column(inspectors, True),
+                   experts=from_column(experts, True), drawn_seq=int(drawn_seq),
+                   voided_seq=int(valid_to) if valid_to is not None else None)
+
+
+def teams_of_target(conn: Any, dialect: Dialect, task_id: str, uscc: str) -> list[TeamRow]:
+    """Every draw (standing or voided) that put `uscc` in `task_id`, with its team."""
+    rows = _all(conn, dialect, "SELECT task_id, uscc, inspectors, experts, drawn_seq, valid_to FROM {t}draw_teams"
+                               " WHERE task_id = ? AND uscc = ? ORDER BY drawn_seq", (task_id, uscc))
+    return [_team(*r) for r in rows]
+
+
+def teams_of_member(conn: Any, dialect: Dialect, badge: str) -> list[TeamRow]:
+    """Every team (standing or voided) `badge` was drawn into, as inspector or expert."""
+    needle = f";{badge};"
+    rows = _all(conn, dialect, "SELECT task_id, uscc, inspectors, experts, drawn_seq, valid_to FROM {t}draw_teams"
+                               " WHERE inspectors LIKE ? OR experts LIKE ? ORDER BY drawn_seq",
+                (f"%{needle}%", f"%{needle}%"))
+    # LIKE treats '_' as a wildcard: keep exact members only.
+    return [t for t in (_team(*r) for r in rows) if badge in t.inspectors or badge in t.experts]
+
+
+def results(conn: Any, dialect: Dialect) -> list[ResultRow]:
+    rows = _all(conn, dialect, "SELECT task_id, uscc, category, findings, inspected_on, recorded_by, recorded_on,"
+                               " recorded_seq, result_due, late, disclosure_due, corrections, disclosed_on,"
+                               " disclosure_late FROM {t}res_results ORDER BY task_id, uscc")
+    return [ResultRow(task_id=r[0], uscc=r[1], category=r[2], findings=r[3], inspected_on=r[4], recorded_by=r[5],
+                      recorded_on=r[6], recorded_seq=int(r[7]), result_due=r[8], late=bool(r[9]),
+                      disclosure_due=r[10], corrections=int(r[11]), disclosed_on=r[12], disclosure_late=bool(r[13]))
+            for r in rows]
+
+
+def standing_teams(conn: Any, dialect: Dialect) -> list[StandingTeam]:
+    """The teams of every task's standing draw, with the task's window end."""
+    rows = _all(conn, dialect, "SELECT d.task_id, d.uscc, d.inspectors, d.experts, t.window_end FROM {t}draw_teams d"
+                               " JOIN {t}draw_tasks t ON t.task_id = d.task_id"
+                               " WHERE d.valid_to IS NULL AND t.state = 'drawn' ORDER BY d.task_id, d.uscc")
+    return [StandingTeam(task_id=r[0], uscc=r[1], inspectors=from_column(r[2], True), experts=from_column(r[3], True),
+                         window_end=str(r[4])) for r in rows]
+
+
+def conflict_hits(conn: Any, dialect: Dialect) -> list[ConflictHit]:
+    """Results recorded, and standing assignments, under a declared conflict of interest (回避)."""
+    out = [ConflictHit(task_id=r[0], uscc=r[1], badge=r[2], problem="recorded_under_conflict", reason=r[3],
+                       declared_at=int(r[4]))
+           for r in _all(conn, dialect, "SELECT r.task_id, r.uscc, r.recorded_by, c.reason, c.valid_from"
+                                        " FROM {t}res_results r JOIN {t}dir_conflicts c ON c.badge = r.recorded_by"
+                                        " AND c.uscc = r.uscc WHERE c.valid_from <= r.recorded_seq"
+                                        " AND (c.valid_to IS NULL OR c.valid_to > r.recorded_seq)")]
+    for task_id, uscc, inspectors, experts, badge, reason, declared in _all(
+            conn, dialect, "SELECT d.task_id, d.uscc, d.inspectors, d.experts, c.badge, c.reason, c.valid_from"
+                           " FROM {t}draw_teams d JOIN {t}dir_conflicts c ON c.uscc = d.uscc"
+                           " WHERE d.valid_to IS NULL AND c.valid_to IS NULL"):
+        if badge in from_column(inspectors, True) + from_column(experts, True):
+            out.append(ConflictHit(task_id=task_id, uscc=uscc, badge=badge, problem="assigned_under_conflict",
+                                   reason=reason, declared_at=int(declared)))
+    return out
+
+
+def disclosed(conn: Any, dialect: Dialect, task_id: str | None = None) -> list[PublicRow]:
+    """Disclosed results with the task's and the entity's names and the standing team."""
+    where, params = ("AND r.task_id = ?", (task_id,)) if task_id else ("", ())
+    rows = _all(conn, dialect, "SELECT r.task_id, t.name, r.uscc, e.name, r.category, r.findings, r.inspected_on,"
+                               " r.disclosed_on, r.corrections, d.inspectors FROM {t}res_results r"
+                               " JOIN {t}draw_tasks t ON t.task_id = r.task_id"
+                               " LEFT JOIN {t}dir_entities e ON e.uscc = r.uscc AND e.valid_to IS NULL"
+                               " LEFT JOIN {t}draw_teams d ON d.task_id = r.task_id AND d.uscc = r.uscc"
+                               " AND d.valid_to IS NULL"
+                               f" WHERE r.disclosed_on IS NOT NULL {where} ORDER BY r.task_id, r.uscc", params)
+    return [PublicRow(task_id=r[0], task_name=r[1] or "", uscc=r[2], entity_name=r[3] or "", category=r[4],
+                      findings=r[5], inspected_on=r[6], disclosed_on=r[7], corrections=int(r[8]),
+                      inspectors=from_column(r[9] or "", True)) for r in rows]
+
+
+def current_inspectors(conn: Any, dialect: Dialect) -> dict[str, tuple[str, str]]:
+    """badge -> (name, department) of the inspectors in force."""
+    return {b: (n, d) for b, n, d in _all(conn, dialect, "SELECT badge, name, department FROM {t}dir_inspectors"
+                                                          " WHERE valid_to IS NULL")}
