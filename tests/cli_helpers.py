@@ -10,10 +10,17 @@ from pathlib import Path
 DRLEDGER = str(Path(sys.executable).parent / "drledger")
 
 
+def keys_dir(home: Path) -> Path:
+    """Where `run` keeps the actors' keys of the ledger at `home` (beside it, not in it)."""
+    return home.parent / f"{home.name}-actor-keys"
+
+
 def run(*args: str, home: Path, store: str | None = None, env: dict[str, str] | None = None,
         input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DRLEDGER_")}
     full_env["DRLEDGER_HOME"] = str(home)
+    # Actors' keys live outside HOME, never in the user's real ~/.config.
+    full_env["DRLEDGER_KEYS"] = str(keys_dir(home))
     if store:
         full_env["DRLEDGER_STORE"] = store
     full_env.update(env or {})
