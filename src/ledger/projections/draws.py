@@ -6,6 +6,7 @@ the history of every draw remains queryable.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import msgspec
@@ -14,7 +15,7 @@ from eventsourcing.utils import get_topic
 from ledger.domain.draws import Plan, Task
 from ledger.draw.spec import Team
 from ledger.projections.base import ProjectedEvent
-from ledger.projections.directory import to_column
+from ledger.projections.directory import from_column, to_column
 from ledger.store.schema import Dialect
 
 
@@ -136,3 +137,26 @@ class DrawProjection:
             f"UPDATE {dialect.table('draw_teams')} SET valid_to = {p} WHERE task_id = {p} AND valid_to IS NULL",
             (item.seq, task_id),
         )
+
+
+def recently_inspected(conn: Any, dialect: Dialect, task_id: str, items: tuple[str, ...], window_start: date,
+                       exclude_recent_days: int | None, position: int) -> set[str]:
+    """Targets of other tasks' draws standing at `position` that share an item with
+    `items` and whose window ended at most `exclude_recent_days` before `window_start`
+    (the write path's side of verify/draws.py DrawState.recently_inspected)."""
+    if not exclude_recent_days:
+        return set()
+    since = window_start - timedelta(days=exclude_recent_days)
+    p = dialect.placeholder
+    cursor = conn.cursor()
+    cursor.execute(
+        f"SELECT t.items, t.window_end, d.uscc FROM {dialect.table('draw_teams')} d"
+        f" JOIN {dialect.table('draw_tasks')} t ON t.task_id = d.task_id"
+        f" WHERE d.drawn_seq <= {p} AND (d.valid_to IS NULL OR d.valid_to > {p}) AND t.task_id <> {p}",
+        (position, position, task_id),
+    )
+    mine = set(items)
+    return {
+        uscc for task_items, window_end, uscc in cursor.fetchall()
+        if mine & set(from_column(task_items, True)) and date.fromisoformat(window_end) >= since
+    }
