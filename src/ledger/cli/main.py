@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "draw": "ledger.cli.draws:draw",
     "result": "ledger.cli.results:result",
     "report": "ledger.cli.results:report",
+    "settings": "ledger.cli.results:settings",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -50,6 +51,7 @@ SUMMARIES: dict[str, str] = {
     "draw": "Commit, run, void, replay, export and prove draws.",
     "result": "Record, correct, disclose inspection results (signed).",
     "report": "Accountability reports: trace, actor, refused, overdue, conflicts.",
+    "settings": "Results settings and working-day calendars (signed ledger data).",
 }
 
 

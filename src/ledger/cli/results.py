@@ -1,5 +1,6 @@
-"""`drledger result` (record, correct, disclose, public) and `drledger report`
-(trace, actor, refused, overdue, conflicts): results and accountability."""
+"""`drledger result` (record, correct, disclose, public), `drledger report`
+(trace, actor, refused, overdue, conflicts) and `drledger settings` (results,
+calendar, show): results, accountability, and the settings they run under."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, Callable, TypeVar
 
 import click
 
-from ledger.cli.common import clear_errors, config_from, fail, store_options
+from ledger.cli.common import actor_options, clear_errors, config_from, fail, signer_for, store_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
@@ -22,7 +23,7 @@ def settings_errors(function: F) -> F:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ledger.results_settings import SettingsError
+        from ledger.services.settings import SettingsError
 
         try:
             return function(*args, **kwargs)
@@ -32,18 +33,10 @@ def settings_errors(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def signer_options(function: F) -> F:
-    function = click.option("--key", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                            help="The inspector's key file (default HOME/keys/<BADGE>.pem).")(function)
-    return click.option("--as", "as_actor", required=True, metavar="BADGE",
-                        help="The inspector (actor id = badge) who signs.")(function)
+def _emit(rows: list[Any], fmt: str) -> None:
+    from ledger.cli.directory import _emit as emit
 
-
-def _signer(home: Path, badge: str, key: Path | None):  # -> Signer
-    from ledger.integrity.keys import read_key_file
-    from ledger.setup import passphrase
-
-    return read_key_file(key or home / "keys" / f"{badge}.pem", passphrase())
+    emit(rows, fmt)
 
 
 def _content_options(function: F) -> F:
@@ -67,25 +60,16 @@ def _date(text: str) -> date:
         raise click.BadParameter(f"{text!r}: use YYYY-MM-DD", param_hint="--inspected-on") from None
 
 
-def _task_items(config: Any, task_id: str) -> tuple[str, ...]:
-    from ledger.projections import all_projections
-    from ledger.projections.directory import from_column
-    from ledger.projections.runner import catch_up, writable_connection
-
-    catch_up(config, all_projections())
-    with writable_connection(config) as (conn, dialect, _):
-        cursor = conn.cursor()
-        cursor.execute(f"SELECT items FROM {dialect.table('draw_tasks')} WHERE task_id = {dialect.placeholder}",
-                       (task_id,))
-        row = cursor.fetchone()
-    return tuple(from_column(row[0], True)) if row else ()
+def _methods(text: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in text.split(",") if m.strip())
 
 
 def _show(view: Any, verb: str) -> None:
     late = " (late)" if view.recorded_on > view.result_due else ""
     click.echo(f"{verb} {view.task_id} {view.uscc}: {view.category} {view.category_label}, by {view.recorded_by}"
                f" on {view.recorded_on}{late}; result due {view.result_due}; disclosure due {view.disclosure_due};"
-               f" corrections {view.corrections}; {'disclosed' if view.disclosed else 'not disclosed'}")
+               f" corrections {view.corrections}; {'disclosed' if view.disclosed else 'not disclosed'}"
+               + (f"; ledger positions {view.receipt.first}-{view.receipt.last}" if view.receipt else ""))
 
 
 @click.group()
@@ -104,31 +88,31 @@ def result() -> None:
 @click.argument("task_id")
 @click.argument("uscc")
 @_content_options
-@signer_options
+@actor_options
 @clear_errors
-@settings_errors
 def record(store: str | None, home: str, task_id: str, uscc: str, category: str, findings: str, methods: str,
            inspected_on: str, items: tuple[str, ...], as_actor: str, key: Path | None) -> None:
-    """Record the result of a drawn target, signed with the inspector's key.
+    """Record the result of a drawn target, signed with the inspector's own key.
 
-    Refused (and the attempt recorded) unless the draw assigned BADGE to USCC
-    in TASK, the date is in the task window and the items are on the task.
+    Refused (and the attempt recorded) unless the draw assigned the inspector
+    (--as BADGE) to USCC in TASK, the date is in the task window and the
+    items are on the task.
 
     \b
     Example:
       drledger result record T-2026-001 91110108551385082Q --category corrected \\
         --findings 未明码标价，已责令改正 --method onsite,written --inspected-on 2026-09-25 --as XY-SCJG-0007
     """
-    from ledger.domain.results import RecordBody
-    from ledger.results_service import ResultsService, sign_record
+    from ledger.services import results
+    from ledger.services.ledger import open_ledger
 
     config = config_from(store, home)
-    body = RecordBody(task_id=task_id, uscc=uscc, category=category, findings=findings,
-                      methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
-                      items=items or _task_items(config, task_id), inspected_on=_date(inspected_on))
-    signed = sign_record(_signer(config.home, as_actor, key), as_actor, body)
-    with ResultsService(config) as service:
-        _show(service.record(signed), "recorded")
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        body = results.RecordBody(task_id=task_id, uscc=uscc, category=category, findings=findings,
+                                  methods=_methods(methods), items=items or results.task_items(ledger, task_id),
+                                  inspected_on=_date(inspected_on))
+        _show(results.record(ledger, results.sign_record(signer, as_actor, body)), "recorded")
 
 
 @result.command()
@@ -141,9 +125,8 @@ def record(store: str | None, home: str, task_id: str, uscc: str, category: str,
 @click.option("--method", "methods", default=None, metavar="M[,M]", help="New methods (default: unchanged).")
 @click.option("--inspected-on", default=None, metavar="DATE", help="New inspection date (default: unchanged).")
 @click.option("--item", "items", multiple=True, help="New items (repeat; default: unchanged).")
-@signer_options
+@actor_options
 @clear_errors
-@settings_errors
 def correct(store: str | None, home: str, task_id: str, uscc: str, reason: str, category: str | None,
             findings: str | None, methods: str | None, inspected_on: str | None, items: tuple[str, ...],
             as_actor: str, key: Path | None) -> None:
@@ -154,36 +137,31 @@ def correct(store: str | None, home: str, task_id: str, uscc: str, reason: str, 
       drledger result correct T-2026-001 91110108551385082Q --category pending \\
         --reason "录入时误选结果类别" --as XY-SCJG-0007
     """
-    from eventsourcing.application import AggregateNotFoundError
-
-    from ledger.domain.results import CorrectBody, InspectionResult
-    from ledger.results_service import ResultsService, sign_correct
+    from ledger.services import results
+    from ledger.services.ledger import open_ledger
 
     config = config_from(store, home)
-    with ResultsService(config) as service:
-        try:
-            current = service.app.repository.get(InspectionResult.create_id(task_id, uscc))
-            base = {"category": current.category, "findings": current.findings, "methods": current.methods,
-                    "items": current.items, "inspected_on": current.inspected_on}
-        except AggregateNotFoundError:
-            # Still signed and submitted, so the refusal is recorded like any other.
-            base = {"category": "", "findings": "", "methods": (), "items": (), "inspected_on": date.today()}
-        body = CorrectBody(
-            task_id=task_id, uscc=uscc, reason=reason, category=category or base["category"],
-            findings=findings or base["findings"],
-            methods=tuple(m.strip() for m in methods.split(",") if m.strip()) if methods else base["methods"],
-            items=items or base["items"], inspected_on=_date(inspected_on) if inspected_on else base["inspected_on"],
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        now = results.current(ledger, task_id, uscc)
+        # Without a result the correction is still signed and submitted, so its refusal is recorded.
+        body = results.CorrectBody(
+            task_id=task_id, uscc=uscc, reason=reason,
+            category=category or (now.category if now else ""),
+            findings=findings or (now.findings if now else ""),
+            methods=_methods(methods) if methods else (now.methods if now else ()),
+            items=items or (now.items if now else ()),
+            inspected_on=_date(inspected_on) if inspected_on else (now.inspected_on if now else date.today()),
         )
-        _show(service.correct(sign_correct(_signer(config.home, as_actor, key), as_actor, body)), "corrected")
+        _show(results.correct(ledger, results.sign_correct(signer, as_actor, body)), "corrected")
 
 
 @result.command()
 @store_options
 @click.argument("task_id")
 @click.argument("uscc")
-@signer_options
+@actor_options
 @clear_errors
-@settings_errors
 def disclose(store: str | None, home: str, task_id: str, uscc: str, as_actor: str, key: Path | None) -> None:
     """Disclose (公示) a result; public views then show it, inspectors masked.
 
@@ -191,13 +169,14 @@ def disclose(store: str | None, home: str, task_id: str, uscc: str, as_actor: st
     Example:
       drledger result disclose T-2026-001 91110108551385082Q --as XY-SCJG-0007
     """
-    from ledger.domain.results import DiscloseBody
-    from ledger.results_service import ResultsService, sign_disclose
+    from ledger.services import results
+    from ledger.services.ledger import open_ledger
 
     config = config_from(store, home)
-    body = DiscloseBody(task_id=task_id, uscc=uscc)
-    with ResultsService(config) as service:
-        _show(service.disclose(sign_disclose(_signer(config.home, as_actor, key), as_actor, body)), "disclosed")
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        body = results.DiscloseBody(task_id=task_id, uscc=uscc)
+        _show(results.disclose(ledger, results.sign_disclose(signer, as_actor, body)), "disclosed")
 
 
 @result.command(name="public")
@@ -205,16 +184,14 @@ def disclose(store: str | None, home: str, task_id: str, uscc: str, as_actor: st
 @click.option("--task", "task_id", default=None, help="Only this task.")
 @FORMAT
 @clear_errors
-@settings_errors
 def public(store: str | None, home: str, task_id: str | None, fmt: str) -> None:
-    """The public view: disclosed results, inspectors masked as configured (results.toml).
+    """The public view: disclosed results, inspectors masked as the ledger's settings say.
 
     \b
     Example:
       drledger result public --task T-2026-001 --format csv > 公示.csv
     """
-    from ledger.cli.directory import _emit
-    from ledger.results_reports import public_results
+    from ledger.services.reports import public_results
 
     _emit(public_results(config_from(store, home), task_id), fmt)
 
@@ -237,14 +214,13 @@ def report() -> None:
 @FORMAT
 @clear_errors
 def trace(store: str | None, home: str, task_id: str, uscc: str, fmt: str) -> None:
-    """The whole timeline of one target in one task, with signatures and event hashes.
+    """The whole timeline of one target in one task, with the signed commands and event hashes.
 
     \b
     Example:
       drledger report trace --task T-2026-001 --target 91110108551385082Q
     """
-    from ledger.cli.directory import _emit
-    from ledger.results_reports import trace as build
+    from ledger.services.reports import trace as build
 
     rows = build(config_from(store, home), task_id, uscc)
     if not rows:
@@ -254,20 +230,19 @@ def trace(store: str | None, home: str, task_id: str, uscc: str, fmt: str) -> No
 
 @report.command(name="actor")
 @store_options
-@click.argument("badge")
+@click.argument("actor")
 @FORMAT
 @clear_errors
-def actor_cmd(store: str | None, home: str, badge: str, fmt: str) -> None:
-    """Everything one actor was assigned, signed and was refused.
+def actor_cmd(store: str | None, home: str, actor: str, fmt: str) -> None:
+    """Every command one actor signed, the teams it was drawn into, and the attempts refused in its name.
 
     \b
     Example:
       drledger report actor XY-SCJG-0007 --format json
     """
-    from ledger.cli.directory import _emit
-    from ledger.results_reports import actor_report
+    from ledger.services.reports import actor_report
 
-    _emit(actor_report(config_from(store, home), badge), fmt)
+    _emit(actor_report(config_from(store, home), actor), fmt)
 
 
 @report.command()
@@ -276,14 +251,14 @@ def actor_cmd(store: str | None, home: str, badge: str, fmt: str) -> None:
 @FORMAT
 @clear_errors
 def refused(store: str | None, home: str, actor: str | None, fmt: str) -> None:
-    """Refused attempts (who, what, why) and flood counters.
+    """Refused attempts (who, what, why) and flood counters; authenticated
+    actors first, then unauthenticated attempts (bucket ?unauthenticated).
 
     \b
     Example:
       drledger report refused --format csv > refused.csv
     """
-    from ledger.cli.directory import _emit
-    from ledger.results_reports import refused as build
+    from ledger.services.reports import refused as build
 
     _emit(build(config_from(store, home), actor), fmt)
 
@@ -293,18 +268,16 @@ def refused(store: str | None, home: str, actor: str | None, fmt: str) -> None:
 @click.option("--as-of", default=None, metavar="DATE", help="Judge deadlines as of this date (default today, China).")
 @FORMAT
 @clear_errors
-@settings_errors
 def overdue(store: str | None, home: str, as_of: str | None, fmt: str) -> None:
-    """Late or missing results and disclosures, counted in working days.
+    """Late or missing results and disclosures, in working days (settings and calendar from the ledger).
 
     \b
     Example:
       drledger report overdue --as-of 2026-12-31 --format table
     """
-    from ledger.cli.directory import _emit
-    from ledger.results_reports import overdue as build
+    from ledger.services.reports import overdue as build
 
-    _emit(build(config_from(store, home), date.fromisoformat(as_of) if as_of else None), fmt)
+    _emit(build(config_from(store, home), _date(as_of) if as_of else None), fmt)
 
 
 @report.command()
@@ -318,7 +291,129 @@ def conflicts(store: str | None, home: str, fmt: str) -> None:
     Example:
       drledger report conflicts --format json
     """
-    from ledger.cli.directory import _emit
-    from ledger.results_reports import conflicts as build
+    from ledger.services.reports import conflicts as build
 
     _emit(build(config_from(store, home)), fmt)
+
+
+# ---------------------------------------------------------------------------
+# drledger settings
+
+
+@click.group()
+def settings() -> None:
+    """The ledger's settings: results deadlines, categories, credit rules, masking,
+    the refusal bound, and working-day schedules. Each change is a command signed
+    by an admin, so `verify` re-executes every decision under the settings it had.
+
+    \b
+    Example:
+      drledger settings results --file results.toml --as admin
+      drledger settings show
+    """
+
+
+@settings.command(name="results")
+@store_options
+@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="results.toml (keys not given take their defaults).")
+@actor_options
+@clear_errors
+@settings_errors
+def settings_results(store: str | None, home: str, path: Path, as_actor: str, key: Path | None) -> None:
+    """Sign and record the results settings of a results.toml (settings.results).
+
+    \b
+    Example:
+      printf 'results_due_working_days = 15\\n' > results.toml
+      drledger settings results --file results.toml --as admin
+    """
+    from ledger.services import settings as service
+    from ledger.services.ledger import open_ledger
+
+    config = config_from(store, home)
+    new = service.parse_results(path.read_text(encoding="utf-8"), str(path))
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        if service.results_in_force(config, ledger) == new:
+            click.echo(f"results settings unchanged: {path} is what the ledger holds")
+            return
+        receipt = service.submit_settings(ledger, service.sign_results(signer, as_actor, new))
+    click.echo(f"results settings recorded at ledger position {receipt.first} (signed by {as_actor})")
+
+
+@settings.command(name="calendar")
+@store_options
+@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="calendar.toml: [YEAR] tables with holidays and make-up workdays.")
+@click.option("--source", default=None, metavar="TEXT",
+              help="Where the schedule comes from (e.g. the State Council notice) [default: the file's name and"
+                   " SHA-256].")
+@actor_options
+@clear_errors
+@settings_errors
+def settings_calendar(store: str | None, home: str, path: Path, source: str | None, as_actor: str,
+                      key: Path | None) -> None:
+    """Sign and record the working-day schedule of each year in a calendar.toml
+    (one settings.calendar per year; a recorded year takes precedence over chinesecalendar).
+
+    \b
+    Example:
+      printf '[2027]\\nholidays = ["2027-01-01"]\\nworkdays = []\\n' > calendar.toml
+      drledger settings calendar --file calendar.toml --source "国办发明电〔2026〕x号" --as admin
+    """
+    from ledger.services import settings as service
+    from ledger.services.ledger import open_ledger
+
+    config = config_from(store, home)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise service.SettingsError(f"{path}: not UTF-8 ({error})") from None
+    years = service.parse_calendar(text, source or service.default_source(data, path.name), str(path))
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        held = service.settings_in_force(config, ledger)
+        for schedule in years:
+            if held.recorded(schedule.year) == schedule:
+                click.echo(f"{schedule.year}: unchanged")
+                continue
+            receipt = service.submit_settings(ledger, service.sign_calendar_year(signer, as_actor, schedule))
+            click.echo(f"{schedule.year}: {len(schedule.holidays)} holidays, {len(schedule.workdays)} make-up"
+                       f" working days recorded at ledger position {receipt.first}")
+
+
+@settings.command(name="show")
+@store_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@clear_errors
+def settings_show(store: str | None, home: str, fmt: str) -> None:
+    """Print the settings in force, as the ledger's decisions read them.
+
+    \b
+    Example:
+      drledger settings show --format json
+    """
+    import msgspec
+
+    from ledger.services.settings import settings_in_force
+
+    held = settings_in_force(config_from(store, home))
+    if fmt == "json":
+        click.echo(msgspec.json.encode(held).decode())
+        return
+    r = held.results
+    click.echo(f"results_due_working_days = {r.results_due_working_days}")
+    click.echo(f"disclosure_due_working_days = {r.disclosure_due_working_days}")
+    click.echo(f"refusals_per_hour = {r.refusals_per_hour}")
+    click.echo(f"public_inspectors = {r.public_inspectors}")
+    click.echo("categories: " + ", ".join(f"{c.code} ({c.label})" for c in r.result_categories()))
+    click.echo("credit_rules: " + (", ".join(f"{k} {v}" for k, v in sorted(r.credit_rules.items())) or "none"))
+    if held.governance is not None:
+        click.echo("governance: " + ", ".join(f"{k} = {v}" for k, v in sorted(held.governance.items())))
+    if not held.calendar_years:
+        click.echo("calendar: chinesecalendar only (no year recorded in the ledger)")
+    for year in held.calendar_years:
+        click.echo(f"calendar {year.year}: {len(year.holidays)} holidays, {len(year.workdays)} make-up working days;"
+                   f" source: {year.source}")

@@ -1,0 +1,263 @@
+"""Accountability reports for discipline inspectors (纪检监察), and the public view.
+
+All read the projections (caught up first) and return lists of msgspec
+Structs, so the CLI and the HTTP layer format the same rows:
+
+- trace(task, uscc): the whole timeline of one target in one task: its
+  draws, results, corrections, disclosure, reclassifications and refused
+  attempts, each with its ledger hash; every accepted step names the signed
+  command of its transaction (position, name, key, signature, exact bytes).
+- actor_report(actor): every command the actor signed (any name), the teams
+  it was drawn into, and the refused attempts in its name.
+- refused(): refused attempts and suppression counters, authenticated ones
+  (bucket = the actor) apart from unauthenticated ones ("?unauthenticated").
+- overdue(today): late or missing results and disclosures, in working days,
+  under the settings and calendar recorded in the ledger.
+- conflicts(): results recorded, or assignments standing, under a declared
+  conflict of interest (回避).
+- public_results(): disclosed results with inspectors masked as the
+  ledger's settings say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import msgspec
+
+from ledger.domain.commands import china_date
+from ledger.domain.refusals import UNAUTHENTICATED_BUCKET
+from ledger.domain.results import mask_badge, mask_name, result_due
+from ledger.domain.workdays import CalendarNotCovered
+from ledger.integrity.canonical import utc_now
+from ledger.projections import all_projections
+from ledger.projections import results as q
+from ledger.projections.commands import CommandRow, commands_for, commands_of
+from ledger.projections.runner import catch_up, writable_connection
+from ledger.services.settings import settings_in_force
+from ledger.store.config import StoreConfig
+from ledger.store.reader import open_reader
+
+
+class TraceRow(msgspec.Struct, kw_only=True):
+    seq: int
+    at: str
+    kind: str
+    actor: str
+    detail: str
+    command_seq: int | None = None  # the command whose transaction holds this event
+    command_name: str | None = None
+    key_id: str | None = None
+    signature: str | None = None  # base64
+    command: str | None = None  # the exact signed bytes
+    event_hash: str = ""
+
+
+class RefusedRow(msgspec.Struct, kw_only=True):
+    seq: int
+    at: str
+    bucket: str  # the authenticated actor, or "?unauthenticated"
+    kind: str  # refused | suppressed
+    claimed_actor: str
+    authenticated: bool
+    command: str
+    code: str
+    reason: str
+    task_id: str
+    uscc: str
+    count: int
+
+
+class OverdueRow(msgspec.Struct, kw_only=True):
+    task_id: str
+    uscc: str
+    problem: str  # result_late | result_missing | disclosure_late | disclosure_missing | calendar_not_covered
+    due: str
+    done: str | None
+    inspectors: str
+
+
+class ConflictRow(msgspec.Struct, kw_only=True):
+    task_id: str
+    uscc: str
+    badge: str
+    problem: str  # recorded_under_conflict | assigned_under_conflict
+    reason: str
+    declared_at: int
+
+
+class PublicResult(msgspec.Struct, kw_only=True):
+    task_id: str
+    task_name: str
+    uscc: str
+    entity_name: str
+    category: str
+    category_label: str
+    findings: str
+    inspected_on: str
+    disclosed_on: str
+    corrections: int
+    inspectors: list[str]
+
+
+@contextmanager
+def _read(config: StoreConfig) -> Iterator[tuple[Any, Any]]:
+    """The read models, caught up with the ledger."""
+    catch_up(config, all_projections())
+    with writable_connection(config) as (conn, dialect, _):
+        yield conn, dialect
+
+
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _signed_by(row: TraceRow, command: CommandRow | None) -> TraceRow:
+    if command is not None:
+        row.command_seq, row.command_name = command.seq, command.name
+        row.key_id, row.signature, row.command = command.key_id, command.signature, command.command
+    return row
+
+
+def _with_hashes(config: StoreConfig, rows: list[TraceRow]) -> list[TraceRow]:
+    with open_reader(config) as reader:
+        for row in rows:
+            found = reader.hash_at(row.seq)
+            row.event_hash = found.hex() if found else ""
+    return sorted(rows, key=lambda r: r.seq)
+
+
+def _refusal_rows(refusals: list[q.RefusalRow]) -> list[TraceRow]:
+    """Refused attempts: an authenticated one is the actor's; an unauthenticated one only claims its name."""
+    out = []
+    for r in refusals:
+        if r.kind == "suppressed":
+            kind = "suppressed"
+        else:
+            kind = f"refused:{r.code}" if r.authenticated else f"unauthenticated:{r.code}"
+        out.append(TraceRow(seq=r.seq, at=r.at, kind=kind, actor=r.claimed_actor, key_id=r.key_id or None,
+                            detail=_json({"command": r.command_name, "code": r.code, "reason": r.reason,
+                                          "authenticated": r.authenticated, "command_sha256": r.command_sha256,
+                                          "count": r.count})))
+    return out
+
+
+def trace(config: StoreConfig, task_id: str, uscc: str) -> list[TraceRow]:
+    with _read(config) as (conn, dialect):
+        rows = [TraceRow(seq=t.drawn_seq, at="", kind="drawn", actor="",
+                         detail=_json({"inspectors": t.inspectors, "experts": t.experts, "voided_at": t.voided_seq}))
+                for t in q.teams_of_target(conn, dialect, task_id, uscc)]
+        rows += [TraceRow(seq=t.seq, at=t.at, kind=t.kind, actor=t.actor, detail=t.detail)
+                 for t in q.timeline(conn, dialect, task_id, uscc)]
+        commands = commands_for(conn, dialect, [r.seq for r in rows])
+        for row in rows:
+            command = commands.get(row.seq)
+            _signed_by(row, command)
+            if row.kind == "drawn" and command is not None:
+                row.at, row.actor = command.recorded_at, command.actor
+        rows += _refusal_rows(q.refusals(conn, dialect, task_id=task_id, uscc=uscc))
+    return _with_hashes(config, rows)
+
+
+def actor_report(config: StoreConfig, actor: str) -> list[TraceRow]:
+    """Every command `actor` signed, every team it was drawn into, every refused attempt in its name."""
+    with _read(config) as (conn, dialect):
+        rows = [_signed_by(TraceRow(seq=c.seq, at=c.recorded_at, kind=c.name, actor=c.actor,
+                                    detail=_json(c.body())), c)
+                for c in commands_of(conn, dialect, actor)]
+        teams = q.teams_of_member(conn, dialect, actor)
+        commands = commands_for(conn, dialect, [t.drawn_seq for t in teams])
+        for team in teams:
+            role = "inspector" if actor in team.inspectors else "expert"
+            command = commands.get(team.drawn_seq)
+            rows.append(TraceRow(seq=team.drawn_seq, at=command.recorded_at if command else "", kind="assigned",
+                                 actor=command.actor if command else "",
+                                 detail=_json({"task_id": team.task_id, "uscc": team.uscc, "as": role,
+                                               "voided_at": team.voided_seq}),
+                                 command_seq=command.seq if command else None,
+                                 command_name=command.name if command else None))
+        rows += _refusal_rows(q.refusals(conn, dialect, claimed_actor=actor))
+    return _with_hashes(config, rows)
+
+
+def refused(config: StoreConfig, actor: str | None = None) -> list[RefusedRow]:
+    """Refused attempts and counters: authenticated buckets first, then "?unauthenticated", each in ledger order."""
+    with _read(config) as (conn, dialect):
+        found = q.refusals(conn, dialect, claimed_actor=actor)
+    rows = [RefusedRow(seq=r.seq, at=r.at, bucket=r.bucket, kind=r.kind, claimed_actor=r.claimed_actor,
+                       authenticated=r.authenticated, command=r.command_name, code=r.code, reason=r.reason,
+                       task_id=r.task_id, uscc=r.uscc, count=r.count) for r in found]
+    return sorted(rows, key=lambda r: (r.bucket == UNAUTHENTICATED_BUCKET, r.seq))
+
+
+def overdue(config: StoreConfig, today: date | None = None) -> list[OverdueRow]:
+    """Everything late as of `today` (China date; default now), under the ledger's settings and calendar."""
+    today = today or china_date(utc_now())
+    settings = settings_in_force(config)
+    calendar = settings.calendar()
+    out: list[OverdueRow] = []
+    with _read(config) as (conn, dialect):
+        results = {(r.task_id, r.uscc): r for r in q.results(conn, dialect)}
+        standing = q.standing_teams(conn, dialect)
+    for r in results.values():
+        if r.late:
+            out.append(OverdueRow(task_id=r.task_id, uscc=r.uscc, problem="result_late", due=r.result_due,
+                                  done=r.recorded_on, inspectors=r.recorded_by))
+        if r.disclosed_on is None and date.fromisoformat(r.disclosure_due) < today:
+            out.append(OverdueRow(task_id=r.task_id, uscc=r.uscc, problem="disclosure_missing", due=r.disclosure_due,
+                                  done=None, inspectors=r.recorded_by))
+        elif r.disclosure_late:
+            out.append(OverdueRow(task_id=r.task_id, uscc=r.uscc, problem="disclosure_late", due=r.disclosure_due,
+                                  done=r.disclosed_on, inspectors=r.recorded_by))
+    due_of: dict[str, str] = {}
+    for team in standing:
+        if (team.task_id, team.uscc) in results:
+            continue
+        if team.task_id not in due_of:
+            try:
+                due_of[team.task_id] = result_due(date.fromisoformat(team.window_end),
+                                                  settings.results.results_due_working_days, calendar).isoformat()
+            except CalendarNotCovered as error:
+                due_of[team.task_id] = f"calendar_not_covered:{error.year}"
+        due = due_of[team.task_id]
+        inspectors = ";".join(team.inspectors)
+        if due.startswith("calendar_not_covered"):
+            out.append(OverdueRow(task_id=team.task_id, uscc=team.uscc, problem="calendar_not_covered", due=due,
+                                  done=None, inspectors=inspectors))
+        elif date.fromisoformat(due) < today:
+            out.append(OverdueRow(task_id=team.task_id, uscc=team.uscc, problem="result_missing", due=due, done=None,
+                                  inspectors=inspectors))
+    return sorted(out, key=lambda r: (r.task_id, r.uscc, r.problem))
+
+
+def conflicts(config: StoreConfig) -> list[ConflictRow]:
+    with _read(config) as (conn, dialect):
+        hits = q.conflict_hits(conn, dialect)
+    return sorted((ConflictRow(**msgspec.structs.asdict(h)) for h in hits),
+                  key=lambda r: (r.task_id, r.uscc, r.badge, r.problem))
+
+
+def _public_inspector(badge: str, name: str, department: str, mode: str) -> str:
+    if mode == "full":
+        return f"{name} ({badge}, {department})"
+    if mode == "department":
+        return department
+    return f"{mask_name(name)} ({mask_badge(badge)}, {department})"
+
+
+def public_results(config: StoreConfig, task_id: str | None = None) -> list[PublicResult]:
+    """Disclosed results only; inspectors' personal data masked as the ledger's settings say."""
+    settings = settings_in_force(config).results
+    labels = {c.code: c.label for c in settings.result_categories()}
+    with _read(config) as (conn, dialect):
+        rows = q.disclosed(conn, dialect, task_id)
+        people = q.current_inspectors(conn, dialect)
+    return [PublicResult(task_id=r.task_id, task_name=r.task_name, uscc=r.uscc, entity_name=r.entity_name,
+                         category=r.category, category_label=labels.get(r.category, r.category), findings=r.findings,
+                         inspected_on=r.inspected_on, disclosed_on=r.disclosed_on, corrections=r.corrections,
+                         inspectors=[_public_inspector(b, *people.get(b, ("", "")), settings.public_inspectors)
+                                     for b in r.inspectors])
+            for r in rows]
