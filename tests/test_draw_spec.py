@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.domain.draws import outcome_digest
 from ledger.draw.sampler import sample
 from ledger.draw.spec import Candidate, DrawImpossible, DrawInputs, ItemRef, Quota, compute, inputs_digest, target_count
 from ledger.verify.draws import RecordedDraw, compare
@@ -61,7 +62,7 @@ def test_any_change_to_seed_inputs_or_pool_changes_the_verdict(pool: list[str], 
         task_id="T", position=10, commitment=base.commitment, secret=base.secret, beacon="",
         pool_roots=outcome.pool_roots, pool_root=outcome.pool_root, counts=outcome.counts, excluded=[],
         seed=outcome.seed, targets=outcome.targets, teams=outcome.teams,
-        outcome_digest=__import__("ledger.draw_service", fromlist=["x"]).outcome_digest(outcome),
+        outcome_digest=outcome_digest(outcome),
         inputs_digest=inputs_digest(base),
     )
     assert compare(recorded, outcome) == []
