@@ -7,16 +7,20 @@
 
 A bundle holds the draw's inputs (the pool's IDs per risk class, the
 inspectors, the task's parameters, the revealed secret), what the ledger
-recorded, and the drawer's signed command. This program recomputes the pool
-roots, the commitment, the seed, the targets and the teams from the inputs
-alone and compares each with what was recorded. Exit 0 with a summary if
-everything agrees; exit 1 naming the first difference. The full
-specification is docs/draw-spec.md; the sampler is docs/sampler.md.
+recorded, and the drawer's signed `draw.run` command (the reveal of the
+secret and the beacon, exactly as the ledger stored it). This program
+recomputes the pool roots, the commitment, the seed, the targets and the
+teams from the inputs alone and compares each with what was recorded. Exit
+0 with a summary if everything agrees; exit 1 naming the first difference.
+The full specification is docs/draw-spec.md; the sampler is docs/sampler.md.
 
 The drawer's Ed25519 signature is checked only if the `cryptography`
 package happens to be installed (Ed25519 is not in the standard library).
 Whether the public key really is the drawer's is for you to establish from
-the ledger's actor registry: a bundle cannot vouch for its own key.
+the ledger's actor registry: a bundle cannot vouch for its own key. The
+drawer signs the reveal, not the outcome: that the recorded outcome is the
+ledger's is established by `recorded.event_hash` against a checkpoint, or
+by `drledger verify`, which re-executes the draw.
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from fractions import Fraction
 from math import ceil
 
 CLASSES = ("A", "B", "C", "D")
-BUNDLE_FORMAT = "drledger-draw-bundle/v1"
+BUNDLE_FORMAT = "drledger-draw-bundle/v2"
 SEED_TAG = "drledger/draw-seed/v1"
-COMMAND_TAG = b"drledger/command/v1\n"
+COMMAND_TAG = b"drledger/command/v2\n"
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -244,19 +248,18 @@ def inputs_digest(inputs: dict) -> str:
     return hashlib.sha256(canonical_json(covered)).hexdigest()
 
 
-def check_drawer(bundle: dict, computed: dict) -> str:
-    """The drawer's signed draw.run command must cover exactly this draw."""
+def check_drawer(bundle: dict) -> str:
+    """The drawer's signed draw.run command must reveal exactly this draw's secret and beacon."""
     drawer, inputs = bundle["drawer"], bundle["inputs"]
     command_bytes = base64.b64decode(drawer["signed"]["command"], validate=True)
     command = json.loads(command_bytes)
     same("signed command encoding", canonical_json(command), command_bytes)
+    same("signed command fields", sorted(command), ["actor", "alg", "body", "issued_at", "name", "nonce"])
+    same("signed command algorithm", command["alg"], "ed25519")
     same("signed command name", command["name"], "draw.run")
     same("signed command actor", command["actor"], drawer["actor"])
-    same("signed command body", command["body"], {
-        "task_id": inputs["task_id"], "position": inputs["position"], "commitment": inputs["commitment"],
-        "beacon": inputs["beacon"], "pool_root": computed["pool_root"], "seed": computed["seed"],
-        "outcome_digest": computed["outcome_digest"], "inputs_digest": inputs_digest(inputs),
-    })
+    same("signed command body", command["body"],
+         {"beacon": inputs["beacon"], "secret": inputs["secret"], "task_id": inputs["task_id"]})
     if drawer["public_key"] is None:
         raise Rejected("the bundle carries no public key for the drawer")
     public_key = base64.b64decode(drawer["public_key"], validate=True)
@@ -297,7 +300,7 @@ def verify_bundle(bundle: dict) -> list[str]:
         same(f"team for target {mine['target']}", mine, theirs)
     same("outcome digest", computed["outcome_digest"], recorded["outcome_digest"])
     same("inputs digest", inputs_digest(inputs), recorded["inputs_digest"])
-    signature = check_drawer(bundle, computed)
+    signature = check_drawer(bundle)
     total = sum(len(v) for v in computed["targets"].values())
     per_class = ", ".join(f"{k} {len(computed['targets'][k])}/{computed['counts'][k]}" for k in CLASSES)
     return [
@@ -330,11 +333,10 @@ def check_leaf(entry: dict, k: str, leaf: dict) -> None:
 
 def verify_proof(proof: dict, bundle: dict | None) -> list[str]:
     same("pool root from the class roots", pool_root(proof["class_roots"]), proof["pool_root"])
-    if bundle is not None:  # the roots and sizes the drawer signed for (check the bundle itself first)
+    if bundle is not None:  # the roots and sizes the draw recorded (check the bundle itself first)
         same("task", proof["task_id"], bundle["inputs"]["task_id"])
         same("pool position", proof["position"], bundle["inputs"]["position"])
-        signed = json.loads(base64.b64decode(bundle["drawer"]["signed"]["command"]))["body"]
-        same("pool root signed by the drawer", proof["pool_root"], signed["pool_root"])
+        same("pool root recorded with the draw", proof["pool_root"], bundle["recorded"]["pool_root"])
         same("class roots", proof["class_roots"], bundle["recorded"]["pool_roots"])
         for entry in proof.get("absence") or [proof.get("membership")]:
             same(f"class {entry['class']}: size", entry["treeSize"], bundle["recorded"]["counts"][entry["class"]])

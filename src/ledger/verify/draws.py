@@ -1,15 +1,20 @@
-"""Replay draws from the ledger's own events, independently of the write path.
+"""Draw inputs and draw replay from the ledger's own events, independently of the write path.
 
-One pass over the chained events rebuilds the directory (entities,
-inspectors, items, conflicts) and the draw history; when the pass reaches a
-draw's recorded pool position it rebuilds the draw's inputs from that state,
-recomputes the draw with ledger.draw.spec and compares it with what the
-ledger recorded. Nothing here reads a projection or loads an aggregate.
+`DrawState` is the state a draw's inputs are made of (entities, inspectors,
+items, conflicts, the draw history), rebuilt from events alone; `verify`
+keeps one while it re-executes the ledger (verify/reexecute.py) and hands
+`inputs_at(task, position)` to the `draw.run` decision, which must then
+yield exactly the stored draw. `drledger draw replay` and the bundles use
+`replay_draws`: one pass over the chained events that, at each draw's
+recorded pool position, rebuilds its inputs, recomputes the draw with
+ledger.draw.spec and names every difference from what the ledger recorded.
+Nothing here reads a projection or loads an aggregate.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -290,19 +295,12 @@ def replay_draws(config: StoreConfig, task_id: str | None = None, *, keep_inputs
     return results, kept
 
 
-def _rows_with_topics(reader: LedgerReader, last: int):  # type: ignore[no-untyped-def]
-    marks = ", ".join("?" * len(TOPICS))
-    sql = (
-        f"SELECT c.seq, c.hash, e.originator_id, e.originator_version, e.topic, e.state"
-        f" FROM {reader.chain} c JOIN {reader.events} e ON e.{reader.event_id} = c.notification_id"
-        f" WHERE c.seq > ? AND c.seq <= ? AND e.topic IN ({marks}) ORDER BY c.seq"
-    )
-    start = 0
-    while start < last:
-        stop = min(last, start + 50_000)
-        for r in reader._all(sql, (start, stop, *TOPICS)):
-            yield ChainRow(r[0], bytes(r[1]), None, r[3], r[4], bytes(r[5]))
-        start = stop
+def _rows_with_topics(reader: LedgerReader, last: int) -> Iterator[ChainRow]:
+    """The events a draw's inputs depend on, positions 1..last, in order (streamed)."""
+    wanted = set(TOPICS)
+    for row in reader.rows(1, last):
+        if row.topic in wanted:
+            yield row
 
 
 def _replay_one(state: DrawState, position: int, drawn_seq: int, recorded: RecordedDraw, results: list[DrawReplay],
@@ -320,7 +318,8 @@ def _replay_one(state: DrawState, position: int, drawn_seq: int, recorded: Recor
         if keep_inputs:
             kept[recorded.task_id] = (inputs, recorded)
         if inputs_digest(inputs) != recorded.inputs_digest:
-            differences.append("the draw's inputs (task parameters, pool, inspectors, conflicts) differ from those the drawer signed")
+            differences.append("the draw's inputs (task parameters, pool, inspectors, conflicts) differ from those"
+                               " recorded with the draw (inputs digest)")
         if inputs.excluded != recorded.excluded:
             differences.append(
                 f"recently inspected targets left out: {len(inputs.excluded)} on replay, {len(recorded.excluded)} recorded"
