@@ -23,7 +23,7 @@ import msgspec
 from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate, natural_id
-from ledger.domain.commands import Command, Refusal, State, command, need_text, short
+from ledger.domain.commands import Command, Refusal, State, command, require_ledger_wide, need_text, require_jurisdiction, short
 from ledger.integrity.commands import CommandError, SignedCommand, open_command
 from ledger.integrity.keys import decode_public_key
 
@@ -225,6 +225,15 @@ def decide_genesis(state: State, command: Command) -> list[LedgerAggregate]:
     return [ledger, admin]
 
 
+def admin_covers(state: State, command: Command, department: str | None, what: str) -> None:
+    """An admin of a department acts for actors of its departments; one without, for all."""
+    if department is not None:
+        require_jurisdiction(state, command, department, what)
+    elif command.actor.department is not None:
+        raise Refusal("out_of_jurisdiction", f"{command.actor_id!r} ({command.actor.department}) acts only for"
+                                             f" actors of its own departments ({what})")
+
+
 @command("actor.register", "admin")
 def decide_register(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
     body = command.body(RegisterBody)
@@ -234,7 +243,8 @@ def decide_register(state: State, command: Command, _: Any) -> list[LedgerAggreg
         from ledger.domain.directory import Department
 
         if state.get(Department, Department.id_for(body.department)) is None:
-            raise Refusal("invalid", f"unknown department {short(body.department)!r}")
+            raise Refusal("unknown_reference", f"unknown department {short(body.department)!r}")
+    admin_covers(state, command, body.department, f"actor {short(body.actor_id)}")
     if state.get(Actor, Actor.create_id(body.actor_id)) is not None:
         raise Refusal("duplicate", f"actor {body.actor_id!r} is already registered")
     return [Actor(actor_id=body.actor_id, name=need_text("name", body.name, 200), roles=body.roles,
@@ -260,6 +270,9 @@ def decide_set_roles(state: State, command: Command, _: Any) -> list[LedgerAggre
     body = command.body(RolesBody)
     check_roles(body.roles)
     target = existing_actor(state, body.actor_id)
+    admin_covers(state, command, target.department, f"actor {body.actor_id}")
+    if body.department != target.department:
+        admin_covers(state, command, body.department, f"actor {body.actor_id}")
     if target.revoked:
         raise Refusal("revoked_actor", f"actor {body.actor_id!r} is revoked")
     if body.actor_id == command.actor_id and "admin" not in body.roles:
@@ -275,6 +288,7 @@ def decide_set_roles(state: State, command: Command, _: Any) -> list[LedgerAggre
 def decide_revoke(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
     body = command.body(RevokeBody)
     target = existing_actor(state, body.actor_id)
+    admin_covers(state, command, target.department, f"actor {body.actor_id}")
     if target.revoked:
         raise Refusal("revoked_actor", f"actor {body.actor_id!r} is already revoked")
     if set(GUARDED_ROLES) & set(target.roles):
@@ -286,6 +300,7 @@ def decide_revoke(state: State, command: Command, _: Any) -> list[LedgerAggregat
 
 @command("ledger.rotate_key", "admin")
 def decide_ledger_key(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
+    require_ledger_wide(command)
     body = command.body(LedgerKeyBody)
     ledger = state.get_for_update(Ledger, Ledger.ID)
     assert ledger is not None

@@ -20,7 +20,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.domain import event
 
-from ledger.domain.actors import GUARDED_ROLES, Actor, check_roles, public_key_of
+from ledger.domain.actors import GUARDED_ROLES, Actor, admin_covers, check_roles, public_key_of
 from ledger.domain.base import LedgerAggregate, natural_id
 from ledger.domain.commands import Command, Refusal, State, command, need_text, short
 from ledger.domain.settings import governance
@@ -125,6 +125,7 @@ def decide_open(state: State, command: Command, _: Any) -> list[LedgerAggregate]
     target = state.get(Actor, Actor.create_id(body.target))
     if target is None:
         raise Refusal("unknown_object", f"unknown actor {short(body.target)!r}")
+    admin_covers(state, command, target.department, f"actor {body.target}")
     if target.revoked:
         raise Refusal("revoked_actor", f"actor {body.target!r} is revoked")
     if body.action == "recover_key":

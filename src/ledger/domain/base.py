@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ ID_NAMESPACE = uuid.UUID("6f1c3b1e-0d4e-5a53-9c55-64726c656467")
 _RECORDED_AT: ContextVar[datetime | None] = ContextVar("drledger_recorded_at", default=None)
 
 
+@lru_cache(maxsize=1 << 18)
 def natural_id(kind: str, key: str) -> uuid.UUID:
     """The aggregate id of `kind` with natural key `key`.
 

@@ -83,6 +83,9 @@ class State(Protocol):
 
     def get_for_update(self, cls: type[A], aggregate_id: UUID) -> A | None: ...
 
+    def preload(self, aggregate_ids: list[UUID]) -> None:
+        """A hint that these aggregates are read next (bulk decisions)."""
+
 
 @dataclass(frozen=True)
 class Command:
@@ -270,6 +273,13 @@ def require_jurisdiction(state: State, command: Command, department: str, what: 
     if not department_covers(state, command.actor.department, department):
         raise Refusal("out_of_jurisdiction", f"{command.actor_id!r} ({command.actor.department}) may not act for"
                                              f" department {department} ({what})")
+
+
+def require_ledger_wide(command: Command) -> None:
+    """Ledger-wide powers (the ledger key, settings, witnesses) belong to actors of no department."""
+    if command.actor.department is not None:
+        raise Refusal("out_of_jurisdiction", f"{command.actor_id!r} belongs to department {command.actor.department};"
+                                             f" {command.name} is for ledger-wide actors only")
 
 
 def sorted_ids(values: Iterable[str]) -> list[str]:

@@ -286,9 +286,15 @@ def _department_of(kind: str, row: Any) -> tuple[str, ...]:
 
 def _check_references(state: State, kind: str, rows: list[Any]) -> None:
     problems: list[str] = []
+    known: dict[tuple[str, str], bool] = {}
+
+    def exists(cls: type[DirectoryEntry], key: str) -> bool:
+        if (cls.KIND, key) not in known:
+            known[(cls.KIND, key)] = state.get(cls, cls.id_for(key)) is not None
+        return known[(cls.KIND, key)]
 
     def need(cls: type[DirectoryEntry], key: str, where: str, hint: str) -> None:
-        if len(problems) < MAX_ERRORS_SHOWN and state.get(cls, cls.id_for(key)) is None:
+        if len(problems) < MAX_ERRORS_SHOWN and not exists(cls, key):
             problems.append(f"{where}: unknown {cls.KIND} {short(key)!r} ({hint})")
 
     in_file = {r.code for r in rows} if kind == "departments" else set()
@@ -315,6 +321,13 @@ def _check_jurisdiction(state: State, command: Command, kind: str, rows: list[An
         raise Refusal("missing_role", "departments are imported by an admin")
     if scope is None:
         return
+    covered: dict[str, bool] = {}
+
+    def covers(department: str) -> bool:
+        if department not in covered:
+            covered[department] = department_covers(state, scope, department)
+        return covered[department]
+
     for number, row in enumerate(rows, 1):
         departments = _department_of(kind, row)
         if kind in ("conflicts", "reclassifications"):
@@ -322,7 +335,7 @@ def _check_jurisdiction(state: State, command: Command, kind: str, rows: list[An
                 state.get(Entity, Entity.id_for(row.uscc))
             departments = _department_of("inspectors" if kind == "conflicts" else "entities", found.record) \
                 if found is not None else ()
-        if not any(department_covers(state, scope, d) for d in departments):
+        if not any(covers(d) for d in departments):
             raise Refusal("out_of_jurisdiction", f"row {number} ({short(row_key(kind, row))}) belongs to"
                                                  f" {', '.join(departments) or 'no department'}, outside"
                                                  f" {command.actor_id!r}'s department {scope}")
@@ -353,6 +366,10 @@ def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggre
     new = changed = 0
     unchanged: list[str] = []
     flagged = [row_key(kind, r) for r in ordered if getattr(r, "check_ok", True) is False]
+    if kind in DIRECTORY_CLASSES:
+        state.preload([DIRECTORY_CLASSES[kind].id_for(row_key(kind, r)) for r in ordered])
+    elif kind == "reclassifications":
+        state.preload([Entity.id_for(r.uscc) for r in ordered])
     for row in ordered:
         if kind in DIRECTORY_CLASSES:
             cls = DIRECTORY_CLASSES[kind]

@@ -19,7 +19,7 @@ import msgspec
 from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate, natural_id
-from ledger.domain.commands import Command, Refusal, State, command, need_text
+from ledger.domain.commands import Command, Refusal, State, command, require_ledger_wide, need_text
 from ledger.domain.reference import ReferenceDataError, ResultCategory, load_result_categories
 from ledger.domain.workdays import WorkCalendar, YearSchedule
 
@@ -179,6 +179,7 @@ def _settings_for_update(state: State, command: Command) -> Settings:
 
 @command("settings.results", "admin")
 def decide_results_settings(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
+    require_ledger_wide(command)
     try:
         new = msgspec.convert(command.content.body, ResultsSettings)
     except (msgspec.ValidationError, SettingsError) as error:
@@ -192,6 +193,7 @@ def decide_results_settings(state: State, command: Command, _: Any) -> list[Ledg
 
 @command("settings.governance", "admin")
 def decide_governance(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
+    require_ledger_wide(command)
     try:
         new = msgspec.convert(command.content.body, GovernanceSettings)
     except (msgspec.ValidationError, SettingsError) as error:
@@ -205,6 +207,7 @@ def decide_governance(state: State, command: Command, _: Any) -> list[LedgerAggr
 
 @command("settings.calendar", "admin")
 def decide_calendar_year(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
+    require_ledger_wide(command)
     body = command.body(CalendarYear)
     need_text("source", body.source, 500)
     try:

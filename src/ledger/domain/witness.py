@@ -15,7 +15,7 @@ from eventsourcing.domain import event
 from ledger.domain.base import LedgerAggregate, natural_id
 import msgspec
 
-from ledger.domain.commands import Command, Refusal, State, command, need_text, short
+from ledger.domain.commands import Command, Refusal, State, command, require_ledger_wide, need_text, short
 
 class Witness(LedgerAggregate):
     """A tlog-witness: cosignature/v1 verifier key and add-checkpoint URL prefix."""
@@ -54,6 +54,7 @@ class RemoveBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 @command("witness.add", "admin")
 def decide_add(state: State, command: Command, _: object) -> list[LedgerAggregate]:
+    require_ledger_wide(command)
     from ledger.integrity.note import CosignatureV1Verifier, NoteError, parse_verifier_key
 
     body: AddBody = command.body(AddBody)
@@ -77,6 +78,7 @@ def decide_add(state: State, command: Command, _: object) -> list[LedgerAggregat
 
 @command("witness.remove", "admin")
 def decide_remove(state: State, command: Command, _: object) -> list[LedgerAggregate]:
+    require_ledger_wide(command)
     body: RemoveBody = command.body(RemoveBody)
     witness = state.get_for_update(Witness, Witness.create_id(body.name))
     if witness is None or witness.removed:

@@ -2,9 +2,11 @@
 
 A checkpoint is a signed-note (Ed25519, key name = origin) over
 ``origin\\nsize\\nbase64(root)\\n``, signed by the ledger key in force at that
-size. `publish_checkpoint` never stores two inconsistent checkpoints: under
-the write lock it re-opens the latest stored one, recomputes its root from
-the tree and checks a consistency proof from it to the new size.
+size. Checkpoints are the ledger's own statements about its log, not
+commands: they are signed with the ledger key (HOME/keys/ledger.pem), never
+an actor's. `publish_checkpoint` never stores two inconsistent checkpoints:
+under the write lock it re-opens the latest stored one, recomputes its root
+from the tree and checks a consistency proof from it to the new size.
 """
 
 from __future__ import annotations
@@ -14,12 +16,17 @@ import base64
 from ledger.integrity.canonical import rfc3339, utc_now
 from ledger.integrity.keys import Signer, key_id
 from ledger.integrity.merkle import ProofError, verify_consistency
-from ledger.integrity.note import Checkpoint, Ed25519Signer, Ed25519Verifier, NoteError, format_checkpoint, open_checkpoint, sign_note
+from ledger.integrity.note import Ed25519Signer, NoteError, format_checkpoint, sign_note
 from ledger.store.checkpoints import StoredCheckpoint, cosignatures, insert_checkpoint, latest_checkpoint, locked_writer
 from ledger.store.config import StoreConfig
 from ledger.store.log_reader import LogReader
 from ledger.store.reader import LedgerReader, open_reader
-from ledger.verify.keys import LEDGER_KEY_TOPICS, KeyProblem, LedgerKeySchedule
+from ledger.verify import log_check
+from ledger.verify.keys import KeyProblem, LedgerKeySchedule
+from ledger.verify.log_check import log_verifier, open_stored
+
+__all__ = ["CheckpointRefused", "key_schedule", "log_verifier", "open_stored", "publish_checkpoint",
+           "served_checkpoint", "checkpoint_size", "verifier_key"]
 
 
 class CheckpointRefused(Exception):
@@ -29,36 +36,30 @@ class CheckpointRefused(Exception):
 def key_schedule(reader: LedgerReader) -> LedgerKeySchedule:
     """Origin and ledger keys over time, from the chained genesis and rotations."""
     try:
-        return LedgerKeySchedule.from_events(reader.events_with_topics(LEDGER_KEY_TOPICS))
+        return log_check.key_schedule(reader)
     except KeyProblem as problem:
         raise CheckpointRefused(f"cannot read the ledger's keys: {problem.what}") from None
 
 
-def log_verifier(schedule: LedgerKeySchedule, size: int) -> Ed25519Verifier:
-    """The note key that must sign the checkpoint of `size`.
-
-    A rotation recorded at position r takes effect for transactions after r,
-    so the key in force once `size` events exist is the one for position size + 1.
-    """
-    return Ed25519Verifier(schedule.origin, schedule.key_for(size + 1))
+def verifier_key(config: StoreConfig) -> str:
+    """The checkpoint verifier key in force now: name+hex8(keyID)+base64(0x01 || key)."""
+    with open_reader(config) as reader:
+        return log_verifier(key_schedule(reader), reader.size()).vkey
 
 
-def open_stored(stored: StoredCheckpoint, schedule: LedgerKeySchedule) -> Checkpoint:
-    """Open a stored note with the key in force at its size; NoteError if bad."""
-    checkpoint, _ = open_checkpoint(stored.note, log_verifier(schedule, stored.size))
-    if checkpoint.size != stored.size:
-        raise NoteError(f"stored under size {stored.size} but its body says {checkpoint.size}")
-    return checkpoint
-
-
-def publish_checkpoint(config: StoreConfig, signer: Signer) -> str:
+def publish_checkpoint(config: StoreConfig, signer: Signer | None = None) -> str:
     """Sign and store a checkpoint for the current size; return its note.
 
-    Idempotent: if the latest checkpoint already has the current size (and
-    the same root), that note is returned unchanged. Refuses (CheckpointRefused)
+    `signer`: the ledger key (default: HOME/keys/ledger.pem). Idempotent: if
+    the latest checkpoint already has the current size (and the same root),
+    that note is returned unchanged. Refuses (CheckpointRefused)
     if the signer is not the ledger key in force, if the latest checkpoint does
     not verify, lies beyond the chain, or is not a prefix of the current tree.
     """
+    if signer is None:
+        from ledger.setup import load_ledger_signer
+
+        signer = load_ledger_signer(config)
     with locked_writer(config) as reader:
         log = LogReader(reader)
         size = log.size()
@@ -106,3 +107,10 @@ def served_checkpoint(config: StoreConfig) -> str | None:
 
 def root_b64(root: bytes) -> str:
     return base64.b64encode(root).decode()
+
+
+def checkpoint_size(note: str) -> int:
+    """Size of a checkpoint note (unverified): for messages only."""
+    from ledger.integrity.note import parse_checkpoint
+
+    return parse_checkpoint(note[: note.find("\n\n") + 1]).size

@@ -69,9 +69,19 @@ class RepositoryState:
     def __init__(self, app: LedgerApplication, position: int) -> None:
         self.app = app
         self.position = position
+        self.preloaded: dict[UUID, Any] = {}
+
+    def preload(self, aggregate_ids: list[UUID]) -> None:
+        """Load many aggregates at once; each is then handed out once (a fresh object)."""
+        missing = [i for i in aggregate_ids if i not in self.preloaded]
+        loaded = self.app.find_many(missing)
+        self.preloaded.update({i: loaded.get(i) for i in missing})
 
     def get(self, cls: type, aggregate_id: UUID) -> Any:
-        found = self.app.find(aggregate_id)
+        if aggregate_id in self.preloaded:
+            found = self.preloaded.pop(aggregate_id)
+        else:
+            found = self.app.find(aggregate_id)
         return found if found is None or isinstance(found, cls) else None
 
     get_for_update = get

@@ -1,4 +1,10 @@
-"""Witness registry commands, the C2SP tlog-witness client, and the k-of-n policy.
+"""Witnesses: their registry (signed commands) and the C2SP tlog-witness client.
+
+Adding and removing a witness are commands signed by an admin's own key
+(`witness.add`, `witness.remove`; the rules are in domain/witness.py).
+Pushing a checkpoint to the witnesses is the ledger's business: the
+checkpoint is signed by the ledger key (services/checkpoints.py), and a
+returned cosignature is stored beside the log, not as an event.
 
 Protocol (c2sp.org/tlog-witness, add-checkpoint)::
 
@@ -24,21 +30,24 @@ from typing import Any
 
 import msgspec
 
-from ledger.domain.witness import ADDED_TOPIC, REMOVED_TOPIC, WITNESS_TOPICS, Witness
 from ledger.integrity.canonical import rfc3339, utc_now
-from ledger.integrity.commands import SignedCommand
-from ledger.integrity.note import CosignatureV1Verifier, NoteError, open_note, parse_checkpoint, parse_verifier_key
-from ledger.store.checkpoints import (
-    StoredCheckpoint,
-    StoredCosignature,
-    cosignatures,
-    latest_checkpoint,
-    locked_writer,
-    store_cosignature,
-)
+from ledger.integrity.commands import SignedCommand, sign_command
+from ledger.integrity.keys import Signer
+from ledger.integrity.note import CosignatureV1Verifier, NoteError, open_note
+from ledger.services.ledger import LedgerService
+from ledger.services.receipts import Receipt
+from ledger.store.checkpoints import StoredCheckpoint, StoredCosignature, cosignatures, latest_checkpoint, locked_writer, store_cosignature
 from ledger.store.config import StoreConfig
 from ledger.store.log_reader import LogReader
 from ledger.store.reader import LedgerReader, open_reader
+from ledger.verify.log_check import RegisteredWitness, line_verifies, registered_witnesses, witness_verifier
+
+__all__ = [
+    "PushResult", "RegisteredWitness", "WitnessError", "WitnessReply", "WitnessState", "WitnessStatus",
+    "add_checkpoint_body", "add_witness", "default_threshold", "list_witnesses", "parse_witness_vkey",
+    "post_add_checkpoint", "push_all", "push_checkpoint", "remove_witness", "sign_witness_add",
+    "sign_witness_remove", "witness_body", "witness_status",
+]
 
 TIMEOUT_SECONDS = 10.0
 MAX_PROOF_LINES = 63  # tlog-witness: a client MUST NOT send more
@@ -48,7 +57,7 @@ class WitnessError(ValueError):
     """A witness cannot be registered or used as asked; the message says why."""
 
 
-# -- registry (ledger events) --------------------------------------------------
+# -- registry (signed commands) --------------------------------------------------
 
 
 def witness_body(name: str, vkey: str, url: str) -> dict[str, Any]:
@@ -58,84 +67,32 @@ def witness_body(name: str, vkey: str, url: str) -> dict[str, Any]:
 def parse_witness_vkey(vkey: str) -> CosignatureV1Verifier:
     """A witness key must be a cosignature/v1 vkey (type 0x04)."""
     try:
-        verifier = parse_verifier_key(vkey)
+        return witness_verifier(vkey)
     except NoteError as error:
         raise WitnessError(f"witness key: {error}") from None
-    if not isinstance(verifier, CosignatureV1Verifier):
-        raise WitnessError("witness key must be a cosignature/v1 vkey (name+hex8+base64(0x04 || key))")
-    return verifier
 
 
-def add_witness(app: Any, signed: SignedCommand, *, name: str, vkey: str, url: str) -> Witness:
-    """Register a witness; `signed` is an admin's `witness.add` command."""
-    from ledger.application import Refused
-
-    admin, _ = app.authorise(signed, "witness.add", witness_body(name, vkey, url), "admin")
-    if not name or not name.isprintable() or len(name) > 64 or " " in name:
-        raise Refused("witness name must be 1-64 printable characters without spaces")
-    if not url.startswith(("http://", "https://")):
-        raise Refused("witness URL must start with http:// or https://")
-    try:
-        parse_witness_vkey(vkey)
-    except WitnessError as error:
-        raise Refused(str(error)) from None
-    try:
-        app.repository.get(Witness.create_id(name))
-        raise Refused(f"witness {name!r} is already registered (names are never reused)")
-    except Refused:
-        raise
-    except Exception:  # noqa: BLE001 - AggregateNotFoundError: the name is free
-        pass
-    witness = Witness(name=name, vkey=vkey, url=url, actor=admin.actor_id, signed=signed)
-    app.save(witness)
-    return witness
+def sign_witness_add(signer: Signer, actor: str, name: str, vkey: str, url: str) -> SignedCommand:
+    parse_witness_vkey(vkey)  # a bad key is refused before anything is signed
+    return sign_command(signer, actor, "witness.add", witness_body(name, vkey, url))
 
 
-def remove_witness(app: Any, signed: SignedCommand, *, name: str, reason: str) -> None:
-    from eventsourcing.application import AggregateNotFoundError
-
-    from ledger.application import Refused
-
-    admin, _ = app.authorise(signed, "witness.remove", {"name": name, "reason": reason}, "admin")
-    try:
-        witness = app.repository.get(Witness.create_id(name))
-    except AggregateNotFoundError:
-        raise Refused(f"unknown witness {name!r}") from None
-    if witness.removed:
-        raise Refused(f"witness {name!r} is already removed")
-    witness.remove(reason=reason, actor=admin.actor_id, signed=signed)
-    app.save(witness)
+def sign_witness_remove(signer: Signer, actor: str, name: str, reason: str) -> SignedCommand:
+    return sign_command(signer, actor, "witness.remove", {"name": name, "reason": reason})
 
 
-class RegisteredWitness(msgspec.Struct, frozen=True):
-    name: str
-    vkey: str
-    url: str
-    active: bool
-
-    @property
-    def verifier(self) -> CosignatureV1Verifier:
-        return parse_witness_vkey(self.vkey)
+def add_witness(ledger: LedgerService, signer: Signer, actor: str, *, name: str, vkey: str, url: str) -> Receipt:
+    """Register a witness, signed by `actor` (an admin) with its own key (CommandRefused if refused)."""
+    return ledger.submit(sign_witness_add(signer, actor, name, vkey, url))
 
 
-class _Added(msgspec.Struct):
-    name: str
-    vkey: str
-    url: str
+def remove_witness(ledger: LedgerService, signer: Signer, actor: str, *, name: str, reason: str) -> Receipt:
+    return ledger.submit(sign_witness_remove(signer, actor, name, reason))
 
 
-def registered_witnesses(reader: LedgerReader) -> list[RegisteredWitness]:
-    """Every witness ever added, in order, with whether it is still active."""
-    by_aggregate: dict[Any, RegisteredWitness] = {}
-    for row in reader.events_with_topics(WITNESS_TOPICS):
-        assert row.state is not None
-        if row.topic == ADDED_TOPIC:
-            added = msgspec.json.decode(row.state, type=_Added)
-            by_aggregate[row.originator_id] = RegisteredWitness(added.name, added.vkey, added.url, True)
-        elif row.topic == REMOVED_TOPIC and row.originator_id in by_aggregate:
-            w = by_aggregate[row.originator_id]
-            by_aggregate[row.originator_id] = RegisteredWitness(w.name, w.vkey, w.url, False)
-    return list(by_aggregate.values())
+def list_witnesses(config: StoreConfig) -> list[RegisteredWitness]:
+    with open_reader(config) as reader:
+        return registered_witnesses(reader)
 
 
 # -- the add-checkpoint client ---------------------------------------------------
@@ -297,32 +254,5 @@ def witness_status(config: StoreConfig, threshold: int | None = None) -> Witness
 
 
 def _line_verifies(stored: StoredCheckpoint, line: str, verifier: CosignatureV1Verifier) -> bool:
-    try:
-        return bool(open_note(stored.note + line, [verifier]).verified)
-    except NoteError:
-        return False
+    return line_verifies(stored, line, verifier)
 
-
-def check_cosignatures(reader: LedgerReader, stored: list[StoredCheckpoint]) -> tuple[list[Any], int]:
-    """For `drledger verify`: every stored cosignature verifies with its witness's key."""
-    from ledger.verify.ledger_check import Problem
-
-    by_size = {cp.size: cp for cp in stored}
-    witnesses = {w.name: w for w in registered_witnesses(reader)}
-    problems, checked = [], 0
-    for c in cosignatures(reader):
-        cp, w = by_size.get(c.size), witnesses.get(c.witness)
-        if cp is None:
-            problems.append(Problem(None, f"cosignature by {c.witness!r} for size {c.size}, which has no checkpoint"))
-        elif w is None:
-            problems.append(Problem(None, f"cosignature by {c.witness!r}, which is not a registered witness"))
-        elif not _line_verifies(cp, c.line, w.verifier):
-            problems.append(Problem(None, f"cosignature by {c.witness!r} on the checkpoint at size {c.size} does not verify"))
-        else:
-            checked += 1
-    return problems, checked
-
-
-def checkpoint_size(note: str) -> int:
-    """Size of a checkpoint note (unverified): for messages only."""
-    return parse_checkpoint(note[: note.rfind("\n\n") + 1]).size

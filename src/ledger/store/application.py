@@ -54,6 +54,34 @@ class LedgerApplication(Application[UUID]):
         except AggregateNotFoundError:
             return None
 
+    def find_many(self, aggregate_ids: list[UUID]) -> dict[UUID, Any]:
+        """The existing aggregates among `aggregate_ids`, rebuilt from their events in a few
+        queries (bulk imports: one query per aggregate would dominate)."""
+        from eventsourcing.persistence import StoredEvent
+
+        from ledger.store.connection import connect
+
+        found: dict[UUID, Any] = {}
+        connection, dialect, _ = connect(self.config, "read")
+        try:
+            table = dialect.table(dialect.events_table)
+            cursor = connection.cursor()
+            for start in range(0, len(aggregate_ids), 500):
+                chunk = aggregate_ids[start:start + 500]
+                keys = [i if dialect.name == "postgres" else i.hex for i in chunk]
+                cursor.execute(
+                    f"SELECT originator_id, originator_version, topic, state FROM {table}"
+                    f" WHERE originator_id IN ({dialect.params(len(keys))}) ORDER BY originator_id, originator_version",
+                    keys,
+                )
+                for oid, version, topic, state in cursor.fetchall():
+                    oid = oid if isinstance(oid, UUID) else UUID(oid)
+                    event = self.mapper.to_domain_event(StoredEvent(oid, version, topic, bytes(state)))
+                    found[oid] = event.mutate(found.get(oid))
+        finally:
+            connection.close()
+        return found
+
     def ledger(self) -> Ledger:
         found = self.find(Ledger.ID)
         if found is None:

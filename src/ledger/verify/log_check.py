@@ -9,24 +9,42 @@
   rebuilt from the chain at its size, and be consistent with the previous
   one through a proof served by the store (so the served proofs are checked too).
 - Every stored witness cosignature must verify with that witness's
-  registered key.
+  registered key (the `witness.add` events).
+
+This module reads the store only; services/checkpoints.py and
+services/witnesses.py (which write) build on its readers, never the reverse.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import msgspec
+from eventsourcing.utils import get_topic
 
-from ledger.checkpoints import CheckpointRefused, key_schedule, open_stored
+from ledger.domain.witness import Witness
 from ledger.integrity.merkle import EMPTY_ROOT, ProofError, verify_consistency
-from ledger.integrity.note import Checkpoint, NoteError
-from ledger.store.checkpoints import checkpoints
+from ledger.integrity.note import (
+    Checkpoint,
+    CosignatureV1Verifier,
+    Ed25519Verifier,
+    NoteError,
+    open_checkpoint,
+    open_note,
+    parse_verifier_key,
+)
+from ledger.store.checkpoints import StoredCheckpoint, checkpoints, cosignatures
 from ledger.store.config import StoreConfig
 from ledger.store.log_reader import LogReader
 from ledger.store.reader import LedgerReader, open_reader
 from ledger.store.tree import TREE_TABLE, TreeError, rows_to_nodes
+from ledger.verify.keys import LEDGER_KEY_TOPICS, KeyProblem, LedgerKeySchedule
 from ledger.verify.ledger_check import Problem
+
+WITNESS_ADDED_TOPIC = get_topic(Witness.Added)
+WITNESS_REMOVED_TOPIC = get_topic(Witness.Removed)
+WITNESS_TOPICS = (WITNESS_ADDED_TOPIC, WITNESS_REMOVED_TOPIC)
 
 CHUNK = 1 << 16  # leaves per query; a power of two keeps node ranges aligned
 MAX_NODE_PROBLEMS = 5
@@ -50,14 +68,115 @@ def check_log(config: StoreConfig) -> LogCheck:
         if stored:
             try:
                 schedule = key_schedule(reader)
-            except CheckpointRefused as error:
-                return LogCheck(problems + [Problem(1, f"checkpoints cannot be checked: {error}")], len(stored))
+            except KeyProblem as error:
+                return LogCheck(problems + [Problem(1, f"checkpoints cannot be checked: {error.what}")], len(stored))
             problems += _check_checkpoints(reader, stored, schedule, roots, size)
-            from ledger.witnessing import check_cosignatures
-
             cosign_problems, cosigned = check_cosignatures(reader, stored)
             problems += cosign_problems
     return LogCheck(problems, len(stored), cosigned, nodes)
+
+
+# -- checkpoints: who must have signed them -----------------------------------
+
+
+def key_schedule(reader: LedgerReader) -> LedgerKeySchedule:
+    """Origin and ledger keys over time, from the chained genesis and rotations (KeyProblem if unreadable)."""
+    return LedgerKeySchedule.from_events(reader.events_with_topics(LEDGER_KEY_TOPICS))
+
+
+def log_verifier(schedule: LedgerKeySchedule, size: int) -> Ed25519Verifier:
+    """The note key that must sign the checkpoint of `size`.
+
+    A rotation recorded at position r takes effect for transactions after r,
+    so the key in force once `size` events exist is the one for position size + 1.
+    """
+    return Ed25519Verifier(schedule.origin, schedule.key_for(size + 1))
+
+
+def open_stored(stored: StoredCheckpoint, schedule: LedgerKeySchedule) -> Checkpoint:
+    """Open a stored note with the key in force at its size; NoteError if bad."""
+    checkpoint, _ = open_checkpoint(stored.note, log_verifier(schedule, stored.size))
+    if checkpoint.size != stored.size:
+        raise NoteError(f"stored under size {stored.size} but its body says {checkpoint.size}")
+    return checkpoint
+
+
+# -- witnesses: the registry (events) and their cosignatures ---------------------
+
+
+def witness_verifier(vkey: str) -> CosignatureV1Verifier:
+    """A witness key must be a cosignature/v1 vkey (type 0x04); NoteError if not."""
+    verifier = parse_verifier_key(vkey)
+    if not isinstance(verifier, CosignatureV1Verifier):
+        raise NoteError("witness key must be a cosignature/v1 vkey (name+hex8+base64(0x04 || key))")
+    return verifier
+
+
+class RegisteredWitness(msgspec.Struct, frozen=True):
+    name: str
+    vkey: str
+    url: str
+    active: bool
+
+    @property
+    def verifier(self) -> CosignatureV1Verifier:
+        return witness_verifier(self.vkey)
+
+
+class _Added(msgspec.Struct):
+    name: str
+    vkey: str
+    url: str
+
+
+def registered_witnesses(reader: LedgerReader) -> list[RegisteredWitness]:
+    """Every witness ever added, in order, with whether it is still active."""
+    by_aggregate: dict[Any, RegisteredWitness] = {}
+    for row in reader.events_with_topics(WITNESS_TOPICS):
+        assert row.state is not None
+        if row.topic == WITNESS_ADDED_TOPIC:
+            added = msgspec.json.decode(row.state, type=_Added)
+            by_aggregate[row.originator_id] = RegisteredWitness(added.name, added.vkey, added.url, True)
+        elif row.topic == WITNESS_REMOVED_TOPIC and row.originator_id in by_aggregate:
+            w = by_aggregate[row.originator_id]
+            by_aggregate[row.originator_id] = RegisteredWitness(w.name, w.vkey, w.url, False)
+    return list(by_aggregate.values())
+
+
+def line_verifies(stored: StoredCheckpoint, line: str, verifier: CosignatureV1Verifier) -> bool:
+    """Whether `line` is a valid cosignature of the stored checkpoint by `verifier`."""
+    try:
+        return bool(open_note(stored.note + line, [verifier]).verified)
+    except NoteError:
+        return False
+
+
+def check_cosignatures(reader: LedgerReader, stored: list[StoredCheckpoint]) -> tuple[list[Problem], int]:
+    """Every stored cosignature verifies with its witness's registered key."""
+    by_size = {cp.size: cp for cp in stored}
+    witnesses = {w.name: w for w in registered_witnesses(reader)}
+    problems, checked = [], 0
+    for c in cosignatures(reader):
+        cp, w = by_size.get(c.size), witnesses.get(c.witness)
+        if cp is None:
+            problems.append(Problem(None, f"cosignature by {c.witness!r} for size {c.size}, which has no checkpoint"))
+        elif w is None:
+            problems.append(Problem(None, f"cosignature by {c.witness!r}, which is not a registered witness"))
+        elif not _verifies_as(cp, c.line, w):
+            problems.append(Problem(None, f"cosignature by {c.witness!r} on the checkpoint at size {c.size} does not verify"))
+        else:
+            checked += 1
+    return problems, checked
+
+
+def _verifies_as(stored: StoredCheckpoint, line: str, witness: RegisteredWitness) -> bool:
+    try:
+        return line_verifies(stored, line, witness.verifier)
+    except NoteError:
+        return False
+
+
+# -- the tree ----------------------------------------------------------------------
 
 
 def _node_ranges(first: int, last: int) -> list[tuple[int, int, int]]:

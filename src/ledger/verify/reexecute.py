@@ -77,6 +77,9 @@ class MemoryState:
         found = self.get(cls, aggregate_id)
         return copy.deepcopy(found) if found is not None else None
 
+    def preload(self, aggregate_ids: list[UUID]) -> None:
+        """Nothing to do: everything is in memory."""
+
     def apply(self, event: Any) -> None:
         self.aggregates[event.originator_id] = event.mutate(self.aggregates.get(event.originator_id))
 
