@@ -5,6 +5,13 @@ their RFC 9162 root and signs `directory.import` over the file's SHA-256
 and that root; the rows travel beside the signed command. The ledger's
 decision (domain/directory.py) re-validates every row, checks references
 and jurisdiction, and writes the changed rows as events, all or nothing.
+
+Before anything is signed, the whole file is checked here: every bad row
+comes back with its line in the file (parsing, then references against the
+read models), and nothing is submitted. A file that changes nothing is not
+submitted either (its no-change is confirmed by a dry run of the decision),
+so re-running an import leaves no trace. `dry_run` runs the decision
+without writing (the processor's preview).
 """
 
 from __future__ import annotations
@@ -19,7 +26,9 @@ from ledger.domain.rows import RowError, parse_rows
 from ledger.integrity.commands import SignedCommand, sign_command
 from ledger.integrity.keys import Signer
 from ledger.services.ledger import LedgerService
+from ledger.services.processor import CommandRefused
 from ledger.services.receipts import Receipt
+from ledger.store.config import StoreConfig
 
 KINDS = ("departments", "items", "entities", "inspectors", "conflicts", "reclassifications")
 
@@ -31,7 +40,8 @@ class ImportSummary(msgspec.Struct, kw_only=True):
     new: int = 0
     changed: int = 0
     unchanged: int = 0
-    flagged: list[str] = []
+    flagged: list[str] = []  # keys of rows accepted with a bad USCC check character
+    flagged_lines: list[int] = []  # their lines in the file
     events: int = 0
     written: bool = False
     dry_run: bool = False
@@ -54,36 +64,123 @@ def sign_import(signer: Signer, actor: str, kind: str, rows: list[Any], *, file_
 
 def import_rows(ledger: LedgerService, signer: Signer, actor: str, kind: str, rows: list[Any], *,
                 file_name: str = "-", file_sha256: str | None = None, accept_bad_check: bool = False,
-                dry_run: bool = False) -> ImportSummary:
-    """Sign and submit typed rows (CommandRefused if the ledger refuses them)."""
+                dry_run: bool = False, confirm_change: bool = False) -> ImportSummary:
+    """Sign and submit typed rows (CommandRefused if the ledger refuses them).
+
+    `confirm_change`: first run the decision without writing, and submit
+    nothing if no row changes anything (the summary says all are unchanged).
+    """
     digest = file_sha256 or file_digest(msgspec.json.encode(rows))
     summary = ImportSummary(kind=kind, file_sha256=digest, rows=len(rows), dry_run=dry_run)
     signed = sign_import(signer, actor, kind, rows, file_name=file_name, file_sha256=digest,
                          accept_bad_check=accept_bad_check)
-    if dry_run:
-        events = ledger.processor.preview(signed, rows)
-        record = next(e for e in events if isinstance(e, DirectoryImport.Recorded))
-    else:
-        summary.receipt = ledger.submit(signed, rows)
-        record = ledger.processor.app.repository.get(DirectoryImport.id_for(actor, _nonce(signed)))
-        events = []
-    _fill(summary, record, len(events) if dry_run else summary.receipt.last - summary.receipt.first + 1)
-    summary.written = not dry_run
+    if dry_run or confirm_change:
+        try:
+            events = ledger.processor.preview(signed, rows)
+        except Refusal as refusal:
+            if refusal.code == "no_change":
+                summary.unchanged = len(rows)
+                return summary
+            raise CommandRefused(refusal.code, f"{refusal.message} (dry run: nothing was written)", None) from None
+        if dry_run:
+            record = next(e for e in events if isinstance(e, DirectoryImport.Recorded))
+            _fill(summary, record, len(events))
+            return summary
+    summary.receipt = ledger.submit(signed, rows)
+    record = ledger.processor.app.repository.get(DirectoryImport.id_for(actor, _nonce(signed)))
+    _fill(summary, record, summary.receipt.last - summary.receipt.first + 1)
+    summary.written = True
     return summary
 
 
 def import_file(ledger: LedgerService, signer: Signer, actor: str, kind: str, data: bytes, *, file_name: str = "-",
                 encoding: str = "utf-8", accept_bad_check: bool = False, dry_run: bool = False) -> ImportSummary:
-    """Parse a CSV file (every bad row named, nothing signed if any), then import its rows."""
+    """Check a CSV file whole (every bad row named with its line, nothing signed
+    if any), then sign and import its rows."""
     if kind not in KINDS:
         raise Refusal("invalid", f"unknown import kind {kind!r}: one of {', '.join(KINDS)}")
+    # Conflicts and reclassifications name registered entities: the operator
+    # decided on a flagged check character at registration.
     accept = accept_bad_check or kind in ("conflicts", "reclassifications")
     parsed = parse_rows(kind, data, encoding=encoding, accept_bad_check=accept)  # type: ignore[arg-type]
+    digest = file_digest(data)
     if parsed.errors:
-        return ImportSummary(kind=kind, file_sha256=file_digest(data), rows=len(parsed.rows), errors=parsed.errors,
+        return ImportSummary(kind=kind, file_sha256=digest, rows=len(parsed.rows), errors=parsed.errors,
                              dry_run=dry_run)
-    return import_rows(ledger, signer, actor, kind, parsed.rows, file_name=file_name, file_sha256=file_digest(data),
-                       accept_bad_check=accept_bad_check, dry_run=dry_run)
+    check = precheck(ledger.config, kind, parsed.rows, parsed.lines)
+    if check.errors:
+        return ImportSummary(kind=kind, file_sha256=digest, rows=len(parsed.rows), errors=check.errors,
+                             dry_run=dry_run)
+    summary = import_rows(ledger, signer, actor, kind, parsed.rows, file_name=file_name, file_sha256=digest,
+                          accept_bad_check=accept_bad_check, dry_run=dry_run,
+                          confirm_change=not check.changes)
+    summary.flagged_lines = parsed.flagged_lines
+    return summary
+
+
+class Precheck(msgspec.Struct):
+    errors: list[RowError]
+    changes: int  # rows that look new or changed against the read models
+
+
+def precheck(config: StoreConfig, kind: str, rows: list[Any], lines: list[int]) -> Precheck:
+    """The signer's own check against the read models: rows naming a department,
+    inspector or entity the ledger does not know (with their lines), and how
+    many rows would change something. The ledger re-checks all of it."""
+    from ledger.domain.directory import DIRECTORY_CLASSES, Department, Inspector
+    from ledger.projections.directory import ROWS, TABLES
+    from ledger.projections.pools import conflicts, current_classes, current_versions
+    from ledger.services.pools import read
+
+    def versions(cls: Any) -> Any:
+        return lambda c, d: current_versions(c, d, TABLES[cls], cls.KEY_FIELD, ROWS[cls])
+
+    known: dict[str, Any] = {"departments": read(config, versions(Department))}
+    current: Any = {}
+    if kind in DIRECTORY_CLASSES:
+        current = known["departments"] if kind == "departments" else \
+            read(config, versions(DIRECTORY_CLASSES[kind]), fresh=False)
+    if kind in ("conflicts", "reclassifications"):
+        known["entities"] = read(config, current_classes, fresh=False)  # versions and classes only: fast
+    if kind == "conflicts":
+        known["inspectors"] = read(config, versions(Inspector), fresh=False)
+        current = read(config, conflicts, fresh=False)
+    errors = reference_errors(kind, rows, lines, known)
+    changes = 0
+    for row in rows:
+        if kind in DIRECTORY_CLASSES:
+            found = current.get(DIRECTORY_CLASSES[kind].key_of(row))
+            changes += found is None or found[1] != row
+        elif kind == "conflicts":
+            changes += (row.badge, row.uscc) not in current
+        elif row.uscc in known["entities"]:
+            changes += known["entities"][row.uscc][1] != row.risk_class
+    return Precheck(errors, changes)
+
+
+def reference_errors(kind: str, rows: list[Any], lines: list[int], known: dict[str, Any]) -> list[RowError]:
+    """Rows that name a department, inspector or entity the ledger does not know."""
+    errors: list[RowError] = []
+
+    def need(line: int, column: str, value: str, what: str, hint: str) -> None:
+        if value not in known[what]:
+            errors.append(RowError(line, column, f"unknown {what[:-1]} {value!r}: {hint}"))
+
+    in_file = {r.code for r in rows} if kind == "departments" else set()
+    for line, row in zip(lines, rows):
+        if kind in ("items", "inspectors"):
+            need(line, "department", row.department, "departments", "import departments first")
+        elif kind == "entities":
+            for code in row.departments:
+                need(line, "departments", code, "departments", "import departments first")
+        elif kind == "departments" and row.parent and row.parent not in in_file:
+            need(line, "parent", row.parent, "departments", "list the parent department too")
+        elif kind == "conflicts":
+            need(line, "badge", row.badge, "inspectors", "import inspectors first")
+            need(line, "uscc", row.uscc, "entities", "import entities first")
+        elif kind == "reclassifications":
+            need(line, "uscc", row.uscc, "entities", "only registered entities can be reclassified")
+    return errors
 
 
 def _nonce(signed: SignedCommand) -> str:
