@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from ledger.cli.common import EXIT_FAILED_CHECK, clear_errors, config_from, store_options
+from ledger.cli.common import EXIT_FAILED_CHECK, actor_options, clear_errors, config_from, signer_for, store_options
+from ledger.cli.receipts import receipt_option, save_receipt
 
 COLUMNS_HELP = """\b
 Columns (CSV with a header line; UTF-8 with or without BOM, or GB18030):
@@ -33,20 +34,19 @@ def _progress_run(label: str, work: Any) -> Any:
 
 
 def _run_import(store: str | None, home: str, kind: str, file: Path, encoding: str, dry_run: bool,
-                accept_bad_check: bool, as_actor: str, as_json: bool) -> None:
+                accept_bad_check: bool, as_actor: str, key: Path | None, as_json: bool,
+                receipt_out: Path | None) -> None:
     import msgspec
 
-    from ledger.directory_service import import_file
+    from ledger.services.directory import import_file
+    from ledger.services.ledger import open_ledger
 
     config = config_from(store, home)
     data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
-    summary = _progress_run(
-        f"importing {kind}",
-        lambda on_progress: import_file(
-            config, kind, data, file_name=file.name, encoding=encoding, accept_bad_check=accept_bad_check,
-            dry_run=dry_run, actor=as_actor, on_progress=on_progress,
-        ),
-    )
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        summary = import_file(ledger, signer, as_actor, kind, data, file_name=file.name, encoding=encoding,
+                              accept_bad_check=accept_bad_check, dry_run=dry_run)
     if as_json:
         click.echo(msgspec.json.encode(summary).decode())
     if summary.errors:
@@ -55,60 +55,75 @@ def _run_import(store: str | None, home: str, kind: str, file: Path, encoding: s
                 click.echo(f"{file}: {error}", err=True)
             click.echo(f"{len(summary.errors)} error(s): nothing was written", err=True)
         sys.exit(EXIT_FAILED_CHECK)
+    if summary.receipt is not None and receipt_out is not None:
+        save_receipt(receipt_out, summary.receipt)
     if not as_json:
         verb = "would write" if dry_run else "wrote"
         click.echo(
             f"{kind}: {summary.rows} rows, {summary.new} new, {summary.changed} changed, "
             f"{summary.unchanged} unchanged; {verb} {summary.events} events"
+            + (f" at positions {summary.receipt.first}-{summary.receipt.last}" if summary.receipt else "")
         )
         if summary.flagged_lines:
             click.echo(f"accepted with a bad USCC check character (flagged): lines {', '.join(map(str, summary.flagged_lines))}")
+
+
+ENCODING = click.option("--encoding", type=click.Choice(["utf-8", "gb18030"]), default="utf-8", show_default=True)
+DRY_RUN = click.option("--dry-run", is_flag=True, help="Check the file and run the ledger's rules on it; write nothing.")
+JSON = click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 
 
 @click.command(name="import", epilog=COLUMNS_HELP)
 @store_options
 @click.argument("kind", type=click.Choice(["departments", "items", "entities", "inspectors", "conflicts"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
-@click.option("--encoding", type=click.Choice(["utf-8", "gb18030"]), default="utf-8", show_default=True)
-@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+@ENCODING
+@DRY_RUN
 @click.option("--accept-bad-check", is_flag=True, help="Accept USCCs whose check character fails (they stay flagged).")
-@click.option("--as", "as_actor", default="admin", show_default=True, help="The list manager doing the import.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@actor_options
+@JSON
+@receipt_option
 @clear_errors
 def import_cmd(store: str | None, home: str, kind: str, file: Path, encoding: str, dry_run: bool,
-               accept_bad_check: bool, as_actor: str, as_json: bool) -> None:
-    """Import a CSV file into the item list or a pool, all or nothing.
+               accept_bad_check: bool, as_actor: str, key: Path | None, as_json: bool,
+               receipt_out: Path | None) -> None:
+    """Import a CSV file into the item list or a pool, all or nothing, signed by a list manager.
 
-    The whole file is checked first: if any row is invalid, every bad row
-    is reported (line, column, reason), nothing is written and the exit
-    code is 1. Unchanged rows write nothing; changed rows become change events.
+    The whole file is checked first, on this machine: if any row is invalid
+    or names something the ledger does not know, every bad row is reported
+    (line, column, reason), nothing is signed or written and the exit code
+    is 1. Then the rows are signed with the acting list manager's own key
+    (departments: an admin's) and the ledger re-checks them. Unchanged rows
+    write nothing; changed rows become change events.
 
     \b
     Example:
-      drledger import departments departments.csv
-      drledger import entities 名录库.csv --encoding gb18030 --dry-run
+      drledger import departments departments.csv --as admin
+      drledger import entities 名录库.csv --encoding gb18030 --as lm-XY-SCJG --dry-run
     """
-    _run_import(store, home, kind, file, encoding, dry_run, accept_bad_check, as_actor, as_json)
+    _run_import(store, home, kind, file, encoding, dry_run, accept_bad_check, as_actor, key, as_json, receipt_out)
 
 
 @click.command()
 @store_options
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
-@click.option("--encoding", type=click.Choice(["utf-8", "gb18030"]), default="utf-8", show_default=True)
-@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
-@click.option("--as", "as_actor", default="admin", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@ENCODING
+@DRY_RUN
+@actor_options
+@JSON
+@receipt_option
 @clear_errors
-def reclassify(store: str | None, home: str, file: Path, encoding: str, dry_run: bool, as_actor: str, as_json: bool) -> None:
-    """Apply a monthly credit-risk reclassification file (uscc,risk_class).
+def reclassify(store: str | None, home: str, file: Path, encoding: str, dry_run: bool, as_actor: str,
+               key: Path | None, as_json: bool, receipt_out: Path | None) -> None:
+    """Apply a monthly credit-risk reclassification file (uscc,risk_class), signed by a list manager.
 
     Only entities whose class changed become events.
 
     \b
     Example:
-      drledger reclassify 2026-11-信用风险分类.csv
+      drledger reclassify 2026-11-信用风险分类.csv --as lm-XY-SCJG
     """
-    _run_import(store, home, "reclassifications", file, encoding, dry_run, False, as_actor, as_json)
+    _run_import(store, home, "reclassifications", file, encoding, dry_run, False, as_actor, key, as_json, receipt_out)
 
 
 def _emit(rows: list[Any], fmt: str) -> None:
@@ -145,15 +160,6 @@ def _emit(rows: list[Any], fmt: str) -> None:
     click.echo(f"{len(flat)} rows")
 
 
-def _read(config: Any, query: Any) -> list[Any]:
-    from ledger.projections import all_projections
-    from ledger.projections.runner import catch_up, writable_connection
-
-    catch_up(config, all_projections())
-    with writable_connection(config) as (conn, dialect, _):
-        return query(conn, dialect)
-
-
 FORMAT = click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table", show_default=True)
 AS_OF = click.option("--as-of", type=click.IntRange(min=1), default=None, help="Ledger position to read the pool at.")
 
@@ -188,12 +194,11 @@ def entities(store: str | None, home: str, risk_classes: tuple[str, ...], region
     Example:
       drledger pool entities --risk-class C --risk-class D --region 360502 --format json
     """
-    from ledger.domain.filters import EntityFilter
-    from ledger.projections.pools import query_entities
+    from ledger.services import pools
 
-    f = EntityFilter(risk_classes=risk_classes, region_prefix=region, entity_types=entity_types,
-                     industry_prefix=industry, department=department, statuses=statuses)
-    _emit(_read(config_from(store, home), lambda conn, dialect: query_entities(conn, dialect, f, as_of)), fmt)
+    f = pools.EntityFilter(risk_classes=risk_classes, region_prefix=region, entity_types=entity_types,
+                           industry_prefix=industry, department=department, statuses=statuses)
+    _emit(pools.entities(config_from(store, home), f, as_of), fmt)
 
 
 @pool.command()
@@ -214,11 +219,11 @@ def inspectors(store: str | None, home: str, department: str | None, region: str
     Example:
       drledger pool inspectors --department SCJG --role enforcement --format table
     """
-    from ledger.domain.filters import InspectorFilter
-    from ledger.projections.pools import query_inspectors
+    from ledger.services import pools
 
-    f = InspectorFilter(department=department, region_prefix=region, role=role, qualification=qualification, statuses=statuses)
-    _emit(_read(config_from(store, home), lambda conn, dialect: query_inspectors(conn, dialect, f, as_of)), fmt)
+    f = pools.InspectorFilter(department=department, region_prefix=region, role=role, qualification=qualification,
+                              statuses=statuses)
+    _emit(pools.inspectors(config_from(store, home), f, as_of), fmt)
 
 
 @click.command()
@@ -233,9 +238,9 @@ def items(store: str | None, home: str, as_of: int | None, fmt: str) -> None:
     Example:
       drledger items --format csv > 抽查事项清单.csv
     """
-    from ledger.projections.pools import list_items
+    from ledger.services import pools
 
-    _emit(_read(config_from(store, home), lambda conn, dialect: list_items(conn, dialect, as_of)), fmt)
+    _emit(pools.items(config_from(store, home), as_of), fmt)
 
 
 @click.group()
@@ -258,12 +263,11 @@ def rebuild(store: str | None, home: str) -> None:
     Example:
       drledger projections rebuild
     """
-    from ledger.projections import all_projections
-    from ledger.projections.runner import rebuild as rebuild_all
+    from ledger.services import pools
 
     config = config_from(store, home)
-    reached = _progress_run("rebuilding", lambda on_progress: rebuild_all(
-        config, all_projections(), on_progress=(lambda name, done, total: on_progress(done, total)) if on_progress else None))
+    reached = _progress_run("rebuilding", lambda on_progress: pools.rebuild(
+        config, on_progress=(lambda name, done, total: on_progress(done, total)) if on_progress else None))
     for name, position in reached.items():
         click.echo(f"{name}: rebuilt up to position {position}")
 
@@ -278,8 +282,7 @@ def catch_up_cmd(store: str | None, home: str) -> None:
     Example:
       drledger projections catch-up
     """
-    from ledger.projections import all_projections
-    from ledger.projections.runner import catch_up
+    from ledger.services import pools
 
-    for name, position in catch_up(config_from(store, home), all_projections()).items():
+    for name, position in pools.catch_up(config_from(store, home)).items():
         click.echo(f"{name}: at position {position}")

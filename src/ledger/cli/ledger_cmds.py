@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -14,28 +15,35 @@ from ledger.cli.common import EXIT_FAILED_CHECK, clear_errors, config_from, fail
 @click.option("--origin", default=None, help="Log origin (C2SP checkpoint name); default drledger.local/<key id>.")
 @click.option("--admin-id", default="admin", show_default=True, help="Actor id of the first admin.")
 @click.option("--admin-name", default="Administrator", show_default=True, help="Display name of the first admin.")
+@click.option("--admin-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the first admin's key [default: <DRLEDGER_KEYS>/<ADMIN-ID>.pem].")
 @clear_errors
-def init(store: str | None, home: str, origin: str | None, admin_id: str, admin_name: str) -> None:
-    """Create a new ledger: the ledger key, a first admin key and the genesis event.
+def init(store: str | None, home: str, origin: str | None, admin_id: str, admin_name: str,
+         admin_key: Path | None) -> None:
+    """Create a new ledger: the ledger key, the first admin's key and the genesis.
 
-    Key files are written under HOME/keys with mode 0600, protected by
-    DRLEDGER_KEY_PASSPHRASE when it is set. Refuses to run over an existing
-    ledger or existing key files.
+    The ledger key goes under HOME/keys (it signs transactions, receipts and
+    checkpoints). The first admin's own key goes into the admin's key folder,
+    outside HOME: DRLEDGER_KEYS, else ~/.config/drledger/keys/<origin>/.
+    Key files have mode 0600 and are protected by DRLEDGER_KEY_PASSPHRASE
+    when it is set. Refuses to run over an existing ledger or key files.
 
     \b
     Example:
       drledger init --origin ledger.scjg.xinyu.gov.cn/2026
       DRLEDGER_STORE=postgresql://ledger@127.0.0.1/test drledger init
     """
-    from ledger.setup import init_ledger
+    from ledger.services.admin import init as init_ledger
 
     config = config_from(store, home)
-    result = init_ledger(config, origin=origin, admin_id=admin_id, admin_name=admin_name)
+    result = init_ledger(config, origin=origin, admin_id=admin_id, admin_name=admin_name, admin_key_file=admin_key)
     click.echo(f"initialised {config.display}")
     click.echo(f"origin      {result.origin}")
     click.echo(f"ledger key  {result.ledger_key_id}  ({result.ledger_key_file})")
     click.echo(f"admin       {result.admin_id}  key {result.admin_key_id}  ({result.admin_key_file})")
     click.echo(f"head        {result.head}")
+    click.echo(f"the admin's own key is {result.admin_key_file}: keep it off the ledger's machine;"
+               f" sign with --as {result.admin_id}")
 
 
 @click.command()
@@ -52,53 +60,43 @@ def status(store: str | None, home: str, as_json: bool) -> None:
     """
     import msgspec
 
-    from ledger.integrity.canonical import rfc3339
-    from ledger.store.reader import open_reader
-    from ledger.verify.keys import LEDGER_KEY_TOPICS, LedgerKeySchedule
+    from ledger.services.admin import status as ledger_status
 
-    config = config_from(store, home)
-    with open_reader(config) as reader:
-        head = reader.head()
-        size, head_hash = head if head else (0, b"")
-        last = reader.last_transaction()
-        origin = LedgerKeySchedule.from_events(reader.events_with_topics(LEDGER_KEY_TOPICS)).origin if size else ""
-    from datetime import UTC, datetime
-
-    signed_at = rfc3339(datetime.fromtimestamp(last.signed_at_us / 1e6, UTC)) if last else None
-    info = {
-        "store": config.display,
-        "origin": origin,
-        "size": size,
-        "head": head_hash.hex(),
-        "last_signature": (
-            {"at": signed_at, "key_id": last.key_id, "first": last.first_seq, "last": last.last_seq} if last else None
-        ),
-    }
+    info = ledger_status(config_from(store, home))
     if as_json:
         click.echo(msgspec.json.encode(info).decode())
         return
-    click.echo(f"store           {info['store']}")
-    click.echo(f"origin          {origin}")
-    click.echo(f"size            {size}")
-    click.echo(f"head            {info['head']}")
+    click.echo(f"store           {info.store}")
+    click.echo(f"origin          {info.origin}")
+    click.echo(f"size            {info.size}")
+    click.echo(f"head            {info.head}")
+    last = info.last_signature
     if last:
-        click.echo(f"last signature  {signed_at}  key {last.key_id}  positions {last.first_seq}-{last.last_seq}")
+        click.echo(f"last signature  {last.at}  key {last.key_id}  positions {last.first}-{last.last}")
 
 
 @click.command()
 @store_options
 @click.option("--expect-head", default=None, metavar="[SIZE:]HEX", help="A head you saved earlier: it must still be in the chain (at SIZE).")
 @click.option("--ledger-key", default=None, metavar="BASE64", help="The trusted ledger public key (default: HOME/trust.json if present).")
+@click.option("--receipt", "receipts", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A receipt a write command gave you: the ledger must still hold exactly its events. Repeatable.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to use (default: 2 on large ledgers).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @clear_errors
 def verify(
-    store: str | None, home: str, expect_head: str | None, ledger_key: str | None, workers: int | None, as_json: bool
+    store: str | None, home: str, expect_head: str | None, ledger_key: str | None, receipts: tuple[Path, ...],
+    workers: int | None, as_json: bool,
 ) -> None:
-    """Recompute the hash chain from the stored bytes and check every signature.
+    """Recompute the hash chain from the stored bytes and re-execute every command.
 
-    Also checks the actor signatures, the Merkle tree, every checkpoint and
-    cosignature, and replays every draw from the events (docs/integrity.md).
+    Checks every ledger signature, re-executes every signed command through
+    the ledger's rules (each must yield exactly its stored events, each
+    recorded refusal must be what the rules say), checks the Merkle tree,
+    every checkpoint and cosignature, and replays every draw
+    (docs/integrity.md). With --receipt, each receipt must be signed by the
+    ledger key in force and its positions must hold exactly its event
+    hashes; otherwise the ledger censored or rewrote that command.
     Exit 0 only when everything holds; otherwise exit 1 naming the first bad
     position and what is wrong.
 
@@ -106,17 +104,19 @@ def verify(
     Example:
       drledger verify
       drledger verify --expect-head 1200:5d41...e3 --json
+      drledger verify --receipt import-receipt.json
     """
     import msgspec
 
     from ledger.integrity.keys import decode_public_key
-    from ledger.setup import trusted_ledger_key
-    from ledger.verify.ledger_check import ExpectedHead, verify_ledger
+    from ledger.services.verification import ExpectedHead, check_receipt, load_receipt, trusted_ledger_key
+    from ledger.services.verification import verify as verify_ledger
 
     config = config_from(store, home)
     try:
         expected = ExpectedHead.parse(expect_head) if expect_head else None
         trusted = decode_public_key(ledger_key) if ledger_key else trusted_ledger_key(config)
+        loaded = [(path, load_receipt(path)) for path in receipts]
     except ValueError as error:
         fail(str(error))
         return
@@ -134,15 +134,21 @@ def verify(
             )
     else:
         report = verify_ledger(config, trusted_key=trusted, expected=expected, workers=workers)
+    checks = [check_receipt(config, receipt, trusted_key=trusted, source=str(path)) for path, receipt in loaded]
     if as_json:
-        click.echo(msgspec.json.encode(report).decode())
+        body = msgspec.to_builtins(report)
+        if checks:
+            body["receipts"] = msgspec.to_builtins(checks)
+        click.echo(msgspec.json.encode(body).decode())
     elif report.ok:
         click.echo(
             f"ok: {report.size} events, {report.transactions} signed transactions,"
             f" {report.actor_signatures_checked} actor signatures; head {report.head}"
         )
         click.echo(
-            f"{report.checks.get('draws_replayed', 0)} draws replayed,"
+            f"{report.checks.get('commands_reexecuted', 0)} commands re-executed,"
+            f" {report.checks.get('refusals_rechecked', 0)} refusals re-checked,"
+            f" {report.checks.get('draws_replayed', 0)} draws replayed,"
             f" {report.checks.get('checkpoints', 0)} checkpoints and {report.checks.get('tree_nodes', 0)} tree nodes checked"
         )
         if report.trusted_key:
@@ -155,5 +161,11 @@ def verify(
         click.echo(f"FAILED at {where}: {first.what}", err=True)
         for problem in report.problems[1:5]:
             click.echo(f"  also: {problem.what}", err=True)
-    if not report.ok:
+    if not as_json:
+        for check in checks:
+            if check.ok:
+                click.echo(f"receipt {check.source}: ok: {check.what}")
+            else:
+                click.echo(f"receipt {check.source}: FAILED: {check.what}", err=True)
+    if not report.ok or not all(check.ok for check in checks):
         sys.exit(EXIT_FAILED_CHECK)

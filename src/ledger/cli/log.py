@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from ledger.cli.common import EXIT_FAILED_CHECK, clear_errors, config_from, fail, store_options
+from ledger.cli.common import EXIT_FAILED_CHECK, actor_options, clear_errors, config_from, fail, signer_for, store_options
+from ledger.cli.receipts import receipt_option, save_receipt
 
 
 def _b64(raw: bytes) -> str:
@@ -23,11 +24,9 @@ def _log_errors(function: Any) -> Any:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ledger.checkpoints import CheckpointRefused
-        from ledger.integrity.note import NoteError
-        from ledger.store.log_reader import ProofRequestError
-        from ledger.store.tree import TreeError
-        from ledger.witnessing import WitnessError
+        from ledger.services.checkpoints import CheckpointRefused
+        from ledger.services.log import NoteError, ProofRequestError, TreeError
+        from ledger.services.witnesses import WitnessError
 
         try:
             return function(*args, **kwargs)
@@ -61,18 +60,17 @@ def checkpoint(store: str | None, home: str, publish: bool, require: int | None)
     Example:
       drledger log checkpoint --publish > checkpoint.txt
     """
-    from ledger.checkpoints import publish_checkpoint, served_checkpoint
-    from ledger.setup import load_ledger_signer
+    from ledger.services.checkpoints import publish_checkpoint, served_checkpoint
 
     config = config_from(store, home)
     if publish:
-        publish_checkpoint(config, load_ledger_signer(config))
+        publish_checkpoint(config)
     note = served_checkpoint(config)
     if note is None:
         fail("no checkpoint has been published: run `drledger log publish`")
         return
     if require is not None:
-        from ledger.witnessing import witness_status
+        from ledger.services.witnesses import witness_status
 
         status = witness_status(config, require)
         if not status.witnessed:
@@ -93,11 +91,9 @@ def publish(store: str | None, home: str) -> None:
     Example:
       drledger log publish
     """
-    from ledger.checkpoints import publish_checkpoint
-    from ledger.setup import load_ledger_signer
+    from ledger.services.checkpoints import publish_checkpoint
 
-    config = config_from(store, home)
-    click.echo(publish_checkpoint(config, load_ledger_signer(config)), nl=False)
+    click.echo(publish_checkpoint(config_from(store, home)), nl=False)
 
 
 @log.command()
@@ -112,11 +108,9 @@ def vkey(store: str | None, home: str) -> None:
     Example:
       drledger log vkey
     """
-    from ledger.checkpoints import key_schedule, log_verifier
-    from ledger.store.reader import open_reader
+    from ledger.services.checkpoints import verifier_key
 
-    with open_reader(config_from(store, home)) as reader:
-        click.echo(log_verifier(key_schedule(reader), reader.size()).vkey)
+    click.echo(verifier_key(config_from(store, home)))
 
 
 @log.command()
@@ -133,15 +127,9 @@ def prove(store: str | None, home: str, index: int, size: int | None) -> None:
     Example:
       drledger log prove --index 41 --size 1000
     """
-    from ledger.integrity.merkle import verify_inclusion
-    from ledger.store.log_reader import LogReader
-    from ledger.store.reader import open_reader
+    from ledger.services.log import inclusion_proof
 
-    with open_reader(config_from(store, home)) as reader:
-        log_reader = LogReader(reader)
-        bundle = log_reader.inclusion(index, log_reader.size() if size is None else size)
-    # Never hand out a proof that does not verify (a damaged tree would show here).
-    verify_inclusion(bundle.leaf_hash, bundle.index, bundle.size, bundle.proof, bundle.root)
+    bundle = inclusion_proof(config_from(store, home), index, size)
     out = {"leafIdx": bundle.index, "treeSize": bundle.size, "root": _b64(bundle.root),
            "leafHash": _b64(bundle.leaf_hash), "proof": [_b64(p) for p in bundle.proof]}
     click.echo(json.dumps(out, indent=2))
@@ -159,14 +147,9 @@ def consistency(store: str | None, home: str, size1: int, size2: int | None) -> 
     Example:
       drledger log consistency --size1 100 --size2 250
     """
-    from ledger.integrity.merkle import verify_consistency
-    from ledger.store.log_reader import LogReader
-    from ledger.store.reader import open_reader
+    from ledger.services.log import consistency_proof
 
-    with open_reader(config_from(store, home)) as reader:
-        log_reader = LogReader(reader)
-        b = log_reader.consistency(size1, log_reader.size() if size2 is None else size2)
-    verify_consistency(b.size1, b.size2, b.proof, b.root1, b.root2)
+    b = consistency_proof(config_from(store, home), size1, size2)
     out = {"size1": b.size1, "size2": b.size2, "root1": _b64(b.root1), "root2": _b64(b.root2),
            "proof": [_b64(p) for p in b.proof]}
     click.echo(json.dumps(out, indent=2))
@@ -190,7 +173,7 @@ def verify_proof(file: Any) -> None:
     Example:
       drledger log prove --index 3 | drledger log verify-proof -
     """
-    from ledger.integrity.merkle import ProofError, verify_consistency, verify_inclusion
+    from ledger.services.log import ProofError, verify_consistency, verify_inclusion
 
     try:
         data = json.load(file)
@@ -251,31 +234,55 @@ def witness() -> None:
 @click.argument("name")
 @click.argument("vkey")
 @click.option("--url", required=True, help="The witness's submission prefix (add-checkpoint is under it).")
-@click.option("--as", "as_actor", default="admin", show_default=True, help="The admin who signs this.")
-@click.option("--key", type=click.Path(dir_okay=False, path_type=Path), default=None, help="The admin's key file (default HOME/keys/admin.pem).")
+@actor_options
+@receipt_option
 @_log_errors
-def witness_add(store: str | None, home: str, name: str, vkey: str, url: str, as_actor: str, key: Path | None) -> None:
-    """Register a witness by its cosignature/v1 vkey (an admin-signed ledger event).
+def witness_add(store: str | None, home: str, name: str, vkey: str, url: str, as_actor: str, key: Path | None,
+                receipt_out: Path | None) -> None:
+    """Register a witness by its cosignature/v1 vkey (a command signed by an admin).
 
     \b
     Example:
-      drledger log witness add w1 witness.example/w1+1a2b3c4d+BKx...= --url http://127.0.0.1:8080
+      drledger log witness add w1 witness.example/w1+1a2b3c4d+BKx...= --url http://127.0.0.1:8080 --as admin
     """
-    from ledger.integrity.commands import sign_command
-    from ledger.integrity.keys import read_key_file
-    from ledger.setup import ADMIN_KEY_FILE, open_for_writing, passphrase
-    from ledger.witnessing import add_witness, parse_witness_vkey, witness_body
+    from ledger.services.ledger import open_ledger
+    from ledger.services.witnesses import add_witness, parse_witness_vkey
 
     config = config_from(store, home)
     parse_witness_vkey(vkey)
-    signer = read_key_file(key or config.keys_dir / ADMIN_KEY_FILE, passphrase())
-    signed = sign_command(signer, as_actor, "witness.add", witness_body(name, vkey, url))
-    app = open_for_writing(config)
-    try:
-        add_witness(app, signed, name=name, vkey=vkey, url=url)
-    finally:
-        app.close()
-    click.echo(f"registered witness {name} ({url})")
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        receipt = add_witness(ledger, signer, as_actor, name=name, vkey=vkey, url=url)
+    if receipt_out is not None:
+        save_receipt(receipt_out, receipt)
+    click.echo(f"registered witness {name} ({url}) at position {receipt.first}")
+
+
+@witness.command(name="remove")
+@store_options
+@click.argument("name")
+@click.option("--reason", required=True, help="Why the witness is no longer asked (kept in the ledger).")
+@actor_options
+@receipt_option
+@_log_errors
+def witness_remove(store: str | None, home: str, name: str, reason: str, as_actor: str, key: Path | None,
+                   receipt_out: Path | None) -> None:
+    """Stop asking a witness to cosign (a command signed by an admin); its past cosignatures stay checked.
+
+    \b
+    Example:
+      drledger log witness remove w1 --reason "witness retired" --as admin
+    """
+    from ledger.services.ledger import open_ledger
+    from ledger.services.witnesses import remove_witness
+
+    config = config_from(store, home)
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        receipt = remove_witness(ledger, signer, as_actor, name=name, reason=reason)
+    if receipt_out is not None:
+        save_receipt(receipt_out, receipt)
+    click.echo(f"removed witness {name}")
 
 
 @witness.command(name="push")
@@ -292,13 +299,12 @@ def witness_push(store: str | None, home: str, publish: bool, timeout: float) ->
     Example:
       drledger log witness push
     """
-    from ledger.checkpoints import publish_checkpoint
-    from ledger.setup import load_ledger_signer
-    from ledger.witnessing import push_all
+    from ledger.services.checkpoints import publish_checkpoint
+    from ledger.services.witnesses import push_all
 
     config = config_from(store, home)
     if publish:
-        publish_checkpoint(config, load_ledger_signer(config))
+        publish_checkpoint(config)
     results = push_all(config, timeout)
     for r in results:
         click.echo(f"{r.witness:<16} size {r.size}  old {r.old}  {'ok' if r.ok else 'FAILED'}: {r.message}")
@@ -322,7 +328,7 @@ def witness_status_cmd(store: str | None, home: str, threshold: int | None, as_j
     """
     import msgspec
 
-    from ledger.witnessing import witness_status
+    from ledger.services.witnesses import witness_status
 
     status = witness_status(config_from(store, home), threshold)
     if as_json:
