@@ -89,9 +89,9 @@ def secrets_dir(origin: str) -> Path:
     return keys_dir(origin) / "secrets"
 
 
-def secret_path(origin: str, task_id: str, commitment: str) -> Path:
+def secret_path(origin: str, task_id: str, commitment: str, folder: Path | None = None) -> Path:
     """One file per commitment: a redraw after a void gets a fresh secret."""
-    return secrets_dir(origin) / f"{task_id}-{commitment[:16]}.secret"
+    return (folder or secrets_dir(origin)) / f"{task_id}-{commitment[:16]}.secret"
 
 
 def latest_secret_path(origin: str, task_id: str) -> Path:
@@ -125,11 +125,14 @@ def _keep_secret(path: Path, secret: str) -> None:
 
 
 def commit_draw(ledger: LedgerService, signer: Signer, actor: str, task_id: str, *,
-                beacon_round: str | None = None, secret_out: Path | None = None) -> Commitment:
+                beacon_round: str | None = None, secret_out: Path | None = None,
+                secrets_folder: Path | None = None) -> Commitment:
     """Make a 256-bit secret, keep it (0600) and record only its SHA-256.
 
-    The secret is written before the command is submitted, so an accepted
-    commitment never loses its secret; a refused one removes it again.
+    The secret goes to `secret_out`, else `<secrets_folder or the drawer's
+    secrets folder>/<task>-<commitment16>.secret`. It is written before the
+    command is submitted, so an accepted commitment never loses its secret;
+    a refused one removes it again.
     """
     from ledger.services.processor import CommandRefused
 
@@ -137,7 +140,7 @@ def commit_draw(ledger: LedgerService, signer: Signer, actor: str, task_id: str,
     commitment = commitment_of(secret)
     signed = _sign(signer, actor, "draw.commit",
                    CommitBody(task_id=task_id, commitment=commitment, beacon_round=beacon_round))
-    path = secret_out or secret_path(ledger.origin, task_id, commitment)
+    path = secret_out or secret_path(ledger.origin, task_id, commitment, secrets_folder)
     _keep_secret(path, secret)
     try:
         receipt = ledger.submit(signed)
