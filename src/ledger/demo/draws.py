@@ -1,9 +1,12 @@
-"""Demo stage 2: a planner and a drawer, yearly plans, tasks (one joint) and their draws.
+"""Demo stage 2: yearly plans, tasks (one joint) and their draws, by the lead department's
+planner (`planner-<D>`) and drawer (`drawer-<D>`).
 
 The demo's actors are registered actors like any other, signed in by the
 admin; their made-up keys live in HOME/demo-keys/ (services/keys.py
-DEMO_KEYS: clearly not real custody), written there explicitly, and so do
-the drawer's secrets. Items are chosen where the demo city has qualified
+DEMO_KEYS: clearly not real custody) and are read and written there
+explicitly, by file name, and so are the drawer's secrets. An actor whose
+key file is already there (the city stage registers a planner and a drawer
+per department) is used as it is; a missing one is made and registered. Items are chosen where the demo city has qualified
 inspectors, so every draw can staff its teams; plans, tasks and draws go
 through the same service as `drledger plan/task/draw`.
 """
@@ -27,9 +30,15 @@ from ledger.services.ledger import LedgerService, open_ledger
 from ledger.store.config import StoreConfig
 
 ADMIN = "admin"
-PLANNER = "planner"
-DRAWER = "drawer"
 RATIOS = {"A": Quota(ratio="0.01"), "B": Quota(ratio="0.03"), "C": Quota(ratio="0.1"), "D": Quota(ratio="0.3")}
+
+
+def planner_of(department: str) -> str:
+    return f"planner-{department}"
+
+
+def drawer_of(department: str) -> str:
+    return f"drawer-{department}"
 
 
 def demo_keys(config: StoreConfig) -> Path:
@@ -100,8 +109,9 @@ def add_draws(config: StoreConfig, *, year: int = 2026, say: Any = lambda _: Non
         staffed, officers = _staffed_items(ledger)
     ranked = sorted(staffed, key=lambda d: (-officers[d], d))
     lead, partner = ranked[0], ranked[1]
-    planner = ensure_actor(config, PLANNER, "planner", "计划员", lead, admin=admin)
-    drawer = ensure_actor(config, DRAWER, "drawer", "抽取员", lead, admin=admin)
+    planner_id, drawer_id = planner_of(lead), drawer_of(lead)
+    planner = ensure_actor(config, planner_id, "planner", f"{lead} 计划制定人", lead, admin=admin)
+    drawer = ensure_actor(config, drawer_id, "drawer", f"{lead} 抽取员", lead, admin=admin)
     lead_items, partner_items = tuple(staffed[lead][:3]), tuple(staffed[partner][:1])
     plan_id = f"P-{year}-{lead}"
     tasks = [
@@ -114,15 +124,15 @@ def add_draws(config: StoreConfig, *, year: int = 2026, say: Any = lambda _: Non
                        quotas={"C": Quota(ratio="0.1"), "D": Quota(ratio="0.3")}, exclude_recent_days=180),
     ]
     with open_ledger(config) as ledger:
-        draws.create_plan(ledger, planner, PLANNER, draws.PlanBody(
+        draws.create_plan(ledger, planner, planner_id, draws.PlanBody(
             plan_id=plan_id, title=f"{year}年度双随机抽查工作计划", department=lead, year=year,
             items=lead_items + partner_items, joint_departments=(partner,)))
         for body in tasks:
-            draws.create_task(ledger, planner, PLANNER, body)
+            draws.create_task(ledger, planner, planner_id, body)
             round_name = f"demo-beacon-{body.task_id}"
-            kept = draws.commit_draw(ledger, drawer, DRAWER, body.task_id, beacon_round=round_name,
+            kept = draws.commit_draw(ledger, drawer, drawer_id, body.task_id, beacon_round=round_name,
                                      secrets_folder=demo_keys(config) / "secrets")
-            outcome = draws.run_draw(ledger, drawer, DRAWER, body.task_id, draws.read_secret(kept.secret_file),
+            outcome = draws.run_draw(ledger, drawer, drawer_id, body.task_id, draws.read_secret(kept.secret_file),
                                      f"demo-beacon-value-{body.task_id}")
             say(f"draw {body.task_id}: {sum(len(v) for v in outcome.targets.values())} targets,"
                 f" seed {outcome.seed[:16]}…")
