@@ -1,4 +1,11 @@
-"""`drledger plan`, `task` and `draw`: verifiable draws."""
+"""`drledger plan`, `task` and `draw`: verifiable draws, each a command signed by its actor.
+
+Plans and tasks are signed by a planner, commitments, draws and voids by a
+drawer, each with its own key (`--as ACTOR`, `--key FILE`; never a key the
+ledger's HOME holds). The drawer's secret is made and kept on the drawer's
+side; the ledger records its SHA-256 at commit and the revealed secret at
+the draw.
+"""
 
 from __future__ import annotations
 
@@ -9,35 +16,33 @@ from typing import Any
 
 import click
 
-from ledger.cli.common import EXIT_FAILED_CHECK, clear_errors, config_from, fail, store_options
-
-SIGNER_OPTIONS = [
-    click.option("--as", "as_actor", default="drawer", show_default=True, help="The drawer who signs."),
-    click.option("--key", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                 help="The drawer's key file (default HOME/keys/<actor>.pem)."),
-]
+from ledger.cli.common import EXIT_FAILED_CHECK, actor_options, clear_errors, config_from, fail, signer_for, store_options
+from ledger.cli.receipts import receipt_option, save_receipt
 
 
-def signer_options(function: Any) -> Any:
-    for option in reversed(SIGNER_OPTIONS):
-        function = option(function)
-    return function
+def _submit(store: str | None, home: str, as_actor: str, key: Path | None, act: Any) -> Any:
+    """Load the acting actor's own key, open the ledger and run `act(ledger, signer)`."""
+    from ledger.services.ledger import open_ledger
+
+    config = config_from(store, home)
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        return act(ledger, signer)
 
 
-def load_signer(home: Path, actor: str, key: Path | None):  # -> Signer
-    from ledger.integrity.keys import read_key_file
-    from ledger.setup import passphrase
-
-    return read_key_file(key or home / "keys" / f"{actor}.pem", passphrase())
+def _keep(receipt_out: Path | None, receipt: Any) -> None:
+    if receipt_out is not None:
+        save_receipt(receipt_out, receipt)
 
 
 @click.group()
 def plan() -> None:
-    """Yearly inspection plans (年度抽查工作计划).
+    """Yearly inspection plans (年度抽查工作计划), signed by a planner.
 
     \b
     Example:
-      drledger plan create P-2026-SCJG --title "2026年度双随机抽查计划" --department XY-SCJG --year 2026 --item XY-SCJG-001
+      drledger plan create P-2026-SCJG --title "2026年度双随机抽查计划" --department XY-SCJG --year 2026 \\
+        --item XY-SCJG-001 --as planner-scjg
     """
 
 
@@ -49,21 +54,26 @@ def plan() -> None:
 @click.option("--year", type=int, required=True)
 @click.option("--item", "items", multiple=True, required=True, help="Item code from the item list (repeat).")
 @click.option("--joint", "joint", multiple=True, help="A department joining this plan's joint tasks (repeat).")
-@click.option("--as", "as_actor", default="admin", show_default=True, help="The planner.")
+@actor_options
+@receipt_option
 @clear_errors
 def plan_create(store: str | None, home: str, plan_id: str, title: str, department: str, year: int,
-                items: tuple[str, ...], joint: tuple[str, ...], as_actor: str) -> None:
-    """Create a yearly plan over items of the item list.
+                items: tuple[str, ...], joint: tuple[str, ...], as_actor: str, key: Path | None,
+                receipt_out: Path | None) -> None:
+    """Create a yearly plan over items of the item list (a planner of the department, or above).
 
     \b
     Example:
-      drledger plan create P-2026-01 --title 食品安全 --department XY-SCJG --year 2026 --item XY-SCJG-001 --joint XY-WJW
+      drledger plan create P-2026-01 --title 食品安全 --department XY-SCJG --year 2026 --item XY-SCJG-001 \\
+        --joint XY-WJW --as planner-scjg
     """
-    from ledger.draw_service import create_plan
+    from ledger.services.draws import PlanBody, create_plan
 
-    create_plan(config_from(store, home), plan_id=plan_id, title=title, department=department, year=year,
-                items=items, joint_departments=joint, actor=as_actor)
-    click.echo(f"plan {plan_id} created")
+    body = PlanBody(plan_id=plan_id, title=title, department=department, year=year, items=items,
+                    joint_departments=joint)
+    receipt = _submit(store, home, as_actor, key, lambda ledger, signer: create_plan(ledger, signer, as_actor, body))
+    _keep(receipt_out, receipt)
+    click.echo(f"plan {plan_id} created at position {receipt.first}")
 
 
 def _quota(values: tuple[str, ...], kind: str) -> dict[str, Any]:
@@ -93,12 +103,13 @@ def _window(text: str) -> tuple[date, date]:
 
 @click.group()
 def task() -> None:
-    """Inspection tasks (抽查任务): parameters fixed before the draw.
+    """Inspection tasks (抽查任务): parameters fixed before the draw, signed by a planner.
 
     \b
     Example:
       drledger task create T-2026-001 --plan P-2026-01 --name 春季抽查 --window 2026-03-01:2026-05-31 \\
-        --item XY-SCJG-001 --department XY-SCJG --ratio A=0.01 --ratio B=0.03 --ratio C=0.1 --ratio D=0.3
+        --item XY-SCJG-001 --department XY-SCJG --ratio A=0.01 --ratio B=0.03 --ratio C=0.1 --ratio D=0.3 \\
+        --as planner-scjg
     """
 
 
@@ -120,45 +131,49 @@ def task() -> None:
 @click.option("--type", "entity_types", multiple=True, help="定向: entity type (repeat).")
 @click.option("--industry", default=None, help="定向: industry code prefix.")
 @click.option("--supervised-by", default=None, help="定向: supervising department.")
-@click.option("--as", "as_actor", default="admin", show_default=True, help="The planner.")
+@actor_options
+@receipt_option
 @clear_errors
 def task_create(store: str | None, home: str, task_id: str, plan_id: str, name: str, window: str,
                 items: tuple[str, ...], departments: tuple[str, ...], ratios: tuple[str, ...],
                 counts: tuple[str, ...], inspectors_per_target: int, experts_per_target: int,
                 load_cap: int | None, exclude_recent_days: int | None, region: str | None,
-                entity_types: tuple[str, ...], industry: str | None, supervised_by: str | None, as_actor: str) -> None:
-    """Create a task of a plan; every parameter is checked before anything is written.
+                entity_types: tuple[str, ...], industry: str | None, supervised_by: str | None, as_actor: str,
+                key: Path | None, receipt_out: Path | None) -> None:
+    """Create a task of a plan; the ledger checks every parameter before anything is written.
 
     \b
     Example:
       drledger task create T-2026-001 --plan P-2026-01 --name 春季抽查 --window 2026-03-01:2026-05-31 \\
-        --item XY-SCJG-001 --department XY-SCJG --ratio C=0.1 --count D=5 --load-cap 20
+        --item XY-SCJG-001 --department XY-SCJG --ratio C=0.1 --count D=5 --load-cap 20 --as planner-scjg
     """
     from ledger.domain.filters import EntityFilter
-    from ledger.draw_service import TaskSpec, create_task
+    from ledger.services.draws import TaskBody, create_task
 
     start, end = _window(window)
-    quotas = {**_quota(ratios, "ratio"), **_quota(counts, "count")}
-    if set(_quota(ratios, "ratio")) & set(_quota(counts, "count")):
+    by_ratio, by_count = _quota(ratios, "ratio"), _quota(counts, "count")
+    if set(by_ratio) & set(by_count):
         fail("a risk class has both a ratio and a count")
-    spec = TaskSpec(
+    body = TaskBody(
         task_id=task_id, plan_id=plan_id, name=name, window_start=start, window_end=end, items=items,
-        departments=departments, quotas=quotas, inspectors_per_target=inspectors_per_target,
+        departments=departments, quotas={**by_ratio, **by_count}, inspectors_per_target=inspectors_per_target,
         experts_per_target=experts_per_target, load_cap=load_cap, exclude_recent_days=exclude_recent_days,
         target_filter=EntityFilter(region_prefix=region, entity_types=entity_types, industry_prefix=industry,
                                    department=supervised_by),
     )
-    create_task(config_from(store, home), spec, as_actor)
-    click.echo(f"task {task_id} created")
+    receipt = _submit(store, home, as_actor, key, lambda ledger, signer: create_task(ledger, signer, as_actor, body))
+    _keep(receipt_out, receipt)
+    click.echo(f"task {task_id} created at position {receipt.first}")
 
 
 @click.group()
 def draw() -> None:
-    """Commit, run, void, replay, export and prove draws.
+    """Commit, run, void, replay, export and prove draws (commit, run and void are signed by a drawer).
 
     \b
     Example:
-      drledger draw commit T-2026-001 && drledger draw run T-2026-001 && drledger draw replay T-2026-001
+      drledger draw commit T-2026-001 --as drawer-scjg && drledger draw run T-2026-001 --as drawer-scjg \\
+        && drledger draw replay T-2026-001
     """
 
 
@@ -166,57 +181,68 @@ def draw() -> None:
 @store_options
 @click.argument("task_id")
 @click.option("--secret-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the secret here for offline custody (default HOME/secrets/TASK-<commitment>.secret).")
+              help="Write the secret here, e.g. for offline custody [default: the drawer's key folder,"
+                   " <DRLEDGER_KEYS>/secrets/TASK-<commitment>.secret].")
 @click.option("--beacon-round", default=None, help="The public beacon round the draw will use (named in advance).")
-@signer_options
+@actor_options
+@receipt_option
 @clear_errors
 def commit(store: str | None, home: str, task_id: str, secret_out: Path | None, beacon_round: str | None,
-           as_actor: str, key: Path | None) -> None:
-    """Make a 256-bit secret and record only its SHA-256 (commit-reveal).
+           as_actor: str, key: Path | None, receipt_out: Path | None) -> None:
+    """Make a 256-bit secret on this machine and record only its SHA-256 (commit-reveal).
+
+    The secret never reaches the ledger before the draw: it is kept (mode
+    0600) in the drawer's key folder, or in --secret-out, and revealed by
+    `drledger draw run`.
 
     \b
     Example:
-      drledger draw commit T-2026-001 --beacon-round drand-quicknet-12345678
+      drledger draw commit T-2026-001 --beacon-round drand-quicknet-12345678 --as drawer-scjg
     """
-    from ledger.draw_service import commit_draw
+    from ledger.services.draws import commit_draw
 
-    config = config_from(store, home)
-    path, commitment = commit_draw(config, task_id, load_signer(config.home, as_actor, key), as_actor,
-                                   beacon_round=beacon_round, secret_out=secret_out)
-    click.echo(f"commitment {commitment}")
-    click.echo(f"secret kept in {path} (mode 0600): it is revealed by `drledger draw run`")
+    kept = _submit(store, home, as_actor, key, lambda ledger, signer: commit_draw(
+        ledger, signer, as_actor, task_id, beacon_round=beacon_round, secret_out=secret_out))
+    _keep(receipt_out, kept.receipt)
+    click.echo(f"commitment {kept.commitment} recorded at position {kept.receipt.first}")
+    click.echo(f"secret kept in {kept.secret_file} (mode 0600): it is revealed by `drledger draw run`")
 
 
 @draw.command()
 @store_options
 @click.argument("task_id")
 @click.option("--secret", "secret_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The secret file (default: the newest HOME/secrets/TASK-*.secret).")
+              help="The secret file [default: the newest <DRLEDGER_KEYS>/secrets/TASK-*.secret].")
 @click.option("--beacon", default="", help="The public beacon value, if the commitment named a round.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-@signer_options
+@click.option("--json", "as_json", is_flag=True, help="Print the recorded draw as JSON.")
+@actor_options
+@receipt_option
 @clear_errors
 def run(store: str | None, home: str, task_id: str, secret_file: Path | None, beacon: str, as_json: bool,
-        as_actor: str, key: Path | None) -> None:
-    """Freeze the pool, reveal the secret, draw targets and teams, record it signed.
+        as_actor: str, key: Path | None, receipt_out: Path | None) -> None:
+    """Reveal the secret: the ledger freezes the pool at its head, draws targets and teams, records them.
 
     \b
     Example:
-      drledger draw run T-2026-001 --secret /media/usb/T-2026-001.secret
+      drledger draw run T-2026-001 --secret /media/usb/T-2026-001.secret --as drawer-scjg
     """
     import msgspec
 
-    from ledger.draw_service import latest_secret_path, read_secret, run_draw
+    from ledger.services.draws import latest_secret_path, read_secret, run_draw
 
-    config = config_from(store, home)
-    secret = read_secret(secret_file or latest_secret_path(config, task_id))
-    outcome = run_draw(config, task_id, secret, beacon, load_signer(config.home, as_actor, key), as_actor)
+    def act(ledger: Any, signer: Any) -> Any:
+        secret = read_secret(secret_file or latest_secret_path(ledger.origin, task_id))
+        return run_draw(ledger, signer, as_actor, task_id, secret, beacon)
+
+    outcome = _submit(store, home, as_actor, key, act)
+    _keep(receipt_out, outcome.receipt)
     if as_json:
         click.echo(msgspec.json.encode(outcome).decode())
         return
     total = sum(len(v) for v in outcome.targets.values())
     counts = ", ".join(f"{k} {len(outcome.targets[k])}/{outcome.counts[k]}" for k in "ABCD")
-    click.echo(f"drawn {total} targets ({counts}); seed {outcome.seed}")
+    click.echo(f"drawn {total} targets ({counts}) from the pool at position {outcome.position};"
+               f" recorded at {outcome.drawn_at}; seed {outcome.seed}")
     for team in outcome.teams[:10]:
         click.echo(f"  {team.target}  {' '.join(team.inspectors)}{'  + ' + ' '.join(team.experts) if team.experts else ''}")
     if len(outcome.teams) > 10:
@@ -227,20 +253,23 @@ def run(store: str | None, home: str, task_id: str, secret_file: Path | None, be
 @store_options
 @click.argument("task_id")
 @click.option("--reason", required=True, help="Why the draw is voided (kept in the ledger).")
-@signer_options
+@actor_options
+@receipt_option
 @clear_errors
-def void(store: str | None, home: str, task_id: str, reason: str, as_actor: str, key: Path | None) -> None:
+def void(store: str | None, home: str, task_id: str, reason: str, as_actor: str, key: Path | None,
+         receipt_out: Path | None) -> None:
     """Void a draw, visibly and with a reason; a new draw then needs a new commitment.
 
     \b
     Example:
-      drledger draw void T-2026-001 --reason "抽查事项清单调整，重新抽取"
+      drledger draw void T-2026-001 --reason "抽查事项清单调整，重新抽取" --as drawer-scjg
     """
-    from ledger.draw_service import void_draw
+    from ledger.services.draws import void_draw
 
-    config = config_from(store, home)
-    void_draw(config, task_id, reason, load_signer(config.home, as_actor, key), as_actor)
-    click.echo(f"draw of {task_id} voided")
+    receipt = _submit(store, home, as_actor, key,
+                      lambda ledger, signer: void_draw(ledger, signer, as_actor, task_id, reason))
+    _keep(receipt_out, receipt)
+    click.echo(f"draw of {task_id} voided at position {receipt.first}")
 
 
 @draw.command()
@@ -291,9 +320,12 @@ def export(store: str | None, home: str, task_id: str, out: Path | None) -> None
     Example:
       drledger draw export T-2026-001 --out T-2026-001.bundle.json
     """
-    from ledger.draw_bundle import export_bundle
+    from ledger.services.bundles import BundleError, export_bundle
 
-    data = export_bundle(config_from(store, home), task_id)
+    try:
+        data = export_bundle(config_from(store, home), task_id)
+    except BundleError as error:
+        fail(str(error))
     if out:
         out.write_bytes(data)
         click.echo(f"wrote {out}")
@@ -313,6 +345,9 @@ def prove(store: str | None, home: str, task_id: str, uscc: str) -> None:
     Example:
       drledger draw prove T-2026-001 91110108551385082Q
     """
-    from ledger.draw_bundle import prove_membership
+    from ledger.services.bundles import BundleError, prove_membership
 
-    click.echo(prove_membership(config_from(store, home), task_id, uscc).decode())
+    try:
+        click.echo(prove_membership(config_from(store, home), task_id, uscc).decode())
+    except BundleError as error:
+        fail(str(error))
