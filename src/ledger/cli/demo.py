@@ -16,25 +16,28 @@ from ledger.cli.common import clear_errors, config_from, store_options
 def demo(store: str | None, home: str, small: bool, seed: int, if_empty: bool) -> None:
     """Fill a ledger with a deterministic demo city (creating the ledger if needed).
 
-    The city's departments, item list, entities, inspectors and conflicts go
-    through the same CSV import as users' files.
+    The demo plays every actor of the city: the admin registers a list
+    manager, planner and drawer per department and the inspectors; each list
+    manager imports its department's CSV files, signed with its own key, as
+    a user's files would be; then draws and results follow. The made-up
+    actors' keys go into HOME/demo-keys/ (demo keys, not real custody).
 
     \b
     Example:
       drledger demo --small --seed 7
+      DRLEDGER_KEYS=data/demo-keys drledger actor list
     """
-    from ledger.demo.build import run_demo
-    from ledger.setup import init_ledger, store_has_ledger
-    from ledger.store.reader import open_reader
+    from ledger.demo.build import demo_is_done, init_demo_ledger, run_demo
+    from ledger.services.admin import store_has_ledger
 
     config = config_from(store, home)
     if not store_has_ledger(config):
-        result = init_ledger(config, origin=None, admin_id="admin", admin_name="Administrator")
+        result = init_demo_ledger(config)
         click.echo(f"initialised {config.display} (origin {result.origin})")
-    elif if_empty:
-        with open_reader(config) as reader:
-            if reader.size() > 2:
-                click.echo(f"{config.display} already holds {reader.size()} events: leaving it as it is")
-                return
+    elif if_empty and demo_is_done(config):
+        click.echo(f"{config.display} already holds more than its genesis: leaving it as it is")
+        return
     summary = run_demo(config, seed=seed, small=small, say=click.echo)
     click.echo(f"demo city {summary.city} (seed {seed}{', small' if small else ''}) is in the ledger")
+    click.echo(f"the demo actors' keys are in {summary.keys} (demo keys): sign as one with"
+               f" DRLEDGER_KEYS={summary.keys} drledger ... --as ACTOR")

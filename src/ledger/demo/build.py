@@ -1,23 +1,36 @@
-"""Fill a ledger with a deterministic demo city, through the users' own paths.
+"""Fill a ledger with a deterministic demo city, through the users' own signed paths.
 
-The city's rows go through CSV and `import_file` exactly as a list
-manager's files would; then plans, tasks and draws go through the draw
-service, and a signed checkpoint is published after each stage.
+The demo plays every actor of the city (demo/actors.py), with keys in
+HOME/demo-keys/ (labelled demo keys, not real custody):
+
+1. the first admin (from init) imports the departments and registers a
+   list manager, a planner and a drawer per department;
+2. each list manager imports its own department's items and inspectors, and
+   the conflicts (回避) its inspectors declared; the city bureau's list
+   manager imports the target pool (every entity is under it);
+3. the admin registers every active inspector as an actor (by badge);
+4. draws (demo/draws.py) and results (demo/results.py) follow;
+
+each import as a CSV file parsed and signed on the list manager's side
+(services/directory.py), and a signed checkpoint after each stage.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 
-from ledger.demo.city import generate_city, to_csv
-from ledger.demo.draws import add_draws
-from ledger.demo.results import add_results
-from ledger.directory_service import ImportSummary, import_file
+from ledger.demo.actors import ADMIN, DemoActors, demo_key_folder, demo_keys_dir, drawer, list_manager, planner, write_readme
+from ledger.demo.city import SAMR, City, generate_city, to_csv
+from ledger.services.directory import ImportSummary, import_file
+from ledger.services.ledger import LedgerService, open_ledger
 from ledger.store.config import StoreConfig
 
 IMPORT_ORDER = ("departments", "items", "entities", "inspectors", "conflicts")
+
+Say = Callable[[str], None]
 
 
 class DemoSummary(msgspec.Struct, kw_only=True):
@@ -25,49 +38,99 @@ class DemoSummary(msgspec.Struct, kw_only=True):
     small: bool
     city: str
     imports: list[ImportSummary]
+    actors: list[str] = []
+    keys: str = ""  # HOME/demo-keys
     tasks: list[str] = []
     checkpoints: list[int] = []
 
 
-def run_demo(
-    config: StoreConfig, *, seed: int, small: bool, say: Callable[[str], None] = lambda _: None
-) -> DemoSummary:
+def init_demo_ledger(config: StoreConfig, origin: str | None = None) -> Any:
+    """A new ledger whose first admin's key is a demo key (HOME/demo-keys/admin.pem)."""
+    from ledger.services.admin import init
+    from ledger.services.keys import key_path
+
+    folder = demo_keys_dir(config)
+    write_readme(folder)
+    result = init(config, origin=origin, admin_id=ADMIN, admin_name="演示管理员 (demo admin)",
+                  admin_key_file=folder / key_path("-", ADMIN).name)
+    return result
+
+
+def demo_is_done(config: StoreConfig) -> bool:
+    """Whether the ledger holds more than its genesis transaction."""
+    from ledger.services.admin import status
+
+    last = status(config).last_signature
+    return last is not None and last.first > 1
+
+
+def run_demo(config: StoreConfig, *, seed: int, small: bool, say: Say = lambda _: None) -> DemoSummary:
     """The whole demo: the city's list and pools, draws, then results (some late,
     corrected, refused, disclosed), with a checkpoint after each stage."""
-    demo = build_demo(config, seed=seed, small=small, say=say)
-    demo.checkpoints.append(_checkpoint(config, say))
-    demo.tasks = add_draws(config, say=say)
-    demo.checkpoints.append(_checkpoint(config, say))
-    add_results(config, seed, say=say)
-    demo.checkpoints.append(_checkpoint(config, say))
+    from ledger.demo.draws import add_draws
+    from ledger.demo.results import add_results
+
+    with demo_key_folder(config):
+        demo = build_demo(config, seed=seed, small=small, say=say)
+        demo.checkpoints.append(_checkpoint(config, say))
+        demo.tasks = add_draws(config, say=say)
+        demo.checkpoints.append(_checkpoint(config, say))
+        add_results(config, seed, say=say)
+        demo.checkpoints.append(_checkpoint(config, say))
     return demo
 
 
-def build_demo(
-    config: StoreConfig, *, seed: int, small: bool, say: Callable[[str], None] = lambda _: None
-) -> DemoSummary:
-    """Stage 1: the city's departments, item list, pools and conflicts."""
+def build_demo(config: StoreConfig, *, seed: int, small: bool, say: Say = lambda _: None) -> DemoSummary:
+    """Stage 1: the city's actors, departments, item list, pools and conflicts."""
     city = generate_city(seed, small)
-    summaries = []
-    for kind in IMPORT_ORDER:
-        summary = import_file(
-            config, kind, to_csv(city.rows(kind), kind), file_name=f"demo-{kind}.csv",
-            accept_bad_check=True, actor="admin",
-        )
-        if summary.errors:
-            raise RuntimeError(f"demo {kind} did not import: {summary.errors[0]}")
-        say(f"{kind}: {summary.new} new, {summary.changed} changed, {summary.unchanged} unchanged")
-        summaries.append(summary)
-    return DemoSummary(seed=seed, small=small, city=city.name, imports=summaries)
+    with demo_key_folder(config), open_ledger(config, sync=False) as ledger:
+        actors = DemoActors(ledger)
+        summaries = [_import(ledger, actors, ADMIN, city, "departments", city.departments, say)]
+        departments = [d.code for d in city.departments]
+        for code in departments:
+            actors.ensure(list_manager(code), ("list_manager",), code, f"{code} 名录管理员")
+            actors.ensure(planner(code), ("planner",), code, f"{code} 计划制定人")
+            actors.ensure(drawer(code), ("drawer",), code, f"{code} 抽取员")
+        say(f"actors: admin and a list manager, planner and drawer for each of {len(departments)} departments")
+        for code in departments:
+            rows = [item for item in city.items if item.department == code]
+            if rows:
+                summaries.append(_import(ledger, actors, list_manager(code), city, "items", rows, say))
+        summaries.append(_import(ledger, actors, list_manager(SAMR), city, "entities", city.entities, say))
+        for code in departments:
+            rows = [inspector for inspector in city.inspectors if inspector.department == code]
+            if rows:
+                summaries.append(_import(ledger, actors, list_manager(code), city, "inspectors", rows, say))
+        department_of = {inspector.badge: inspector.department for inspector in city.inspectors}
+        for code in departments:
+            rows = [conflict for conflict in city.conflicts if department_of[conflict.badge] == code]
+            if rows:
+                summaries.append(_import(ledger, actors, list_manager(code), city, "conflicts", rows, say))
+        inspectors = [i for i in city.inspectors if i.status == "active"]
+        for inspector in inspectors:
+            actors.ensure(inspector.badge, ("inspector",), inspector.department, inspector.name)
+        say(f"actors: {len(inspectors)} active inspectors, each with its own key")
+        ledger.catch_up()
+        registered = sorted(actors._registered or ())
+    return DemoSummary(seed=seed, small=small, city=city.name, imports=summaries, actors=registered,
+                       keys=str(demo_keys_dir(config)))
 
 
-def _checkpoint(config: StoreConfig, say: Callable[[str], None]) -> int:
-    """Publish a signed checkpoint, so the demo ledger has a checkpoint history."""
-    from ledger.checkpoints import publish_checkpoint
-    from ledger.integrity.note import parse_checkpoint
-    from ledger.setup import load_ledger_signer
+def _import(ledger: LedgerService, actors: DemoActors, actor: str, city: City, kind: str, rows: Any,
+            say: Say) -> ImportSummary:
+    """One CSV file, parsed and signed on `actor`'s side as a user's file would be."""
+    summary = import_file(ledger, actors.signer(actor), actor, kind, to_csv(rows, kind),  # type: ignore[arg-type]
+                          file_name=f"demo-{kind}.csv", accept_bad_check=True)
+    if summary.errors:
+        raise RuntimeError(f"demo {kind} by {actor} did not import: {summary.errors[0]}")
+    say(f"{kind} by {actor}: {summary.new} new, {summary.changed} changed, {summary.unchanged} unchanged")
+    return summary
 
-    note = publish_checkpoint(config, load_ledger_signer(config))
-    size = parse_checkpoint(note.split("\n\n")[0] + "\n").size
+
+def _checkpoint(config: StoreConfig, say: Say) -> int:
+    """Publish a signed checkpoint (the ledger key's), so the demo ledger has a checkpoint history."""
+    from ledger.services.checkpoints import checkpoint_size, publish_checkpoint
+
+    size = checkpoint_size(publish_checkpoint(config))
     say(f"checkpoint published at size {size}")
     return size

@@ -135,16 +135,20 @@ def precheck(config: StoreConfig, kind: str, rows: list[Any], lines: list[int]) 
     def versions(cls: Any) -> Any:
         return lambda c, d: current_versions(c, d, TABLES[cls], cls.KEY_FIELD, ROWS[cls])
 
-    known: dict[str, Any] = {"departments": read(config, versions(Department))}
-    current: Any = {}
-    if kind in DIRECTORY_CLASSES:
-        current = known["departments"] if kind == "departments" else \
-            read(config, versions(DIRECTORY_CLASSES[kind]), fresh=False)
-    if kind in ("conflicts", "reclassifications"):
-        known["entities"] = read(config, current_classes, fresh=False)  # versions and classes only: fast
-    if kind == "conflicts":
-        known["inspectors"] = read(config, versions(Inspector), fresh=False)
-        current = read(config, conflicts, fresh=False)
+    def query(conn: Any, dialect: Any) -> tuple[dict[str, Any], Any]:
+        known: dict[str, Any] = {"departments": versions(Department)(conn, dialect)}
+        current: Any = {}
+        if kind in DIRECTORY_CLASSES:
+            current = known["departments"] if kind == "departments" else \
+                versions(DIRECTORY_CLASSES[kind])(conn, dialect)
+        if kind in ("conflicts", "reclassifications"):
+            known["entities"] = current_classes(conn, dialect)  # versions and classes only: fast
+        if kind == "conflicts":
+            known["inspectors"] = versions(Inspector)(conn, dialect)
+            current = conflicts(conn, dialect)
+        return known, current
+
+    known, current = read(config, query)
     errors = reference_errors(kind, rows, lines, known)
     changes = 0
     for row in rows:
