@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +46,7 @@ from ledger.services.receipts import Receipt, sign_receipt
 from ledger.store.application import LedgerApplication
 from ledger.store.config import StoreConfig
 from ledger.store.connection import connect
+from ledger.store.reader import LedgerReader
 
 # The attachment of a command whose data is read at the head (a draw's inputs):
 # given the authenticated command and the head position, return it.
@@ -105,6 +105,10 @@ class CommandProcessor:
         self.config = app.config
         self.clock = clock
         self.ledger = app.ledger()
+        # One autocommit connection for the processor's own reads (head, receipts) and
+        # one for the writer lock, both kept for the processor's life.
+        self.reader = LedgerReader(*connect(self.config, "write"))
+        self.lock = WriterLock(self.config)
 
     def __enter__(self) -> CommandProcessor:
         return self
@@ -113,14 +117,18 @@ class CommandProcessor:
         self.close()
 
     def close(self) -> None:
-        self.app.close()
+        try:
+            self.lock.close()
+            self.reader.close()
+        finally:
+            self.app.close()
 
     # -- the write path ----------------------------------------------------------
 
     def submit(self, signed: SignedCommand, attachment: Any = None,
                attachment_source: AttachmentSource | None = None) -> Receipt:
-        with writer_lock(self.config):
-            head = read_head(self.config)
+        with self.lock:
+            head = head_of(self.reader)
             now = max(self.clock(), head.recorded_at)
             state = RepositoryState(self.app, head.position)
             retry = self._retry_receipt(signed)
@@ -142,8 +150,8 @@ class CommandProcessor:
 
     def preview(self, signed: SignedCommand, attachment: Any = None) -> list[Any]:
         """The events `signed` would yield now, without writing anything (Refusal if refused)."""
-        with writer_lock(self.config):
-            head = read_head(self.config)
+        with self.lock:
+            head = head_of(self.reader)
             now = max(self.clock(), head.recorded_at)
             state = RepositoryState(self.app, head.position)
             command = authenticate(state, signed, now)
@@ -162,7 +170,7 @@ class CommandProcessor:
 
     def _receipt_for(self, actor_id: str, nonce: str, signed: SignedCommand) -> Receipt:
         record_id = CommandRecord.id_for(actor_id, nonce)
-        first, last, hashes, recorded_at = transaction_of(self.config, record_id)
+        first, last, hashes, recorded_at = self.reader.transaction_holding(record_id)
         return sign_receipt(self.app.integrity.signer, origin=self.ledger.origin, outcome="accepted",
                             command_sha256=hashlib.sha256(signed.command).hexdigest(), first=first, last=last,
                             event_hashes=hashes, recorded_at=recorded_at, code=None)
@@ -176,7 +184,7 @@ class CommandProcessor:
         receipt = None
         if events:
             self.app.save(*events)
-            first, last, hashes, recorded_at = transaction_of(self.config, events[0].id, newest=True)
+            first, last, hashes, recorded_at = self.reader.transaction_holding(events[0].id, newest=True)
             receipt = sign_receipt(self.app.integrity.signer, origin=self.ledger.origin, outcome="refused",
                                    command_sha256=hashlib.sha256(signed.command).hexdigest(), first=first,
                                    last=last, event_hashes=hashes, recorded_at=recorded_at, code=refusal.code)
@@ -184,16 +192,13 @@ class CommandProcessor:
 
     def _count_suppressed(self, bucket: str, hour: str) -> int:
         """Count one more suppressed refusal beside the ledger (a counter, not evidence); the new total."""
-        connection, dialect, _ = connect(self.config, "write")
-        try:
-            table = dialect.table("ledger_refusal_counts")
-            p = dialect.placeholder
-            cursor = connection.cursor()
-            cursor.execute(f"INSERT INTO {table} (bucket, hour, count) VALUES ({p}, {p}, 1) ON CONFLICT (bucket, hour)"
-                           f" DO UPDATE SET count = {table}.count + 1 RETURNING count", (bucket, hour))
-            return int(cursor.fetchone()[0])
-        finally:
-            connection.close()
+        dialect = self.reader.dialect
+        table = dialect.table("ledger_refusal_counts")
+        p = dialect.placeholder
+        cursor = self.reader.connection.cursor()
+        cursor.execute(f"INSERT INTO {table} (bucket, hour, count) VALUES ({p}, {p}, 1) ON CONFLICT (bucket, hour)"
+                       f" DO UPDATE SET count = {table}.count + 1 RETURNING count", (bucket, hour))
+        return int(cursor.fetchone()[0])
 
 
 class _Claim(msgspec.Struct):
@@ -243,49 +248,60 @@ def refusal_events(state: Any, signed: SignedCommand, command: Command | None, r
 # The writer lock and the head.
 
 
-@contextmanager
-def writer_lock(config: StoreConfig) -> Iterator[None]:
+class WriterLock:
     """One decision at a time per ledger, across processes: the state a decision
-    reads must be the state right before its own transaction."""
-    if config.kind == "sqlite":
-        assert config.sqlite_path is not None
-        with open(f"{config.sqlite_path}.writer.lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-        return
-    connection, _, _ = connect(config, "write")
-    key = int.from_bytes(hashlib.sha256(f"drledger-writer:{config.schema}".encode()).digest()[:8], "big", signed=True)
-    try:
-        connection.execute("SELECT pg_advisory_lock(%s)", (key,))
-        yield
-    finally:
-        try:
-            connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
-        finally:
-            connection.close()
+    reads must be the state right before its own transaction. SQLite: an
+    exclusive lock on a file beside the database; PostgreSQL: an advisory lock.
+    Re-entrant within one processor."""
+
+    def __init__(self, config: StoreConfig) -> None:
+        self.config = config
+        self.depth = 0
+        if config.kind == "sqlite":
+            assert config.sqlite_path is not None
+            self.handle: Any = open(f"{config.sqlite_path}.writer.lock", "a")  # noqa: SIM115 - held for life
+            self.connection: Any = None
+        else:
+            self.handle = None
+            self.connection, _, _ = connect(config, "write")
+            digest = hashlib.sha256(f"drledger-writer:{config.schema}".encode()).digest()[:8]
+            self.key = int.from_bytes(digest, "big", signed=True)
+
+    def __enter__(self) -> None:
+        if self.depth == 0:
+            if self.handle is not None:
+                fcntl.flock(self.handle, fcntl.LOCK_EX)
+            else:
+                self.connection.execute("SELECT pg_advisory_lock(%s)", (self.key,))
+        self.depth += 1
+
+    def __exit__(self, *_: object) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            if self.handle is not None:
+                fcntl.flock(self.handle, fcntl.LOCK_UN)
+            else:
+                self.connection.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+        if self.connection is not None:
+            self.connection.close()
+
+
+def head_of(reader: LedgerReader) -> Head:
+    head = reader.head()
+    if head is None:
+        return Head(0, datetime(1970, 1, 1, tzinfo=UTC))
+    rows = list(reader.rows(head[0], head[0]))
+    state = rows[0].state if rows else None
+    moment = msgspec.json.decode(state, type=_Ts).timestamp if state else None
+    return Head(head[0], moment or datetime(1970, 1, 1, tzinfo=UTC))
 
 
 def read_head(config: StoreConfig) -> Head:
     from ledger.store.reader import open_reader
 
     with open_reader(config) as reader:
-        head = reader.head()
-        if head is None:
-            return Head(0, datetime(1970, 1, 1, tzinfo=UTC))
-        rows = list(reader.rows(head[0], head[0]))
-    state = rows[0].state if rows else None
-    moment = msgspec.json.decode(state, type=_Ts).timestamp if state else None
-    return Head(head[0], moment or datetime(1970, 1, 1, tzinfo=UTC))
-
-
-def transaction_of(config: StoreConfig, aggregate_id: UUID, newest: bool = False
-                   ) -> tuple[int, int, list[str], str]:
-    """(first, last, event hashes, recorded time) of the transaction holding the
-    first (or newest) event of `aggregate_id`."""
-    from ledger.store.reader import open_reader
-
-    with open_reader(config) as reader:
-        return reader.transaction_holding(aggregate_id, newest=newest)
+        return head_of(reader)
