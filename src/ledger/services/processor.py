@@ -46,6 +46,7 @@ from ledger.services.receipts import Receipt, sign_receipt
 from ledger.store.application import LedgerApplication
 from ledger.store.config import StoreConfig
 from ledger.store.connection import connect
+from ledger.store.counters import count_suppressed
 from ledger.store.reader import LedgerReader
 
 # The attachment of a command whose data is read at the head (a draw's inputs):
@@ -192,13 +193,7 @@ class CommandProcessor:
 
     def _count_suppressed(self, bucket: str, hour: str) -> int:
         """Count one more suppressed refusal beside the ledger (a counter, not evidence); the new total."""
-        dialect = self.reader.dialect
-        table = dialect.table("ledger_refusal_counts")
-        p = dialect.placeholder
-        cursor = self.reader.connection.cursor()
-        cursor.execute(f"INSERT INTO {table} (bucket, hour, count) VALUES ({p}, {p}, 1) ON CONFLICT (bucket, hour)"
-                       f" DO UPDATE SET count = {table}.count + 1 RETURNING count", (bucket, hour))
-        return int(cursor.fetchone()[0])
+        return count_suppressed(self.reader.connection, self.reader.dialect, bucket, hour)
 
 
 class _Claim(msgspec.Struct):

@@ -2,6 +2,8 @@
 
 ledger_chain         one row per event: gap-free position, notification id, hash
 ledger_transactions  one row per committed append: covered positions, signature
+ledger_tree          complete subtree hashes of the transparency log (store/tree.py)
+ledger_checkpoints   signed checkpoint notes; ledger_cosignatures: witnesses' cosignatures
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.store.tree import log_create_statements
 
 
 @dataclass(frozen=True)
@@ -82,3 +83,31 @@ POSTGRES_EVENTS_TABLE = "drledger_events"
 def postgres_dialect(schema: str) -> Dialect:
     prefix = f'"{schema}".' if schema else ""
     return Dialect(name="postgres", placeholder="%s", blob="BYTEA", prefix=prefix, events_table=POSTGRES_EVENTS_TABLE)
+
+
+TREE_TABLE = "ledger_tree"
+CHECKPOINTS_TABLE = "ledger_checkpoints"
+COSIGNATURES_TABLE = "ledger_cosignatures"
+
+
+def log_create_statements(dialect: Dialect) -> list[str]:
+    """DDL for the transparency-log tables ."""
+    # SQLite: a clustered primary key halves the lookups of a proof query.
+    without_rowid = " WITHOUT ROWID" if dialect.name == "sqlite" else ""
+    return [
+        f"CREATE TABLE IF NOT EXISTS {dialect.table(TREE_TABLE)} ("
+        " level INTEGER NOT NULL,"
+        " idx BIGINT NOT NULL,"
+        f" hash {dialect.blob} NOT NULL,"
+        f" PRIMARY KEY (level, idx)){without_rowid}",
+        f"CREATE TABLE IF NOT EXISTS {dialect.table(CHECKPOINTS_TABLE)} ("
+        " size BIGINT PRIMARY KEY,"
+        " note TEXT NOT NULL,"
+        " created_at TEXT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {dialect.table(COSIGNATURES_TABLE)} ("
+        " size BIGINT NOT NULL,"
+        " witness TEXT NOT NULL,"
+        " line TEXT NOT NULL,"
+        " received_at TEXT NOT NULL,"
+        " PRIMARY KEY (size, witness))",
+    ]

@@ -17,43 +17,16 @@ its nodes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ledger.integrity.merkle import NodeId, append_nodes_needed, complete_nodes_after_batch, leaf_hash
+from ledger.store.schema import CHECKPOINTS_TABLE, COSIGNATURES_TABLE, TREE_TABLE, Dialect
 
-if TYPE_CHECKING:  # schema.py imports this module: no runtime cycle
-    from ledger.store.schema import Dialect
-
-TREE_TABLE = "ledger_tree"
-CHECKPOINTS_TABLE = "ledger_checkpoints"
-COSIGNATURES_TABLE = "ledger_cosignatures"
-
+__all__ = ["CHECKPOINTS_TABLE", "COSIGNATURES_TABLE", "TREE_TABLE", "TreeError", "append_tree_nodes",
+           "fetch_nodes", "nodes_query", "rows_to_nodes"]
 
 class TreeError(RuntimeError):
     """The stored tree lacks a node it must have (never written, or deleted)."""
-
-
-def log_create_statements(dialect: Dialect) -> list[str]:
-    """DDL for the transparency-log tables (appended to Dialect.create_statements)."""
-    # SQLite: a clustered primary key halves the lookups of a proof query.
-    without_rowid = " WITHOUT ROWID" if dialect.name == "sqlite" else ""
-    return [
-        f"CREATE TABLE IF NOT EXISTS {dialect.table(TREE_TABLE)} ("
-        " level INTEGER NOT NULL,"
-        " idx BIGINT NOT NULL,"
-        f" hash {dialect.blob} NOT NULL,"
-        f" PRIMARY KEY (level, idx)){without_rowid}",
-        f"CREATE TABLE IF NOT EXISTS {dialect.table(CHECKPOINTS_TABLE)} ("
-        " size BIGINT PRIMARY KEY,"
-        " note TEXT NOT NULL,"
-        " created_at TEXT NOT NULL)",
-        f"CREATE TABLE IF NOT EXISTS {dialect.table(COSIGNATURES_TABLE)} ("
-        " size BIGINT NOT NULL,"
-        " witness TEXT NOT NULL,"
-        " line TEXT NOT NULL,"
-        " received_at TEXT NOT NULL,"
-        " PRIMARY KEY (size, witness))",
-    ]
 
 
 def nodes_query(dialect: Dialect, ids: Sequence[NodeId]) -> tuple[str, list[int]]:
