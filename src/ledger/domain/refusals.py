@@ -19,13 +19,22 @@ unauthenticated one must fail authentication there.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
+import msgspec
 from eventsourcing.domain import event
 
-from ledger.domain.base import LedgerAggregate, natural_id
+from ledger.domain.base import LedgerAggregate, natural_id, recorded_time
+from ledger.domain.commands import Refusal
+from ledger.domain.settings import results_settings
+from ledger.integrity.commands import SignedCommand
+
+if TYPE_CHECKING:
+    from ledger.domain.commands import Command
 
 UNAUTHENTICATED_BUCKET: Final = "?unauthenticated"
 EVIDENCE_BYTES: Final = 4096  # most bytes of an unauthenticated command kept in the ledger
@@ -81,3 +90,46 @@ class RefusalLog(LedgerAggregate):
     def suppressed(self, bucket: str, hour: str, count: int, last_code: str, actor: str) -> None:
         """At least `count` further refusals in this hour were not recorded one by one."""
         self.suppressed_logged = count
+
+
+class _Claim(msgspec.Struct):
+    actor: str = ""
+    name: str = ""
+    body: dict[str, Any] = {}
+
+
+def _loose_claim(signed: SignedCommand) -> _Claim:
+    try:
+        return msgspec.json.decode(signed.command, type=_Claim)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return _Claim()
+
+
+def refusal_events(state: Any, signed: SignedCommand, command: Command | None, refusal: Refusal, now: datetime,
+                   count_suppressed: Callable[[str, str], int] | None) -> list[LedgerAggregate]:
+    """The refusal record of one refused command (empty when only counted)."""
+    claim = _loose_claim(signed)
+    claimed = claim.actor[:64] or "?"
+    authenticated = command is not None
+    bucket = command.actor_id if command is not None else UNAUTHENTICATED_BUCKET
+    hour = hour_bucket(now)
+    with recorded_time(now):
+        log = state.get_for_update(RefusalLog, RefusalLog.create_id(bucket, hour))
+        if log is None:
+            log = RefusalLog(bucket=bucket, hour=hour, limit=results_settings(state).refusals_per_hour, actor=claimed)
+        if log.has_room():
+            keep = AUTHENTICATED_EVIDENCE_BYTES if authenticated else EVIDENCE_BYTES
+            body = claim.body if isinstance(claim.body, dict) else {}
+            log.refuse(command_name=(claim.name or "?")[:64], claimed_actor=claimed, authenticated=authenticated,
+                       code=refusal.code, reason=refusal.message[:1000], task_id=str(body.get("task_id", ""))[:64],
+                       uscc=str(body.get("uscc", ""))[:64], command_sha256=hashlib.sha256(signed.command).hexdigest(),
+                       command=signed.command[:keep], truncated=len(signed.command) > keep,
+                       signature=signed.signature[:128], key_id=signed.key_id[:128], actor=claimed)
+            return [log]
+        if count_suppressed is None:
+            return []
+        total = count_suppressed(bucket, hour)
+        if not RefusalLog.counter_due(total):
+            return []
+        log.suppressed(bucket=bucket, hour=hour, count=total, last_code=refusal.code, actor=claimed)
+        return [log]

@@ -32,14 +32,7 @@ import msgspec
 
 from ledger.domain.base import LedgerAggregate, recorded_time
 from ledger.domain.commands import Command, CommandRecord, Refusal, authenticate, claim_of, decide
-from ledger.domain.refusals import (
-    AUTHENTICATED_EVIDENCE_BYTES,
-    EVIDENCE_BYTES,
-    UNAUTHENTICATED_BUCKET,
-    RefusalLog,
-    hour_bucket,
-)
-from ledger.domain.settings import results_settings
+from ledger.domain.refusals import refusal_events
 from ledger.integrity.canonical import utc_now
 from ledger.integrity.commands import SignedCommand
 from ledger.services.receipts import Receipt, sign_receipt
@@ -194,49 +187,6 @@ class CommandProcessor:
     def _count_suppressed(self, bucket: str, hour: str) -> int:
         """Count one more suppressed refusal beside the ledger (a counter, not evidence); the new total."""
         return count_suppressed(self.reader.connection, self.reader.dialect, bucket, hour)
-
-
-class _Claim(msgspec.Struct):
-    actor: str = ""
-    name: str = ""
-    body: dict[str, Any] = {}
-
-
-def _loose_claim(signed: SignedCommand) -> _Claim:
-    try:
-        return msgspec.json.decode(signed.command, type=_Claim)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return _Claim()
-
-
-def refusal_events(state: Any, signed: SignedCommand, command: Command | None, refusal: Refusal, now: datetime,
-                   count_suppressed: Callable[[str, str], int] | None) -> list[LedgerAggregate]:
-    """The refusal record of one refused command (empty when only counted)."""
-    claim = _loose_claim(signed)
-    claimed = claim.actor[:64] or "?"
-    authenticated = command is not None
-    bucket = command.actor_id if command is not None else UNAUTHENTICATED_BUCKET
-    hour = hour_bucket(now)
-    with recorded_time(now):
-        log = state.get_for_update(RefusalLog, RefusalLog.create_id(bucket, hour))
-        if log is None:
-            log = RefusalLog(bucket=bucket, hour=hour, limit=results_settings(state).refusals_per_hour, actor=claimed)
-        if log.has_room():
-            keep = AUTHENTICATED_EVIDENCE_BYTES if authenticated else EVIDENCE_BYTES
-            body = claim.body if isinstance(claim.body, dict) else {}
-            log.refuse(command_name=(claim.name or "?")[:64], claimed_actor=claimed, authenticated=authenticated,
-                       code=refusal.code, reason=refusal.message[:1000], task_id=str(body.get("task_id", ""))[:64],
-                       uscc=str(body.get("uscc", ""))[:64], command_sha256=hashlib.sha256(signed.command).hexdigest(),
-                       command=signed.command[:keep], truncated=len(signed.command) > keep,
-                       signature=signed.signature[:128], key_id=signed.key_id[:128], actor=claimed)
-            return [log]
-        if count_suppressed is None:
-            return []
-        total = count_suppressed(bucket, hour)
-        if not RefusalLog.counter_due(total):
-            return []
-        log.suppressed(bucket=bucket, hour=hour, count=total, last_code=refusal.code, actor=claimed)
-        return [log]
 
 
 # ---------------------------------------------------------------------------

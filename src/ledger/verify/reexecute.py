@@ -39,7 +39,7 @@ from ledger.domain.actors import authenticate_genesis, decide_genesis
 from ledger.domain.base import recorded_time
 from ledger.domain.commands import Command, CommandRecord, Refusal, authenticate, decide
 from ledger.domain.directory import DirectoryImport, rows_from_events
-from ledger.domain.refusals import RefusalLog
+from ledger.domain.refusals import RefusalLog, refusal_events
 from ledger.integrity.canonical import rfc3339
 from ledger.integrity.commands import SignedCommand
 from ledger.store.mapper import CanonicalMapper
@@ -196,8 +196,6 @@ class Reexecution:
     # -- refusal records -----------------------------------------------------------
 
     def _check_refusal(self, first: int, rows: list[ChainRow], events: list[Any]) -> None:
-        from ledger.services.processor import refusal_events  # the same record the write path makes
-
         refused = [e for e in events if isinstance(e, RefusalLog.Refused)]
         suppressed = [e for e in events if isinstance(e, RefusalLog.Suppressed)]
         if len(refused) + len(suppressed) != 1:
