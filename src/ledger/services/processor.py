@@ -30,7 +30,7 @@ from uuid import UUID
 
 import msgspec
 
-from ledger.domain.base import LedgerAggregate, recorded_time
+from ledger.domain.base import recorded_time
 from ledger.domain.commands import Command, CommandRecord, Refusal, authenticate, claim_of, decide
 from ledger.domain.refusals import refusal_events
 from ledger.integrity.canonical import utc_now

@@ -29,7 +29,6 @@ from ledger.store.reader import LedgerReader, TransactionRow, open_reader
 from ledger.verify.reexecute import COMMAND_TOPIC, ReplayProblem, ReplayReport, reexecute
 from ledger.verify.keys import (
     ACTOR_KEY_TOPICS,
-    ACTOR_REGISTERED_TOPIC,
     LEDGER_KEY_TOPICS,
     ActorKeys,
     KeyProblem,

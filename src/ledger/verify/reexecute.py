@@ -32,7 +32,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from eventsourcing.persistence import StoredEvent
 
 from ledger.domain.actors import authenticate_genesis, decide_genesis
