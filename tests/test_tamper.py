@@ -4,27 +4,32 @@ is caught by `verify`, at the right position, on both stores."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from datetime import datetime
 
 import msgspec
 import pytest
 
-from ledger.integrity.commands import sign_command
+from ledger.integrity.canonical import canonical_bytes
+from ledger.integrity.commands import COMMAND_TAG, sign_command
 from ledger.integrity.keys import Signer
-from ledger.setup import trusted_ledger_key
+from ledger.setup import genesis_body, trusted_ledger_key
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import ExpectedHead, VerifyReport, verify_ledger
-from tests.ledger_helpers import Raw, append_memos, new_ledger
+from tests.ledger_helpers import ORIGIN, Raw, entity_rows, ledger_with_entities
 
-# Genesis is positions 1-2; then 5 transactions of 4 memos: positions 3..22.
-SIZE = 22
+# Genesis is positions 1-3 (command, ledger, admin); the department import 4-6;
+# then 5 imports of 4 entities, each its command, 4 entities and its record: 7..36.
+TX = 4 + 2
+SIZE = 6 + 5 * TX
 
 
 @pytest.fixture
-def raw(store: StoreConfig) -> Raw:
-    app = new_ledger(store)
-    append_memos(app, transactions=5, per_transaction=4)
-    app.close()
+def raw(store: StoreConfig) -> Iterator[Raw]:
+    ledger = ledger_with_entities(store, 0)
+    for n in range(5):
+        ledger.import_rows("admin", "entities", entity_rows(4, start=4 * n))
     tool = Raw(store)
     yield tool
     tool.close()
@@ -42,8 +47,9 @@ def test_untouched_ledger_verifies(store: StoreConfig, raw: Raw) -> None:
 
 
 def test_flipped_payload_byte(store: StoreConfig, raw: Raw) -> None:
-    _, _, _, _, state = raw.event_at(9)
-    flipped = state.replace(b"memo", b"memO", 1)
+    _, _, _, topic, state = raw.event_at(9)
+    assert topic == "drledger/entity/Registered"
+    flipped = state.replace(b'"risk_class":"B"', b'"risk_class":"C"', 1)
     assert flipped != state
     raw.set_event(9, state=flipped)
     position, what = first_problem(store)
@@ -51,9 +57,9 @@ def test_flipped_payload_byte(store: StoreConfig, raw: Raw) -> None:
 
 
 def test_changed_topic(store: StoreConfig, raw: Raw) -> None:
-    raw.set_event(4, topic="tests.ledger_helpers:Memo.Amended")
+    raw.set_event(5, topic="drledger/department/Updated")
     position, what = first_problem(store)
-    assert position == 4 and "hash does not match" in what
+    assert position == 5 and "hash does not match" in what
 
 
 def test_deleted_middle_event(store: StoreConfig, raw: Raw) -> None:
@@ -74,7 +80,7 @@ def test_deleted_middle_event_with_its_chain_row(store: StoreConfig, raw: Raw) -
 def test_deleted_tail_is_caught_by_the_expected_head(store: StoreConfig, raw: Raw) -> None:
     with open_reader(store) as reader:
         saved = ExpectedHead(hash=reader.hash_at(SIZE), size=SIZE)
-    last_tx_first = SIZE - 3
+    last_tx_first = SIZE - TX + 1
     for seq in range(last_tx_first, SIZE + 1):
         nid = raw.event_at(seq)[0]
         raw.sql(f"DELETE FROM {raw.events} WHERE {raw.event_id} = ?", nid)
@@ -88,7 +94,7 @@ def test_deleted_tail_is_caught_by_the_expected_head(store: StoreConfig, raw: Ra
     raw.rebuild_tree(kept)
     # ... but a tail cut cleanly, tree included, is a valid shorter ledger on its own ...
     assert verify_ledger(store).ok
-    # ... which is why auditors keep heads: both forms catch it.
+    # ... which is why auditors keep heads (and receipts): both forms catch it.
     position, what = first_problem(store, expected=saved)
     assert position == last_tx_first and "tail was removed" in what
     position, what = first_problem(store, expected=ExpectedHead(hash=saved.hash))
@@ -96,16 +102,16 @@ def test_deleted_tail_is_caught_by_the_expected_head(store: StoreConfig, raw: Ra
 
 
 def test_swapped_events(store: StoreConfig, raw: Raw) -> None:
-    a, b = raw.event_at(7)[0], raw.event_at(8)[0]
-    raw.sql(f"UPDATE {raw.chain} SET notification_id = ? WHERE seq = ?", -1, 7)
-    raw.sql(f"UPDATE {raw.chain} SET notification_id = ? WHERE seq = ?", a, 8)
-    raw.sql(f"UPDATE {raw.chain} SET notification_id = ? WHERE seq = ?", b, 7)
+    a, b = raw.event_at(8)[0], raw.event_at(9)[0]
+    raw.sql(f"UPDATE {raw.chain} SET notification_id = ? WHERE seq = ?", -1, 8)
+    raw.sql(f"UPDATE {raw.chain} SET notification_id = ? WHERE seq = ?", a, 9)
+    raw.sql(f"UPDATE {raw.chain} SET notification_id = ? WHERE seq = ?", b, 8)
     position, what = first_problem(store)
-    assert position == 7 and "hash does not match" in what
+    assert position == 8 and "hash does not match" in what
 
 
 def test_forged_event_with_consistent_hash_but_no_valid_signature(store: StoreConfig, raw: Raw) -> None:
-    # Copy event 22's row as a new event 23, chain it correctly, sign with a stranger's key.
+    # Copy event SIZE's row as a new event SIZE + 1, chain it correctly, sign with a stranger's key.
     from uuid import uuid4
 
     from ledger.integrity.chain import event_hash, transaction_message
@@ -147,51 +153,62 @@ def test_event_written_outside_the_chain(store: StoreConfig, raw: Raw) -> None:
     assert position is None and "not in the chain" in what
 
 
-def _swap_genesis_key(raw: Raw, new_ledger_key: bytes) -> None:
-    _, _, _, _, state = raw.event_at(1)
-    payload = msgspec.json.decode(state)
-    payload["ledger_key"] = base64.b64encode(new_ledger_key).decode()
-    from ledger.integrity.canonical import canonical_bytes
+def _payload(raw: Raw, seq: int) -> dict:  # type: ignore[type-arg]
+    return msgspec.json.decode(raw.event_at(seq)[4])
 
-    raw.set_event(1, state=canonical_bytes(payload))
+
+def _b64(key: bytes) -> str:
+    return base64.b64encode(key).decode()
 
 
 def test_swapped_ledger_key_in_genesis(store: StoreConfig, raw: Raw) -> None:
     attacker = Signer.generate()
-    _swap_genesis_key(raw, attacker.public_key)
+    payload = _payload(raw, 2)
+    payload["ledger_key"] = _b64(attacker.public_key)
+    raw.set_event(2, state=canonical_bytes(payload))
     # Naive edit: the genesis hash no longer matches.
     report = verify_ledger(store)
-    assert not report.ok and report.problems[0].position == 1
+    assert not report.ok and report.problems[0].position == 2
     assert "hash does not match" in report.problems[0].what
-    # Careful forger: rechains and re-signs everything with its own key.
+    # Careful forger: rechains and re-signs everything with its own key ...
     raw.rechain(attacker)
-    position, what = first_problem(store)
-    assert position == 1
-    # The admin signed the genesis body: the swapped key is not what was signed ...
+    # ... but the admin signed the genesis command with the real key: re-executing it
+    # gives another genesis than the stored one ...
     report = verify_ledger(store)
-    assert any(p.position == 1 and "differs from what 'admin' signed" in p.what for p in report.problems)
+    assert not report.ok
+    assert report.problems[0].position == 2 and "differs from what the rules produce" in report.problems[0].what
     # ... and the key pinned at init is not the one in the forged genesis.
-    assert any("not the trusted key" in p.what for p in verify_ledger(store, trusted_key=trusted_ledger_key(store)).problems)
+    position, what = first_problem(store)
+    assert position == 1 and "not the trusted key" in what
 
 
 def test_full_genesis_forgery_is_caught_by_the_trust_anchor(store: StoreConfig, raw: Raw) -> None:
-    """A forger holding new ledger AND admin keys rewrites genesis consistently."""
+    """A forger holding new ledger AND admin keys rewrites genesis and re-signs every admin command."""
     attacker_ledger, attacker_admin = Signer.generate(), Signer.generate()
-    from ledger.application import genesis_body
-    from ledger.integrity.canonical import canonical_bytes
-
+    genesis_command = _payload(raw, 1)
+    content = msgspec.json.decode(base64.b64decode(genesis_command["command"]))
     signed = sign_command(
         attacker_admin, "admin", "ledger.genesis",
-        genesis_body("test.drledger/ledger", attacker_ledger.public_key, "admin", "Admin", attacker_admin.public_key),
+        genesis_body(ORIGIN, attacker_ledger.public_key, "admin", "Admin", attacker_admin.public_key),
+        nonce=content["nonce"], issued_at=msgspec.convert(content["issued_at"], type=datetime),
     )
-    for seq, key_field in ((1, "admin_key"), (2, "public_key")):
-        payload = msgspec.json.decode(raw.event_at(seq)[4])
-        payload[key_field] = base64.b64encode(attacker_admin.public_key).decode()
-        if seq == 1:
-            payload["ledger_key"] = base64.b64encode(attacker_ledger.public_key).decode()
-        payload["signed"] = msgspec.to_builtins(signed)
-        raw.set_event(seq, state=canonical_bytes(payload))
+    genesis_command.update(command=_b64(signed.command), signature=_b64(signed.signature), key_id=signed.key_id)
+    raw.set_event(1, state=canonical_bytes(genesis_command))
+    ledger = _payload(raw, 2)
+    ledger.update(ledger_key=_b64(attacker_ledger.public_key), admin_key=_b64(attacker_admin.public_key))
+    raw.set_event(2, state=canonical_bytes(ledger))
+    admin = _payload(raw, 3)
+    admin["public_key"] = _b64(attacker_admin.public_key)
+    raw.set_event(3, state=canonical_bytes(admin))
+    with open_reader(store) as reader:
+        firsts = [tx.first_seq for tx in reader.transactions()]
+    for seq in firsts[1:]:  # every later command was the admin's: re-sign it with the forged admin key
+        record = _payload(raw, seq)
+        command = base64.b64decode(record["command"])
+        record.update(signature=_b64(attacker_admin.sign(COMMAND_TAG + command)), key_id=attacker_admin.key_id)
+        raw.set_event(seq, state=canonical_bytes(record))
     raw.rechain(attacker_ledger)
-    assert verify_ledger(store).ok  # self-consistent: only an anchor can tell
+    report = verify_ledger(store)
+    assert report.ok, report.problems  # self-consistent: only an anchor can tell
     position, what = first_problem(store)
     assert position == 1 and "not the trusted key" in what
