@@ -1,53 +1,54 @@
 """Inspection results under enforcement, on a real SQLite file and a real PostgreSQL.
 
-Each refusal path: the command is refused with its code, exactly one
-refused-attempt event is added, and every other event and read model is
-exactly as before.
+Every write is a command signed by its actor and decided by the ledger's one
+write path. Each refusal path: the command is refused with its code, exactly
+one refused-attempt event is added, and nothing else changes. Every test
+builds its own ledger (`world`), and every expected code follows from that
+ledger's own setup.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from eventsourcing.utils import get_topic
 
-from ledger.demo.build import build_demo
-from ledger.demo.calendar import supply_standin_years, working_days_until
-from ledger.demo.draws import register_actor
-from ledger.domain.directory import Entity
-from ledger.domain.results import (
-    CorrectBody,
-    DiscloseBody,
-    RecordBody,
-    RefusalLog,
-    apply_rule,
-    china_date,
-    deadlines,
-    mask_badge,
-    mask_name,
-)
-from ledger.domain.workdays import CalendarNotCovered, WorkCalendar, schedules_from_dict
+from ledger.demo.calendar import STANDIN_SOURCE, supply_standin_years, working_days_until
+from ledger.domain.draws import PlanBody, TaskBody
+from ledger.domain.refusals import UNAUTHENTICATED_BUCKET, RefusalLog
+from ledger.domain.commands import china_date
+from ledger.domain.results import InspectionResult, apply_rule, deadlines, mask_badge, mask_name
+from ledger.domain.rows import InspectorRow, ItemRow
+from ledger.domain.workdays import CalendarNotCovered, WorkCalendar
 from ledger.draw.spec import Quota
-from ledger.draw_service import TaskSpec, commit_draw, create_plan, create_task, read_secret, run_draw
 from ledger.integrity.canonical import utc_now
-from ledger.integrity.commands import sign_command
-from ledger.integrity.keys import Signer
-from ledger.results_reports import overdue, public_results, refused, trace
-from ledger.results_service import ResultRefused, ResultsService, sign_correct, sign_disclose, sign_record
-from ledger.results_settings import ResultsSettings, load_calendar
-from ledger.setup import init_ledger, open_for_writing, passphrase
+from ledger.integrity.commands import SignedCommand
+from ledger.integrity.keys import Signer, public_key_b64
+from ledger.services import draws, results, settings
+from ledger.services.directory import import_rows
+from ledger.services.ledger import CommandRefused, LedgerService
+from ledger.services.reports import actor_report, overdue, public_results, refused, trace
+from ledger.setup import load_ledger_signer
 from ledger.store.config import StoreConfig
+from ledger.store.mapper import CanonicalMapper
 from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import verify_ledger
+from tests.ledger_helpers import DEPARTMENT, Raw, TestLedger, entity_rows, new_ledger
 
-from ledger.integrity.keys import read_key_file
-
-REFUSED_TOPICS = {get_topic(RefusalLog.Refused), get_topic(RefusalLog.Suppressed), get_topic(RefusalLog.Opened)}
-WINDOW = (date(2026, 9, 21), date(2026, 9, 30))  # ends on the eve of the 2026 National Day holiday
+WINDOW = (date(2026, 9, 21), date(2026, 9, 30))  # T1: ends on the eve of the 2026 National Day holiday
+WINDOW2 = (date(2026, 10, 12), date(2026, 10, 30))  # T2
 TODAY = china_date(utc_now())
+REFUSAL_TOPICS = {get_topic(RefusalLog.Opened), get_topic(RefusalLog.Refused), get_topic(RefusalLog.Suppressed)}
+ITEM1, ITEM2 = "XY-SCJG-001", "XY-SCJG-002"
+# T1 draws from officers 1-3 (qualified for item 1), T2 from 4-6 (item 2): the two tasks' teams never overlap.
+OFFICERS = {f"XY-SCJG-000{i}": ITEM1 if i <= 3 else ITEM2 for i in range(1, 7)}
+B_FIRMS = entity_rows(5, risk_class="B")  # both tasks draw 4 of these 5: at least 3 are drawn in both
+C_FIRMS = entity_rows(3, start=5, risk_class="C")  # no quota for class C: never drawn
 
 
 def _first_uncovered_year() -> int:
@@ -61,144 +62,173 @@ UNCOVERED = _first_uncovered_year()
 
 
 class World(msgspec.Struct, kw_only=True):
-    config: StoreConfig
-    items: tuple[str, ...]
-    teams: dict[str, list[str]]  # target -> assigned officers of task T1
-    keys: dict[str, Signer]
-    undrawn: str
+    ledger: TestLedger
+    teams: dict[str, tuple[str, ...]]  # T1: target -> assigned officers
+    teams2: dict[str, tuple[str, ...]]  # T2: target -> assigned officers
+    undrawn: str  # a class-B firm T1 did not draw
+
+    @property
+    def config(self) -> StoreConfig:
+        return self.ledger.store
+
+    @property
+    def target(self) -> str:
+        return sorted(self.teams)[0]
+
+    def officer(self, target: str | None = None) -> str:
+        return self.teams[target or self.target][0]
+
+    def key(self, actor: str) -> Signer:
+        return self.ledger.keys[actor]
 
 
-def _register(config: StoreConfig, actor: str, role: str, signer: Signer) -> None:
-    register_actor(config, actor, role, actor, signer)
+def _register(service: LedgerService, ledger: TestLedger, actor: str, role: str) -> None:
+    """As TestLedger.register, on an open ledger (one ledger for the whole setup keeps it fast)."""
+    signer = Signer.generate()
+    service.submit(ledger.sign("admin", "actor.register", {
+        "actor_id": actor, "department": "XY-SCJG", "name": actor, "public_key": public_key_b64(signer.public_key),
+        "roles": [role]}))
+    ledger.keys[actor] = signer
 
 
-def _task(config: StoreConfig, task_id: str, department: str, items: tuple[str, ...], window: tuple[date, date],
-          drawer: Signer) -> dict[str, list[str]]:
-    create_task(config, TaskSpec(task_id=task_id, plan_id="P-RES", name=task_id, window_start=window[0],
-                                 window_end=window[1], items=items, departments=(department,),
-                                 quotas={"B": Quota(count=4), "C": Quota(count=2)}), "admin")
-    path, _ = commit_draw(config, task_id, drawer, "res-drawer")
-    outcome = run_draw(config, task_id, read_secret(path), "", drawer, "res-drawer")
-    return {team.target: list(team.inspectors) for team in outcome.teams}
+def _draw(service: LedgerService, ledger: TestLedger, task_id: str, item: str, window: tuple[date, date],
+          secrets: Path) -> dict[str, tuple[str, ...]]:
+    draws.create_task(service, ledger.keys["planner"], "planner", TaskBody(
+        task_id=task_id, plan_id="P-RES", name=task_id, window_start=window[0], window_end=window[1],
+        items=(item,), departments=("XY-SCJG",), quotas={"B": Quota(count=4)}))
+    kept = draws.commit_draw(service, ledger.keys["drawer"], "drawer", task_id, secret_out=secrets / f"{task_id}.secret")
+    drawn = draws.run_draw(service, ledger.keys["drawer"], "drawer", task_id, draws.read_secret(kept.secret_file))
+    return {team.target: tuple(team.inspectors) for team in drawn.teams}
 
 
-def make_world(config: StoreConfig) -> World:
-    init_ledger(config, origin="test.drledger/results", admin_id="admin", admin_name="Admin")
-    # Results are recorded today: cover this year and the next (stand-ins where the
-    # installed calendar lacks them); UNCOVERED stays uncovered for the refusal test.
-    supply_standin_years(config.home, (TODAY.year, TODAY.year + 1))
-    build_demo(config, seed=11, small=True)
-    from ledger.projections.pools import list_items
-    from ledger.projections.runner import writable_connection
-
-    with writable_connection(config) as (conn, dialect, _):
-        items = [i for i in list_items(conn, dialect) if i.status == "active" and i.department == "XY-SCJG"]
-    codes = tuple(sorted(i.code for i in items)[:2])
-    drawer = Signer.generate()
-    _register(config, "res-drawer", "drawer", drawer)
-    create_plan(config, plan_id="P-RES", title="p", department="XY-SCJG", year=2026, items=codes, joint_departments=(),
-                actor="admin")
-    teams = _task(config, "T1", "XY-SCJG", codes, WINDOW, drawer)
-    _task(config, "T2", "XY-SCJG", codes, (date(2026, 10, 12), date(2026, 10, 30)), drawer)
-    keys: dict[str, Signer] = {}
-    from ledger.projections.runner import writable_connection as wc
-
-    with wc(config) as (conn, dialect, _):
-        cursor = conn.cursor()
-        cursor.execute(f"SELECT DISTINCT inspectors FROM {dialect.table('draw_teams')}")
-        badges = sorted({b for (row,) in cursor.fetchall() for b in row.split(";") if b})
-        cursor.execute(f"SELECT uscc FROM {dialect.table('dir_entities')} WHERE valid_to IS NULL")
-        entities = sorted(u for (u,) in cursor.fetchall())
-    app = open_for_writing(config)
-    try:
-        known = {b for b in badges if app.find_actor(b) is not None}
-    finally:
-        app.close()
-    for badge in badges:
-        if badge in known:  # the demo city registered some already: use their key files
-            keys[badge] = read_key_file(config.keys_dir / f"{badge}.pem", passphrase())
-            continue
-        keys[badge] = Signer.generate()
-        _register(config, badge, "inspector", keys[badge])
-    cursor_drawn = {u for u in teams}
-    with wc(config) as (conn, dialect, _):
-        cursor = conn.cursor()
-        cursor.execute(f"SELECT uscc FROM {dialect.table('draw_teams')}")
-        cursor_drawn |= {u for (u,) in cursor.fetchall()}
-    undrawn = next(u for u in entities if u not in cursor_drawn)
-    return World(config=config, items=codes, teams=teams, keys=keys, undrawn=undrawn)
+def make_world(store: StoreConfig, secrets: Path) -> World:
+    ledger = new_ledger(store, "test.drledger/results")
+    with ledger.service() as service:
+        rows: list[tuple[str, list[Any]]] = [
+            ("departments", [DEPARTMENT]),
+            ("items", [ItemRow(code=code, name=f"检查事项{code[-1]}", department="XY-SCJG", legal_basis="《价格法》",
+                               content="明码标价", methods=("onsite", "written"), target_kind="entity",
+                               key_item=False) for code in (ITEM1, ITEM2)]),
+            ("entities", B_FIRMS + C_FIRMS),
+            ("inspectors", [InspectorRow(badge=badge, name=f"张{badge[-1]}丰", department="XY-SCJG",
+                                         region_code="360502", role="enforcement", qualifications=(item,))
+                            for badge, item in OFFICERS.items()]),
+        ]
+        for kind, kind_rows in rows:
+            import_rows(service, ledger.admin, "admin", kind, kind_rows)
+        _register(service, ledger, "planner", "planner")
+        _register(service, ledger, "drawer", "drawer")
+        for badge in OFFICERS:
+            _register(service, ledger, badge, "inspector")
+        # Results are recorded today: cover this year and the next (stand-ins where the
+        # installed calendar lacks them); UNCOVERED stays uncovered for the refusal test.
+        supply_standin_years(service, ledger.admin, "admin", (TODAY.year, TODAY.year + 1))
+        draws.create_plan(service, ledger.keys["planner"], "planner", PlanBody(
+            plan_id="P-RES", title="结果测试", department="XY-SCJG", year=2026, items=(ITEM1, ITEM2)))
+        teams = _draw(service, ledger, "T1", ITEM1, WINDOW, secrets)
+        teams2 = _draw(service, ledger, "T2", ITEM2, WINDOW2, secrets)
+    undrawn = next(f.uscc for f in B_FIRMS if f.uscc not in teams)
+    return World(ledger=ledger, teams=teams, teams2=teams2, undrawn=undrawn)
 
 
 @pytest.fixture
-def world(store: StoreConfig) -> World:
-    return make_world(store)
+def world(store: StoreConfig, tmp_path: Path) -> World:
+    return make_world(store, tmp_path / "drawer-secrets")
 
 
-def _body(world: World, target: str | None = None, **changes: Any) -> RecordBody:
-    target = target or sorted(world.teams)[0]
-    fields = {"task_id": "T1", "uscc": target, "category": "no_issue", "findings": "未发现问题",
-              "methods": ("onsite",), "items": world.items, "inspected_on": date(2026, 9, 25)}
-    return RecordBody(**{**fields, **changes})
+# -- helpers -----------------------------------------------------------------------
 
 
-def _officer(world: World, target: str | None = None) -> str:
-    return world.teams[target or sorted(world.teams)[0]][0]
+def _body(world: World, target: str | None = None, **changes: Any) -> results.RecordBody:
+    fields: dict[str, Any] = {"task_id": "T1", "uscc": target or world.target, "category": "no_issue",
+                              "findings": "未发现问题", "methods": ("onsite",), "items": (ITEM1,),
+                              "inspected_on": date(2026, 9, 25)}
+    return results.RecordBody(**{**fields, **changes})
 
 
-def _events(config: StoreConfig) -> list[tuple[Any, ...]]:
+def _correction(world: World, target: str | None = None, **changes: Any) -> results.CorrectBody:
+    fields = {**msgspec.structs.asdict(_body(world, target)), "category": "pending", "findings": "待处理",
+              "reason": "补充线索"}
+    return results.CorrectBody(**{**fields, **changes})
+
+
+def submit(world: World, signed: SignedCommand) -> results.ResultView:
+    """Submit any result command (record, correct and disclose submit alike)."""
+    with world.ledger.service() as ledger:
+        return results.record(ledger, signed)
+
+
+def record(world: World, badge: str, body: results.RecordBody, **kwargs: Any) -> results.ResultView:
+    with world.ledger.service() as ledger:
+        return results.record(ledger, results.sign_record(world.key(badge), badge, body, **kwargs))
+
+
+def correct(world: World, badge: str, body: results.CorrectBody, **kwargs: Any) -> results.ResultView:
+    with world.ledger.service() as ledger:
+        return results.correct(ledger, results.sign_correct(world.key(badge), badge, body, **kwargs))
+
+
+def disclose(world: World, badge: str, target: str) -> results.ResultView:
+    with world.ledger.service() as ledger:
+        return results.disclose(ledger, results.sign_disclose(world.key(badge), badge,
+                                                              results.DiscloseBody(task_id="T1", uscc=target)))
+
+
+def set_results(world: World, **values: Any) -> None:
+    with world.ledger.service() as ledger:
+        settings.submit_settings(ledger, settings.sign_results(world.ledger.admin, "admin",
+                                                               settings.ResultsSettings(**values)))
+
+
+def _events(config: StoreConfig) -> list[tuple[int, str, bytes]]:
     with open_reader(config) as reader:
-        return [(r.seq, r.topic, r.state) for r in reader.rows(1, reader.size())]
+        return [(r.seq, r.topic or "", r.state or b"") for r in reader.rows(1, reader.size())]
 
 
-def _tables(config: StoreConfig) -> list[Any]:
-    from ledger.projections.runner import writable_connection
-
-    with writable_connection(config) as (conn, dialect, _):
-        cursor = conn.cursor()
-        out = []
-        for table in ("res_results", "res_timeline", "dir_entities"):
-            cursor.execute(f"SELECT * FROM {dialect.table(table)} ORDER BY 1, 2")
-            out.append(cursor.fetchall())
-    return out
+def _results_view(world: World) -> list[Any]:
+    """Every result of either task as the ledger holds it."""
+    with world.ledger.service() as ledger:
+        found = [results.current(ledger, task, target) for task, teams in (("T1", world.teams), ("T2", world.teams2))
+                 for target in sorted(teams)]
+    return [msgspec.structs.asdict(r) for r in found if r is not None]
 
 
-def assert_refused(world: World, action: Any, code: str) -> None:
-    """Refused with `code`; one refused-attempt event added; nothing else changed."""
-    before, tables = _events(world.config), _tables(world.config)
-    with pytest.raises(ResultRefused) as caught:
-        action()
+def assert_refused(world: World, signed: SignedCommand, code: str) -> CommandRefused:
+    """Refused with `code`; one refused-attempt record added; nothing else changed."""
+    before, state = _events(world.config), _results_view(world)
+    with pytest.raises(CommandRefused) as caught:
+        submit(world, signed)
     assert caught.value.code == code, str(caught.value)
+    assert caught.value.receipt is not None and (caught.value.receipt.outcome, caught.value.receipt.code) == (
+        "refused", code)
     after = _events(world.config)
     assert after[: len(before)] == before
     added = after[len(before):]
-    assert {topic for _, topic, _ in added} <= REFUSED_TOPICS
-    refusals = [msgspec.json.decode(state) for _, topic, state in added if topic == get_topic(RefusalLog.Refused)]
-    assert [r["code"] for r in refusals] == [code]
-    assert _tables(world.config) == tables
-    assert refused(world.config)[-1].code == code
+    assert {topic for _, topic, _ in added} <= REFUSAL_TOPICS
+    records = [msgspec.json.decode(s) for _, topic, s in added if topic == get_topic(RefusalLog.Refused)]
+    assert [r["code"] for r in records] == [code]
+    assert _results_view(world) == state
+    assert max(refused(world.config), key=lambda r: r.seq).code == code
+    return caught.value
 
 
-# -- the happy path, corrections, disclosure ------------------------------------
+# -- the happy path, corrections, disclosure ------------------------------------------
 
 
 def test_record_correct_disclose_and_verify(world: World) -> None:
-    target = sorted(world.teams)[0]
-    badge = _officer(world, target)
-    settings = ResultsSettings(results_due_working_days=3)
-    with ResultsService(world.config, settings) as service:
-        view = service.record(sign_record(world.keys[badge], badge, _body(world, target, category="obstructed")))
-        # Window ends 2026-09-30; Oct 1-7 are holidays, Oct 8-9 work, Sat Oct 10 is a make-up working day.
-        assert view.result_due == date(2026, 10, 10)
-        assert view.recorded_on == china_date(utc_now())
-        fixed = CorrectBody(**{**msgspec.structs.asdict(_body(world, target)), "category": "corrected",
-                               "findings": "已责令改正", "reason": "误选类别"})
-        corrected = service.correct(sign_correct(world.keys[badge], badge, fixed))
-        assert (corrected.category, corrected.corrections, corrected.version) == ("corrected", 1, 2)
-        disclosed = service.disclose(sign_disclose(world.keys[badge], badge, DiscloseBody(task_id="T1", uscc=target)))
-        assert disclosed.disclosed
+    target, badge = world.target, world.officer()
+    set_results(world, results_due_working_days=3)
+    view = record(world, badge, _body(world, category="obstructed"))
+    # Window ends 2026-09-30; Oct 1-7 are holidays, Oct 8-9 work, Sat Oct 10 is a make-up working day.
+    assert view.result_due == date(2026, 10, 10)
+    assert view.recorded_on == TODAY
+    assert view.receipt is not None and view.receipt.outcome == "accepted"
+    corrected = correct(world, badge, _correction(world, category="corrected", findings="已责令改正",
+                                                  reason="误选类别"))
+    assert (corrected.category, corrected.corrections, corrected.version) == ("corrected", 1, 2)
+    assert disclose(world, badge, target).disclosed
     rows = trace(world.config, "T1", target)
-    kinds = [r.kind for r in rows]
-    assert kinds == ["drawn", "recorded", "reclassified", "corrected", "reclassified", "disclosed"]
+    assert [r.kind for r in rows] == ["drawn", "recorded", "reclassified", "corrected", "reclassified", "disclosed"]
     recorded = msgspec.json.decode(rows[1].detail)
     assert recorded["category"] == "obstructed" and recorded["late"] is True  # the original stays
     assert msgspec.json.decode(rows[3].detail)["reason"] == "误选类别"
@@ -206,223 +236,341 @@ def test_record_correct_disclose_and_verify(world: World) -> None:
     assert msgspec.json.decode(rows[2].detail)["risk_class"] == "D"
     assert msgspec.json.decode(rows[4].detail)["risk_class"] == msgspec.json.decode(rows[2].detail)["previous"]
     assert msgspec.json.decode(rows[4].detail)["cause"] == f"result:T1/{target}@2"
-    assert all(r.event_hash and (r.kind == "reclassified" or r.signature) for r in rows)
+    # Every step names the signed command of its transaction, exactly as signed.
+    assert [r.command_name for r in rows] == ["draw.run", "result.record", "result.record", "result.correct",
+                                              "result.correct", "result.disclose"]
+    for row in rows:
+        assert row.event_hash and row.signature and row.key_id and row.command_seq is not None
+        assert row.command_seq < row.seq
+        signed = msgspec.json.decode(row.command or "")
+        assert signed["actor"] == ("drawer" if row.kind == "drawn" else badge)
+    assert rows[1].key_id == world.key(badge).key_id
     public = public_results(world.config, "T1")
     assert [p.uscc for p in public] == [target]
     assert badge not in " ".join(public[0].inspectors) and mask_badge(badge) in public[0].inspectors[0]
     report = verify_ledger(world.config)
     assert report.ok, report.problems
-    assert report.actor_signatures_checked >= 3 + 2 + len(world.keys)
+
+
+def test_a_retry_of_the_same_signed_command_gets_its_receipt_again(world: World) -> None:
+    signed = results.sign_record(world.key(world.officer()), world.officer(), _body(world))
+    first = submit(world, signed)
+    before = _events(world.config)
+    again = submit(world, signed)
+    assert again.receipt == first.receipt
+    assert _events(world.config) == before
 
 
 def test_verify_catches_a_result_altered_after_signing(world: World) -> None:
-    from tests.ledger_helpers import Raw
-
-    target = sorted(world.teams)[0]
-    badge = _officer(world, target)
-    with ResultsService(world.config) as service:
-        service.record(sign_record(world.keys[badge], badge, _body(world, target)))
-    seq, topic, state = next(e for e in reversed(_events(world.config)) if e[1].endswith("InspectionResult.Recorded"))
+    record(world, world.officer(), _body(world))
+    seq, _, state = next(e for e in reversed(_events(world.config)) if e[1] == get_topic(InspectionResult.Recorded))
     raw = Raw(world.config)
     try:
         raw.set_event(seq, state=state.replace(b'"no_issue"', b'"obstructed"'))
-        raw.rechain()  # a careful forger fixes the chain; the inspector's signature still gives it away
+        raw.rechain(load_ledger_signer(world.config))  # a careful forger with the ledger key fixes everything
     finally:
         raw.close()
     report = verify_ledger(world.config)
     assert not report.ok
-    assert any("differs from what" in p.what for p in report.problems), report.problems
+    assert report.problems[0].position == seq, report.problems
+    assert "differs from what the rules produce" in report.problems[0].what
 
 
-# -- every refusal path -------------------------------------------------------------
+def _append_event(raw: Raw, event: Any) -> int:
+    """Append one stored event in its own transaction (hashes and signature fixed by rechain); its position."""
+    stored = CanonicalMapper().to_stored_event(event)
+    oid = stored.originator_id if raw.store.kind == "postgres" else stored.originator_id.hex
+    (nid,) = raw.sql(f"INSERT INTO {raw.events} (originator_id, originator_version, topic, state)"
+                     f" VALUES (?, ?, ?, ?) RETURNING {raw.event_id}", oid, stored.originator_version, stored.topic,
+                     stored.state)[0]
+    (size,) = raw.sql(f"SELECT MAX(seq) FROM {raw.chain}")[0]
+    seq = int(size) + 1
+    raw.sql(f"INSERT INTO {raw.chain} (seq, notification_id, hash) VALUES (?, ?, ?)", seq, nid, bytes(32))
+    (signed_at,) = raw.sql(f"SELECT MAX(signed_at_us) FROM {raw.txs}")[0]
+    raw.sql(f"INSERT INTO {raw.txs} (last_seq, first_seq, key_id, signed_at_us, signature) VALUES (?, ?, ?, ?, ?)",
+            seq, seq, "", int(signed_at) + 1, bytes(64))
+    return seq
+
+
+def test_verify_names_a_result_an_insider_appended_for_a_firm_never_drawn(world: World) -> None:
+    """The insider has the database and the ledger key: chain, tree and signature are right; the rules are not."""
+    from ledger.domain.base import recorded_time
+
+    never_drawn = C_FIRMS[0].uscc
+    assert never_drawn not in world.teams and never_drawn not in world.teams2
+    with recorded_time(utc_now()):
+        forged = InspectionResult(
+            task_id="T1", uscc=never_drawn, category="obstructed", findings="伪造", methods=("onsite",), items=(ITEM1,),
+            inspected_on=date(2026, 9, 25), recorded_on=TODAY, result_due=date(2026, 10, 10), late=False,
+            disclosure_due=TODAY + timedelta(days=28), actor=world.officer())
+    raw = Raw(world.config)
+    try:
+        position = _append_event(raw, forged.collect_events()[0])
+        raw.rechain(load_ledger_signer(world.config))
+    finally:
+        raw.close()
+    report = verify_ledger(world.config)
+    assert not report.ok
+    assert [p.position for p in report.problems] == [position], report.problems
+    assert "InspectionResult.Recorded is written without a command" in report.problems[0].what
+
+
+# -- every refusal path ------------------------------------------------------------------
 
 
 def test_refused_target_not_drawn(world: World) -> None:
-    badge = _officer(world)
-    with ResultsService(world.config) as service:
-        assert_refused(world, lambda: service.record(sign_record(world.keys[badge], badge,
-                                                                 _body(world, world.undrawn))), "target_not_drawn")
+    badge = world.officer()
+    assert_refused(world, results.sign_record(world.key(badge), badge, _body(world, world.undrawn)),
+                   "target_not_drawn")
 
 
 def test_refused_inspector_not_assigned(world: World) -> None:
-    target = sorted(world.teams)[0]
-    outsider = next(b for b in sorted(world.keys) if b not in world.teams[target])
-    with ResultsService(world.config) as service:
-        assert_refused(world, lambda: service.record(sign_record(world.keys[outsider], outsider,
-                                                                 _body(world, target))),
-                       "wrong_task" if False else _expected_outsider_code(world, outsider, target))
+    target = world.target
+    outsider = next(b for b in OFFICERS if OFFICERS[b] == ITEM1 and b not in world.teams[target])
+    assert_refused(world, results.sign_record(world.key(outsider), outsider, _body(world, target)),
+                   "inspector_not_assigned")
 
 
-def _expected_outsider_code(world: World, badge: str, target: str) -> str:
-    from ledger.projections.runner import writable_connection
+def test_refused_inspector_of_another_tasks_team(world: World) -> None:
+    """Drawn for the same firm in T2 is no licence to record it in T1."""
+    target = next(t for t in sorted(world.teams) if t in world.teams2)
+    other = world.teams2[target][0]
+    assert other not in world.teams[target]
+    assert_refused(world, results.sign_record(world.key(other), other, _body(world, target)), "inspector_not_assigned")
+    # ...and the T1 officer may not record the firm in T2 either.
+    badge = world.officer(target)
+    assert_refused(world, results.sign_record(world.key(badge), badge, _body(
+        world, target, task_id="T2", items=(ITEM2,), inspected_on=date(2026, 10, 15))), "inspector_not_assigned")
 
-    with writable_connection(world.config) as (conn, dialect, _):
-        cursor = conn.cursor()
-        cursor.execute(f"SELECT inspectors FROM {dialect.table('draw_teams')} WHERE uscc = {dialect.placeholder}"
-                       f" AND task_id <> 'T1'", (target,))
-        elsewhere = any(f";{badge};" in row for (row,) in cursor.fetchall())
-    return "wrong_task" if elsewhere else "inspector_not_assigned"
 
-
-def test_refused_wrong_task(world: World) -> None:
-    target = sorted(world.teams)[0]
-    badge = _officer(world, target)
-    with ResultsService(world.config) as service:
-        code = "wrong_task"
-        assert_refused(world, lambda: service.record(sign_record(world.keys[badge], badge,
-                                                                 _body(world, target, task_id="T2",
-                                                                       inspected_on=date(2026, 10, 15)))), code)
-        assert_refused(world, lambda: service.record(sign_record(world.keys[badge], badge,
-                                                                 _body(world, world.undrawn, task_id="NO-SUCH"))),
-                       "unknown_task")
+def test_refused_unknown_task(world: World) -> None:
+    badge = world.officer()
+    assert_refused(world, results.sign_record(world.key(badge), badge, _body(world, task_id="NO-SUCH")),
+                   "unknown_task")
 
 
 def test_refused_outside_the_window(world: World) -> None:
-    badge = _officer(world)
-    with ResultsService(world.config) as service:
-        for day in (WINDOW[0] - timedelta(days=1), WINDOW[1] + timedelta(days=1)):
-            assert_refused(world, lambda: service.record(sign_record(world.keys[badge], badge,
-                                                                     _body(world, inspected_on=day))), "outside_window")
-        service.record(sign_record(world.keys[badge], badge, _body(world, inspected_on=WINDOW[1])))  # the edge is in
+    badge = world.officer()
+    for day in (WINDOW[0] - timedelta(days=1), WINDOW[1] + timedelta(days=1)):
+        assert_refused(world, results.sign_record(world.key(badge), badge, _body(world, inspected_on=day)),
+                       "outside_window")
+    assert record(world, badge, _body(world, inspected_on=WINDOW[1])).inspected_on == WINDOW[1]  # the edge is in
 
 
 def test_refused_item_not_on_the_task(world: World) -> None:
-    badge = _officer(world)
-    with ResultsService(world.config) as service:
-        assert_refused(world, lambda: service.record(sign_record(world.keys[badge], badge,
-                                                                 _body(world, items=(*world.items, "XY-OTHER-999")))),
-                       "item_not_on_task")
+    badge = world.officer()
+    assert_refused(world, results.sign_record(world.key(badge), badge, _body(world, items=(ITEM1, ITEM2))),
+                   "item_not_on_task")
 
 
 def test_refused_unknown_and_revoked_actor(world: World) -> None:
-    badge = _officer(world)
-    with ResultsService(world.config) as service:
-        assert_refused(world, lambda: service.record(sign_record(Signer.generate(), "nobody", _body(world))),
-                       "unknown_actor")
-    admin = read_key_file(world.config.keys_dir / "admin.pem", passphrase())
-    app = open_for_writing(world.config)
-    try:
-        body = {"actor_id": badge, "reason": "调离"}
-        app.revoke_actor(sign_command(admin, "admin", "actor.revoke", body), actor_id=badge, reason="调离")
-    finally:
-        app.close()
-    with ResultsService(world.config) as service:
-        assert_refused(world, lambda: service.record(sign_record(world.keys[badge], badge, _body(world))),
-                       "revoked_actor")
+    assert_refused(world, results.sign_record(Signer.generate(), "nobody", _body(world)), "unknown_actor")
+    world.ledger.register("aud-1", "auditor")
+    world.ledger.submit("admin", "actor.revoke", {"actor_id": "aud-1", "reason": "调离"})
+    assert_refused(world, results.sign_record(world.key("aud-1"), "aud-1", _body(world)), "revoked_actor")
 
 
 def test_refused_missing_role_is_recorded_as_authenticated(world: World) -> None:
     """A registered auditor signs validly but may not record: refused, and the
     evidence says the signature verified (an unknown key's attempt does not)."""
-    auditor = Signer.generate()
-    _register(world.config, "aud-1", "auditor", auditor)
-    with ResultsService(world.config) as service:
-        assert_refused(world, lambda: service.record(sign_record(auditor, "aud-1", _body(world))), "missing_role")
-    assert refused(world.config)[-1].authenticated is True
-    with ResultsService(world.config) as service:
-        assert_refused(world, lambda: service.record(sign_record(Signer.generate(), "aud-1", _body(world))),
-                       "bad_signature")
-    assert refused(world.config)[-1].authenticated is False
+    world.ledger.register("aud-1", "auditor")
+    assert_refused(world, results.sign_record(world.key("aud-1"), "aud-1", _body(world)), "missing_role")
+    mine = refused(world.config, "aud-1")
+    assert [(r.code, r.authenticated, r.bucket) for r in mine] == [("missing_role", True, "aud-1")]
+    assert_refused(world, results.sign_record(Signer.generate(), "aud-1", _body(world)), "bad_signature")
+    mine = refused(world.config, "aud-1")
+    assert [(r.code, r.authenticated, r.bucket) for r in mine] == [
+        ("missing_role", True, "aud-1"), ("bad_signature", False, UNAUTHENTICATED_BUCKET)]
 
 
 def test_refused_signature_by_the_wrong_key(world: World) -> None:
-    badge = _officer(world)
-    with ResultsService(world.config) as service:
-        assert_refused(world, lambda: service.record(sign_record(Signer.generate(), badge, _body(world))),
-                       "bad_signature")
-        other = next(b for b in sorted(world.keys) if b != badge)
-        # A registered colleague's key, claiming to be `badge`.
-        assert_refused(world, lambda: service.record(sign_record(world.keys[other], badge, _body(world))),
-                       "bad_signature")
-        signed = sign_record(world.keys[badge], badge, _body(world))
-        tampered = msgspec.structs.replace(signed, command=signed.command.replace(b"no_issue", b"obstructed"))
-        assert_refused(world, lambda: service.record(tampered), "bad_signature")
+    badge = world.officer()
+    assert_refused(world, results.sign_record(Signer.generate(), badge, _body(world)), "bad_signature")
+    colleague = next(b for b in OFFICERS if b != badge)  # a registered colleague's key, claiming to be `badge`
+    assert_refused(world, results.sign_record(world.key(colleague), badge, _body(world)), "bad_signature")
+    signed = results.sign_record(world.key(badge), badge, _body(world))
+    tampered = msgspec.structs.replace(signed, command=signed.command.replace(b"no_issue", b"obstructed"))
+    assert_refused(world, tampered, "bad_signature")
 
 
 def test_refused_reused_nonce(world: World) -> None:
-    target = sorted(world.teams)[0]
-    badge = _officer(world, target)
-    with ResultsService(world.config) as service:
-        service.record(sign_record(world.keys[badge], badge, _body(world, target)))
-        fixed = CorrectBody(**{**msgspec.structs.asdict(_body(world, target)), "category": "pending",
-                               "findings": "待处理", "reason": "补充"})
-        signed = sign_correct(world.keys[badge], badge, fixed)
-        service.correct(signed)
-        assert_refused(world, lambda: service.correct(signed), "reused_nonce")
-        # The same nonce in a different, freshly signed command is a replay too.
-        nonce = msgspec.json.decode(signed.command)["nonce"]
-        again = CorrectBody(**{**msgspec.structs.asdict(fixed), "category": "corrected", "findings": "改正"})
-        assert_refused(world, lambda: service.correct(sign_correct(world.keys[badge], badge, again, nonce=nonce)),
-                       "reused_nonce")
+    badge = world.officer()
+    first = results.sign_record(world.key(badge), badge, _body(world))
+    submit(world, first)
+    nonce = msgspec.json.decode(first.command)["nonce"]
+    # The same nonce in a different, freshly signed command is a replay.
+    assert_refused(world, results.sign_correct(world.key(badge), badge, _correction(world), nonce=nonce),
+                   "reused_nonce")
 
 
-def test_nonce_is_unique_even_when_the_precheck_is_bypassed(world: World) -> None:
-    """Two services racing: the nonce aggregate's second creation fails in the store."""
-    target = sorted(world.teams)[0]
-    badge = _officer(world, target)
+def test_one_nonce_is_accepted_once_even_by_concurrent_writers(world: World) -> None:
+    """Two writers (two open ledgers, as two processes) race two commands with one nonce:
+    the writer lock lets exactly one through; the other is refused and recorded."""
+    badge = world.officer()
+    record(world, badge, _body(world))
     nonce = "ab" * 16
-    fixed = CorrectBody(**{**msgspec.structs.asdict(_body(world, target)), "category": "pending",
-                           "findings": "待处理", "reason": "补充"})
-    with ResultsService(world.config) as first, ResultsService(world.config) as second:
-        signed_b = sign_correct(world.keys[badge], badge, fixed, nonce=nonce)
-        auth_b = second._begin(signed_b, "result.correct")  # passes the pre-check: nonce unused so far
-        first.record(sign_record(world.keys[badge], badge, _body(world, target), nonce=nonce))
-        from ledger.domain.results import InspectionResult
+    commands = [results.sign_correct(world.key(badge), badge, _correction(world, findings=f"版本{i}"), nonce=nonce)
+                for i in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes: list[Any] = [None, None]
 
-        result = second.app.repository.get(InspectionResult.create_id("T1", target))
-        result.correct(task_id="T1", uscc=target, category="pending", findings="待处理", methods=fixed.methods,
-                       items=fixed.items, inspected_on=fixed.inspected_on, reason="补充", previous_category="no_issue",
-                       actor=badge, signed=signed_b)
-        before = _events(world.config)
-        with pytest.raises(ResultRefused) as caught:
-            second._save(signed_b, auth_b, result, None, None)
-        assert caught.value.code == "reused_nonce"
-    added = _events(world.config)[len(before):]
-    assert added and {t for _, t, _ in added} <= REFUSED_TOPICS
+    def attempt(index: int) -> None:
+        with world.ledger.service() as ledger:
+            barrier.wait()
+            try:
+                outcomes[index] = results.correct(ledger, commands[index])
+            except CommandRefused as error:
+                outcomes[index] = error
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    refusals = [o for o in outcomes if isinstance(o, CommandRefused)]
+    accepted = [o for o in outcomes if isinstance(o, results.ResultView)]
+    assert len(accepted) == 1 and [r.code for r in refusals] == ["reused_nonce"]
+    assert verify_ledger(world.config).ok
 
 
 def test_refused_duplicate_result_and_correction_without_result(world: World) -> None:
-    target = sorted(world.teams)[0]
-    badge = _officer(world, target)
-    with ResultsService(world.config) as service:
-        fixed = CorrectBody(**{**msgspec.structs.asdict(_body(world, target)), "reason": "x", "findings": "y"})
-        assert_refused(world, lambda: service.correct(sign_correct(world.keys[badge], badge, fixed)), "no_result")
-        assert_refused(world, lambda: service.disclose(sign_disclose(world.keys[badge], badge,
-                                                                     DiscloseBody(task_id="T1", uscc=target))),
-                       "no_result")
-        service.record(sign_record(world.keys[badge], badge, _body(world, target)))
-        assert_refused(world, lambda: service.record(sign_record(world.keys[badge], badge, _body(world, target))),
-                       "duplicate_result")
+    badge = world.officer()
+    assert_refused(world, results.sign_correct(world.key(badge), badge, _correction(world)), "no_result")
+    assert_refused(world, results.sign_disclose(world.key(badge), badge,
+                                                results.DiscloseBody(task_id="T1", uscc=world.target)), "no_result")
+    record(world, badge, _body(world))
+    assert_refused(world, results.sign_record(world.key(badge), badge, _body(world)), "duplicate_result")
+    disclose(world, badge, world.target)
+    assert_refused(world, results.sign_disclose(world.key(badge), badge,
+                                                results.DiscloseBody(task_id="T1", uscc=world.target)),
+                   "already_disclosed")
 
 
 def test_refused_stale_command(world: World) -> None:
-    badge = _officer(world)
-    with ResultsService(world.config) as service:
-        old = utc_now() - timedelta(hours=1)
-        assert_refused(world, lambda: service.record(sign_record(world.keys[badge], badge, _body(world),
-                                                                 issued_at=old)), "stale_command")
+    badge = world.officer()
+    old = utc_now() - timedelta(hours=1)
+    assert_refused(world, results.sign_record(world.key(badge), badge, _body(world), issued_at=old), "stale_command")
 
 
 def test_refusals_are_bounded_per_actor_and_hour(world: World) -> None:
-    badge = _officer(world)
-    settings = ResultsSettings(refusals_per_hour=3)
-    with ResultsService(world.config, settings) as service:
-        before = len(_events(world.config))
-        for _ in range(20):
-            with pytest.raises(ResultRefused):
-                service.record(sign_record(world.keys[badge], badge, _body(world, world.undrawn)))
-        for _ in range(5):  # unknown names share one bucket: inventing names buys no allowance
-            with pytest.raises(ResultRefused):
-                service.record(sign_record(Signer.generate(), f"ghost-{_}", _body(world)))
+    badge = world.officer()
+    set_results(world, refusals_per_hour=3)
+    before = len(_events(world.config))
+    attempts = [results.sign_record(world.key(badge), badge, _body(world, world.undrawn)) for _ in range(20)]
+    # Unknown names share one bucket: inventing names buys no allowance.
+    attempts += [results.sign_record(Signer.generate(), f"ghost-{index}", _body(world)) for index in range(5)]
+    with world.ledger.service() as ledger:
+        for signed in attempts:
+            with pytest.raises(CommandRefused):
+                results.record(ledger, signed)
     topics = [t for _, t, _ in _events(world.config)[before:]]
-    # badge: Opened + 3 Refused + counters at 1, 2, 4, 8, 16 suppressed; unregistered: Opened + 3 + counters at 1, 2.
+    # badge: 3 recorded, then counters at 1, 2, 4, 8, 16 suppressed; unauthenticated: 3, then counters at 1, 2.
     assert topics.count(get_topic(RefusalLog.Refused)) == 6
-    counters = [r for r in refused(world.config) if r.kind == "suppressed"]
-    assert [(r.claimed_actor, r.count) for r in counters] == [(badge, n) for n in (1, 2, 4, 8, 16)] + [
-        ("?unregistered", 1), ("?unregistered", 2)]
+    counters = [(r.bucket, r.count) for r in refused(world.config) if r.kind == "suppressed"]
+    assert counters == [(badge, n) for n in (1, 2, 4, 8, 16)] + [(UNAUTHENTICATED_BUCKET, n) for n in (1, 2)]
+    assert verify_ledger(world.config).ok
 
 
-# -- deadlines in working days ----------------------------------------------------------
+def test_junk_in_an_inspectors_name_does_not_suppress_its_own_refusals(world: World) -> None:
+    """25 attempts with bad signatures claiming the inspector fill the unauthenticated
+    bucket; the inspector's own signed refusals are still recorded in full."""
+    badge = world.officer()
+    set_results(world, refusals_per_hour=3)
+    with world.ledger.service() as ledger:
+        for _ in range(25):
+            with pytest.raises(CommandRefused) as caught:
+                results.record(ledger, results.sign_record(Signer.generate(), badge, _body(world)))
+            assert caught.value.code == "bad_signature"
+    for _ in range(3):
+        assert_refused(world, results.sign_record(world.key(badge), badge, _body(world, world.undrawn)),
+                       "target_not_drawn")
+    rows = refused(world.config, badge)  # every attempt claiming the inspector
+    own = [r for r in rows if r.bucket == badge]
+    junk = [r for r in rows if r.bucket == UNAUTHENTICATED_BUCKET]
+    assert rows == own + junk  # the report lists the authenticated bucket apart, first
+    assert [(r.kind, r.code, r.authenticated) for r in own] == [("refused", "target_not_drawn", True)] * 3
+    assert [(r.kind, r.code, r.authenticated) for r in junk] == [("refused", "bad_signature", False)] * 3
+    # The other 22 junk attempts were only counted, in the unauthenticated bucket.
+    counters = [(r.bucket, r.count) for r in refused(world.config) if r.kind == "suppressed"]
+    assert counters == [(UNAUTHENTICATED_BUCKET, n) for n in (1, 2, 4, 8, 16)]
+    kinds = [r.kind for r in actor_report(world.config, badge)]
+    assert kinds.count("refused:target_not_drawn") == 3 and kinds.count("unauthenticated:bad_signature") == 3
+    assert verify_ledger(world.config).ok
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+
+def test_actor_report_covers_every_command_and_refusal(world: World) -> None:
+    badge = world.officer()
+    record(world, badge, _body(world))
+    correct(world, badge, _correction(world))
+    disclose(world, badge, world.target)
+    with pytest.raises(CommandRefused):
+        submit(world, results.sign_record(world.key(badge), badge, _body(world, world.undrawn)))
+    rows = actor_report(world.config, badge)
+    kinds = [r.kind for r in rows]
+    assert [k for k in kinds if k.startswith("result.")] == ["result.record", "result.correct", "result.disclose"]
+    assert "refused:target_not_drawn" in kinds
+    assert kinds.count("assigned") == sum(badge in team for team in world.teams.values())
+    for row in rows:
+        if row.kind.startswith("result."):
+            assert row.command_seq == row.seq and row.signature and msgspec.json.decode(row.command or "")["actor"] == badge
+    # Any command name: the admin's genesis, imports, registrations and settings.
+    admin = {r.kind for r in actor_report(world.config, "admin")}
+    assert {"ledger.genesis", "directory.import", "actor.register"} <= admin
+    assert ("settings.calendar" in admin) == any(not WorkCalendar().covers(y) for y in (TODAY.year, TODAY.year + 1))
+    assert {r.kind for r in actor_report(world.config, "drawer")} >= {"draw.commit", "draw.run"}
+
+
+def test_overdue_report(world: World) -> None:
+    set_results(world, results_due_working_days=3)
+    record(world, world.officer(), _body(world))
+    rows = overdue(world.config, today=date(2026, 12, 31))
+    mine = {(r.uscc, r.problem) for r in rows if r.task_id == "T1"}
+    assert (world.target, "result_late") in mine
+    assert {(u, "result_missing") for u in world.teams if u != world.target} <= mine
+    early = overdue(world.config, today=date(2026, 10, 9))
+    assert not [r for r in early if r.task_id == "T1" and r.problem == "result_missing"]
+
+
+def test_reclassification_names_its_result(world: World) -> None:
+    badge = world.officer()
+    record(world, badge, _body(world, category="false_disclosure"))
+    reclassified = [r for r in trace(world.config, "T1", world.target) if r.kind == "reclassified"]
+    assert len(reclassified) == 1
+    detail = msgspec.json.decode(reclassified[0].detail)
+    assert (detail["risk_class"], detail["cause"]) == ("D", f"result:T1/{world.target}@1")
+    assert reclassified[0].actor == badge
+
+
+# -- settings are ledger data -----------------------------------------------------------------
+
+
+def test_settings_are_signed_ledger_data(world: World) -> None:
+    parsed = settings.parse_results('results_due_working_days = 5\npublic_inspectors = "department"\n')
+    with world.ledger.service() as ledger:
+        badge = world.officer()
+        with pytest.raises(CommandRefused) as caught:
+            settings.submit_settings(ledger, settings.sign_results(world.key(badge), badge, parsed))
+        assert caught.value.code == "missing_role"
+        settings.submit_settings(ledger, settings.sign_results(world.ledger.admin, "admin", parsed))
+    held = settings.settings_in_force(world.config)
+    assert held.results == parsed and held.results.results_due_working_days == 5
+    record(world, world.officer(), _body(world))
+    disclose(world, world.officer(), world.target)
+    shown = public_results(world.config, "T1")[0].inspectors
+    assert shown == ["XY-SCJG"] * len(world.teams[world.target])  # public_inspectors = "department"
+    with pytest.raises(settings.SettingsError, match="refusals_per_hour"):
+        settings.parse_results("refusals_per_hour = 0\n")
+    weekday = next(d for d in (date(UNCOVERED, 1, n) for n in range(1, 8)) if d.weekday() < 5)
+    with pytest.raises(settings.SettingsError, match="weekend"):  # a make-up working day must be a weekend day
+        settings.parse_calendar(f'[{UNCOVERED}]\nworkdays = ["{weekday.isoformat()}"]\n', "test")
+    standins = [y.year for y in held.calendar_years if y.source == STANDIN_SOURCE]
+    assert standins == [y for y in (TODAY.year, TODAY.year + 1) if not WorkCalendar().covers(y)]
+
+
+# -- deadlines in working days -----------------------------------------------------------------
 
 
 def test_deadlines_across_national_day_2026() -> None:
@@ -435,37 +583,29 @@ def test_deadlines_across_national_day_2026() -> None:
     assert deadlines(date(2026, 9, 30), date(2026, 10, 12), 3, 20, calendar).late is True
 
 
-def test_year_without_calendar_data_is_refused_unless_supplied(world: World, tmp_path: Any) -> None:
-    assert not load_calendar(world.config.home).covers(UNCOVERED)
+def test_year_without_calendar_data_is_refused_unless_recorded(world: World) -> None:
+    in_force = settings.calendar_in_force(world.config)
+    assert not in_force.covers(UNCOVERED)
     with pytest.raises(CalendarNotCovered):
-        deadlines(date(UNCOVERED - 1, 12, 30), date(UNCOVERED - 1, 12, 30), 5, 20, WorkCalendar())
-    badge = _officer(world)
-    years = {str(y): {"holidays": [f"{y}-01-01"], "workdays": []} for y in range(2027, UNCOVERED + 1)}
-    supplied = WorkCalendar(schedules_from_dict(years))
+        deadlines(date(UNCOVERED - 1, 12, 30), date(UNCOVERED - 1, 12, 30), 5, 20, in_force)
+    badge = world.officer()
     # Just far enough from the window's end (2026-09-30) to land early in UNCOVERED.
-    far = ResultsSettings(results_due_working_days=working_days_until(WINDOW[1], UNCOVERED, supplied) + 10)
-    with ResultsService(world.config, far) as service:
-        assert_refused(world, lambda: service.record(sign_record(world.keys[badge], badge, _body(world))),
-                       "calendar_not_covered")
-    with ResultsService(world.config, far, supplied) as service:
-        view = service.record(sign_record(world.keys[badge], badge, _body(world)))
+    set_results(world, results_due_working_days=working_days_until(WINDOW[1], UNCOVERED, in_force) + 10)
+    assert_refused(world, results.sign_record(world.key(badge), badge, _body(world)), "calendar_not_covered")
+    assert any(r.problem == "calendar_not_covered" for r in overdue(world.config))
+    schedule = settings.parse_calendar(f'[{UNCOVERED}]\nholidays = ["{UNCOVERED}-01-01"]\nworkdays = []\n',
+                                       "国务院办公厅通知（测试）")
+    with world.ledger.service() as ledger:
+        for year in schedule:
+            settings.submit_settings(ledger, settings.sign_calendar_year(world.ledger.admin, "admin", year))
+    assert settings.calendar_in_force(world.config).covers(UNCOVERED)
+    view = record(world, badge, _body(world))
     assert view.result_due.year == UNCOVERED
+    assert not any(r.problem == "calendar_not_covered" for r in overdue(world.config))
+    assert verify_ledger(world.config).ok
 
 
-def test_overdue_report(world: World) -> None:
-    target = sorted(world.teams)[0]
-    badge = _officer(world, target)
-    with ResultsService(world.config, ResultsSettings(results_due_working_days=3)) as service:
-        service.record(sign_record(world.keys[badge], badge, _body(world, target)))
-    rows = overdue(world.config, today=date(2026, 12, 31), settings=ResultsSettings(results_due_working_days=3))
-    mine = {(r.uscc, r.problem) for r in rows if r.task_id == "T1"}
-    assert (target, "result_late") in mine
-    assert {(u, "result_missing") for u in world.teams if u != target} <= mine
-    early = overdue(world.config, today=date(2026, 10, 9), settings=ResultsSettings(results_due_working_days=3))
-    assert not [r for r in early if r.task_id == "T1" and r.problem == "result_missing"]
-
-
-# -- pure rules -------------------------------------------------------------------------
+# -- pure rules ----------------------------------------------------------------------------------
 
 
 def test_credit_rules_and_masks() -> None:
@@ -476,13 +616,3 @@ def test_credit_rules_and_masks() -> None:
         apply_rule("E", "A")
     assert mask_name("张三丰") == "张**" and mask_badge("XY-SCJG-0007") == "**********07"
 
-
-def test_reclassification_names_its_result(world: World) -> None:
-    target = sorted(world.teams)[0]
-    badge = _officer(world, target)
-    with ResultsService(world.config) as service:
-        service.record(sign_record(world.keys[badge], badge, _body(world, target, category="false_disclosure")))
-        entity = service.app.repository.get(Entity.id_for(target))
-        assert entity.record.risk_class == "D"
-        last = service._last_reclassification(entity)
-        assert last.cause == f"result:T1/{target}@1" and last.actor == badge
