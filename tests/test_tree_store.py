@@ -4,10 +4,10 @@ proofs from the store verify, and tampering with the tree or a checkpoint is cau
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.checkpoints import CheckpointRefused, publish_checkpoint
+from ledger.services.checkpoints import CheckpointRefused, publish_checkpoint
 from ledger.integrity.merkle import MemoryTree, ProofError, leaf_hash, verify_consistency, verify_inclusion
 from ledger.integrity.note import Ed25519Signer, format_checkpoint, sign_note
 from ledger.setup import load_ledger_signer
@@ -15,17 +15,25 @@ from ledger.store.config import StoreConfig
 from ledger.store.log_reader import LogReader
 from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import verify_ledger
-from tests.ledger_helpers import Memo, Raw, append_memos, new_ledger
+from tests.ledger_helpers import DEPARTMENT, Raw, TestLedger, entity_rows, ledger_with_entities, new_ledger
 
+# Entities per import: each import is one transaction of n + 2 events.
 BATCHES = [1, 2, 3, 5, 8, 13, 1, 1, 32, 7, 64, 4, 9]
 
 
+def add_entities(ledger: TestLedger, imports: int, per_import: int) -> None:
+    """`imports` signed imports of `per_import` new entities each."""
+    with open_reader(ledger.store) as reader:
+        start = reader.size()  # distinct entities on every call
+    for n in range(imports):
+        ledger.import_rows("admin", "entities", entity_rows(per_import, start=1000 * start + per_import * n))
+
+
 def build(store: StoreConfig) -> MemoryTree:
-    """A ledger appended in batches of various sizes, and the same tree in memory."""
-    app = new_ledger(store)
-    for i, n in enumerate(BATCHES):
-        app.save(*[Memo(text=f"{i}.{j}", actor="admin") for j in range(n)])
-    app.close()
+    """A ledger appended in transactions of various sizes, and the same tree in memory."""
+    ledger = ledger_with_entities(store, 0)
+    for n in BATCHES:
+        add_entities(ledger, 1, n)
     return memory_tree(store)
 
 
@@ -44,7 +52,7 @@ def stored_nodes(raw: Raw) -> dict[tuple[int, int], bytes]:
 
 def test_stored_tree_equals_memory_tree(store: StoreConfig) -> None:
     tree = build(store)
-    assert tree.size == 2 + sum(BATCHES)
+    assert tree.size == 6 + sum(n + 2 for n in BATCHES)
     raw = Raw(store)
     try:
         assert stored_nodes(raw) == {k: v for k, v in tree.nodes.items() if k[0] > 0}
@@ -58,38 +66,36 @@ def test_stored_tree_equals_memory_tree(store: StoreConfig) -> None:
     assert report.checks["tree_nodes"] == tree.size - bin(tree.size).count("1")
 
 
-_built: dict[str, MemoryTree] = {}
+def test_proofs_from_the_store_verify_and_mutations_fail(store: StoreConfig) -> None:
+    tree = build(store)  # this test's own ledger; the examples only read it
 
+    @settings(max_examples=40, deadline=None)
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        size = data.draw(st.integers(1, tree.size), label="size")
+        index = data.draw(st.integers(0, size - 1), label="index")
+        size1 = data.draw(st.integers(1, size), label="size1")
+        with open_reader(store) as reader:
+            log = LogReader(reader)
+            inc = log.inclusion(index, size)
+            con = log.consistency(size1, size)
+        assert inc.leaf_hash == tree.nodes[(0, index)] and inc.root == tree.root(size)
+        verify_inclusion(inc.leaf_hash, index, size, inc.proof, tree.root(size))
+        verify_consistency(size1, size, con.proof, tree.root(size1), tree.root(size))
+        if inc.proof:
+            at = data.draw(st.integers(0, len(inc.proof) - 1), label="mutated element")
+            bad = list(inc.proof)
+            bad[at] = bytes([bad[at][0] ^ 1]) + bad[at][1:]
+            with pytest.raises(ProofError):
+                verify_inclusion(inc.leaf_hash, index, size, bad, tree.root(size))
+        if con.proof:
+            at = data.draw(st.integers(0, len(con.proof) - 1), label="mutated consistency element")
+            bad = list(con.proof)
+            bad[at] = bytes([bad[at][0] ^ 1]) + bad[at][1:]
+            with pytest.raises(ProofError):
+                verify_consistency(size1, size, bad, tree.root(size1), tree.root(size))
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_proofs_from_the_store_verify_and_mutations_fail(store: StoreConfig, data: st.DataObject) -> None:
-    key = str(store.sqlite_path or store.schema)
-    if key not in _built:
-        _built[key] = build(store)
-    tree = _built[key]
-    size = data.draw(st.integers(1, tree.size), label="size")
-    index = data.draw(st.integers(0, size - 1), label="index")
-    size1 = data.draw(st.integers(1, size), label="size1")
-    with open_reader(store) as reader:
-        log = LogReader(reader)
-        inc = log.inclusion(index, size)
-        con = log.consistency(size1, size)
-    assert inc.leaf_hash == tree.nodes[(0, index)] and inc.root == tree.root(size)
-    verify_inclusion(inc.leaf_hash, index, size, inc.proof, tree.root(size))
-    verify_consistency(size1, size, con.proof, tree.root(size1), tree.root(size))
-    if inc.proof:
-        at = data.draw(st.integers(0, len(inc.proof) - 1), label="mutated element")
-        bad = list(inc.proof)
-        bad[at] = bytes([bad[at][0] ^ 1]) + bad[at][1:]
-        with pytest.raises(ProofError):
-            verify_inclusion(inc.leaf_hash, index, size, bad, tree.root(size))
-    if con.proof:
-        at = data.draw(st.integers(0, len(con.proof) - 1), label="mutated consistency element")
-        bad = list(con.proof)
-        bad[at] = bytes([bad[at][0] ^ 1]) + bad[at][1:]
-        with pytest.raises(ProofError):
-            verify_consistency(size1, size, bad, tree.root(size1), tree.root(size))
+    check()
 
 
 def test_a_tampered_tree_node_breaks_proofs_and_verify(store: StoreConfig) -> None:
@@ -121,34 +127,34 @@ def test_a_deleted_tree_node_is_caught(store: StoreConfig) -> None:
 
 
 def test_checkpoints_are_checked_by_verify(store: StoreConfig) -> None:
-    app = new_ledger(store)
+    ledger = new_ledger(store)
     signer = load_ledger_signer(store)
     first = publish_checkpoint(store, signer)
+    assert first.splitlines()[1] == "3"  # the genesis transaction
     assert publish_checkpoint(store, signer) == first  # idempotent for an unchanged size
-    append_memos(app, 3, 4)
+    assert publish_checkpoint(store) == first  # the ledger key from HOME/keys by default
+    ledger.import_rows("admin", "departments", [DEPARTMENT])
+    add_entities(ledger, 2, 4)
     second = publish_checkpoint(store, signer)
-    assert second != first and second.splitlines()[1] == "14"
-    app.close()
+    assert second != first and second.splitlines()[1] == str(3 + 3 + 2 * 6)
     report = verify_ledger(store)
     assert report.ok, report.problems
     assert report.checks["checkpoints"] == 2
 
     # The operator (holding the ledger key) re-signs the first checkpoint with another root.
     origin = first.splitlines()[0]
-    forged = sign_note(format_checkpoint(origin, 2, bytes(32)), [Ed25519Signer(origin, signer.private_key)])
+    forged = sign_note(format_checkpoint(origin, 3, bytes(32)), [Ed25519Signer(origin, signer.private_key)])
     raw = Raw(store)
     try:
-        raw.sql(f"UPDATE {raw.dialect.table('ledger_checkpoints')} SET note = ? WHERE size = 2", forged)
+        raw.sql(f"UPDATE {raw.dialect.table('ledger_checkpoints')} SET note = ? WHERE size = 3", forged)
     finally:
         raw.close()
     problems = verify_ledger(store).problems
-    assert any("checkpoint at size 2: its root differs" in p.what for p in problems)
+    assert any("checkpoint at size 3: its root differs" in p.what for p in problems)
 
 
 def test_a_checkpoint_with_a_bad_signature_or_beyond_the_chain_is_caught(store: StoreConfig) -> None:
-    app = new_ledger(store)
-    append_memos(app, 1, 3)
-    app.close()
+    ledger_with_entities(store, 0)  # 6 events
     note = publish_checkpoint(store, load_ledger_signer(store))
     origin = note.splitlines()[0]
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -159,31 +165,30 @@ def test_a_checkpoint_with_a_bad_signature_or_beyond_the_chain_is_caught(store: 
     try:
         table = raw.dialect.table("ledger_checkpoints")
         with open_reader(store) as reader:
-            root = LogReader(reader).root(5)
-        raw.sql(f"UPDATE {table} SET note = ? WHERE size = 5", sign_note(format_checkpoint(origin, 5, root), [other]))
+            root = LogReader(reader).root(6)
+        raw.sql(f"UPDATE {table} SET note = ? WHERE size = 6", sign_note(format_checkpoint(origin, 6, root), [other]))
         beyond = sign_note(format_checkpoint(origin, 9, root), [ledger_key])
         raw.sql(f"INSERT INTO {table} (size, note, created_at) VALUES (?, ?, ?)", 9, beyond, "x")
     finally:
         raw.close()
     whats = [p.what for p in verify_ledger(store).problems]
-    assert any("checkpoint at size 5 does not verify" in w for w in whats), whats
-    assert any("checkpoint at size 9 but the chain ends at 5" in w for w in whats), whats
+    assert any("checkpoint at size 6 does not verify" in w for w in whats), whats
+    assert any("checkpoint at size 9 but the chain ends at 6" in w for w in whats), whats
 
 
 def test_publish_refuses_a_checkpoint_inconsistent_with_the_previous(store: StoreConfig) -> None:
-    app = new_ledger(store)
+    ledger = new_ledger(store)
     signer = load_ledger_signer(store)
     note = publish_checkpoint(store, signer)
     origin = note.splitlines()[0]
     raw = Raw(store)
     try:
-        forged = sign_note(format_checkpoint(origin, 2, bytes(32)), [Ed25519Signer(origin, signer.private_key)])
-        raw.sql(f"UPDATE {raw.dialect.table('ledger_checkpoints')} SET note = ? WHERE size = 2", forged)
+        forged = sign_note(format_checkpoint(origin, 3, bytes(32)), [Ed25519Signer(origin, signer.private_key)])
+        raw.sql(f"UPDATE {raw.dialect.table('ledger_checkpoints')} SET note = ? WHERE size = 3", forged)
     finally:
         raw.close()
     with pytest.raises(CheckpointRefused, match="different root"):
         publish_checkpoint(store, signer)
-    append_memos(app, 1, 2)
-    app.close()
+    ledger.import_rows("admin", "departments", [DEPARTMENT])
     with pytest.raises(CheckpointRefused, match="not consistent"):
         publish_checkpoint(store, signer)
