@@ -1,45 +1,76 @@
-"""Draws end to end on both stores: refusals, joint tasks, replay, tampering."""
+"""Draws end to end on both stores: refusals, jurisdiction, joint tasks, replay, tampering."""
 
 from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
+import os
+import queue
+import stat
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from eventsourcing.utils import get_topic
 
-from ledger.application import Refused
+from ledger.demo import generate_city
+from ledger.domain.draws import PlanBody, Task
 from ledger.draw.spec import Quota
-from ledger.draw_service import commit_draw, read_secret, run_draw, void_draw
 from ledger.integrity.canonical import canonical_bytes
-from ledger.integrity.keys import Signer, read_key_file
+from ledger.integrity.keys import Signer, read_key_file, write_key_file
+from ledger.services.bundles import export_bundle, prove_membership
+from ledger.services.draws import read_secret
+from ledger.services.ledger import CommandRefused
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 from ledger.verify.draws import replay_draws
 from ledger.verify.ledger_check import verify_ledger
-from tests.draw_helpers import city_with_drawer, new_task, register
-from tests.ledger_helpers import Raw
+from tests import draw_helpers as h
+from tests.draw_helpers import DEMO_SEED, city_with_drawer, commit, draw, new_task, run, secrets_folder, void
+from tests.ledger_helpers import Raw, TestLedger
+from tests.workers import Worker, store_args
 
-ROOT = Path(__file__).resolve().parents[1]
+DRAWN = get_topic(Task.Drawn)
+REFUSAL_TOPICS = {"drledger/refusals/Opened", "drledger/refusals/Refused", "drledger/refusals/Suppressed"}
 
 
-def draw(store: StoreConfig, task_id: str, drawer: Signer, beacon: str = "") -> object:
-    path, _ = commit_draw(store, task_id, drawer, "drawer")
-    return run_draw(store, task_id, read_secret(path), beacon, drawer, "drawer")
+@pytest.fixture(autouse=True)
+def drawer_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The drawers' key folder (DRLEDGER_KEYS): secrets are kept there, never under HOME."""
+    folder = tmp_path / "drawer-keys"
+    monkeypatch.setenv("DRLEDGER_KEYS", str(folder))
+    return folder
 
 
 @pytest.fixture
-def city(store: StoreConfig) -> tuple[StoreConfig, Signer]:
-    return store, city_with_drawer(store)
+def city(store: StoreConfig) -> TestLedger:
+    return city_with_drawer(store)
 
 
-def test_draw_replays_and_verifies(city: tuple[StoreConfig, Signer]) -> None:
-    store, drawer = city
-    new_task(store, "T1", load_cap=20)
-    outcome = draw(store, "T1", drawer)
+def size(store: StoreConfig) -> int:
+    with open_reader(store) as reader:
+        return reader.size()
+
+
+def kept_secrets() -> list[Path]:
+    folder = secrets_folder()
+    return sorted(folder.glob("*")) if folder.is_dir() else []
+
+
+def test_draw_replays_and_verifies(city: TestLedger) -> None:
+    store = city.store
+    new_task(city, "T1", load_cap=20)
+    kept = commit(city, "T1")
+    # The secret is made and kept on the drawer's side: its key folder, mode 0600, never the ledger's HOME.
+    assert kept.secret_file.parent == secrets_folder() and kept.secret_file.is_relative_to(os.environ["DRLEDGER_KEYS"])
+    assert stat.S_IMODE(kept.secret_file.stat().st_mode) == 0o600
+    assert not list(store.home.rglob("*.secret"))
+    outcome = run(city, "T1", read_secret(kept.secret_file))
     assert sum(len(v) for v in outcome.targets.values()) > 0
+    # The inputs are read at the head right before the draw's transaction, which opens with the command.
+    assert (outcome.receipt.first, outcome.drawn_at) == (outcome.position + 1, outcome.position + 2)
     load: dict[str, int] = {}
     for team in outcome.teams:
         for badge in team.inspectors:
@@ -50,112 +81,169 @@ def test_draw_replays_and_verifies(city: tuple[StoreConfig, Signer]) -> None:
     results, _ = replay_draws(store, "T1")
     assert [(r.task_id, r.ok) for r in results] == [("T1", True)]
     report = verify_ledger(store)
-    assert report.ok and report.checks["draws_replayed"] == 1
+    assert report.ok and report.checks["draws_replayed"] == 1, report.problems
 
 
-def test_joint_task_teams_cover_every_department(city: tuple[StoreConfig, Signer]) -> None:
-    store, drawer = city
-    new_task(store, "J1", items=("XY-SCJG-003", "XY-WSJK-001"), departments=("XY-SCJG", "XY-WSJK"),
+def test_joint_task_teams_cover_every_department(city: TestLedger) -> None:
+    new_task(city, "J1", items=("XY-SCJG-003", "XY-WSJK-001"), departments=("XY-SCJG", "XY-WSJK"),
              quotas={"C": Quota(ratio="0.5")})
-    outcome = draw(store, "J1", drawer)
+    outcome = draw(city, "J1")
     assert outcome.teams
     for team in outcome.teams:
         assert {badge.split("SCJG")[0] != badge for badge in team.inspectors} == {True, False}
-    assert all(r.ok for r in replay_draws(store, "J1")[0])
+    assert all(r.ok for r in replay_draws(city.store, "J1")[0])
 
 
-def test_refusals_write_nothing(city: tuple[StoreConfig, Signer], tmp_path: Path) -> None:
-    store, drawer = city
-    new_task(store, "T1")
-
-    def size() -> int:
+def refusal_checker(store: StoreConfig) -> Callable[..., CommandRefused]:
+    def refused(code: str, match: str, action: Callable[[], object]) -> CommandRefused:
+        """Refused with `code` and `match`; nothing written but the refusal record, no secret kept."""
+        before, secrets = size(store), kept_secrets()
+        with pytest.raises(CommandRefused, match=match) as caught:
+            action()
+        assert caught.value.code == code, caught.value
+        after = size(store)
         with open_reader(store) as reader:
-            return reader.size()
+            topics = [row.topic for row in reader.rows(before + 1, after)]
+        assert topics and set(topics) <= REFUSAL_TOPICS, f"the refusal {code!r} wrote {topics}"
+        receipt = caught.value.receipt
+        assert receipt is not None and (receipt.outcome, receipt.code) == ("refused", code)
+        assert (receipt.first, receipt.last) == (before + 1, after)
+        assert kept_secrets() == secrets, f"the refusal {code!r} kept a secret"
+        assert not list(store.home.rglob("*.secret"))
+        return caught.value
 
-    with pytest.raises(Refused, match="no commitment"):
-        run_draw(store, "T1", "00" * 32, "", drawer, "drawer")
-    path, commitment = commit_draw(store, "T1", drawer, "drawer", beacon_round="drand-quicknet-100")
-    before = size()
-    with pytest.raises(Refused, match="does not match the commitment"):
-        run_draw(store, "T1", "11" * 32, "beacon", drawer, "drawer")
-    with pytest.raises(Refused, match="beacon round drand-quicknet-100"):
-        run_draw(store, "T1", read_secret(path), "", drawer, "drawer")
-    stranger = Signer.generate()
-    with pytest.raises(Refused, match="not the actor's key"):
-        run_draw(store, "T1", read_secret(path), "b", stranger, "drawer")
-    inspector = register(store, "JX-9", "inspector")
-    before = size()
-    with pytest.raises(Refused, match="lacks the role 'drawer'"):
-        run_draw(store, "T1", read_secret(path), "b", inspector, "JX-9")
-    assert size() == before
-    run_draw(store, "T1", read_secret(path), "b", drawer, "drawer")
-    with pytest.raises(Refused, match="already drawn"):
-        run_draw(store, "T1", read_secret(path), "b", drawer, "drawer")
-    with pytest.raises(Refused, match="already drawn"):
-        commit_draw(store, "T1", drawer, "drawer", secret_out=tmp_path / "s")
-    with pytest.raises(Refused, match="reason"):
-        void_draw(store, "T1", "  ", drawer, "drawer")
-    void_draw(store, "T1", "清单调整", drawer, "drawer")
-    draw(store, "T1", drawer)  # a fresh commitment, a new draw
+    return refused
+
+
+def test_refusals_write_nothing_but_their_record(city: TestLedger, tmp_path: Path) -> None:
+    store = city.store
+    refused = refusal_checker(store)
+    new_task(city, "T1")
+
+    refused("not_committed", "no commitment", lambda: run(city, "T1", "00" * 32))
+    kept = commit(city, "T1", beacon_round="drand-quicknet-100")
+    secret = read_secret(kept.secret_file)
+    refused("secret_mismatch", "does not match the commitment", lambda: run(city, "T1", "11" * 32, "beacon"))
+    refused("invalid", "beacon round drand-quicknet-100", lambda: run(city, "T1", secret, ""))
+    refused("bad_signature", "not the actor's key", lambda: run(city, "T1", secret, "b", signer=Signer.generate()))
+    city.register("JX-9", "inspector")
+    refused("missing_role", "lacks the role drawer", lambda: run(city, "T1", secret, "b", actor="JX-9"))
+    refused("already_committed", "already has a commitment", lambda: commit(city, "T1"))
+    run(city, "T1", secret, "b")
+    refused("already_drawn", "already drawn", lambda: run(city, "T1", secret, "b"))
+    refused("already_drawn", "already drawn", lambda: commit(city, "T1", secret_out=tmp_path / "s"))
+    assert not (tmp_path / "s").exists()
+    refused("invalid", "reason", lambda: void(city, "T1", "  "))
+    refused("missing_role", "lacks the role drawer", lambda: void(city, "T1", "清单调整", actor="JX-9"))
+    void(city, "T1", "清单调整")
+    refused("not_drawn", "no standing draw", lambda: void(city, "T1", "again"))
+    draw(city, "T1")  # a fresh commitment, a new draw
     results, _ = replay_draws(store, "T1")
     assert [(r.ok, r.voided) for r in results] == [(True, True), (True, False)]
-    assert verify_ledger(store).ok
+    report = verify_ledger(store)  # every refusal is re-checked: the rules refuse each with its code
+    assert report.ok and report.checks["refusals_rechecked"] == 11, report.problems
 
 
-@pytest.mark.parametrize("changes, message", [
-    (dict(window_start=__import__("datetime").date(2026, 6, 1)), "window ends"),
-    (dict(inspectors_per_target=1), "at least two enforcement officers"),
-    (dict(items=("NO-SUCH-ITEM",)), "not on the inspection item list"),
-    (dict(items=("XY-WSJK-001",)), "not taking part"),
-    (dict(items=("XY-SCJG-004",)), "not in plan"),
-    (dict(departments=("XY-WSJK",), items=("XY-WSJK-001",)), "lead department"),
-    (dict(departments=("XY-SCJG", "XY-JTYS"), items=("XY-SCJG-001", "XY-JTYS-001")), "not in plan"),
-    (dict(quotas={"A": Quota(ratio="1.5")}), "between 0 and 1"),
-    (dict(quotas={"A": Quota(ratio="0.1", count=3)}), "either a ratio or a count"),
-    (dict(quotas={"E": Quota(count=1)}), "unknown risk class"),
-    (dict(quotas={}), "at least one risk class"),
-    (dict(task_id="bad id\n"), "task id"),
+def test_a_planner_or_drawer_of_another_department_is_refused(city: TestLedger) -> None:
+    """Jurisdiction: a planner or drawer acts for its own department (and those below it) only."""
+    refused = refusal_checker(city.store)
+    city.register("planner-wsjk", "planner", department="XY-WSJK")
+    city.register("drawer-wsjk", "drawer", department="XY-WSJK")
+    city.register("drawer-scjg", "drawer", department="XY-SCJG")
+
+    def plan_for(department: str, actor: str) -> None:
+        with city.service() as service:
+            h.draws.create_plan(service, city.keys[actor], actor, PlanBody(
+                plan_id=f"P-{actor}", title="plan", department=department, year=2026, items=("XY-SCJG-001",)))
+
+    refused("out_of_jurisdiction", "may not act for department XY-SCJG", lambda: plan_for("XY-SCJG", "planner-wsjk"))
+    refused("out_of_jurisdiction", "may not act for department XY-SCJG",
+            lambda: new_task(city, "T-W", actor="planner-wsjk"))
+    new_task(city, "T1")
+    refused("out_of_jurisdiction", "may not act for department XY-SCJG", lambda: commit(city, "T1", actor="drawer-wsjk"))
+    outcome = draw(city, "T1", actor="drawer-scjg")  # the lead department's own drawer may
+    assert outcome.teams
+    refused("out_of_jurisdiction", "may not act for department XY-SCJG",
+            lambda: void(city, "T1", "not mine", actor="drawer-wsjk"))
+    assert verify_ledger(city.store).ok
+
+
+def test_only_a_drawer_commits_runs_or_voids_and_only_a_planner_plans(city: TestLedger) -> None:
+    refused = refusal_checker(city.store)
+    new_task(city, "T1")
+    refused("missing_role", "lacks the role drawer", lambda: commit(city, "T1", actor="planner"))
+    refused("missing_role", "lacks the role planner", lambda: new_task(city, "T2", actor="drawer"))
+    kept = commit(city, "T1")
+    refused("missing_role", "lacks the role drawer", lambda: run(city, "T1", read_secret(kept.secret_file),
+                                                                  actor="planner"))
+    draw_record = run(city, "T1", read_secret(kept.secret_file))
+    assert draw_record.task_id == "T1"
+    refused("missing_role", "lacks the role drawer", lambda: void(city, "T1", "no", actor="admin"))
+    assert verify_ledger(city.store).ok
+
+
+@pytest.mark.parametrize("changes, code, message", [
+    (dict(window_start=__import__("datetime").date(2026, 6, 1)), "invalid", "window ends"),
+    (dict(inspectors_per_target=1), "invalid", "at least two enforcement officers"),
+    (dict(items=("NO-SUCH-ITEM",)), "item_not_listed", "not on the inspection item list"),
+    (dict(items=("XY-WSJK-001",)), "invalid", "not taking part"),
+    (dict(items=("XY-SCJG-004",)), "invalid", "not in plan"),
+    (dict(departments=("XY-WSJK",), items=("XY-WSJK-001",)), "invalid", "lead department"),
+    (dict(departments=("XY-SCJG", "XY-JTYS"), items=("XY-SCJG-001", "XY-JTYS-001")), "invalid", "not in plan"),
+    (dict(plan_id="P-NONE"), "unknown_reference", "unknown plan"),
+    (dict(quotas={"A": Quota(ratio="1.5")}), "invalid", "between 0 and 1"),
+    (dict(quotas={"A": Quota(ratio="0.1", count=3)}), "invalid", "either a ratio or a count"),
+    (dict(quotas={"E": Quota(count=1)}), "invalid", "unknown risk class"),
+    (dict(quotas={}), "invalid", "at least one risk class"),
+    (dict(task_id="bad id\n"), "invalid", "task id"),
 ])
-def test_invalid_task_parameters(city: tuple[StoreConfig, Signer], changes: dict, message: str) -> None:
-    store, _ = city
+def test_invalid_task_parameters(city: TestLedger, changes: dict, code: str, message: str) -> None:
     changes = dict(changes)
-    with pytest.raises(Refused, match=message):
-        new_task(store, str(changes.pop("task_id", "TX")), **changes)
+    task_id = str(changes.pop("task_id", "TX"))
+    refusal_checker(city.store)(code, message, lambda: new_task(city, task_id, **changes))
 
 
-def test_unmeetable_constraints_name_the_target(city: tuple[StoreConfig, Signer]) -> None:
-    store, drawer = city
-    new_task(store, "BIG", inspectors_per_target=30, quotas={"D": Quota(count=1)})
-    with pytest.raises(Refused, match=r"target \w+: only \d+ qualified inspector"):
-        draw(store, "BIG", drawer)
-    new_task(store, "CAP", load_cap=1, quotas={"A": Quota(ratio="1")})
-    with pytest.raises(Refused, match="qualified inspector"):
-        draw(store, "CAP", drawer)
+def test_unmeetable_constraints_name_the_target(city: TestLedger) -> None:
+    refused = refusal_checker(city.store)
+    new_task(city, "BIG", inspectors_per_target=30, quotas={"D": Quota(count=1)})
+    kept = commit(city, "BIG")
+    refused("draw_impossible", r"target \w+: only \d+ qualified inspector",
+            lambda: run(city, "BIG", read_secret(kept.secret_file)))
+    new_task(city, "CAP", load_cap=1, quotas={"A": Quota(ratio="1")})
+    kept = commit(city, "CAP")
+    refused("draw_impossible", "qualified inspector", lambda: run(city, "CAP", read_secret(kept.secret_file)))
+    report = verify_ledger(city.store)  # the refusals re-checked on inputs rebuilt from events
+    assert report.ok and report.checks["refusals_rechecked"] == 2, report.problems
 
 
-def test_recent_targets_are_excluded(city: tuple[StoreConfig, Signer]) -> None:
-    store, drawer = city
-    new_task(store, "FIRST", quotas={"D": Quota(ratio="0.5")})
-    first = draw(store, "FIRST", drawer)
-    new_task(store, "SECOND", quotas={"D": Quota(ratio="1")}, exclude_recent_days=90)
-    second = draw(store, "SECOND", drawer)
+def test_recent_targets_are_excluded(city: TestLedger) -> None:
+    new_task(city, "FIRST", quotas={"D": Quota(ratio="0.5")})
+    first = draw(city, "FIRST")
+    new_task(city, "SECOND", quotas={"D": Quota(ratio="1")}, exclude_recent_days=90)
+    second = draw(city, "SECOND")
     assert first.targets["D"] and not set(first.targets["D"]) & set(second.targets["D"])
     assert second.counts["D"] == first.counts["D"] - len(first.targets["D"])
-    assert all(r.ok for r in replay_draws(store)[0])
+    assert all(r.ok for r in replay_draws(city.store)[0])
+    assert verify_ledger(city.store).ok
 
 
-def _rewrite_draw(store: StoreConfig, change) -> None:  # type: ignore[no-untyped-def]
-    """A forger with the ledger key edits the recorded draw and re-signs the chain."""
+def _drawn_seq(store: StoreConfig) -> int:
+    with open_reader(store) as reader:
+        return reader.events_with_topics([DRAWN])[-1].seq
+
+
+def _rewrite_draw(store: StoreConfig, change: Callable[[dict[str, Any]], Any]) -> int:
+    """An insider with the ledger key edits the recorded draw and re-signs the chain; its position."""
+    seq = _drawn_seq(store)
     raw = Raw(store)
     try:
-        with open_reader(store) as reader:
-            seq = reader.events_with_topics(["ledger.domain.draws:Task.Drawn"])[-1].seq
         payload = json.loads(raw.event_at(seq)[4])
         change(payload)
         raw.set_event(seq, state=canonical_bytes(payload))
         raw.rechain(read_key_file(store.keys_dir / "ledger.pem", None))
     finally:
         raw.close()
+    return seq
 
 
 @pytest.mark.parametrize("what, change", [
@@ -167,61 +255,132 @@ def _rewrite_draw(store: StoreConfig, change) -> None:  # type: ignore[no-untype
     ("a team", lambda p: p["teams"][0]["inspectors"].reverse()),
     ("the excluded list", lambda p: p["excluded"].append(p["targets"]["B"][0])),
 ])
-def test_replay_catches_an_altered_draw(city: tuple[StoreConfig, Signer], what: str, change) -> None:  # type: ignore[no-untyped-def]
-    store, drawer = city
-    new_task(store, "T1")
-    draw(store, "T1", drawer)
-    _rewrite_draw(store, change)
-    results, _ = replay_draws(store, "T1")
+def test_replay_and_verify_catch_an_altered_draw(city: TestLedger, what: str, change: Any) -> None:
+    new_task(city, "T1")
+    draw(city, "T1")
+    seq = _rewrite_draw(city.store, change)
+    results, _ = replay_draws(city.store, "T1")
     assert not results[0].ok, what
+    report = verify_ledger(city.store)
+    assert not report.ok, what
+    assert report.problems[0].position == seq and "draw.run" in report.problems[0].what, report.problems
+
+
+def _append_event(store: StoreConfig, originator_id: Any, version: int, topic: str, state: bytes) -> int:
+    """An insider appends one event as its own transaction, then re-chains and re-signs
+    everything with the ledger key (HOME/keys/ledger.pem); the event's position."""
+    raw = Raw(store)
+    try:
+        position = int(raw.sql(f"SELECT MAX(seq) FROM {raw.chain}")[0][0]) + 1
+        insert = (f"INSERT INTO {raw.events} (originator_id, originator_version, topic, state)"
+                  " VALUES (?, ?, ?, ?)")
+        if store.kind == "sqlite":
+            raw.sql(insert, originator_id, version, topic, state)
+            notification_id = raw.sql("SELECT last_insert_rowid()")[0][0]
+        else:
+            notification_id = raw.sql(insert + " RETURNING notification_id", originator_id, version, topic, state)[0][0]
+        raw.sql(f"INSERT INTO {raw.chain} (seq, notification_id, hash) VALUES (?, ?, ?)",
+                position, notification_id, bytes(32))
+        raw.sql(f"INSERT INTO {raw.txs} (last_seq, first_seq, key_id, signed_at_us, signature) VALUES (?, ?, ?, ?, ?)",
+                position, position, "forged", time.time_ns() // 1000, bytes(64))
+        raw.rechain(read_key_file(store.keys_dir / "ledger.pem", None))
+    finally:
+        raw.close()
+    return position
+
+
+def test_a_draw_event_appended_by_an_insider_with_the_ledger_key_fails_verify(city: TestLedger) -> None:
+    """A forged second draw of a task: chained, in the tree, signed with the ledger key, but no drawer's command."""
+    store = city.store
+    new_task(city, "T1")
+    draw(city, "T1")
+    seq = _drawn_seq(store)
+    raw = Raw(store)
+    try:
+        _, originator_id, version, topic, state = raw.event_at(seq)
+    finally:
+        raw.close()
+    forged = json.loads(state)
+    forged["targets"]["A"], forged["targets"]["B"] = forged["targets"]["B"], forged["targets"]["A"]
+    position = _append_event(store, originator_id, version + 1, topic, canonical_bytes(forged))
     report = verify_ledger(store)
-    assert not report.ok and any("T1" in p.what or "signed" in p.what for p in report.problems)
+    assert not report.ok
+    assert report.problems[0].position == position, report.problems
+    assert "without a command" in report.problems[0].what, report.problems
 
 
-def test_draw_while_the_pool_changes(city: tuple[StoreConfig, Signer]) -> None:
-    """Imports running in another process while draws are taken: every draw replays."""
-    store, drawer = city
-    for i in range(3):
-        new_task(store, f"C{i}", quotas={"A": Quota(ratio="0.05"), "C": Quota(ratio="0.3")})
-    script = (
-        "import sys, random\n"
-        "from ledger.directory_service import import_file\n"
-        "from ledger.store.config import resolve_store\n"
-        "from ledger.projections.pools import query_entities\n"
-        "from ledger.domain.filters import EntityFilter\n"
-        "from ledger.projections.runner import writable_connection, catch_up\n"
-        "from ledger.projections import all_projections\n"
-        "cfg = resolve_store(sys.argv[1] if sys.argv[1] != '-' else None, sys.argv[2])\n"
-        "catch_up(cfg, all_projections())\n"
-        "with writable_connection(cfg) as (c, d, _):\n"
-        "    usccs = [e.uscc for e in query_entities(c, d, EntityFilter())]\n"
-        "rng = random.Random(1)\n"
-        "for round in range(6):\n"
-        "    rows = ''.join(f'{u},{rng.choice(\"ABCD\")}\\n' for u in usccs)\n"
-        "    s = import_file(cfg, 'reclassifications', ('uscc,risk_class\\n' + rows).encode())\n"
-        "    assert not s.errors, s.errors\n"
-    )
-    url = "-" if store.kind == "sqlite" else store.display
-    process = subprocess.Popen([sys.executable, "-c", script, url, str(store.home)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for i in range(3):
-        draw(store, f"C{i}", drawer)
-    _, err = process.communicate(timeout=300)
-    assert process.returncode == 0, err
-    results, _ = replay_draws(store)
-    assert len(results) == 3 and all(r.ok for r in results), [r.differences for r in results]
-    assert verify_ledger(store).ok
+def _assert_quiet(worker: Worker, seconds: float) -> None:
+    try:
+        line = worker._lines.get(timeout=seconds)
+    except queue.Empty:
+        return
+    raise AssertionError(f"the worker went on while it should wait: {line!r}")
 
 
-def test_export_and_prove(city: tuple[StoreConfig, Signer]) -> None:
-    from ledger.draw_bundle import export_bundle, prove_membership
+def test_a_draw_waits_for_a_reclassification_in_progress(city: TestLedger, tmp_path: Path) -> None:
+    """Another process's reclassification is written but not committed (inside its append
+    transaction, holding the writer lock) when a draw is submitted. The draw must not fix
+    its position while the reclassification is open: it waits, then reads the pool at the
+    head after it (every firm in its new class), records that position, and replays."""
+    store = city.store
+    old = {e.uscc: e.risk_class for e in generate_city(DEMO_SEED, small=True).entities}
+    new = {uscc: "BCDA"["ABCD".index(k)] for uscc, k in old.items()}  # every firm moves to another class
+    reclassification = tmp_path / "reclassify.csv"
+    reclassification.write_text("uscc,risk_class\n" + "".join(f"{u},{k}\n" for u, k in new.items()))
+    quotas = {"A": Quota(ratio="0.05"), "B": Quota(ratio="0.05"), "C": Quota(ratio="0.3"), "D": Quota(count=2)}
+    new_task(city, "OV", quotas=quotas)
+    kept = commit(city, "OV")
+    keys = {}
+    for actor in ("admin", "drawer"):
+        keys[actor] = tmp_path / f"{actor}.pem"
+        write_key_file(keys[actor], city.keys[actor], None)
+    before = size(store)
+
+    with Worker("tests.draw_worker", "reclassify", *store_args(store), str(reclassification), str(keys["admin"]),
+                "admin") as reclassifier:
+        first_seq, written = map(int, reclassifier.expect("inside"))
+        assert first_seq == before + 1 and written >= len(new) + 1  # its command, every firm, the import record
+        with Worker("tests.draw_worker", "draw", *store_args(store), "OV", str(kept.secret_file), str(keys["drawer"]),
+                    "drawer") as drawing:
+            drawing.expect("submitting")
+            _assert_quiet(drawing, 3)  # no position while the reclassification is open
+            reclassifier.send("commit")
+            assert reclassifier.expect("imported") == [str(written)]
+            reclassifier.finish()
+            # Committed now: the draw gets the writer lock and fixes its position after it.
+            assert drawing.expect("position") == [str(before + written)]
+            drawing.send("gather")
+            drawing.expect("drawn")
+            drawing.finish()
+
+    assert size(store) == before + written + 2  # the draw's command and its Drawn event
+    assert _drawn_seq(store) == before + written + 2
+    bundle = json.loads(export_bundle(store, "OV"))
+    assert bundle["inputs"]["position"] == before + written
+    pool = bundle["inputs"]["pool"]
+    assert all(pool[k] for k in "ABCD")
+    stale = {u: (k, new[u]) for k, ids in pool.items() for u in ids if new[u] != k}
+    assert not stale, f"the draw missed the reclassification before its position: {list(stale.items())[:3]}"
+    results, _ = replay_draws(store, "OV")
+    assert [r.ok for r in results] == [True], [r.differences for r in results]
+    report = verify_ledger(store)
+    assert report.ok and report.checks["draws_replayed"] == 1, report.problems
+
+
+def test_export_and_prove(city: TestLedger) -> None:
     from ledger.integrity.merkle import leaf_hash, verify_inclusion
 
-    store, drawer = city
-    new_task(store, "T1")
-    outcome = draw(store, "T1", drawer)
+    store = city.store
+    new_task(city, "T1")
+    outcome = draw(city, "T1")
     bundle = json.loads(export_bundle(store, "T1"))
     assert bundle["recorded"]["seed"] == outcome.seed and bundle["inputs"]["task_id"] == "T1"
+    assert bundle["recorded"]["drawn_at"] == outcome.drawn_at
+    # The drawer's command exactly as signed and stored: the reveal of this secret for this task.
+    command = json.loads(base64.b64decode(bundle["drawer"]["signed"]["command"]))
+    assert (command["actor"], command["name"]) == ("drawer", "draw.run")
+    assert command["body"] == {"beacon": "", "secret": bundle["inputs"]["secret"], "task_id": "T1"}
+    assert bundle["drawer"]["signed"]["key_id"] == city.keys["drawer"].key_id
     member = outcome.targets["C"][0]
     proof = json.loads(prove_membership(store, "T1", member))
     assert proof["in_pool"] and proof["risk_class"] == "C"
