@@ -19,9 +19,10 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from ledger.demo.calendar import STANDIN_SOURCE, supply_standin_years, working_days_until
+from ledger.domain.commands import CommandRecord, china_date
+from ledger.domain.directory import Entity
 from ledger.domain.draws import PlanBody, TaskBody
 from ledger.domain.refusals import UNAUTHENTICATED_BUCKET, RefusalLog
-from ledger.domain.commands import china_date
 from ledger.domain.results import InspectionResult, apply_rule, deadlines, mask_badge, mask_name
 from ledger.domain.rows import InspectorRow, ItemRow
 from ledger.domain.workdays import CalendarNotCovered, WorkCalendar
@@ -193,6 +194,11 @@ def _results_view(world: World) -> list[Any]:
     return [msgspec.structs.asdict(r) for r in found if r is not None]
 
 
+def _current(world: World, target: str) -> results.ResultView | None:
+    with world.ledger.service() as ledger:
+        return results.current(ledger, "T1", target)
+
+
 def assert_refused(world: World, signed: SignedCommand, code: str) -> CommandRefused:
     """Refused with `code`; one refused-attempt record added; nothing else changed."""
     before, state = _events(world.config), _results_view(world)
@@ -326,7 +332,9 @@ def test_refused_target_not_drawn(world: World) -> None:
 
 def test_refused_inspector_not_assigned(world: World) -> None:
     target = world.target
-    outsider = next(b for b in OFFICERS if OFFICERS[b] == ITEM1 and b not in world.teams[target])
+    # An officer qualified for T1's item, assigned to this target in neither task (known from the draws).
+    outsider = next(b for b in OFFICERS if OFFICERS[b] == ITEM1 and b not in world.teams[target]
+                    and b not in world.teams2.get(target, ()))
     assert_refused(world, results.sign_record(world.key(outsider), outsider, _body(world, target)),
                    "inspector_not_assigned")
 
@@ -404,14 +412,18 @@ def test_refused_reused_nonce(world: World) -> None:
 
 
 def test_one_nonce_is_accepted_once_even_by_concurrent_writers(world: World) -> None:
-    """Two writers (two open ledgers, as two processes) race two commands with one nonce:
-    the writer lock lets exactly one through; the other is refused and recorded."""
+    """Two writers (two open ledgers, as two processes) race two commands with one nonce,
+    both valid until the other lands: the writer lock lets exactly one through, the
+    other is refused as a replay and nothing of it is written but its refusal."""
     badge = world.officer()
     record(world, badge, _body(world))
     nonce = "ab" * 16
-    commands = [results.sign_correct(world.key(badge), badge, _correction(world, findings=f"版本{i}"), nonce=nonce)
+    # Same category: a correction of findings only, so no reclassification joins the transaction.
+    commands = [results.sign_correct(world.key(badge), badge,
+                                     _correction(world, category="no_issue", findings=f"版本{i}"), nonce=nonce)
                 for i in range(2)]
     barrier = threading.Barrier(2)
+    before = _events(world.config)
     outcomes: list[Any] = [None, None]
 
     def attempt(index: int) -> None:
@@ -430,6 +442,13 @@ def test_one_nonce_is_accepted_once_even_by_concurrent_writers(world: World) -> 
     refusals = [o for o in outcomes if isinstance(o, CommandRefused)]
     accepted = [o for o in outcomes if isinstance(o, results.ResultView)]
     assert len(accepted) == 1 and [r.code for r in refusals] == ["reused_nonce"]
+    # Only the winner's transaction (its command and its correction) and the loser's refusal were written.
+    added = _events(world.config)[len(before):]
+    written = [topic for _, topic, _ in added if topic not in REFUSAL_TOPICS]
+    assert written == [get_topic(CommandRecord.Accepted), get_topic(InspectionResult.Corrected)]
+    assert [msgspec.json.decode(state)["code"] for _, topic, state in added
+            if topic == get_topic(RefusalLog.Refused)] == ["reused_nonce"]
+    assert _current(world, world.target).findings == accepted[0].findings
     assert verify_ledger(world.config).ok
 
 
@@ -535,13 +554,22 @@ def test_overdue_report(world: World) -> None:
 
 
 def test_reclassification_names_its_result(world: World) -> None:
-    badge = world.officer()
-    record(world, badge, _body(world, category="false_disclosure"))
-    reclassified = [r for r in trace(world.config, "T1", world.target) if r.kind == "reclassified"]
-    assert len(reclassified) == 1
-    detail = msgspec.json.decode(reclassified[0].detail)
-    assert (detail["risk_class"], detail["cause"]) == ("D", f"result:T1/{world.target}@1")
-    assert reclassified[0].actor == badge
+    badge, target = world.officer(), world.target
+    view = record(world, badge, _body(world, category="false_disclosure"))
+    with open_reader(world.config) as reader:
+        recorded = [r.seq for r in reader.events_with_topics([get_topic(InspectionResult.Recorded)])
+                    if msgspec.json.decode(r.state or b"{}")["uscc"] == target]
+        changes = [(r.seq, msgspec.json.decode(r.state or b"{}")) for r in
+                   reader.events_with_topics([get_topic(Entity.Reclassified)])
+                   if msgspec.json.decode(r.state or b"{}")["uscc"] == target]
+    # The result (version 1 of its aggregate) and the class change it caused, in its command's transaction.
+    assert view.receipt is not None and len(recorded) == 1 and len(changes) == 1
+    seq, change = changes[0]
+    assert view.receipt.first + 1 == recorded[0] and seq == recorded[0] + 1 == view.receipt.last
+    assert change["risk_class"] == "D"  # the default rule for false_disclosure
+    assert change["cause"] == f"result:T1/{target}@1" and change["actor"] == badge
+    assert [(r.command_seq, msgspec.json.decode(r.detail)["cause"]) for r in trace(world.config, "T1", target)
+            if r.kind == "reclassified"] == [(view.receipt.first, change["cause"])]
 
 
 # -- settings are ledger data -----------------------------------------------------------------
