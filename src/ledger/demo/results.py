@@ -1,40 +1,40 @@
-"""Demo stage after the city: plans, tasks, draws, then results through the
-inspectors' own signed commands, with refusals, corrections, disclosures,
-late results and reclassifications, so every report has something to show.
+"""Demo stage after the draws: a results plan, two tasks and their draws, then
+results through the inspectors' own signed commands, with refusals,
+corrections, disclosures, late results and reclassifications, so every
+report has something to show.
 
 Two tasks of one department: "LATE" whose window closed 60 days ago (its
 results, recorded today, are past due; two targets get none: overdue), and
 "RECENT" whose window closed yesterday (on time). Windows are relative to
 today because deadlines are: the city is deterministic for a seed, the dates
-follow the clock. Keys go under DRLEDGER_HOME/keys/<actor>.pem.
+follow the clock. Every actor signs with its demo key (HOME/demo-keys,
+demo/actors.py): the department's planner and drawer, the inspectors, the
+admin (stand-in calendar years) and the list manager (a late conflict).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import msgspec
 
+from ledger.demo.actors import ADMIN, DemoActors, demo_key_folder, demo_keys_dir, drawer, list_manager, planner
 from ledger.demo.calendar import supply_standin_years
 from ledger.demo.city import to_csv
-from ledger.demo.draws import ensure_actor
-from ledger.directory_service import import_file
-from ledger.domain.results import CorrectBody, DiscloseBody, RecordBody, china_date
-from ledger.draw.spec import Quota
-from ledger.draw_service import TaskSpec, commit_draw, create_plan, create_task, read_secret, run_draw
+from ledger.domain.commands import china_date
+from ledger.domain.filters import EntityFilter, InspectorFilter
 from ledger.domain.rows import ConflictRow
+from ledger.draw.spec import Quota
 from ledger.integrity.canonical import utc_now
 from ledger.integrity.commands import SignedCommand
 from ledger.integrity.keys import Signer
-from ledger.projections import all_projections
-from ledger.projections.pools import list_items, query_inspectors
-from ledger.projections.runner import catch_up, writable_connection
-from ledger.results_service import ResultRefused, ResultsService, sign_correct, sign_disclose, sign_record
+from ledger.services import draws, pools, results
+from ledger.services.directory import import_file
+from ledger.services.ledger import CommandRefused, LedgerService, open_ledger
 from ledger.store.config import StoreConfig
 
-DRAWER = "demo-drawer"
 FINDINGS = {
     "no_issue": "经检查，未发现违法违规问题。",
     "corrected": "部分商品未明码标价，已当场责令改正。",
@@ -42,6 +42,9 @@ FINDINGS = {
     "obstructed": "拒不提供检查所需资料，情节严重。",
     "unreachable": "通过登记的住所无法联系。",
 }
+
+Teams = dict[str, list[tuple[str, list[str]]]]  # task -> [(target, inspectors)]
+Windows = dict[str, tuple[date, date]]
 
 
 class ResultsDemoSummary(msgspec.Struct, kw_only=True):
@@ -53,53 +56,35 @@ class ResultsDemoSummary(msgspec.Struct, kw_only=True):
     skipped: list[str] = []
 
 
-def _draw(config: StoreConfig, task_id: str, drawer: Signer) -> list[tuple[str, list[str]]]:
-    path, _ = commit_draw(config, task_id, drawer, DRAWER)
-    outcome = run_draw(config, task_id, read_secret(path), "", drawer, DRAWER)
-    return [(team.target, list(team.inspectors)) for team in outcome.teams]
-
-
 def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lambda _: None) -> ResultsDemoSummary:
     rng = random.Random(seed)
     today = china_date(utc_now())
-    # Results are recorded today; their deadlines may reach next year.
-    supply_standin_years(config.home, (today.year, today.year + 1), say)
-    catch_up(config, all_projections())
-    with writable_connection(config) as (conn, dialect, _):
-        items = [i for i in list_items(conn, dialect) if i.status == "active"]
-        inspectors = {i.badge: i for i in query_inspectors(conn, dialect, _all_inspectors())}
+    items = [i for i in pools.items(config) if i.status == "active"]
+    inspectors = {i.badge: i for i in pools.inspectors(config, InspectorFilter())}
     by_department: dict[str, list[str]] = {}
     for item in items:
         by_department.setdefault(item.department, []).append(item.code)
-    active = {}
-    for badge, inspector in inspectors.items():
+    active: dict[str, int] = {}
+    for inspector in inspectors.values():
         if inspector.status == "active" and inspector.role == "enforcement":
             active[inspector.department] = active.get(inspector.department, 0) + 1
     department = max(sorted(by_department), key=lambda d: (active.get(d, 0), len(by_department[d])))
     codes = sorted(by_department[department])[:2]
-    drawer = ensure_actor(config, DRAWER, "drawer", "演示抽取员", department)
-    plan_id = f"P-DEMO-{today.year}-RES"
-    create_plan(config, plan_id=plan_id, title="演示：抽查结果", department=department, year=today.year, items=tuple(codes),
-                joint_departments=(), actor="admin")
-    windows = {"T-DEMO-LATE": (today - timedelta(days=90), today - timedelta(days=60)),
-               "T-DEMO-RECENT": (today - timedelta(days=20), today - timedelta(days=1))}
-    quotas = {"A": Quota(ratio="0.02"), "B": Quota(ratio="0.03"), "C": Quota(ratio="0.1"), "D": Quota(ratio="0.3")}
+    windows: Windows = {"T-DEMO-LATE": (today - timedelta(days=90), today - timedelta(days=60)),
+                        "T-DEMO-RECENT": (today - timedelta(days=20), today - timedelta(days=1))}
     summary = ResultsDemoSummary(tasks=list(windows))
-    teams: dict[str, list[tuple[str, list[str]]]] = {}
-    for task_id, (start, end) in windows.items():
-        create_task(config, TaskSpec(task_id=task_id, plan_id=plan_id, name=f"演示任务 {task_id}", window_start=start,
-                                     window_end=end, items=tuple(codes), departments=(department,), quotas=quotas),
-                    "admin")
-        teams[task_id] = _draw(config, task_id, drawer)
-        say(f"{task_id}: drew {len(teams[task_id])} targets")
-    keys = {}
-    for badge in sorted({b for task in teams.values() for _, team in task for b in team}):
-        person = inspectors[badge]
-        keys[badge] = ensure_actor(config, badge, "inspector", person.name, person.department)
-    with ResultsService(config) as service:
-        _results(service, rng, teams, windows, codes, keys, summary)
-        _refusals(config, service, rng, teams, windows, codes, keys, inspectors, summary)
-    _late_conflict(config, teams)
+    with demo_key_folder(config), open_ledger(config) as ledger:
+        actors = DemoActors(ledger)
+        # Results are recorded today; their deadlines may reach next year.
+        supply_standin_years(ledger, actors.signer(ADMIN), ADMIN, (today.year, today.year + 1), say)
+        teams = _draw(ledger, actors, department, codes, windows, today.year, say)
+        keys = {}
+        for badge in sorted({b for task in teams.values() for _, team in task for b in team}):
+            person = inspectors[badge]
+            keys[badge] = actors.ensure(badge, ("inspector",), person.department, person.name)
+        _results(ledger, rng, teams, windows, codes, keys, summary)
+        _refusals(config, ledger, teams, windows, codes, keys, summary)
+        _late_conflict(ledger, actors, department, teams)
     say(f"results: {summary.recorded} recorded, {summary.corrected} corrected, {summary.disclosed} disclosed,"
         f" {summary.refused} refused attempts")
     for note in summary.skipped:
@@ -107,26 +92,42 @@ def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lam
     return summary
 
 
-def _all_inspectors():  # -> InspectorFilter
-    from ledger.domain.filters import InspectorFilter
+def _draw(ledger: LedgerService, actors: DemoActors, department: str, codes: list[str], windows: Windows, year: int,
+          say: Callable[[str], None]) -> Teams:
+    """The department's planner plans and creates the tasks; its drawer draws them."""
+    planner_id, drawer_id = planner(department), drawer(department)
+    planning = actors.ensure(planner_id, ("planner",), department)
+    drawing = actors.ensure(drawer_id, ("drawer",), department)
+    plan_id = f"P-DEMO-{year}-RES"
+    draws.create_plan(ledger, planning, planner_id, draws.PlanBody(
+        plan_id=plan_id, title="演示：抽查结果", department=department, year=year, items=tuple(codes)))
+    quotas = {"A": Quota(ratio="0.02"), "B": Quota(ratio="0.03"), "C": Quota(ratio="0.1"), "D": Quota(ratio="0.3")}
+    teams: Teams = {}
+    for task_id, (start, end) in windows.items():
+        draws.create_task(ledger, planning, planner_id, draws.TaskBody(
+            task_id=task_id, plan_id=plan_id, name=f"演示任务 {task_id}", window_start=start, window_end=end,
+            items=tuple(codes), departments=(department,), quotas=quotas))
+        kept = draws.commit_draw(ledger, drawing, drawer_id, task_id,
+                                 secrets_folder=demo_keys_dir(ledger.config) / "secrets")
+        drawn = draws.run_draw(ledger, drawing, drawer_id, task_id, draws.read_secret(kept.secret_file))
+        teams[task_id] = [(team.target, list(team.inspectors)) for team in drawn.teams]
+        say(f"{task_id}: drew {len(teams[task_id])} targets")
+    return teams
 
-    return InspectorFilter()
 
-
-def _try(summary: ResultsDemoSummary, action: Callable[[], object]) -> bool:
+def _try(ledger: LedgerService, summary: ResultsDemoSummary, signed: SignedCommand) -> bool:
     try:
-        action()
+        results.record(ledger, signed)  # record, correct and disclose are submitted alike
         return True
-    except ResultRefused as error:
+    except CommandRefused as error:
         if error.code == "calendar_not_covered":
             summary.skipped.append(str(error))
         summary.refused += 1
         return False
 
 
-def _results(service: ResultsService, rng: random.Random, teams: dict[str, list[tuple[str, list[str]]]],
-             windows: dict[str, tuple[object, object]], codes: list[str], keys: dict[str, Signer],
-             summary: ResultsDemoSummary) -> None:
+def _results(ledger: LedgerService, rng: random.Random, teams: Teams, windows: Windows, codes: list[str],
+             keys: dict[str, Signer], summary: ResultsDemoSummary) -> None:
     categories = ["no_issue", "no_issue", "no_issue", "corrected", "pending", "unreachable", "obstructed"]
     for task_id, task_teams in teams.items():
         start, end = windows[task_id]
@@ -135,73 +136,68 @@ def _results(service: ResultsService, rng: random.Random, teams: dict[str, list[
         for index, (uscc, team) in enumerate(todo):
             badge = team[index % len(team)]
             category = categories[index % len(categories)]
-            body = RecordBody(task_id=task_id, uscc=uscc, category=category, findings=FINDINGS[category],
-                              methods=("onsite",) if index % 3 else ("onsite", "written"), items=tuple(codes),
-                              inspected_on=start + timedelta(days=rng.randrange((end - start).days + 1)))
-            if not _try(summary, lambda: service.record(sign_record(keys[badge], badge, body))):
+            body = results.RecordBody(task_id=task_id, uscc=uscc, category=category, findings=FINDINGS[category],
+                                      methods=("onsite",) if index % 3 else ("onsite", "written"), items=tuple(codes),
+                                      inspected_on=start + timedelta(days=rng.randrange((end - start).days + 1)))
+            if not _try(ledger, summary, results.sign_record(keys[badge], badge, body)):
                 continue
             summary.recorded += 1
             if index % 4 == 1:
-                fixed = CorrectBody(**{**msgspec.structs.asdict(body), "category": "corrected",
-                                       "findings": FINDINGS["corrected"], "reason": "录入时误选结果类别，更正"})
-                if _try(summary, lambda: service.correct(sign_correct(keys[badge], badge, fixed))):
+                fixed = results.CorrectBody(**{**msgspec.structs.asdict(body), "category": "corrected",
+                                               "findings": FINDINGS["corrected"], "reason": "录入时误选结果类别，更正"})
+                if _try(ledger, summary, results.sign_correct(keys[badge], badge, fixed)):
                     summary.corrected += 1
             if index % 3 != 2:
-                disclose = DiscloseBody(task_id=task_id, uscc=uscc)
-                if _try(summary, lambda: service.disclose(sign_disclose(keys[badge], badge, disclose))):
+                disclose = results.DiscloseBody(task_id=task_id, uscc=uscc)
+                if _try(ledger, summary, results.sign_disclose(keys[badge], badge, disclose)):
                     summary.disclosed += 1
 
 
-def _refusals(config: StoreConfig, service: ResultsService, rng: random.Random,
-              teams: dict[str, list[tuple[str, list[str]]]], windows: dict[str, tuple[object, object]],
-              codes: list[str], keys: dict[str, Signer], inspectors: dict[str, object],
-              summary: ResultsDemoSummary) -> None:
-    """Attempts the platform must refuse; each leaves a refused-attempt event."""
+def _refusals(config: StoreConfig, ledger: LedgerService, teams: Teams, windows: Windows, codes: list[str],
+              keys: dict[str, Signer], summary: ResultsDemoSummary) -> None:
+    """Attempts the platform must refuse; each leaves a refused-attempt record."""
     task_id = "T-DEMO-RECENT"
-    start, end = windows[task_id]
+    _, end = windows[task_id]
     (uscc, team), *_ = teams[task_id]
     badge = team[0]
     outsider = next(b for b in sorted(keys) if b not in team)
     drawn = {u for task in teams.values() for u, _ in task}
-    not_drawn = next(u for u in sorted(_entity_ids(config)) if u not in drawn)
+    not_drawn = next(e.uscc for e in pools.entities(config, EntityFilter()) if e.uscc not in drawn)
 
-    def body(**changes: object) -> RecordBody:
+    def body(**changes: object) -> results.RecordBody:
         fields = {"task_id": task_id, "uscc": uscc, "category": "no_issue", "findings": FINDINGS["no_issue"],
                   "methods": ("onsite",), "items": tuple(codes), "inspected_on": end}
-        return RecordBody(**{**fields, **changes})  # type: ignore[arg-type]
+        return results.RecordBody(**{**fields, **changes})  # type: ignore[arg-type]
 
     attempts: list[SignedCommand] = [
-        sign_record(keys[outsider], outsider, body()),  # inspector not assigned (result exists: checked first)
-        sign_record(keys[badge], badge, body(uscc=not_drawn)),  # target not drawn
-        sign_record(keys[badge], badge, body(inspected_on=end + timedelta(days=3))),  # outside the window
-        sign_record(keys[badge], badge, body(items=("NOT-ON-LIST",))),  # item not on the task
-        sign_record(Signer.generate(), badge, body()),  # signed with the wrong key
-        sign_record(Signer.generate(), "ghost-0001", body()),  # unknown actor
-        sign_record(keys[badge], badge, body(task_id="T-DEMO-LATE")),  # wrong task
+        results.sign_record(keys[outsider], outsider, body()),  # inspector not assigned
+        results.sign_record(keys[badge], badge, body(uscc=not_drawn)),  # target not drawn
+        results.sign_record(keys[badge], badge, body(inspected_on=end + timedelta(days=3))),  # outside the window
+        results.sign_record(keys[badge], badge, body(items=("NOT-ON-LIST",))),  # item not on the task
+        results.sign_record(Signer.generate(), badge, body()),  # signed with the wrong key
+        results.sign_record(Signer.generate(), "ghost-0001", body()),  # unknown actor
+        results.sign_record(keys[badge], badge, body(task_id="T-DEMO-NONE")),  # unknown task
     ]
     for signed in attempts:
-        _try(summary, lambda: service.record(signed))
-    # A replayed correction: the same signed bytes twice (nonce reuse).
-    replay = sign_correct(keys[badge], badge, CorrectBody(**{**msgspec.structs.asdict(body()), "category": "pending",
-                                                             "findings": FINDINGS["pending"], "reason": "补充线索"}))
-    if _try(summary, lambda: service.correct(replay)):
+        _try(ledger, summary, signed)
+    # A correction, then a new command replaying its nonce (refused: reused nonce).
+    fixed = results.CorrectBody(**{**msgspec.structs.asdict(body()), "category": "pending",
+                                   "findings": FINDINGS["pending"], "reason": "补充线索"})
+    first = results.sign_correct(keys[badge], badge, fixed)
+    if _try(ledger, summary, first):
         summary.corrected += 1
-    _try(summary, lambda: service.correct(replay))
+    nonce = msgspec.json.decode(first.command)["nonce"]
+    replay = msgspec.structs.replace(fixed, reason="补充线索（重放）")
+    _try(ledger, summary, results.sign_correct(keys[badge], badge, replay, nonce=nonce))
 
 
-def _entity_ids(config: StoreConfig) -> list[str]:
-    from ledger.domain.filters import EntityFilter
-    from ledger.projections.pools import query_entities
-
-    with writable_connection(config) as (conn, dialect, _):
-        return [e.uscc for e in query_entities(conn, dialect, EntityFilter())]
-
-
-def _late_conflict(config: StoreConfig, teams: dict[str, list[tuple[str, list[str]]]]) -> None:
+def _late_conflict(ledger: LedgerService, actors: DemoActors, department: str, teams: Teams) -> None:
     """A conflict of interest declared after the draw: `report conflicts` shows it."""
     uscc, team = teams["T-DEMO-LATE"][0]
-    row = ConflictRow(badge=team[0], uscc=uscc, reason="draw后申报：近亲属在该企业任职")
-    import_file(config, "conflicts", to_csv([row], "conflicts"), file_name="demo-late-conflict.csv", actor="admin")
+    manager = list_manager(department)
+    signer = actors.ensure(manager, ("list_manager",), department)
+    row = ConflictRow(badge=team[0], uscc=uscc, reason="抽取后申报：近亲属在该企业任职")
+    import_file(ledger, signer, manager, "conflicts", to_csv([row], "conflicts"), file_name="demo-late-conflict.csv")
 
 
 __all__ = ["add_results", "ResultsDemoSummary"]
