@@ -1,8 +1,9 @@
 """docs/verify_draw.py, the stdlib-only verifier, against draws made by the real system.
 
-Ledgers are built through the users' own paths (demo city CSV imports, a
-registered drawer, plans and tasks through ledger.draw_service, a real
-commit-reveal `run_draw`), bundles come from `export_bundle`, proofs from the
+Ledgers are built through the users' own paths (the demo city's rows as
+signed imports, the demo's own plans and draws, a registered planner and
+drawer signing plans, tasks and a real commit-reveal through
+ledger.services.draws), bundles come from `export_bundle`, proofs from the
 `drledger draw prove` command, and the verifier runs as a separate process.
 """
 
@@ -13,7 +14,6 @@ import copy
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -24,54 +24,65 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Refused
-from ledger.demo.build import build_demo
 from ledger.demo.city import City, generate_city, to_csv
-from ledger.demo.draws import add_draws, ensure_actor
-from ledger.directory_service import import_file
+from ledger.demo.draws import add_draws, demo_signer
+from ledger.domain.draws import PlanBody, TaskBody
 from ledger.domain.filters import EntityFilter
-from ledger.draw.spec import DrawOutcome, Quota
-from ledger.draw_bundle import export_bundle
-from ledger.draw_service import TaskSpec, commit_draw, create_plan, create_task, read_secret, run_draw
 from ledger.domain.rows import ConflictRow
+from ledger.draw.spec import DrawOutcome, Quota
 from ledger.integrity.keys import Signer
+from ledger.services import draws
+from ledger.services.bundles import export_bundle
+from ledger.services.directory import import_file
+from ledger.services.ledger import CommandRefused
 from ledger.setup import init_ledger
 from ledger.store.config import StoreConfig, resolve_store
 from tests.cli_helpers import run as drledger
+from tests.draw_helpers import import_city
+from tests.ledger_helpers import TestLedger
 
 VERIFIER = Path(__file__).resolve().parents[1] / "docs" / "verify_draw.py"
-SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/bin")
+# The interpreter running the tests, started with -I -S: no site-packages, no
+# environment variables, no script directory on sys.path; the standard library only.
+STDLIB_ONLY = ("-I", "-S")
 WINDOW = (date(2026, 3, 1), date(2026, 5, 31))
 RATIOS = ("0.01", "0.03", "0.05", "0.1", "0.125", "0.2", "0.333", "1")
 
 
-def verify(*args: str | Path, python: str = sys.executable, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([python, *flags, str(VERIFIER), *map(str, args)], capture_output=True, text=True, timeout=600)
+def verify(*args: str | Path, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """docs/verify_draw.py run by the interpreter running the tests."""
+    return subprocess.run([sys.executable, *flags, str(VERIFIER), *map(str, args)], capture_output=True, text=True, timeout=600)
 
 
 @dataclass
 class DemoLedger:
-    config: StoreConfig
+    ledger: TestLedger  # keys of the city-wide planner and drawer that make the test's draws
     city: City
-    drawer: Signer
     tmp: Path
     plans: int = 0
     demo_tasks: list[str] = field(default_factory=list)
 
+    @property
+    def config(self) -> StoreConfig:
+        return self.ledger.store
+
     def draw(self, *, items: tuple[str, ...], departments: tuple[str, ...], quotas: dict[str, Quota],
              target_filter: EntityFilter = EntityFilter(), beacon: str = "", **task: Any) -> tuple[str, DrawOutcome]:
-        """Plan, task, commit and run one draw; Refused if the system refuses it."""
+        """Plan, task, commit and run one draw; CommandRefused if the ledger refuses it."""
         self.plans += 1
         n = self.plans
-        create_plan(self.config, plan_id=f"P{n}", title=f"计划{n}", department=departments[0], year=2026,
-                    items=items, joint_departments=departments[1:], actor="admin")
-        create_task(self.config, TaskSpec(
-            task_id=f"T{n}", plan_id=f"P{n}", name=f"任务{n}", window_start=WINDOW[0], window_end=WINDOW[1],
-            items=items, departments=departments, target_filter=target_filter, quotas=quotas, **task,
-        ), "admin")
-        secret_file, _ = commit_draw(self.config, f"T{n}", self.drawer, "drawer",
-                                     beacon_round="drand 4242" if beacon else None)
-        outcome = run_draw(self.config, f"T{n}", read_secret(secret_file), beacon, self.drawer, "drawer")
+        planner, drawer = self.ledger.keys["planner"], self.ledger.keys["drawer"]
+        with self.ledger.service() as ledger:
+            draws.create_plan(ledger, planner, "planner", PlanBody(
+                plan_id=f"P{n}", title=f"计划{n}", department=departments[0], year=2026, items=items,
+                joint_departments=departments[1:]))
+            draws.create_task(ledger, planner, "planner", TaskBody(
+                task_id=f"T{n}", plan_id=f"P{n}", name=f"任务{n}", window_start=WINDOW[0], window_end=WINDOW[1],
+                items=items, departments=departments, target_filter=target_filter, quotas=quotas, **task,
+            ))
+            kept = draws.commit_draw(ledger, drawer, "drawer", f"T{n}", beacon_round="drand 4242" if beacon else None,
+                                     secrets_folder=self.tmp / "secrets")
+            outcome = draws.run_draw(ledger, drawer, "drawer", f"T{n}", draws.read_secret(kept.secret_file), beacon)
         return f"T{n}", outcome
 
     def bundle_file(self, task_id: str) -> Path:
@@ -92,15 +103,17 @@ class DemoLedger:
 
 
 def demo_ledger(tmp: Path, seed: int) -> DemoLedger:
-    """The small demo city (which registers a drawer and makes its own draws) in a fresh SQLite ledger."""
+    """The small demo city and the demo's own plans and draws (its planner and drawer, keys in
+    HOME/demo-keys) in a fresh SQLite ledger, and a city-wide planner and drawer for the test's draws."""
     config = resolve_store(None, tmp / "home")
-    init_ledger(config, origin=f"test.drledger/verify-{seed}", admin_id="admin", admin_name="Admin")
-    demo = build_demo(config, seed=seed, small=True)
-    tasks = list(demo.tasks) or add_draws(config)  # the demo's own plans, tasks and draws
-    ledger = DemoLedger(config=config, city=generate_city(seed, small=True),
-                        drawer=ensure_actor(config, "drawer", "drawer", "抽取员"), tmp=tmp)
-    ledger.demo_tasks = tasks
-    return ledger
+    init_ledger(config, origin=f"test.drledger/verify-{seed}", admin_id="admin", admin_name="Admin",
+                admin_key_file=config.home / "demo-keys" / "admin.pem")
+    ledger = TestLedger(config, {"admin": demo_signer(config, "admin")})
+    city = import_city(ledger, seed)
+    tasks = add_draws(config)  # the demo's own plans, tasks and draws
+    ledger.register("planner", "planner")
+    ledger.register("drawer", "drawer")
+    return DemoLedger(ledger=ledger, city=city, tmp=tmp, demo_tasks=tasks)
 
 
 def random_task(rng: random.Random, city: City) -> dict[str, Any]:
@@ -155,8 +168,8 @@ def test_agrees_with_the_system_on_random_draws(tmp_path: Path, city_seed: int) 
         params = random_task(rng, ledger.city)
         try:
             task_id, outcome = ledger.draw(**params)
-        except Refused as error:
-            assert "cannot be drawn" in str(error), error
+        except CommandRefused as error:
+            assert error.code == "draw_impossible" and "cannot be drawn" in error.message, error
             refused += 1
             continue
         drawn.append((task_id, params, outcome))
@@ -189,7 +202,8 @@ def rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoLedger,
     experts = sorted(i.badge for i in ledger.city.inspectors if i.role == "expert" and i.status == "active")
     firms = [e.uscc for e in ledger.city.entities if e.risk_class == "D" and e.status == "active"]
     rows = [ConflictRow(badge, uscc, "亲属关系") for badge in experts[1:] for uscc in firms]
-    assert not import_file(ledger.config, "conflicts", to_csv(rows, "conflicts")).errors
+    with ledger.ledger.service() as service:
+        assert not import_file(service, ledger.ledger.admin, "admin", "conflicts", to_csv(rows, "conflicts")).errors
     joint, outcome = ledger.draw(
         items=("XY-SCJG-010", "XY-SCJG-002", "XY-STHJ-001", "XY-STHJ-002"), departments=("XY-SCJG", "XY-STHJ"),
         quotas={"A": Quota(ratio="0.02"), "B": Quota(count=3), "C": Quota(ratio="0.2"), "D": Quota(count=2)},
@@ -216,22 +230,20 @@ def test_rich_draws_verify(rich: tuple[DemoLedger, str, str]) -> None:
     assert verify(out).returncode == 0
 
 
-@pytest.mark.skipif(SYSTEM_PYTHON is None, reason="no system python3")
-def test_system_python_without_site_packages(rich: tuple[DemoLedger, str, str]) -> None:
-    """`python3 -S`: only the standard library; the signature is then not checked, and says so."""
+def test_standard_library_only(rich: tuple[DemoLedger, str, str]) -> None:
+    """`python -I -S`: only the standard library; the signature is then not checked, and says so."""
     ledger, _, joint = rich
-    assert SYSTEM_PYTHON is not None
-    probe = subprocess.run([SYSTEM_PYTHON, "-S", "-c", "import cryptography"], capture_output=True)
+    probe = subprocess.run([sys.executable, *STDLIB_ONLY, "-c", "import cryptography"], capture_output=True)
     if probe.returncode == 0:
         pytest.skip("cryptography is importable even without site-packages")
-    done = verify(ledger.bundle_file(joint), python=SYSTEM_PYTHON, flags=("-S",))
+    done = verify(ledger.bundle_file(joint), flags=STDLIB_ONLY)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "drawer signature: not checked (no Ed25519 in the standard library)" in done.stdout
     tampered = ledger.bundle(joint)
     tampered["recorded"]["teams"][0]["inspectors"].reverse()
     path = ledger.tmp / "stdlib-tampered.json"
     path.write_text(json.dumps(tampered, ensure_ascii=False))
-    assert verify(path, python=SYSTEM_PYTHON, flags=("-S",)).returncode == 1
+    assert verify(path, flags=STDLIB_ONLY).returncode == 1
 
 
 # -- Every single-field alteration is rejected ----------------------------------
@@ -265,11 +277,17 @@ def _sign_as_someone_else(b: Bundle) -> None:
     b["drawer"]["public_key"] = base64.b64encode(other.public_key).decode()
 
 
-def _resign_body(b: Bundle, **change: Any) -> None:
+def _resign_command(b: Bundle, **change: Any) -> None:
+    """Alter the signed command (canonically re-encoded; the signature no longer fits)."""
     command = json.loads(base64.b64decode(b["drawer"]["signed"]["command"]))
-    command["body"].update(change)
+    command.update(change)
     raw = json.dumps(command, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     b["drawer"]["signed"]["command"] = base64.b64encode(raw).decode()
+
+
+def _resign_body(b: Bundle, **change: Any) -> None:
+    body = json.loads(base64.b64decode(b["drawer"]["signed"]["command"]))["body"]
+    _resign_command(b, body={**body, **change})
 
 
 def _team_with_expert(b: Bundle) -> dict[str, Any]:
@@ -348,8 +366,13 @@ ALTERATIONS: dict[str, Callable[[Bundle], Any]] = {
                                      if c["badge"] == _team_with_expert(b)["experts"][0]).__setitem__("status", "retired"),
     "item dropped": lambda b: b["inputs"].__setitem__("items", b["inputs"]["items"][:1]),
     "version changed": lambda b: b["inputs"].__setitem__("version", "v2"),
-    "bundle format changed": lambda b: b.__setitem__("format", "drledger-draw-bundle/v0"),
-    "signed body altered": lambda b: _resign_body(b, seed=_flip_hex(b["recorded"]["seed"])),
+    "bundle format changed": lambda b: b.__setitem__("format", "drledger-draw-bundle/v1"),
+    "signed secret altered": lambda b: _resign_body(b, secret=_flip_hex(b["inputs"]["secret"])),
+    "signed beacon altered": lambda b: _resign_body(b, beacon=b["inputs"]["beacon"] + "0"),
+    "signed command for another task": lambda b: _resign_body(b, task_id=b["inputs"]["task_id"] + "x"),
+    "signed body with an extra field": lambda b: _resign_body(b, seed=b["recorded"]["seed"]),
+    "signed command of another kind": lambda b: _resign_command(b, name="draw.commit"),
+    "signed command with another algorithm": lambda b: _resign_command(b, alg="sm2"),
     "signed command re-encoded": lambda b: b["drawer"]["signed"].__setitem__("command", base64.b64encode(
         json.dumps(json.loads(base64.b64decode(b["drawer"]["signed"]["command"])), indent=1).encode()).decode()),
     "signature altered": lambda b: b["drawer"]["signed"].__setitem__("signature", base64.b64encode(
@@ -537,7 +560,7 @@ def test_proof_checked_against_another_draws_bundle_fails(rich: tuple[DemoLedger
 def test_usage_and_malformed_input(tmp_path: Path) -> None:
     assert verify().returncode == 2
     bad = tmp_path / "bad.json"
-    bad.write_text('{"format": "drledger-draw-bundle/v1"}')
+    bad.write_text('{"format": "drledger-draw-bundle/v2"}')
     done = verify(bad)
     assert done.returncode == 1 and done.stdout.startswith("REJECTED: malformed input"), done.stdout
     assert os.path.getsize(VERIFIER) < 25_000  # short enough to read
