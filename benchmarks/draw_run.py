@@ -7,12 +7,15 @@ names a PostgreSQL URL), imports the demo city's departments, items and
 ~600 inspectors, then ``--entities`` generated firms (valid unified social
 credit codes from ``uscc_for_serial``; risk classes A/B/C/D in proportion
 60/30/8/2) as ONE entity CSV through ``import_file``, as a list manager
-would. Then a plan, a 不定向 task for the city's market regulator with the
-ratios A 1%, B 3%, C 10%, D 30%, a commitment, and times:
+would, every import a command signed by the admin. Then a plan and a 不定向
+task for the city's market regulator with the ratios A 1%, B 3%, C 10%,
+D 30%, signed by a planner, a commitment by a drawer, and times:
 
 * the import,
-* ``run_draw`` (pool freeze, seed, targets per class, teams, signed record),
+* ``run_draw`` (the drawer's signed reveal; the ledger reads the pool at its
+  head, derives the seed, draws targets per class and teams, records them),
 * ``replay_draws`` (rebuild everything from the events, recompute, compare),
+* ``verify_ledger`` (every transaction re-executed, the draw included),
 * ``export_bundle`` and ``docs/verify_draw.py`` on the bundle (stdlib only).
 
 Nothing is written outside the temporary directory.
@@ -28,19 +31,24 @@ import time
 from datetime import date
 from pathlib import Path
 
-from ledger.application import actor_body
+import msgspec
+
 from ledger.demo.city import generate_city, to_csv
-from ledger.directory_service import import_file
+from ledger.domain.actors import RegisterBody
+from ledger.domain.draws import PlanBody, TaskBody
+from ledger.domain.rows import EntityRow
 from ledger.domain.uscc import uscc_for_serial
 from ledger.draw.spec import Quota
-from ledger.draw_bundle import export_bundle
-from ledger.draw_service import TaskSpec, commit_draw, create_plan, create_task, read_secret, run_draw
-from ledger.domain.rows import EntityRow
 from ledger.integrity.commands import sign_command
-from ledger.integrity.keys import Signer, read_key_file
-from ledger.setup import ADMIN_KEY_FILE, init_ledger, open_for_writing
+from ledger.integrity.keys import Signer, public_key_b64, read_key_file
+from ledger.services import draws
+from ledger.services.bundles import export_bundle
+from ledger.services.directory import import_file
+from ledger.services.ledger import LedgerService, open_ledger
+from ledger.setup import init_ledger
 from ledger.store.config import resolve_store
 from ledger.verify.draws import replay_draws
+from ledger.verify.ledger_check import verify_ledger
 
 HERE = Path(__file__).resolve().parent
 SAMR = "XY-SCJG"
@@ -63,6 +71,15 @@ def entity_rows(count: int) -> list[EntityRow]:
     return rows
 
 
+def register(ledger: LedgerService, admin: Signer, role: str) -> Signer:
+    """A new actor `role` with that role, registered by the admin (its key stays here, in memory)."""
+    signer = Signer.generate()
+    body = RegisterBody(actor_id=role, name=role, roles=(role,), department=None,
+                        public_key=public_key_b64(signer.public_key))
+    ledger.submit(sign_command(admin, "admin", "actor.register", msgspec.to_builtins(body)))
+    return signer
+
+
 def lap(label: str, start: float) -> float:
     seconds = time.perf_counter() - start
     print(f"{label:<44} {seconds:9.2f} s", flush=True)
@@ -78,41 +95,40 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         config = resolve_store(args.store, Path(tmp) / "home")
-        init_ledger(config, origin="bench.drledger/draw-run", admin_id="admin", admin_name="Admin")
+        admin_file = Path(tmp) / "actor-keys" / "admin.pem"  # actors' keys: never under the ledger's HOME
+        init_ledger(config, origin="bench.drledger/draw-run", admin_id="admin", admin_name="Admin",
+                    admin_key_file=admin_file)
+        admin = read_key_file(admin_file, None)
         city = generate_city(2026, small=False)
-        for kind in ("departments", "items", "inspectors"):
-            import_file(config, kind, to_csv(city.rows(kind), kind), accept_bad_check=True)
-        drawer = Signer.generate()
-        admin = read_key_file(config.keys_dir / ADMIN_KEY_FILE, None)
-        body = actor_body("drawer", "抽取员", ("drawer",), None, drawer.public_key)
-        app = open_for_writing(config)
-        try:
-            app.register_actor(sign_command(admin, "admin", "actor.register", body), actor_id="drawer",
-                               name="抽取员", roles=("drawer",), department=None, public_key=drawer.public_key)
-        finally:
-            app.close()
+        with open_ledger(config) as ledger:
+            for kind in ("departments", "items", "inspectors"):
+                import_file(ledger, admin, "admin", kind, to_csv(city.rows(kind), kind), accept_bad_check=True)
+            planner, drawer = register(ledger, admin, "planner"), register(ledger, admin, "drawer")
 
-        start = time.perf_counter()
-        csv = to_csv(entity_rows(args.entities), "entities")
-        lap(f"generate {args.entities:,} entities as CSV", start)
-        start = time.perf_counter()
-        summary = import_file(config, "entities", csv, file_name="entities.csv")
-        assert not summary.errors, summary.errors[:3]
-        lap(f"import_file ({summary.new:,} new entities)", start)
+            start = time.perf_counter()
+            csv = to_csv(entity_rows(args.entities), "entities")
+            lap(f"generate {args.entities:,} entities as CSV", start)
+            start = time.perf_counter()
+            summary = import_file(ledger, admin, "admin", "entities", csv, file_name="entities.csv")
+            assert not summary.errors, summary.errors[:3]
+            lap(f"import_file ({summary.new:,} new entities)", start)
 
-        create_plan(config, plan_id="P-BENCH", title="基准", department=SAMR, year=2026, items=(ITEM,),
-                    joint_departments=(), actor="admin")
-        quotas = {"A": Quota(ratio="0.01"), "B": Quota(ratio="0.03"), "C": Quota(ratio="0.1"), "D": Quota(ratio="0.3")}
-        create_task(config, TaskSpec(
-            task_id="T-BENCH", plan_id="P-BENCH", name="基准抽查", window_start=date(2026, 3, 1),
-            window_end=date(2026, 5, 31), items=(ITEM,), departments=(SAMR,), quotas=quotas,
-            load_cap=args.load_cap,
-        ), "admin")
-        secret_file, _ = commit_draw(config, "T-BENCH", drawer, "drawer")
+            draws.create_plan(ledger, planner, "planner", PlanBody(
+                plan_id="P-BENCH", title="基准", department=SAMR, year=2026, items=(ITEM,)))
+            quotas = {"A": Quota(ratio="0.01"), "B": Quota(ratio="0.03"), "C": Quota(ratio="0.1"),
+                      "D": Quota(ratio="0.3")}
+            draws.create_task(ledger, planner, "planner", TaskBody(
+                task_id="T-BENCH", plan_id="P-BENCH", name="基准抽查", window_start=date(2026, 3, 1),
+                window_end=date(2026, 5, 31), items=(ITEM,), departments=(SAMR,), quotas=quotas,
+                load_cap=args.load_cap,
+            ))
+            kept = draws.commit_draw(ledger, drawer, "drawer", "T-BENCH", beacon_round="drand 1234567",
+                                     secrets_folder=Path(tmp) / "actor-keys" / "secrets")
 
-        start = time.perf_counter()
-        outcome = run_draw(config, "T-BENCH", read_secret(secret_file), "drand 1234567", drawer, "drawer")
-        run_s = lap("run_draw (pool, seed, targets, teams, record)", start)
+            start = time.perf_counter()
+            outcome = draws.run_draw(ledger, drawer, "drawer", "T-BENCH", draws.read_secret(kept.secret_file),
+                                     "drand 1234567 9f2c")
+            run_s = lap("run_draw (head inputs, targets, teams)", start)
         targets = sum(len(v) for v in outcome.targets.values())
         officers = {b for t in outcome.teams for b in t.inspectors}
         print(f"  pool {outcome.counts}, {targets:,} targets, {len(officers)} officers used")
@@ -121,6 +137,11 @@ def main() -> None:
         results, _ = replay_draws(config)
         replay_s = lap("replay_draws (from events, recompute, compare)", start)
         assert len(results) == 1 and results[0].ok, results[0].differences
+
+        start = time.perf_counter()
+        report = verify_ledger(config)
+        lap("verify_ledger (every command re-executed)", start)
+        assert report.ok, report.problems[:3]
 
         start = time.perf_counter()
         bundle = Path(tmp) / "bundle.json"
