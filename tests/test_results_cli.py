@@ -1,10 +1,16 @@
-"""`drledger result` and `drledger report` through the real console script."""
+"""`drledger result`, `drledger report` and `drledger settings` through the real console script.
+
+The demo ledger is built once as a template no test touches; every test works
+on its own copy. The demo's actors sign with their demo keys (HOME/demo-keys).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,11 +19,24 @@ from tests.cli_helpers import assert_clear_failure, run
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo city with the results stage (tasks, draws, results, refusals)."""
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo city with the results stage (tasks, draws, results, refusals).
+    Built once and never used directly: each test works on its own copy."""
     home = tmp_path_factory.mktemp("results-cli") / "data"
-    assert run("demo", "--small", "--seed", "5", home=home, timeout=300).returncode == 0  # includes results
+    demo = run("demo", "--small", "--seed", "5", home=home, timeout=300)  # includes results
+    assert demo.returncode == 0, demo.stderr
     return home
+
+
+@pytest.fixture
+def home(demo_home: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the demo ledger home (SQLite file, demo keys and secrets)."""
+    return Path(shutil.copytree(demo_home, tmp_path / "data"))
+
+
+def _as_demo_actor(home: Path) -> dict[str, str]:
+    """Sign with the demo actors' keys (HOME/demo-keys), as the demo's README says."""
+    return {"DRLEDGER_KEYS": str(home / "demo-keys")}
 
 
 def _json(home: Path, *args: str) -> list[dict[str, object]]:
@@ -29,13 +48,17 @@ def _json(home: Path, *args: str) -> list[dict[str, object]]:
 def test_reports_in_every_format(home: Path) -> None:
     refused = _json(home, "report", "refused")
     codes = {r["code"] for r in refused}
-    assert {"target_not_drawn", "outside_window", "item_not_on_task", "bad_signature", "unknown_actor",
-            "reused_nonce"} <= codes
+    assert {"inspector_not_assigned", "target_not_drawn", "outside_window", "item_not_on_task", "unknown_task",
+            "bad_signature", "unknown_actor", "reused_nonce"} <= codes
+    # Authenticated attempts (bucket: the actor) first, then the unauthenticated bucket.
+    buckets = [r["bucket"] == "?unauthenticated" for r in refused]
+    assert buckets == sorted(buckets) and any(buckets) and not all(buckets)
+    assert all(r["authenticated"] == (r["bucket"] != "?unauthenticated") for r in refused)
     text = run("report", "refused", "--format", "csv", home=home).stdout
     assert text.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     assert len(rows) == len(refused)
-    assert "rows" in run("report", "overdue", home=home).stdout
+    assert "problem" in run("report", "overdue", home=home).stdout  # the table's header
     overdue = _json(home, "report", "overdue")
     assert {"result_late", "result_missing"} <= {r["problem"] for r in overdue}
     assert any(r["problem"] == "assigned_under_conflict" for r in _json(home, "report", "conflicts"))
@@ -46,11 +69,17 @@ def test_trace_and_actor(home: Path) -> None:
     assert public and all("*" in name for p in public for name in p["inspectors"])
     target = public[0]["uscc"]
     rows = _json(home, "report", "trace", "--task", "T-DEMO-LATE", "--target", str(target))
-    assert rows[0]["kind"] == "drawn" and "recorded" in {r["kind"] for r in rows}
+    assert rows[0]["kind"] == "drawn" and rows[0]["command_name"] == "draw.run"
     recorded = next(r for r in rows if r["kind"] == "recorded")
     assert recorded["signature"] and recorded["key_id"] and len(str(recorded["event_hash"])) == 64
+    assert recorded["command_name"] == "result.record" and json.loads(str(recorded["command"]))["actor"] == \
+        recorded["actor"]
     mine = _json(home, "report", "actor", str(recorded["actor"]))
-    assert any(r["seq"] == recorded["seq"] for r in mine)
+    assert any(r["seq"] == recorded["command_seq"] and r["kind"] == "result.record" for r in mine)
+    assert "assigned" in {r["kind"] for r in mine}
+    # Every command of an actor, whatever its name: the admin's genesis, registrations and settings.
+    admin = {r["kind"] for r in _json(home, "report", "actor", "admin")}
+    assert {"ledger.genesis", "directory.import", "actor.register"} <= admin
     missing = run("report", "trace", "--task", "T-NONE", "--target", str(target), home=home)
     assert_clear_failure(missing, "nothing recorded")
 
@@ -59,34 +88,41 @@ def test_record_correct_disclose_and_refusal(home: Path) -> None:
     overdue = _json(home, "report", "overdue")
     gap = next(r for r in overdue if r["problem"] == "result_missing" and r["task_id"] == "T-DEMO-LATE")
     badge = str(gap["inspectors"]).split(";")[0]
+    keys = _as_demo_actor(home)
     args = ("result", "record", "T-DEMO-LATE", str(gap["uscc"]), "--category", "no_issue", "--findings", "未发现问题",
             "--method", "onsite,written", "--as", badge)
-    outside = run(*args, "--inspected-on", "2020-01-01", home=home)
-    assert_clear_failure(outside, "outside_window")
+    outside = run(*args, "--inspected-on", "2020-01-01", home=home, env=keys)
+    assert_clear_failure(outside, "refused (outside_window)")
+    assert outside.returncode == 1
     window_day = next(r for r in _json(home, "result", "public", "--task", "T-DEMO-LATE"))["inspected_on"]
-    ok = run(*args, "--inspected-on", str(window_day), home=home)
+    ok = run(*args, "--inspected-on", str(window_day), home=home, env=keys)
     assert ok.returncode == 0, ok.stderr
     assert "(late)" in ok.stdout
-    again = run(*args, "--inspected-on", str(window_day), home=home)
+    again = run(*args, "--inspected-on", str(window_day), home=home, env=keys)
     assert_clear_failure(again, "duplicate_result")
     fixed = run("result", "correct", "T-DEMO-LATE", str(gap["uscc"]), "--category", "pending", "--reason", "补录线索",
-                "--as", badge, home=home)
+                "--as", badge, home=home, env=keys)
     assert fixed.returncode == 0 and "corrections 1" in fixed.stdout, fixed.stderr
-    shown = run("result", "disclose", "T-DEMO-LATE", str(gap["uscc"]), "--as", badge, home=home)
+    shown = run("result", "disclose", "T-DEMO-LATE", str(gap["uscc"]), "--as", badge, home=home, env=keys)
     assert shown.returncode == 0 and "disclosed" in shown.stdout
+    mine = {r["kind"] for r in _json(home, "report", "actor", badge)}
+    assert {"result.record", "result.correct", "result.disclose", "refused:outside_window",
+            "refused:duplicate_result"} <= mine
+    no_key = run(*args, "--inspected-on", str(window_day), home=home)  # the key is not where it looks
+    assert_clear_failure(no_key, "no key for")
     verify = run("verify", home=home, timeout=300)
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-def test_calendar_file_supplies_a_year(home: Path, tmp_path: Path) -> None:
-    from datetime import date, timedelta
-
+def test_settings_are_signed_by_an_admin_and_read_from_the_ledger(home: Path) -> None:
     from ledger.demo.calendar import working_days_until
-    from ledger.results_settings import load_calendar
+    from ledger.services.settings import calendar_in_force
+    from ledger.store.config import resolve_store
 
     import sqlite3
 
-    calendar = load_calendar(home)  # the installed calendar plus the demo's stand-ins
+    keys = _as_demo_actor(home)
+    calendar = calendar_in_force(resolve_store(None, home))  # the installed calendar plus the demo's stand-ins
     with sqlite3.connect(home / "ledger.sqlite") as conn:
         (first_end,) = conn.execute("SELECT MIN(window_end) FROM draw_tasks WHERE state = 'drawn'").fetchone()
     start = date.fromisoformat(first_end)
@@ -96,25 +132,36 @@ def test_calendar_file_supplies_a_year(home: Path, tmp_path: Path) -> None:
     monday = date(uncovered, 1, 1) + timedelta(days=(7 - date(uncovered, 1, 1).weekday()) % 7)
     # Results of the earliest drawn task fall due early in `uncovered`.
     due = working_days_until(start, uncovered, calendar) + 10
-    original = (home / "calendar.toml").read_text(encoding="utf-8") if (home / "calendar.toml").exists() else ""
     (home / "results.toml").write_text(f"results_due_working_days = {due}\n", encoding="utf-8")
-    try:
-        overdue = _json(home, "report", "overdue")
-        assert any(r["problem"] == "calendar_not_covered" for r in overdue)
-        supplied = original + f'\n["{uncovered}"]\nholidays = ["{uncovered}-01-01"]\nworkdays = []\n'
-        (home / "calendar.toml").write_text(supplied, encoding="utf-8")
-        assert not any(r["problem"] == "calendar_not_covered" for r in _json(home, "report", "overdue"))
-        bad = original + f'\n["{uncovered}"]\nworkdays = ["{monday.isoformat()}"]\n'  # a Monday is no make-up day
-        (home / "calendar.toml").write_text(bad, encoding="utf-8")
-        assert_clear_failure(run("report", "overdue", home=home), "calendar.toml", "weekend")
-    finally:
-        (home / "results.toml").unlink()
-        (home / "calendar.toml").write_text(original, encoding="utf-8")
+    inspector = next(r["claimed_actor"] for r in _json(home, "report", "refused") if r["authenticated"])
+    refused = run("settings", "results", "--file", str(home / "results.toml"), "--as", str(inspector), home=home,
+                  env=keys)
+    assert_clear_failure(refused, "refused (missing_role)")
+    done = run("settings", "results", "--file", str(home / "results.toml"), "--as", "admin", home=home, env=keys)
+    assert done.returncode == 0 and "recorded" in done.stdout, done.stderr
+    shown = json.loads(run("settings", "show", "--format", "json", home=home).stdout)
+    assert shown["results"]["results_due_working_days"] == due
+    assert any(r["problem"] == "calendar_not_covered" for r in _json(home, "report", "overdue"))
+    (home / "calendar.toml").write_text(f'[{uncovered}]\nholidays = ["{uncovered}-01-01"]\nworkdays = []\n',
+                                        encoding="utf-8")
+    calendar_args = ("settings", "calendar", "--file", str(home / "calendar.toml"), "--as", "admin")
+    recorded = run(*calendar_args, "--source", "国务院办公厅通知（测试）", home=home, env=keys)
+    assert recorded.returncode == 0 and f"{uncovered}: 1 holidays" in recorded.stdout, recorded.stderr
+    assert f"{uncovered}: unchanged" in run(*calendar_args, "--source", "国务院办公厅通知（测试）", home=home,
+                                            env=keys).stdout
+    assert not any(r["problem"] == "calendar_not_covered" for r in _json(home, "report", "overdue"))
+    text = run("settings", "show", home=home).stdout
+    assert f"calendar {uncovered}: 1 holidays" in text and "国务院办公厅通知（测试）" in text
+    (home / "calendar.toml").write_text(f'[{uncovered}]\nworkdays = ["{monday.isoformat()}"]\n', encoding="utf-8")
+    assert_clear_failure(run(*calendar_args, home=home, env=keys), "calendar.toml", "weekend")  # a Monday: no make-up
+    verify = run("verify", home=home, timeout=300)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
 @pytest.mark.parametrize("command", [("result", "record"), ("result", "correct"), ("result", "disclose"),
                                      ("result", "public"), ("report", "trace"), ("report", "actor"),
-                                     ("report", "refused"), ("report", "overdue"), ("report", "conflicts")])
+                                     ("report", "refused"), ("report", "overdue"), ("report", "conflicts"),
+                                     ("settings", "results"), ("settings", "calendar"), ("settings", "show")])
 def test_every_command_has_help_with_an_example(command: tuple[str, str], tmp_path: Path) -> None:
     result = run(*command, "--help", home=tmp_path)
     assert result.returncode == 0 and "Example:" in result.stdout and "drledger " + command[0] in result.stdout
