@@ -72,13 +72,17 @@ class RepositoryState:
         self.preloaded.update({i: loaded.get(i) for i in missing})
 
     def get(self, cls: type, aggregate_id: UUID) -> Any:
-        if aggregate_id in self.preloaded:
-            found = self.preloaded.pop(aggregate_id)
-        else:
-            found = self.app.find(aggregate_id)
-        return found if found is None or isinstance(found, cls) else None
+        return self._get(cls, aggregate_id, copy=False)
 
-    get_for_update = get
+    def get_for_update(self, cls: type, aggregate_id: UUID) -> Any:
+        return self._get(cls, aggregate_id, copy=True)
+
+    def _get(self, cls: type, aggregate_id: UUID, copy: bool) -> Any:
+        if aggregate_id in self.preloaded:
+            found = self.preloaded.pop(aggregate_id)  # loaded for this decision alone: already a copy
+        else:
+            found = self.app.find(aggregate_id, copy=copy)
+        return found if found is None or isinstance(found, cls) else None
 
 
 @dataclass(frozen=True)
@@ -236,13 +240,12 @@ class WriterLock:
 
 
 def head_of(reader: LedgerReader) -> Head:
-    head = reader.head()
-    if head is None:
+    """The head position and the recorded time of its event (one query)."""
+    found = reader.head_event()
+    if found is None:
         return Head(0, datetime(1970, 1, 1, tzinfo=UTC))
-    rows = list(reader.rows(head[0], head[0]))
-    state = rows[0].state if rows else None
-    moment = msgspec.json.decode(state, type=_Ts).timestamp if state else None
-    return Head(head[0], moment or datetime(1970, 1, 1, tzinfo=UTC))
+    moment = msgspec.json.decode(found[1], type=_Ts).timestamp if found[1] else None
+    return Head(found[0], moment or datetime(1970, 1, 1, tzinfo=UTC))
 
 
 def read_head(config: StoreConfig) -> Head:

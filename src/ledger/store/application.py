@@ -47,10 +47,11 @@ class LedgerApplication(Application[UUID]):
     def integrity(self) -> IntegrityAppender:
         return self.recorder.integrity  # type: ignore[attr-defined,no-any-return]
 
-    def find(self, aggregate_id: UUID) -> Any:
-        """The aggregate, or None (a fresh copy: the caller may change it)."""
+    def find(self, aggregate_id: UUID, *, copy: bool = True) -> Any:
+        """The aggregate, or None: a fresh copy the caller may change, or (copy=False)
+        the cached object, which the caller must not change."""
         try:
-            return self.repository.get(aggregate_id)
+            return self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             return None
 

@@ -73,6 +73,12 @@ class LedgerReader:
         row = self._one(f"SELECT seq, hash FROM {self.chain} ORDER BY seq DESC LIMIT 1")
         return (int(row[0]), bytes(row[1])) if row else None
 
+    def head_event(self) -> tuple[int, bytes | None] | None:
+        """(position, stored payload) of the head event, in one query."""
+        row = self._one(f"SELECT c.seq, e.state FROM {self.chain} c LEFT JOIN {self.events} e"
+                        f" ON e.{self.event_id} = c.notification_id ORDER BY c.seq DESC LIMIT 1")
+        return (int(row[0]), bytes(row[1]) if row[1] is not None else None) if row else None
+
     def size(self) -> int:
         head = self.head()
         return head[0] if head else 0
