@@ -389,3 +389,43 @@ def test_export_and_prove(city: TestLedger) -> None:
                      [base64.b64decode(p) for p in m["proof"]], bytes.fromhex(outcome.pool_roots["C"]))
     absent = json.loads(prove_membership(store, "T1", "91110108551385082Q"))
     assert not absent["in_pool"] and len(absent["absence"]) == 4
+
+
+def test_cli_draw_signed_by_the_drawers_own_key(city: TestLedger, drawer_keys: Path) -> None:
+    """`drledger task/draw` sign with the acting actor's key from its key folder; the secret stays there."""
+    from tests.cli_helpers import assert_clear_failure
+    from tests.cli_helpers import run as drledger
+
+    store = city.store
+    for actor in ("planner", "drawer", "admin"):
+        write_key_file(drawer_keys / f"{actor}.pem", city.keys[actor], None)
+    env = {"DRLEDGER_KEYS": str(drawer_keys)}
+    url = store.display if store.kind == "postgres" else None
+
+    def cli(*args: str) -> Any:
+        return drledger(*args, home=store.home, store=url, env=env)
+
+    for group in (("plan", "create"), ("task", "create"), ("draw", "commit"), ("draw", "run"), ("draw", "void")):
+        shown = cli(*group, "--help")
+        assert shown.returncode == 0 and "Example:" in shown.stdout and "--as ACTOR" in shown.stdout, group
+    done = cli("task", "create", "T9", "--plan", h.PLAN, "--name", "春季", "--window", "2026-03-01:2026-05-31",
+               "--item", "XY-SCJG-001", "--department", "XY-SCJG", "--ratio", "C=0.2", "--as", "planner")
+    assert done.returncode == 0, done.stderr
+    assert_clear_failure(cli("draw", "commit", "T9", "--as", "planner"), "refused (missing_role)")
+    done = cli("draw", "commit", "T9", "--as", "drawer")
+    assert done.returncode == 0, done.stderr
+    [kept] = kept_secrets()
+    assert str(kept) in done.stdout and not list(store.home.rglob("*.secret"))
+    done = cli("draw", "run", "T9", "--as", "drawer", "--json", "--receipt", str(drawer_keys / "receipt.json"))
+    assert done.returncode == 0, done.stderr
+    recorded = json.loads(done.stdout)
+    assert recorded["task_id"] == "T9" and recorded["drawn_at"] == recorded["position"] + 2
+    assert json.loads((drawer_keys / "receipt.json").read_text())["outcome"] == "accepted"
+    assert_clear_failure(cli("draw", "run", "T9", "--as", "drawer"), "refused (already_drawn)")
+    assert cli("draw", "replay", "T9").returncode == 0
+    bundle = json.loads(cli("draw", "export", "T9").stdout)
+    assert bundle["recorded"]["seed"] == recorded["seed"]
+    assert_clear_failure(cli("draw", "export", "T10"), "task T10 has no draw")
+    done = cli("draw", "void", "T9", "--reason", "清单调整", "--as", "drawer")
+    assert done.returncode == 0, done.stderr
+    assert verify_ledger(store).ok
