@@ -10,7 +10,6 @@ import msgspec
 import pytest
 
 from ledger.demo.city import generate_city, to_csv
-from ledger.directory_service import import_file
 from ledger.domain.uscc import uscc_for_serial
 from ledger.domain.rows import EntityRow
 from ledger.projections import all_projections
@@ -18,13 +17,22 @@ from ledger.domain.filters import EntityFilter, InspectorFilter
 from ledger.projections.pools import pool_root, pool_snapshot, query_entities, query_inspectors
 from ledger.projections.directory import fields_of
 from ledger.projections.runner import catch_up, rebuild, writable_connection
-from ledger.setup import init_ledger
+from ledger.services.directory import ImportSummary
+from ledger.services.directory import import_file as import_signed
+from ledger.services.processor import CommandRefused
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import verify_ledger
 from tests.cli_helpers import run
+from tests.ledger_helpers import TestLedger, new_ledger
 
 CITY = generate_city(11, small=True)
+
+
+def import_file(ledger: TestLedger, kind: str, data: bytes, actor: str = "admin", **kwargs: object) -> ImportSummary:
+    """A CSV file parsed and signed on `actor`'s side, then submitted."""
+    with ledger.service() as service:
+        return import_signed(service, ledger.keys[actor], actor, kind, data, **kwargs)  # type: ignore[arg-type]
 
 
 def size(store: StoreConfig) -> int:
@@ -33,12 +41,18 @@ def size(store: StoreConfig) -> int:
 
 
 @pytest.fixture
-def city_ledger(store: StoreConfig) -> StoreConfig:
-    init_ledger(store, origin="test.drledger/pools", admin_id="admin", admin_name="Admin")
+def city(store: StoreConfig) -> TestLedger:
+    ledger = new_ledger(store, origin="test.drledger/pools")
     for kind in ("departments", "items", "entities", "inspectors", "conflicts"):
-        summary = import_file(store, kind, to_csv(CITY.rows(kind), kind), accept_bad_check=True)
+        summary = import_file(ledger, kind, to_csv(CITY.rows(kind), kind), accept_bad_check=True)
         assert summary.written and not summary.errors, summary.errors
-    return store
+        assert summary.receipt is not None and summary.events == summary.new + summary.changed + 2
+    return ledger
+
+
+@pytest.fixture
+def city_ledger(city: TestLedger) -> StoreConfig:
+    return city.store
 
 
 def read(store: StoreConfig, query):  # type: ignore[no-untyped-def]
@@ -60,42 +74,46 @@ def test_pools_hold_exactly_the_imported_rows(city_ledger: StoreConfig) -> None:
     assert verify_ledger(city_ledger).ok
 
 
-def test_reimport_writes_nothing_and_changes_become_events(city_ledger: StoreConfig) -> None:
+def test_reimport_writes_nothing_and_changes_become_events(city: TestLedger, city_ledger: StoreConfig) -> None:
     before = size(city_ledger)
-    again = import_file(city_ledger, "entities", to_csv(CITY.entities, "entities"), accept_bad_check=True)
+    again = import_file(city, "entities", to_csv(CITY.entities, "entities"), accept_bad_check=True)
     assert (again.new, again.changed, again.unchanged, again.written) == (0, 0, len(CITY.entities), False)
-    assert size(city_ledger) == before
+    assert size(city_ledger) == before  # not even a refusal: an unchanged file is not submitted
     changed = list(CITY.entities)
     changed[3] = msgspec.structs.replace(changed[3], name=changed[3].name + "（更名）", status="deregistered")
-    summary = import_file(city_ledger, "entities", to_csv(changed, "entities"), accept_bad_check=True)
-    assert (summary.new, summary.changed, summary.events) == (0, 1, 1)
-    assert size(city_ledger) == before + 2  # the change and the import record
+    summary = import_file(city, "entities", to_csv(changed, "entities"), accept_bad_check=True)
+    assert (summary.new, summary.changed, summary.events) == (0, 1, 3)
+    assert size(city_ledger) == before + 3  # the command, the change and the import record
     with open_reader(city_ledger) as reader:
-        payloads = [json.loads(row.state) for row in reader.rows(before + 1, before + 2)]
-    assert payloads[0]["changed"] == ["name", "status"] and payloads[0]["record"]["uscc"] == changed[3].uscc
-    assert payloads[1]["kind"] == "entities" and payloads[1]["changed"] == 1
+        rows = list(reader.rows(before + 1, before + 3))
+    payloads = [json.loads(row.state) for row in rows]
+    assert rows[0].topic == "drledger/command/Accepted" and payloads[0]["name"] == "directory.import"
+    assert payloads[1]["changed"] == ["name", "status"] and payloads[1]["record"]["uscc"] == changed[3].uscc
+    assert payloads[2]["kind"] == "entities" and payloads[2]["changed"] == 1
     now = read(city_ledger, lambda c, d: query_entities(c, d, EntityFilter(statuses=("deregistered",))))
     assert changed[3].uscc in {r.uscc for r in now}
 
 
-def test_one_bad_row_among_thousands_writes_nothing(city_ledger: StoreConfig) -> None:
+def test_one_bad_row_among_thousands_writes_nothing(city: TestLedger, city_ledger: StoreConfig) -> None:
     rows = [EntityRow(uscc=uscc_for_serial(i, region="360502"), name=f"测试商贸{i}", entity_type="enterprise",
                       region_code="360502", industry="F5212", risk_class="B") for i in range(3000)]
     data = to_csv(rows, "entities").replace(rows[1776].uscc.encode(), rows[1776].uscc[:-1].encode() + b"I", 1)
     before = size(city_ledger)
-    summary = import_file(city_ledger, "entities", data)
+    summary = import_file(city, "entities", data)
     assert not summary.written and [e.line for e in summary.errors] == [1778]  # header is line 1
     assert summary.errors[0].column == "uscc"
     assert size(city_ledger) == before
 
 
-def test_unknown_references_are_refused_with_their_lines(city_ledger: StoreConfig) -> None:
+def test_unknown_references_are_refused_with_their_lines(city: TestLedger, city_ledger: StoreConfig) -> None:
+    before = size(city_ledger)
     data = "badge,uscc,reason\nNO-SUCH-BADGE,{u},亲属\n".format(u=CITY.entities[0].uscc).encode()
-    summary = import_file(city_ledger, "conflicts", data)
+    summary = import_file(city, "conflicts", data)
     assert [(e.line, e.column) for e in summary.errors] == [(2, "badge")] and not summary.written
+    assert size(city_ledger) == before  # found on the signer's side: nothing signed, nothing written
 
 
-def test_reclassification_writes_only_changes(city_ledger: StoreConfig) -> None:
+def test_reclassification_writes_only_changes(city: TestLedger, city_ledger: StoreConfig) -> None:
     rng = random.Random(3)
     rows = []
     changed = set()
@@ -107,8 +125,8 @@ def test_reclassification_writes_only_changes(city_ledger: StoreConfig) -> None:
         rows.append(f"{entity.uscc},{new_class}")
     position = size(city_ledger)
     snapshot_before = read(city_ledger, lambda c, d: pool_snapshot(c, d, EntityFilter(), position))
-    summary = import_file(city_ledger, "reclassifications", ("uscc,risk_class\n" + "\n".join(rows) + "\n").encode())
-    assert summary.changed == len(changed) and summary.events == len(changed)
+    summary = import_file(city, "reclassifications", ("uscc,risk_class\n" + "\n".join(rows) + "\n").encode())
+    assert summary.changed == len(changed) and summary.events == len(changed) + 2
     # The pool as of the earlier position is unchanged; the current one moved.
     assert read(city_ledger, lambda c, d: pool_snapshot(c, d, EntityFilter(), position)) == snapshot_before
     now = read(city_ledger, lambda c, d: pool_snapshot(c, d, EntityFilter(), size(city_ledger)))
@@ -126,15 +144,16 @@ def test_pool_snapshot_roots_and_counts(city_ledger: StoreConfig) -> None:
         assert snapshot.roots[risk_class] == pool_root(expected).hex()
 
 
-def test_rebuild_equals_incremental_state(city_ledger: StoreConfig) -> None:
-    import_file(city_ledger, "reclassifications",
-                f"uscc,risk_class\n{CITY.entities[0].uscc},D\n{CITY.entities[1].uscc},A\n".encode())
+def test_rebuild_equals_incremental_state(city: TestLedger, city_ledger: StoreConfig) -> None:
+    first, second = ("D" if CITY.entities[0].risk_class != "D" else "C"), ("A" if CITY.entities[1].risk_class != "A" else "B")
+    import_file(city, "reclassifications",
+                f"uscc,risk_class\n{CITY.entities[0].uscc},{first}\n{CITY.entities[1].uscc},{second}\n".encode())
     # The same firm again: a rebuild replays both files in one window.
-    import_file(city_ledger, "reclassifications", f"uscc,risk_class\n{CITY.entities[0].uscc},B\n".encode())
+    import_file(city, "reclassifications", f"uscc,risk_class\n{CITY.entities[0].uscc},B\n".encode())
 
     def dump(conn, dialect):  # type: ignore[no-untyped-def]
         tables = {}
-        for table in all_projections()[0].tables():
+        for table in next(p for p in all_projections() if p.name == "directory").tables():
             cursor = conn.cursor()
             cursor.execute(f"SELECT * FROM {dialect.table(table)}")
             tables[table] = sorted(map(tuple, cursor.fetchall()), key=repr)
@@ -142,7 +161,7 @@ def test_rebuild_equals_incremental_state(city_ledger: StoreConfig) -> None:
 
     incremental = read(city_ledger, dump)
     history = [row for row in incremental["dir_entities"] if row[0] == CITY.entities[0].uscc]
-    assert [row[4 + fields_of(EntityRow).index("risk_class") - 1] for row in sorted(history, key=lambda r: r[1])][-2:] == ["D", "B"]
+    assert [row[4 + fields_of(EntityRow).index("risk_class") - 1] for row in sorted(history, key=lambda r: r[1])][-2:] == [first, "B"]
     rebuild(city_ledger, all_projections())
     assert read(city_ledger, dump) == incremental
     assert sum(len(rows) for rows in incremental.values()) > len(CITY.entities)
@@ -151,30 +170,71 @@ def test_rebuild_equals_incremental_state(city_ledger: StoreConfig) -> None:
 def test_cli_import_gb18030_and_errors(tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert run("init", home=home).returncode == 0
+    admin = {"DRLEDGER_ACTOR": "admin"}  # who signs, from the environment
     departments = tmp_path / "departments.csv"
     departments.write_bytes(to_csv(CITY.departments, "departments", encoding="gb18030"))
-    utf8_attempt = run("import", "departments", str(departments), home=home)
+    utf8_attempt = run("import", "departments", str(departments), home=home, env=admin)
     assert utf8_attempt.returncode == 1 and "nothing was written" in utf8_attempt.stderr
-    ok = run("import", "departments", str(departments), "--encoding", "gb18030", home=home)
+    ok = run("import", "departments", str(departments), "--encoding", "gb18030", home=home, env=admin)
     assert ok.returncode == 0 and f"{len(CITY.departments)} new" in ok.stdout, ok.stderr
     bad = tmp_path / "entities.csv"
     bad.write_text("uscc,name,entity_type,region_code,industry,risk_class\n"
                    "91110108551385082Q,小米科技有限责任公司,enterprise,110108,I6510,A\n"
                    "91110108551385082X,坏码公司,enterprise,110108,I6510,E\n", encoding="utf-8")
-    result = run("import", "entities", str(bad), home=home)
+    result = run("import", "entities", str(bad), home=home, env=admin)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert any("line 3, uscc" in line for line in lines) and any("line 3, risk_class" in line for line in lines)
     assert not any("line 2" in line for line in lines)
-    dry = run("import", "entities", str(bad), "--dry-run", "--accept-bad-check", "--json", home=home)
+    dry = run("import", "entities", str(bad), "--dry-run", "--accept-bad-check", "--json", home=home, env=admin)
     assert dry.returncode == 1  # risk_class E is never acceptable
     good = tmp_path / "good.csv"
     good.write_text("\ufeffuscc,name,entity_type,region_code,industry,risk_class\n"
                     "91110108551385082Q,小米科技有限责任公司,enterprise,110108,I6510,A\n", encoding="utf-8")
-    assert run("import", "entities", str(good), home=home).returncode == 0
+    dry_ok = run("import", "entities", str(good), "--dry-run", home=home, env=admin)
+    assert dry_ok.returncode == 0 and "1 new" in dry_ok.stdout and "would write 3 events" in dry_ok.stdout
+    assert run("import", "entities", str(good), home=home, env=admin).returncode == 0
     listed = json.loads(run("pool", "entities", "--format", "json", home=home).stdout)
     assert listed == [{"uscc": "91110108551385082Q", "name": "小米科技有限责任公司", "entity_type": "enterprise",
                        "region_code": "110108", "industry": "I6510", "risk_class": "A", "departments": [],
                        "status": "active", "check_ok": True}]
     csv_out = run("pool", "entities", "--format", "csv", home=home).stdout
     assert csv_out.startswith("\ufeffuscc,") and "小米科技有限责任公司" in csv_out
+
+
+def test_list_managers_import_only_their_own_departments(city: TestLedger, city_ledger: StoreConfig) -> None:
+    """A list manager signs imports for its department (and those below it) only;
+    departments themselves are an admin's."""
+    city.register("lm-STHJ", "list_manager", department="XY-STHJ")
+    city.register("lm-SCJG", "list_manager", department="XY-SCJG")
+    items = [i for i in CITY.items if i.department == "XY-STHJ"]
+    changed = [msgspec.structs.replace(items[0], content=items[0].content + "（修订）")]
+    before = size(city_ledger)
+    summary = import_file(city, "items", to_csv(changed, "items"), actor="lm-STHJ")
+    assert summary.changed == 1 and summary.written
+    samr = [i for i in CITY.items if i.department == "XY-SCJG"][:1]
+    samr = [msgspec.structs.replace(samr[0], content=samr[0].content + "（修订）")]
+    with pytest.raises(CommandRefused) as outside:
+        import_file(city, "items", to_csv(samr, "items"), actor="lm-STHJ")
+    assert outside.value.code == "out_of_jurisdiction"
+    # The city bureau's list manager covers the county bureaus below it.
+    county = [i for i in CITY.inspectors if i.department == "YS-SCJG"][:1]
+    county = [msgspec.structs.replace(county[0], name=county[0].name + "乙")]
+    assert import_file(city, "inspectors", to_csv(county, "inspectors"), actor="lm-SCJG").changed == 1
+    with pytest.raises(CommandRefused) as departments:
+        import_file(city, "departments", to_csv(CITY.departments[:1], "departments"), actor="lm-SCJG", dry_run=True)
+    assert departments.value.code == "missing_role" and "dry run" in departments.value.message
+    report = verify_ledger(city_ledger)
+    assert report.ok, report.problems
+    assert report.checks["refusals_rechecked"] == 1  # the out-of-jurisdiction import; a dry run records nothing
+    assert size(city_ledger) > before
+
+
+def test_dry_run_writes_nothing(city: TestLedger, city_ledger: StoreConfig) -> None:
+    before = size(city_ledger)
+    rows = [EntityRow(uscc=uscc_for_serial(i, region="360502"), name=f"试运行{i}", entity_type="enterprise",
+                      region_code="360502", industry="F5212", risk_class="C", departments=("XY-SCJG",))
+            for i in range(5)]
+    summary = import_file(city, "entities", to_csv(rows, "entities"), dry_run=True)
+    assert (summary.new, summary.events, summary.written, summary.receipt) == (5, 7, False, None)
+    assert size(city_ledger) == before
