@@ -413,21 +413,11 @@ def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggre
     return [*touched.values(), record]
 
 
-def rows_from_events(state: State, record: Any, events: list[Any]) -> list[Any]:
-    """The rows of an accepted import, rebuilt from its events (for `verify`).
-
-    `state` is the ledger before the import; `events` are the import's own.
-    """
-    kind = record.kind
-    rows: list[Any] = []
-    for e in events:
-        if isinstance(e, DirectoryEntry.Registered | DirectoryEntry.Updated):
-            rows.append(e.record)
-        elif isinstance(e, Inspector.ConflictDeclared):
-            rows.append(ConflictRow(e.badge, e.uscc, e.reason, is_valid_uscc(e.uscc)))
-        elif isinstance(e, Entity.Reclassified):
-            rows.append(ReclassRow(e.uscc, e.risk_class, is_valid_uscc(e.uscc)))  # type: ignore[arg-type]
-    for key in record.unchanged:
+def rows_of_import(state: State, kind: str, carried: list[Any], unchanged: tuple[str, ...]) -> list[Any]:
+    """The rows of an accepted import, rebuilt for `verify`: the rows its events
+    carried, and for each unchanged key the row in force before it (`state`)."""
+    rows = list(carried)
+    for key in unchanged:
         if kind in DIRECTORY_CLASSES:
             cls = DIRECTORY_CLASSES[kind]
             found = state.get(cls, cls.id_for(key))
@@ -443,8 +433,17 @@ def rows_from_events(state: State, record: Any, events: list[Any]) -> list[Any]:
     return [r for r in rows if r is not None]
 
 
+def conflict_row(badge: str, uscc: str, reason: str) -> ConflictRow:
+    return ConflictRow(badge, uscc, reason, is_valid_uscc(uscc))
+
+
+def reclass_row(uscc: str, risk_class: str) -> ReclassRow:
+    return ReclassRow(uscc, risk_class, is_valid_uscc(uscc))  # type: ignore[arg-type]
+
+
 __all__ = [
     "DIRECTORY_CLASSES", "Department", "DirectoryEntry", "DirectoryImport", "Entity", "ImportBody",
-    "InspectionItem", "Inspector", "file_digest", "row_key", "rows_from_events", "rows_root",
+    "InspectionItem", "Inspector", "conflict_row", "file_digest", "reclass_row", "row_key", "rows_of_import",
+    "rows_root",
     "DepartmentRow", "EntityRow", "InspectorRow", "ItemRow",
 ]
