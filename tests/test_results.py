@@ -97,7 +97,8 @@ def _draw(service: LedgerService, ledger: TestLedger, task_id: str, item: str, w
     draws.create_task(service, ledger.keys["planner"], "planner", TaskBody(
         task_id=task_id, plan_id="P-RES", name=task_id, window_start=window[0], window_end=window[1],
         items=(item,), departments=("XY-SCJG",), quotas={"B": Quota(count=4)}))
-    kept = draws.commit_draw(service, ledger.keys["drawer"], "drawer", task_id, secret_out=secrets / f"{task_id}.secret")
+    kept = draws.commit_draw(service, ledger.keys["drawer"], "drawer", task_id,
+                             secret_out=secrets / f"{task_id}.secret")
     drawn = draws.run_draw(service, ledger.keys["drawer"], "drawer", task_id, draws.read_secret(kept.secret_file))
     return {team.target: tuple(team.inspectors) for team in drawn.teams}
 
@@ -534,7 +535,8 @@ def test_actor_report_covers_every_command_and_refusal(world: World) -> None:
     assert kinds.count("assigned") == sum(badge in team for team in world.teams.values())
     for row in rows:
         if row.kind.startswith("result."):
-            assert row.command_seq == row.seq and row.signature and msgspec.json.decode(row.command or "")["actor"] == badge
+            assert row.command_seq == row.seq and row.signature
+            assert msgspec.json.decode(row.command or "")["actor"] == badge
     # Any command name: the admin's genesis, imports, registrations and settings.
     admin = {r.kind for r in actor_report(world.config, "admin")}
     assert {"ledger.genesis", "directory.import", "actor.register"} <= admin

@@ -206,7 +206,8 @@ class ResultsProjection:
         cursor.execute(
             f"INSERT INTO {dialect.table('res_refusals')} VALUES ({dialect.params(14)})",
             (item.seq, "suppressed", e.bucket, e.bucket, int(e.bucket != UNAUTHENTICATED_BUCKET), "", e.last_code,
-             f"at least {e.count} further refusals of {e.bucket} in hour {e.hour} were counted, not recorded one by one",
+             f"at least {e.count} further refusals of {e.bucket} in hour {e.hour} were counted,"
+             " not recorded one by one",
              "", "", "", "", e.count, e.timestamp.isoformat()),
         )
 
