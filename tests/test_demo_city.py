@@ -1,4 +1,4 @@
-"""The demo city: deterministic, realistic, and importable through the users' path."""
+"""The demo city: deterministic, realistic, and imported through its actors' signed path."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from ledger.demo import City, generate_city, to_csv
 from ledger.domain.uscc import validate_uscc
 from ledger.domain.rows import parse_rows
+from ledger.store.config import StoreConfig
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +116,44 @@ def test_inspectors_mostly_enforcement(size: str, request: pytest.FixtureRequest
     # two-officer rule), so draws on demo data are possible.
     per_dept = Counter(i.department for i in full.inspectors if i.role == "enforcement")
     assert all(per_dept[d.code] >= 2 for d in full.departments)
+
+
+def test_the_demo_city_goes_in_through_its_actors_signed_imports(store: StoreConfig) -> None:
+    """Stage 1 of the demo on a real store: every row arrives in a `directory.import`
+    signed by the list manager of its department (departments: the admin), each
+    actor with its own demo key in HOME/demo-keys, and `verify` re-executes it all."""
+    import base64
+
+    import msgspec
+
+    from ledger.demo.actors import demo_keys_dir, list_manager
+    from ledger.demo.build import build_demo, init_demo_ledger
+    from ledger.services import pools
+    from ledger.services.actors import list_actors
+    from ledger.store.reader import open_reader
+    from ledger.verify.ledger_check import verify_ledger
+
+    init_demo_ledger(store, origin="test.drledger/demo")
+    city = generate_city(seed=5, small=True)
+    demo = build_demo(store, seed=5, small=True)
+    folder = demo_keys_dir(store)
+    assert "NOT REAL CUSTODY" in (folder / "README.txt").read_text(encoding="utf-8")
+    assert sorted(p.name for p in store.home.rglob("*.pem") if folder not in p.parents) == ["ledger.pem"]
+    actors = {a.actor_id: a for a in list_actors(store)}
+    assert set(demo.actors) <= set(actors) and (folder / "admin.pem").exists()
+    for department in city.departments:
+        manager = actors[list_manager(department.code)]
+        assert (manager.roles, manager.department) == (["list_manager"], department.code)
+        assert (folder / f"{manager.actor_id}.pem").exists()
+    inspectors = [i for i in city.inspectors if i.status == "active"]
+    assert all(actors[i.badge].roles == ["inspector"] for i in inspectors)
+    with open_reader(store) as reader:
+        imports = [msgspec.json.decode(row.state) for row in reader.events_with_topics(["drledger/command/Accepted"])
+                   if msgspec.json.decode(row.state)["name"] == "directory.import"]
+    signers = {(msgspec.json.decode(base64.b64decode(i["command"]))["body"]["kind"], i["actor"]) for i in imports}
+    assert ("departments", "admin") in signers and ("entities", list_manager("XY-SCJG")) in signers
+    assert all(actor.startswith("lm-") for kind, actor in signers if kind != "departments")
+    assert sorted(pools.entities(store), key=lambda r: r.uscc) == sorted(city.entities, key=lambda r: r.uscc)
+    report = verify_ledger(store)
+    assert report.ok, report.problems
+    assert report.checks["commands_reexecuted"] == len(imports) + len(demo.actors) - 1 + 1  # + genesis, - admin
