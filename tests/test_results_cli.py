@@ -84,6 +84,7 @@ def test_trace_and_actor(home: Path) -> None:
     assert_clear_failure(missing, "nothing recorded")
 
 
+@pytest.mark.slow
 def test_record_correct_disclose_and_refusal(home: Path) -> None:
     overdue = _json(home, "report", "overdue")
     gap = next(r for r in overdue if r["problem"] == "result_missing" and r["task_id"] == "T-DEMO-LATE")
@@ -114,6 +115,7 @@ def test_record_correct_disclose_and_refusal(home: Path) -> None:
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
+@pytest.mark.slow
 def test_settings_are_signed_by_an_admin_and_read_from_the_ledger(home: Path) -> None:
     from ledger.demo.calendar import working_days_until
     from ledger.services.settings import calendar_in_force
