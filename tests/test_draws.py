@@ -28,7 +28,16 @@ from ledger.store.reader import open_reader
 from ledger.verify.draws import replay_draws
 from ledger.verify.ledger_check import verify_ledger
 from tests import draw_helpers as h
-from tests.draw_helpers import DEMO_SEED, city_with_drawer, commit, draw, new_task, run, secrets_folder, void
+from tests.draw_helpers import (
+    DEMO_SEED,
+    city_with_drawer,
+    commit,
+    draw,
+    new_task,
+    run,
+    secrets_folder,
+    void,
+)
 from tests.ledger_helpers import Raw, TestLedger
 from tests.workers import Worker, store_args
 

@@ -16,7 +16,15 @@ from typing import Any
 
 import click
 
-from ledger.cli.common import EXIT_FAILED_CHECK, actor_options, clear_errors, config_from, fail, signer_for, store_options
+from ledger.cli.common import (
+    EXIT_FAILED_CHECK,
+    actor_options,
+    clear_errors,
+    config_from,
+    fail,
+    signer_for,
+    store_options,
+)
 from ledger.cli.receipts import receipt_option, save_receipt
 
 
@@ -94,7 +102,7 @@ def _quota(values: tuple[str, ...], kind: str) -> dict[str, Any]:
 
 
 def _window(text: str) -> tuple[date, date]:
-    start, sep, end = text.partition(":")
+    start, _, end = text.partition(":")
     try:
         return date.fromisoformat(start), date.fromisoformat(end)
     except ValueError:

@@ -69,7 +69,12 @@ def _draw_command(reader: Any, drawn_at: int) -> tuple[int, _Accepted]:
 def export_bundle(config: StoreConfig, task_id: str) -> bytes:
     """The standing (or latest) draw of `task_id` as canonical JSON."""
     from ledger.store.reader import open_reader
-    from ledger.verify.keys import ACTOR_KEY_TOPICS, GENESIS_TOPIC, ActorKeys, LedgerKeySchedule
+    from ledger.verify.keys import (
+        ACTOR_KEY_TOPICS,
+        GENESIS_TOPIC,
+        ActorKeys,
+        LedgerKeySchedule,
+    )
 
     inputs, recorded, drawn_at = _standing(config, task_id)
     with open_reader(config) as reader:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
 
 import msgspec
 from eventsourcing.utils import get_topic
@@ -26,7 +25,15 @@ from eventsourcing.utils import get_topic
 from ledger.domain.commands import Command
 from ledger.domain.draws import CommitBody, PlanBody, RunBody, Task, TaskBody, VoidBody
 from ledger.domain.filters import InspectorFilter
-from ledger.draw.spec import SECRET_FORM, Candidate, DrawInputs, DrawOutcome, ItemRef, Team, commitment_of
+from ledger.draw.spec import (
+    SECRET_FORM,
+    Candidate,
+    DrawInputs,
+    DrawOutcome,
+    ItemRef,
+    Team,
+    commitment_of,
+)
 from ledger.integrity.commands import SignedCommand, sign_command
 from ledger.integrity.keys import KeyFileError, Signer
 from ledger.services.keys import keys_dir
@@ -219,7 +226,12 @@ def gather_inputs(config: StoreConfig, task: Task, position: int) -> DrawInputs:
     empty: the decision takes them from the task and the signed command)."""
     from ledger.projections import all_projections
     from ledger.projections.draws import recently_inspected
-    from ledger.projections.pools import conflicts, list_items, pool_snapshot, query_inspectors
+    from ledger.projections.pools import (
+        conflicts,
+        list_items,
+        pool_snapshot,
+        query_inspectors,
+    )
     from ledger.projections.runner import catch_up, writable_connection
 
     catch_up(config, all_projections())  # under the writer lock: up to exactly the head

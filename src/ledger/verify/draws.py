@@ -25,7 +25,17 @@ from eventsourcing.utils import get_topic
 from ledger.domain.directory import Entity, InspectionItem, Inspector
 from ledger.domain.draws import Task
 from ledger.domain.filters import EntityFilter, matches
-from ledger.draw.spec import Candidate, DrawImpossible, DrawInputs, DrawOutcome, ItemRef, Quota, Team, compute, inputs_digest
+from ledger.draw.spec import (
+    Candidate,
+    DrawImpossible,
+    DrawInputs,
+    DrawOutcome,
+    ItemRef,
+    Quota,
+    Team,
+    compute,
+    inputs_digest,
+)
 from ledger.integrity.canonical import canonical_bytes
 from ledger.store.config import StoreConfig
 from ledger.store.reader import ChainRow, LedgerReader, open_reader
