@@ -108,7 +108,7 @@ def verify(
     """
     import msgspec
 
-    from ledger.integrity.keys import decode_public_key
+    from ledger.services.actors import decode_public_key
     from ledger.services.verification import ExpectedHead, check_receipt, load_receipt, trusted_ledger_key
     from ledger.services.verification import verify as verify_ledger
 
