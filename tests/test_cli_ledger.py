@@ -121,6 +121,7 @@ def test_bad_store_urls(tmp_path: Path, url: str, needle: str) -> None:
     assert_clear_failure(run("status", home=tmp_path, store=url), needle)
 
 
+@pytest.mark.slow
 def test_actor_lifecycle_and_refusals(store: StoreConfig, tmp_path: Path) -> None:
     home, url = store.home, store_url(store)
     assert run("init", home=home, store=url).returncode == 0
@@ -180,6 +181,7 @@ def test_actor_lifecycle_and_refusals(store: StoreConfig, tmp_path: Path) -> Non
     assert "receipt" in verify.stdout and ": ok:" in verify.stdout
 
 
+@pytest.mark.slow
 def test_receipts_prove_censorship_and_rewrites(tmp_path: Path) -> None:
     """A receipt is the ledger's signed word: `verify --receipt` fails once the
     ledger no longer holds exactly the receipted events."""
@@ -242,6 +244,7 @@ def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
         assert "Example" in result.stdout, args
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     """`drledger pool entities | head -1`: no error line, no traceback."""
     import os

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import verify_ledger
@@ -68,6 +70,7 @@ def test_two_processes_appending_at_once(store: StoreConfig) -> None:
             assert b'"name":"%s %d.' % (tag.encode(), step // 2) in state
 
 
+@pytest.mark.slow
 def test_killed_in_the_middle_of_a_large_transaction(store: StoreConfig) -> None:
     """SIGKILL while the command's rows are written but not committed: the whole
     transaction is absent, the ledger verifies, and commands go on afterwards."""

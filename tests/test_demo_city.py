@@ -118,6 +118,7 @@ def test_inspectors_mostly_enforcement(size: str, request: pytest.FixtureRequest
     assert all(per_dept[d.code] >= 2 for d in full.departments)
 
 
+@pytest.mark.slow
 def test_the_demo_city_goes_in_through_its_actors_signed_imports(store: StoreConfig) -> None:
     """Stage 1 of the demo on a real store: every row arrives in a `directory.import`
     signed by the list manager of its department (departments: the admin), each
