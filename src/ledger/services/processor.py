@@ -33,7 +33,7 @@ import msgspec
 from ledger.domain.base import recorded_time
 from ledger.domain.commands import Command, CommandRecord, Refusal, authenticate, claim_of, decide
 from ledger.domain.refusals import refusal_events
-from ledger.integrity.canonical import utc_now
+from ledger.integrity.canonical import rfc3339, utc_now
 from ledger.integrity.commands import SignedCommand
 from ledger.services.receipts import Receipt, sign_receipt
 from ledger.store.application import LedgerApplication
@@ -58,12 +58,17 @@ class CommandRefused(Exception):
 
 
 class RepositoryState:
-    """The decision state at write time: aggregates loaded from events (a fresh copy each)."""
+    """The decision state at write time: aggregates loaded from events.
+
+    Read-only gets are remembered for the one decision this state serves
+    (a decision reads the settings or its actor several times); gets for
+    update are fresh copies."""
 
     def __init__(self, app: LedgerApplication, position: int) -> None:
         self.app = app
         self.position = position
         self.preloaded: dict[UUID, Any] = {}
+        self.read: dict[UUID, Any] = {}
 
     def preload(self, aggregate_ids: list[UUID]) -> None:
         """Load many aggregates at once; each is then handed out once (a fresh object)."""
@@ -80,8 +85,12 @@ class RepositoryState:
     def _get(self, cls: type, aggregate_id: UUID, copy: bool) -> Any:
         if aggregate_id in self.preloaded:
             found = self.preloaded.pop(aggregate_id)  # loaded for this decision alone: already a copy
+        elif not copy:
+            if aggregate_id not in self.read:
+                self.read[aggregate_id] = self.app.find(aggregate_id, copy=False)
+            found = self.read[aggregate_id]
         else:
-            found = self.app.find(aggregate_id, copy=copy)
+            found = self.app.find(aggregate_id, copy=True)
         return found if found is None or isinstance(found, cls) else None
 
 
@@ -129,7 +138,7 @@ class CommandProcessor:
             head = head_of(self.reader)
             now = max(self.clock(), head.recorded_at)
             state = RepositoryState(self.app, head.position)
-            retry = self._retry_receipt(signed)
+            retry = self._retry_receipt(state, signed)
             if retry is not None:
                 return retry
             try:
@@ -143,8 +152,10 @@ class CommandProcessor:
                     aggregates = decide(state, command, attachment)
             except Refusal as refusal:
                 raise self._refuse(state, signed, command, refusal, now) from None
-            self.app.save(*aggregates)
-            return self._receipt_for(command.content.actor, command.content.nonce, signed)
+            recordings = self.app.save(*aggregates)
+            # Under the writer lock nothing else was appended: the transaction follows the head.
+            first, last = head.position + 1, head.position + len(recordings)
+            return self._receipt(signed, first, last, rfc3339(now), "accepted", None)
 
     def preview(self, signed: SignedCommand, attachment: Any = None) -> list[Any]:
         """The events `signed` would yield now, without writing anything (Refusal if refused)."""
@@ -156,22 +167,23 @@ class CommandProcessor:
             with recorded_time(now):
                 return [e for a in decide(state, command, attachment) for e in a.collect_events()]
 
-    def _retry_receipt(self, signed: SignedCommand) -> Receipt | None:
+    def _retry_receipt(self, state: RepositoryState, signed: SignedCommand) -> Receipt | None:
+        """The first receipt again, for a retry of the exact signed bytes of an accepted command."""
         try:
             claim = claim_of(signed)
         except Refusal:
             return None
-        record = self.app.find(CommandRecord.id_for(claim.actor, claim.nonce)) if claim.nonce else None
+        record = state.get(CommandRecord, CommandRecord.id_for(claim.actor, claim.nonce)) if claim.nonce else None
         if record is None or record.command != signed.command or record.signature != signed.signature:
             return None
-        return self._receipt_for(claim.actor, claim.nonce, signed)
+        first, last, _, recorded_at = self.reader.transaction_holding(record.id)
+        return self._receipt(signed, first, last, recorded_at, "accepted", None)
 
-    def _receipt_for(self, actor_id: str, nonce: str, signed: SignedCommand) -> Receipt:
-        record_id = CommandRecord.id_for(actor_id, nonce)
-        first, last, hashes, recorded_at = self.reader.transaction_holding(record_id)
-        return sign_receipt(self.app.integrity.signer, origin=self.ledger.origin, outcome="accepted",
+    def _receipt(self, signed: SignedCommand, first: int, last: int, recorded_at: str, outcome: str,
+                 code: str | None) -> Receipt:
+        return sign_receipt(self.app.integrity.signer, origin=self.ledger.origin, outcome=outcome,
                             command_sha256=hashlib.sha256(signed.command).hexdigest(), first=first, last=last,
-                            event_hashes=hashes, recorded_at=recorded_at, code=None)
+                            event_hashes=self.reader.hashes(first, last), recorded_at=recorded_at, code=code)
 
     # -- refusals ------------------------------------------------------------------
 
@@ -181,11 +193,9 @@ class CommandProcessor:
         events = refusal_events(state, signed, command, refusal, now, self._count_suppressed)
         receipt = None
         if events:
-            self.app.save(*events)
-            first, last, hashes, recorded_at = self.reader.transaction_holding(events[0].id, newest=True)
-            receipt = sign_receipt(self.app.integrity.signer, origin=self.ledger.origin, outcome="refused",
-                                   command_sha256=hashlib.sha256(signed.command).hexdigest(), first=first,
-                                   last=last, event_hashes=hashes, recorded_at=recorded_at, code=refusal.code)
+            recordings = self.app.save(*events)
+            first, last = state.position + 1, state.position + len(recordings)
+            receipt = self._receipt(signed, first, last, rfc3339(now), "refused", refusal.code)
         return CommandRefused(refusal.code, refusal.message, receipt)
 
     def _count_suppressed(self, bucket: str, hour: str) -> int:

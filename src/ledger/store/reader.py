@@ -140,6 +140,11 @@ class LedgerReader:
         )
         return TransactionRow(int(row[0]), int(row[1]), row[2], int(row[3]), bytes(row[4])) if row else None
 
+    def hashes(self, first: int, last: int) -> list[str]:
+        """The event hashes (hex) of positions first..last."""
+        rows = self._all(f"SELECT hash FROM {self.chain} WHERE seq >= ? AND seq <= ? ORDER BY seq", (first, last))
+        return [bytes(r[0]).hex() for r in rows]
+
     def transaction_holding(self, aggregate_id: UUID, newest: bool = False) -> tuple[int, int, list[str], str]:
         """(first, last, event hashes hex, recorded time) of the signed transaction
         holding the first (newest=True: the latest) event of `aggregate_id`."""
