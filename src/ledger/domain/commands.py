@@ -220,14 +220,20 @@ def authenticate(state: State, signed: SignedCommand, recorded_at: datetime) -> 
     return Command(signed=signed, content=content, actor=actor, recorded_at=recorded_at)
 
 
-def decide(state: State, command: Command, attachment: Any = None) -> list[LedgerAggregate]:
-    """The aggregates (with their new events) that `command` yields, or Refusal."""
+def command_spec(command: Command) -> CommandSpec:
+    """The command's declaration, once the actor holds a role it needs."""
     spec = COMMANDS.get(command.name)
     if spec is None:
         raise Refusal("unknown_command", f"unknown command {short(command.name)!r}")
     if spec.roles and not set(spec.roles) & set(command.actor.roles):
         raise Refusal("missing_role", f"actor {command.actor_id!r} lacks the role {' or '.join(spec.roles)}"
                                       f" needed for {command.name}")
+    return spec
+
+
+def decide(state: State, command: Command, attachment: Any = None) -> list[LedgerAggregate]:
+    """The aggregates (with their new events) that `command` yields, or Refusal."""
+    spec = command_spec(command)
     if attachment is not None and not spec.attachment:
         raise Refusal("invalid", f"{command.name} takes no data beside its signed body")
     return [CommandRecord.of(command), *spec.decide(state, command, attachment)]

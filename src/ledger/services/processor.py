@@ -31,7 +31,15 @@ from uuid import UUID
 import msgspec
 
 from ledger.domain.base import recorded_time
-from ledger.domain.commands import Command, CommandRecord, Refusal, authenticate, claim_of, decide
+from ledger.domain.commands import (
+    Command,
+    CommandRecord,
+    Refusal,
+    authenticate,
+    claim_of,
+    command_spec,
+    decide,
+)
 from ledger.domain.refusals import refusal_events
 from ledger.integrity.canonical import rfc3339, utc_now
 from ledger.integrity.commands import SignedCommand
@@ -147,6 +155,7 @@ class CommandProcessor:
                 raise self._refuse(state, signed, None, refusal, now) from None
             try:
                 if attachment_source is not None:
+                    command_spec(command)  # no costly attachment for an actor the rules refuse anyway
                     attachment = attachment_source(command, head.position)
                 with recorded_time(now):
                     aggregates = decide(state, command, attachment)
