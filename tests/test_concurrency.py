@@ -1,61 +1,88 @@
-"""Concurrent appenders and a crash in the middle of a large batch."""
+"""Concurrent appenders and a crash in the middle of a large batch.
+
+The workers (tests/append_worker.py) report from inside their append
+transaction and wait there for the test, so the interleavings below happen
+every run instead of when the timing happens to allow them.
+"""
 
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import verify_ledger
 from tests.ledger_helpers import new_ledger
+from tests.workers import Worker, store_args
 
-ROOT = Path(__file__).resolve().parents[1]
+
+def appender(store: StoreConfig, tag: str, batches: int, size: int, mode: str = "free") -> Worker:
+    return Worker("tests.append_worker", *store_args(store), tag, str(batches), str(size), mode)
 
 
-def worker(store: StoreConfig, tag: str, batches: int, size: int) -> subprocess.Popen[str]:
-    url = "-" if store.kind == "sqlite" else store.display
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.append_worker", url, str(store.home), tag, str(batches), str(size)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+def sizes(store: StoreConfig) -> tuple[int, int]:
+    with open_reader(store) as reader:
+        return reader.size(), reader.event_count()
 
 
 def test_two_processes_appending_at_once(store: StoreConfig) -> None:
+    """Two processes take turns, each starting its save while the other's
+    transaction is open: every batch is chained on top of the other's."""
     new_ledger(store).close()
-    workers = [worker(store, tag, batches=40, size=5) for tag in ("left", "right")]
-    for process in workers:
-        _, err = process.communicate(timeout=300)
-        assert process.returncode == 0, err
+    batches, size = 20, 5
+    with appender(store, "left", batches, size, "hold") as left, appender(store, "right", batches, size, "hold") as right:
+        workers = (left, right)
+        for worker in workers:
+            worker.expect("ready")
+        holder = left
+        holder.send("turn")
+        holder.expect("saving")
+        assert holder.expect("inside") == ["0", "3", str(size)]
+        for step in range(1, 2 * batches):
+            waiting = workers[step % 2]
+            waiting.send("turn")
+            waiting.expect("saving")  # its save starts while `holder` still holds the write lock
+            holder.send("commit")
+            holder.expect("saved")
+            # The waiting worker's batch lands right after the one just committed.
+            assert waiting.expect("inside") == [str(step // 2), str(3 + step * size), str(size)]
+            holder = waiting
+        holder.send("commit")
+        holder.expect("saved")
+        for worker in workers:
+            worker.finish()
     report = verify_ledger(store)
     assert report.ok, report.problems
-    assert report.size == 2 + 2 * 40 * 5 and report.transactions == 1 + 80
+    assert report.size == 2 + 2 * batches * size and report.transactions == 1 + 2 * batches
     with open_reader(store) as reader:
         texts = [row.state for row in reader.rows(3, report.size)]
-    for tag in (b"left", b"right"):
-        assert sum(1 for state in texts if state and b'"text":"' + tag in state) == 200
+    for step in range(2 * batches):  # left, right, left, ... in chain order
+        tag = ("left", "right")[step % 2]
+        for state in texts[step * size:(step + 1) * size]:
+            assert b'"text":"%s %d.' % (tag.encode(), step // 2) in state
 
 
 def test_killed_in_the_middle_of_a_large_batch(store: StoreConfig) -> None:
+    """SIGKILL while the batch's rows are written but not committed: the batch
+    is wholly absent, the ledger verifies, and appends go on afterwards."""
     new_ledger(store).close()
-    process = worker(store, "crash", batches=1, size=60_000)
-    assert process.stdout is not None
-    assert process.stdout.readline().startswith("saving")
-    time.sleep(0.4)  # well inside the save of 60,000 events
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL
+    size = 20_000
+    with appender(store, "crash", 1, size, "die") as crash:
+        crash.expect("ready")
+        crash.expect("saving")
+        # Inside the transaction: all 20,000 chain rows are there, as the transaction sees them ...
+        assert crash.expect("inside") == ["0", "3", str(size)]
+        # ... and no other connection sees any of them.
+        assert sizes(store) == (2, 2)
+        assert crash.kill() == -signal.SIGKILL
     report = verify_ledger(store)
     assert report.ok, report.problems
-    assert report.size in (2, 2 + 60_000)  # wholly absent or wholly present
-    with open_reader(store) as reader:
-        assert reader.event_count() == report.size
+    assert report.size == 2 and report.transactions == 1
+    assert sizes(store) == (2, 2)
     # The ledger goes on after the crash.
-    after = worker(store, "after", batches=1, size=3)
-    assert after.wait(timeout=120) == 0
+    with appender(store, "after", 1, 3) as after:
+        after.finish(timeout=120)
     final = verify_ledger(store)
-    assert final.ok and final.size == report.size + 3
+    assert final.ok, final.problems
+    assert final.size == 2 + 3 and sizes(store) == (5, 5)
+
