@@ -13,6 +13,7 @@ from ledger.setup import init_ledger
 from ledger.store.config import StoreConfig
 
 PLAN = "P-2026-SCJG"
+DEMO_SEED = 5  # the demo city city_with_drawer imports (ledger.demo.generate_city(DEMO_SEED, small=True))
 SCJG_ITEMS = ("XY-SCJG-001", "XY-SCJG-002", "XY-SCJG-003")
 
 
@@ -22,7 +23,7 @@ def register(store: StoreConfig, actor_id: str, role: str) -> Signer:
     return signer
 
 
-def city_with_drawer(store: StoreConfig, seed: int = 5) -> Signer:
+def city_with_drawer(store: StoreConfig, seed: int = DEMO_SEED) -> Signer:
     init_ledger(store, origin="test.drledger/draws", admin_id="admin", admin_name="Admin")
     build_demo(store, seed=seed, small=True)
     drawer = register(store, "drawer", "drawer")

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from ledger.application import Refused
+from ledger.demo import generate_city
+from ledger.draw_bundle import export_bundle
 from ledger.draw.spec import Quota
 from ledger.draw_service import commit_draw, read_secret, run_draw, void_draw
 from ledger.integrity.canonical import canonical_bytes
-from ledger.integrity.keys import Signer, read_key_file
+from ledger.integrity.keys import Signer, read_key_file, write_key_file
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 from ledger.verify.draws import replay_draws
 from ledger.verify.ledger_check import verify_ledger
-from tests.draw_helpers import city_with_drawer, new_task, register
+from tests.draw_helpers import DEMO_SEED, city_with_drawer, new_task, register
 from tests.ledger_helpers import Raw
-
-ROOT = Path(__file__).resolve().parents[1]
-
+from tests.workers import Worker, store_args
 
 def draw(store: StoreConfig, task_id: str, drawer: Signer, beacon: str = "") -> object:
     path, _ = commit_draw(store, task_id, drawer, "drawer")
@@ -72,30 +71,31 @@ def test_refusals_write_nothing(city: tuple[StoreConfig, Signer], tmp_path: Path
         with open_reader(store) as reader:
             return reader.size()
 
-    with pytest.raises(Refused, match="no commitment"):
-        run_draw(store, "T1", "00" * 32, "", drawer, "drawer")
+    def refused(match: str, action: Callable[[], object]) -> None:
+        """Refused with `match`, and not one event written."""
+        before, secrets = size(), sorted((store.home / "secrets").glob("*"))
+        with pytest.raises(Refused, match=match):
+            action()
+        assert size() == before, f"the refusal {match!r} wrote {size() - before} event(s)"
+        assert sorted((store.home / "secrets").glob("*")) == secrets, f"the refusal {match!r} kept a secret"
+
+    refused("no commitment", lambda: run_draw(store, "T1", "00" * 32, "", drawer, "drawer"))
     path, commitment = commit_draw(store, "T1", drawer, "drawer", beacon_round="drand-quicknet-100")
-    before = size()
-    with pytest.raises(Refused, match="does not match the commitment"):
-        run_draw(store, "T1", "11" * 32, "beacon", drawer, "drawer")
-    with pytest.raises(Refused, match="beacon round drand-quicknet-100"):
-        run_draw(store, "T1", read_secret(path), "", drawer, "drawer")
-    stranger = Signer.generate()
-    with pytest.raises(Refused, match="not the actor's key"):
-        run_draw(store, "T1", read_secret(path), "b", stranger, "drawer")
+    secret = read_secret(path)
+    refused("does not match the commitment", lambda: run_draw(store, "T1", "11" * 32, "beacon", drawer, "drawer"))
+    refused("beacon round drand-quicknet-100", lambda: run_draw(store, "T1", secret, "", drawer, "drawer"))
+    refused("not the actor's key", lambda: run_draw(store, "T1", secret, "b", Signer.generate(), "drawer"))
     inspector = register(store, "JX-9", "inspector")
-    before = size()
-    with pytest.raises(Refused, match="lacks the role 'drawer'"):
-        run_draw(store, "T1", read_secret(path), "b", inspector, "JX-9")
-    assert size() == before
-    run_draw(store, "T1", read_secret(path), "b", drawer, "drawer")
-    with pytest.raises(Refused, match="already drawn"):
-        run_draw(store, "T1", read_secret(path), "b", drawer, "drawer")
-    with pytest.raises(Refused, match="already drawn"):
-        commit_draw(store, "T1", drawer, "drawer", secret_out=tmp_path / "s")
-    with pytest.raises(Refused, match="reason"):
-        void_draw(store, "T1", "  ", drawer, "drawer")
+    refused("lacks the role 'drawer'", lambda: run_draw(store, "T1", secret, "b", inspector, "JX-9"))
+    refused("already has a commitment", lambda: commit_draw(store, "T1", drawer, "drawer"))
+    run_draw(store, "T1", secret, "b", drawer, "drawer")
+    refused("already drawn", lambda: run_draw(store, "T1", secret, "b", drawer, "drawer"))
+    refused("already drawn", lambda: commit_draw(store, "T1", drawer, "drawer", secret_out=tmp_path / "s"))
+    assert not (tmp_path / "s").exists()
+    refused("reason", lambda: void_draw(store, "T1", "  ", drawer, "drawer"))
+    refused("lacks the role 'drawer'", lambda: void_draw(store, "T1", "清单调整", inspector, "JX-9"))
     void_draw(store, "T1", "清单调整", drawer, "drawer")
+    refused("no standing draw", lambda: void_draw(store, "T1", "again", drawer, "drawer"))
     draw(store, "T1", drawer)  # a fresh commitment, a new draw
     results, _ = replay_draws(store, "T1")
     assert [(r.ok, r.voided) for r in results] == [(True, True), (True, False)]
@@ -178,43 +178,67 @@ def test_replay_catches_an_altered_draw(city: tuple[StoreConfig, Signer], what: 
     assert not report.ok and any("T1" in p.what or "signed" in p.what for p in report.problems)
 
 
-def test_draw_while_the_pool_changes(city: tuple[StoreConfig, Signer]) -> None:
-    """Imports running in another process while draws are taken: every draw replays."""
+def test_draw_while_another_process_reclassifies_the_pool(city: tuple[StoreConfig, Signer], tmp_path: Path) -> None:
+    """A draw fixes its pool position while another process's reclassification
+    is written but not committed; the reclassification then commits before the
+    draw reads the pool. The draw must use the pool as of its position (every
+    firm in its old class), record that position, land after the
+    reclassification, and replay."""
     store, drawer = city
-    for i in range(3):
-        new_task(store, f"C{i}", quotas={"A": Quota(ratio="0.05"), "C": Quota(ratio="0.3")})
-    script = (
-        "import sys, random\n"
-        "from ledger.directory_service import import_file\n"
-        "from ledger.store.config import resolve_store\n"
-        "from ledger.projections.pools import query_entities\n"
-        "from ledger.domain.filters import EntityFilter\n"
-        "from ledger.projections.runner import writable_connection, catch_up\n"
-        "from ledger.projections import all_projections\n"
-        "cfg = resolve_store(sys.argv[1] if sys.argv[1] != '-' else None, sys.argv[2])\n"
-        "catch_up(cfg, all_projections())\n"
-        "with writable_connection(cfg) as (c, d, _):\n"
-        "    usccs = [e.uscc for e in query_entities(c, d, EntityFilter())]\n"
-        "rng = random.Random(1)\n"
-        "for round in range(6):\n"
-        "    rows = ''.join(f'{u},{rng.choice(\"ABCD\")}\\n' for u in usccs)\n"
-        "    s = import_file(cfg, 'reclassifications', ('uscc,risk_class\\n' + rows).encode())\n"
-        "    assert not s.errors, s.errors\n"
-    )
-    url = "-" if store.kind == "sqlite" else store.display
-    process = subprocess.Popen([sys.executable, "-c", script, url, str(store.home)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for i in range(3):
-        draw(store, f"C{i}", drawer)
-    _, err = process.communicate(timeout=300)
-    assert process.returncode == 0, err
-    results, _ = replay_draws(store)
-    assert len(results) == 3 and all(r.ok for r in results), [r.differences for r in results]
-    assert verify_ledger(store).ok
+    firms = generate_city(DEMO_SEED, small=True).entities  # what the city fixture imported
+    old = {e.uscc: e.risk_class for e in firms}
+    new = {uscc: "BCDA"["ABCD".index(k)] for uscc, k in old.items()}  # every firm moves to another class
+    active = [e.uscc for e in firms if e.status == "active"]  # the task's pool: no filter but the status
+    reclassification = tmp_path / "reclassify.csv"
+    reclassification.write_text("uscc,risk_class\n" + "".join(f"{u},{k}\n" for u, k in new.items()))
+    quotas = {"A": Quota(ratio="0.05"), "B": Quota(ratio="0.05"), "C": Quota(ratio="0.3"), "D": Quota(count=2)}
+    new_task(store, "OV", quotas=quotas)
+    secret_file, _ = commit_draw(store, "OV", drawer, "drawer")
+    key_file = tmp_path / "drawer.pem"
+    write_key_file(key_file, drawer, None)
+    with open_reader(store) as reader:
+        before = reader.size()
+
+    with Worker("tests.draw_worker", "reclassify", *store_args(store), str(reclassification)) as reclassifier:
+        first_seq, written = map(int, reclassifier.expect("inside"))
+        assert first_seq == before + 1 and written == len(new) + 1  # every firm, and the import record
+        with Worker("tests.draw_worker", "draw", *store_args(store), "OV", str(secret_file), str(key_file),
+                    "drawer") as drawing:
+            # The draw fixes its position while the reclassification is open: it cannot see it.
+            assert drawing.expect("position") == [str(before)]
+            reclassifier.send("commit")
+            assert reclassifier.expect("imported") == [str(len(new))]
+            reclassifier.finish()
+            # Committed now, before the draw reads the pool and catches its read models up.
+            drawing.send("gather")
+            drawing.expect("drawn")
+            drawing.finish()
+
+    with open_reader(store) as reader:
+        assert reader.size() == before + written + 1
+        drawn = reader.events_with_topics(["ledger.domain.draws:Task.Drawn"])[-1]
+    assert drawn.seq == before + written + 1  # saved after the reclassification
+    bundle = json.loads(export_bundle(store, "OV"))
+    assert bundle["inputs"]["position"] == before
+    # What the draw used: every class as it stood before the reclassification.
+    recorded = bundle["recorded"]
+    assert recorded["counts"] == {k: sum(old[u] == k for u in active) for k in "ABCD"}
+    assert all(recorded["targets"][k] for k in "ABCD")
+    seen = {u: k for k, ids in recorded["targets"].items() for u in ids if old[u] != k}
+    assert not seen, f"the draw took firms in classes set after its position: {seen}"
+    results, _ = replay_draws(store, "OV")
+    assert [r.ok for r in results] == [True], [r.differences for r in results]
+    # A draw taken now sees every firm in its new class.
+    new_task(store, "AFTER", quotas=quotas)
+    after = draw(store, "AFTER", drawer)
+    assert after.counts == {k: sum(new[u] == k for u in active) for k in "ABCD"}
+    assert all(new[u] == k for k, ids in after.targets.items() for u in ids)
+    report = verify_ledger(store)
+    assert report.ok and report.checks["draws_replayed"] == 2, report.problems
 
 
 def test_export_and_prove(city: tuple[StoreConfig, Signer]) -> None:
-    from ledger.draw_bundle import export_bundle, prove_membership
+    from ledger.draw_bundle import prove_membership
     from ledger.integrity.merkle import leaf_hash, verify_inclusion
 
     store, drawer = city
