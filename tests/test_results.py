@@ -15,10 +15,12 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from ledger.demo.build import build_demo
+from ledger.demo.city import generate_city
 from ledger.demo.calendar import supply_standin_years, working_days_until
 from ledger.demo.draws import register_actor
 from ledger.domain.directory import Entity
 from ledger.domain.results import (
+    InspectionResult,
     CorrectBody,
     DiscloseBody,
     RecordBody,
@@ -34,7 +36,7 @@ from ledger.draw.spec import Quota
 from ledger.draw_service import TaskSpec, commit_draw, create_plan, create_task, read_secret, run_draw
 from ledger.integrity.canonical import utc_now
 from ledger.integrity.commands import sign_command
-from ledger.integrity.keys import Signer
+from ledger.integrity.keys import Signer, read_key_file
 from ledger.results_reports import overdue, public_results, refused, trace
 from ledger.results_service import ResultRefused, ResultsService, sign_correct, sign_disclose, sign_record
 from ledger.results_settings import ResultsSettings, load_calendar
@@ -42,8 +44,6 @@ from ledger.setup import init_ledger, open_for_writing, passphrase
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import verify_ledger
-
-from ledger.integrity.keys import read_key_file
 
 REFUSED_TOPICS = {get_topic(RefusalLog.Refused), get_topic(RefusalLog.Suppressed), get_topic(RefusalLog.Opened)}
 WINDOW = (date(2026, 9, 21), date(2026, 9, 30))  # ends on the eve of the 2026 National Day holiday
@@ -64,6 +64,7 @@ class World(msgspec.Struct, kw_only=True):
     config: StoreConfig
     items: tuple[str, ...]
     teams: dict[str, list[str]]  # target -> assigned officers of task T1
+    other_teams: dict[str, list[str]]  # the same for task T2
     keys: dict[str, Signer]
     undrawn: str
 
@@ -82,51 +83,33 @@ def _task(config: StoreConfig, task_id: str, department: str, items: tuple[str, 
     return {team.target: list(team.inspectors) for team in outcome.teams}
 
 
+CITY_SEED = 11
+
+
 def make_world(config: StoreConfig) -> World:
+    """Everything the tests expect comes from here: the city it imports and the
+    teams its two draws returned (never from the read models under test)."""
     init_ledger(config, origin="test.drledger/results", admin_id="admin", admin_name="Admin")
     # Results are recorded today: cover this year and the next (stand-ins where the
     # installed calendar lacks them); UNCOVERED stays uncovered for the refusal test.
     supply_standin_years(config.home, (TODAY.year, TODAY.year + 1))
-    build_demo(config, seed=11, small=True)
-    from ledger.projections.pools import list_items
-    from ledger.projections.runner import writable_connection
-
-    with writable_connection(config) as (conn, dialect, _):
-        items = [i for i in list_items(conn, dialect) if i.status == "active" and i.department == "XY-SCJG"]
-    codes = tuple(sorted(i.code for i in items)[:2])
+    build_demo(config, seed=CITY_SEED, small=True)
+    city = generate_city(CITY_SEED, small=True)
+    codes = tuple(sorted(i.code for i in city.items if i.status == "active" and i.department == "XY-SCJG")[:2])
     drawer = Signer.generate()
     _register(config, "res-drawer", "drawer", drawer)
     create_plan(config, plan_id="P-RES", title="p", department="XY-SCJG", year=2026, items=codes, joint_departments=(),
                 actor="admin")
     teams = _task(config, "T1", "XY-SCJG", codes, WINDOW, drawer)
-    _task(config, "T2", "XY-SCJG", codes, (date(2026, 10, 12), date(2026, 10, 30)), drawer)
+    other_teams = _task(config, "T2", "XY-SCJG", codes, (date(2026, 10, 12), date(2026, 10, 30)), drawer)
+    badges = sorted({b for t in (teams, other_teams) for officers in t.values() for b in officers})
     keys: dict[str, Signer] = {}
-    from ledger.projections.runner import writable_connection as wc
-
-    with wc(config) as (conn, dialect, _):
-        cursor = conn.cursor()
-        cursor.execute(f"SELECT DISTINCT inspectors FROM {dialect.table('draw_teams')}")
-        badges = sorted({b for (row,) in cursor.fetchall() for b in row.split(";") if b})
-        cursor.execute(f"SELECT uscc FROM {dialect.table('dir_entities')} WHERE valid_to IS NULL")
-        entities = sorted(u for (u,) in cursor.fetchall())
-    app = open_for_writing(config)
-    try:
-        known = {b for b in badges if app.find_actor(b) is not None}
-    finally:
-        app.close()
     for badge in badges:
-        if badge in known:  # the demo city registered some already: use their key files
-            keys[badge] = read_key_file(config.keys_dir / f"{badge}.pem", passphrase())
-            continue
         keys[badge] = Signer.generate()
         _register(config, badge, "inspector", keys[badge])
-    cursor_drawn = {u for u in teams}
-    with wc(config) as (conn, dialect, _):
-        cursor = conn.cursor()
-        cursor.execute(f"SELECT uscc FROM {dialect.table('draw_teams')}")
-        cursor_drawn |= {u for (u,) in cursor.fetchall()}
-    undrawn = next(u for u in entities if u not in cursor_drawn)
-    return World(config=config, items=codes, teams=teams, keys=keys, undrawn=undrawn)
+    undrawn = next(e.uscc for e in sorted(city.entities, key=lambda e: e.uscc)
+                   if e.uscc not in teams and e.uscc not in other_teams)
+    return World(config=config, items=codes, teams=teams, other_teams=other_teams, keys=keys, undrawn=undrawn)
 
 
 @pytest.fixture
@@ -246,22 +229,13 @@ def test_refused_target_not_drawn(world: World) -> None:
 
 def test_refused_inspector_not_assigned(world: World) -> None:
     target = sorted(world.teams)[0]
-    outsider = next(b for b in sorted(world.keys) if b not in world.teams[target])
+    # An officer of these draws assigned to this target in neither task.
+    outsider = next(b for b in sorted(world.keys)
+                    if b not in world.teams[target] and b not in world.other_teams.get(target, []))
     with ResultsService(world.config) as service:
         assert_refused(world, lambda: service.record(sign_record(world.keys[outsider], outsider,
                                                                  _body(world, target))),
-                       "wrong_task" if False else _expected_outsider_code(world, outsider, target))
-
-
-def _expected_outsider_code(world: World, badge: str, target: str) -> str:
-    from ledger.projections.runner import writable_connection
-
-    with writable_connection(world.config) as (conn, dialect, _):
-        cursor = conn.cursor()
-        cursor.execute(f"SELECT inspectors FROM {dialect.table('draw_teams')} WHERE uscc = {dialect.placeholder}"
-                       f" AND task_id <> 'T1'", (target,))
-        elsewhere = any(f";{badge};" in row for (row,) in cursor.fetchall())
-    return "wrong_task" if elsewhere else "inspector_not_assigned"
+                       "inspector_not_assigned")
 
 
 def test_refused_wrong_task(world: World) -> None:
@@ -357,28 +331,41 @@ def test_refused_reused_nonce(world: World) -> None:
 
 
 def test_nonce_is_unique_even_when_the_precheck_is_bypassed(world: World) -> None:
-    """Two services racing: the nonce aggregate's second creation fails in the store."""
-    target = sorted(world.teams)[0]
-    badge = _officer(world, target)
+    """Two services race with one nonce: the second passes the nonce pre-check,
+    then the first commits before the second saves. The store refuses the
+    second nonce, and the second command is refused as a replay."""
+    load: dict[str, list[str]] = {}
+    for target, officers in world.teams.items():
+        for badge in officers:
+            load.setdefault(badge, []).append(target)
+    # Six targets, two officers each, fewer than twelve qualified officers: someone has two.
+    badge, (first_target, second_target, *_) = next((b, t) for b, t in sorted(load.items()) if len(t) > 1)
     nonce = "ab" * 16
-    fixed = CorrectBody(**{**msgspec.structs.asdict(_body(world, target)), "category": "pending",
-                           "findings": "待处理", "reason": "补充"})
     with ResultsService(world.config) as first, ResultsService(world.config) as second:
-        signed_b = sign_correct(world.keys[badge], badge, fixed, nonce=nonce)
-        auth_b = second._begin(signed_b, "result.correct")  # passes the pre-check: nonce unused so far
-        first.record(sign_record(world.keys[badge], badge, _body(world, target), nonce=nonce))
-        from ledger.domain.results import InspectionResult
+        save = second.app.save
 
-        result = second.app.repository.get(InspectionResult.create_id("T1", target))
-        result.correct(task_id="T1", uscc=target, category="pending", findings="待处理", methods=fixed.methods,
-                       items=fixed.items, inspected_on=fixed.inspected_on, reason="补充", previous_category="no_issue",
-                       actor=badge, signed=signed_b)
+        def save_after_the_rival(*aggregates: Any, **kwargs: Any) -> Any:
+            # `second` has passed every check, the nonce's included; the rival commits first.
+            second.app.save = save  # type: ignore[method-assign]
+            first.record(sign_record(world.keys[badge], badge, _body(world, first_target), nonce=nonce))
+            return save(*aggregates, **kwargs)
+
+        second.app.save = save_after_the_rival  # type: ignore[method-assign]
         before = _events(world.config)
         with pytest.raises(ResultRefused) as caught:
-            second._save(signed_b, auth_b, result, None, None)
-        assert caught.value.code == "reused_nonce"
+            second.record(sign_record(world.keys[badge], badge, _body(world, second_target), nonce=nonce))
+        assert caught.value.code == "reused_nonce", str(caught.value)
+        assert second.app.save is save  # the race ran
     added = _events(world.config)[len(before):]
-    assert added and {t for _, t, _ in added} <= REFUSED_TOPICS
+    refusals = [msgspec.json.decode(state)["code"] for _, topic, state in added
+                if topic == get_topic(RefusalLog.Refused)]
+    assert refusals == ["reused_nonce"]
+    written = [(topic.rsplit(":", 1)[1], msgspec.json.decode(state).get("uscc")) for _, topic, state in added
+               if topic not in REFUSED_TOPICS]
+    # Only the rival's transaction: its result and its nonce; nothing of the second command.
+    assert sorted(written, key=str) == sorted([("InspectionResult.Recorded", first_target),
+                                               ("CommandNonce.Used", None)], key=str), written
+    assert [r.kind for r in trace(world.config, "T1", second_target) if r.kind == "recorded"] == []
 
 
 def test_refused_duplicate_result_and_correction_without_result(world: World) -> None:
@@ -482,7 +469,16 @@ def test_reclassification_names_its_result(world: World) -> None:
     badge = _officer(world, target)
     with ResultsService(world.config) as service:
         service.record(sign_record(world.keys[badge], badge, _body(world, target, category="false_disclosure")))
-        entity = service.app.repository.get(Entity.id_for(target))
-        assert entity.record.risk_class == "D"
-        last = service._last_reclassification(entity)
-        assert last.cause == f"result:T1/{target}@1" and last.actor == badge
+    with open_reader(world.config) as reader:
+        recorded = [r for r in reader.events_with_topics([get_topic(InspectionResult.Recorded)])
+                    if msgspec.json.decode(r.state)["uscc"] == target]
+        changes = [(r.seq, msgspec.json.decode(r.state)) for r in reader.events_with_topics([get_topic(Entity.Reclassified)])
+                   if msgspec.json.decode(r.state)["uscc"] == target]
+    # The result (version 1 of its aggregate) and the class change it caused, in one transaction.
+    assert len(recorded) == 1 and len(changes) == 1
+    seq, change = changes[0]
+    assert seq == recorded[0].seq + 2  # result, its nonce, then the entity
+    assert change["risk_class"] == "D"  # the default rule for false_disclosure
+    assert change["cause"] == f"result:T1/{target}@1" and change["actor"] == badge
+    assert [msgspec.json.decode(r.detail)["cause"] for r in trace(world.config, "T1", target)
+            if r.kind == "reclassified"] == [change["cause"]]
