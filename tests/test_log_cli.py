@@ -28,9 +28,10 @@ def drledger(*args: str, home: Path | None = None, stdin: str = "") -> subproces
     return subprocess.run([exe, *args, *extra], input=stdin, capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("log") / "home"
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A fresh two-event ledger for each test (publishing a checkpoint changes it)."""
+    home = tmp_path / "home"
     assert drledger("init", "--origin", "test.drledger/cli", home=home).returncode == 0
     return home
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,19 @@ from tests.cli_helpers import assert_clear_failure, run
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo city with the results stage (tasks, draws, results, refusals)."""
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo city with the results stage (tasks, draws, results, refusals).
+    Built once and never used directly: each test works on its own copy."""
     home = tmp_path_factory.mktemp("results-cli") / "data"
-    assert run("demo", "--small", "--seed", "5", home=home, timeout=300).returncode == 0  # includes results
+    demo = run("demo", "--small", "--seed", "5", home=home, timeout=300)  # includes results
+    assert demo.returncode == 0, demo.stderr
     return home
+
+
+@pytest.fixture
+def home(demo_home: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the demo ledger home (SQLite file, keys, secrets, settings)."""
+    return Path(shutil.copytree(demo_home, tmp_path / "data"))
 
 
 def _json(home: Path, *args: str) -> list[dict[str, object]]:
@@ -78,7 +87,7 @@ def test_record_correct_disclose_and_refusal(home: Path) -> None:
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-def test_calendar_file_supplies_a_year(home: Path, tmp_path: Path) -> None:
+def test_calendar_file_supplies_a_year(home: Path) -> None:
     from datetime import date, timedelta
 
     from ledger.demo.calendar import working_days_until
@@ -98,18 +107,14 @@ def test_calendar_file_supplies_a_year(home: Path, tmp_path: Path) -> None:
     due = working_days_until(start, uncovered, calendar) + 10
     original = (home / "calendar.toml").read_text(encoding="utf-8") if (home / "calendar.toml").exists() else ""
     (home / "results.toml").write_text(f"results_due_working_days = {due}\n", encoding="utf-8")
-    try:
-        overdue = _json(home, "report", "overdue")
-        assert any(r["problem"] == "calendar_not_covered" for r in overdue)
-        supplied = original + f'\n["{uncovered}"]\nholidays = ["{uncovered}-01-01"]\nworkdays = []\n'
-        (home / "calendar.toml").write_text(supplied, encoding="utf-8")
-        assert not any(r["problem"] == "calendar_not_covered" for r in _json(home, "report", "overdue"))
-        bad = original + f'\n["{uncovered}"]\nworkdays = ["{monday.isoformat()}"]\n'  # a Monday is no make-up day
-        (home / "calendar.toml").write_text(bad, encoding="utf-8")
-        assert_clear_failure(run("report", "overdue", home=home), "calendar.toml", "weekend")
-    finally:
-        (home / "results.toml").unlink()
-        (home / "calendar.toml").write_text(original, encoding="utf-8")
+    overdue = _json(home, "report", "overdue")
+    assert any(r["problem"] == "calendar_not_covered" for r in overdue)
+    supplied = original + f'\n["{uncovered}"]\nholidays = ["{uncovered}-01-01"]\nworkdays = []\n'
+    (home / "calendar.toml").write_text(supplied, encoding="utf-8")
+    assert not any(r["problem"] == "calendar_not_covered" for r in _json(home, "report", "overdue"))
+    bad = original + f'\n["{uncovered}"]\nworkdays = ["{monday.isoformat()}"]\n'  # a Monday is no make-up day
+    (home / "calendar.toml").write_text(bad, encoding="utf-8")
+    assert_clear_failure(run("report", "overdue", home=home), "calendar.toml", "weekend")
 
 
 @pytest.mark.parametrize("command", [("result", "record"), ("result", "correct"), ("result", "disclose"),

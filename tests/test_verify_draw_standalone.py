@@ -13,9 +13,10 @@ import copy
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -84,6 +85,12 @@ class DemoLedger:
 
     def bundle(self, task_id: str) -> dict[str, Any]:
         return json.loads(self.bundle_file(task_id).read_bytes())
+
+    def copy_to(self, tmp: Path) -> DemoLedger:
+        """An independent copy: the ledger home copied under `tmp`, files written there."""
+        home = Path(shutil.copytree(self.config.home, tmp / "home"))
+        return DemoLedger(config=resolve_store(None, home), city=self.city, drawer=self.drawer, tmp=tmp,
+                          plans=self.plans, demo_tasks=list(self.demo_tasks))
 
     def prove(self, task_id: str, uscc: str) -> Path:
         done = drledger("draw", "prove", task_id, uscc, home=self.config.home)
@@ -182,9 +189,10 @@ def test_agrees_with_the_system_on_random_draws(tmp_path: Path, city_seed: int) 
 
 
 @pytest.fixture(scope="module")
-def rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoLedger, str, str]]:
-    """A plain draw, then a joint draw with experts, a binding load cap, exclusions and a beacon."""
-    ledger = demo_ledger(tmp_path_factory.mktemp("rich"), 8)
+def rich_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoLedger, str, str]:
+    """A plain draw, then a joint draw with experts, a binding load cap, exclusions and a beacon.
+    Built once and never used directly: each test works on its own copy (`rich`)."""
+    ledger = demo_ledger(tmp_path_factory.mktemp("rich") / "template", 8)
     first, _ = ledger.draw(items=("XY-SCJG-010", "XY-SCJG-002"), departments=("XY-SCJG",),
                            quotas={"A": Quota(ratio="0.05"), "B": Quota(count=4), "C": Quota(ratio="0.25")})
     # 回避: every active expert but one declares a conflict with every class D firm, through the import path.
@@ -202,7 +210,13 @@ def rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoLedger,
     assert all(len(v) >= 2 for v in outcome.targets.values())
     assert max_load(outcome) == 4, "the load cap should bind in this draw"
     assert all(t.experts == experts[:1] for t in outcome.teams if t.target in outcome.targets["D"])
-    yield ledger, first, joint
+    return ledger, first, joint
+
+
+@pytest.fixture
+def rich(rich_template: tuple[DemoLedger, str, str], tmp_path: Path) -> tuple[DemoLedger, str, str]:
+    template, first, joint = rich_template
+    return template.copy_to(tmp_path), first, joint
 
 
 def test_rich_draws_verify(rich: tuple[DemoLedger, str, str]) -> None:
@@ -426,14 +440,19 @@ def test_proofs_of_members_and_non_members_verify(rich: tuple[DemoLedger, str, s
 
 def test_proof_with_an_empty_class(rich: tuple[DemoLedger, str, str]) -> None:
     ledger, _, _ = rich
-    task_id, outcome = ledger.draw(items=("XY-SCJG-010",), departments=("XY-SCJG",), quotas={"C": Quota(count=1)},
+    task_id, outcome = ledger.draw(items=("XY-SCJG-010",), departments=("XY-SCJG",),
+                                   quotas={"A": Quota(count=1), "C": Quota(count=1)},
                                    target_filter=EntityFilter(entity_types=("other",)))
-    assert 0 in outcome.counts.values(), outcome.counts
-    for uscc in ["0" * 18, *outcome.targets["C"]]:
-        done = verify("--proof", ledger.prove(task_id, uscc), ledger.bundle_file(task_id))
-        assert done.returncode == 0, done.stdout
-        assert f"class {next(k for k, n in outcome.counts.items() if not n)}: empty" in done.stdout \
-            or "IS in the pool" in done.stdout
+    empty = [k for k, n in outcome.counts.items() if not n]
+    assert "C" in empty and len(outcome.targets["A"]) == 1, outcome.counts  # C is quoted but empty
+    member = outcome.targets["A"][0]
+    absent = verify("--proof", ledger.prove(task_id, "0" * 18), ledger.bundle_file(task_id))
+    assert absent.returncode == 0, absent.stdout
+    assert f"{'0' * 18} is NOT in the pool" in absent.stdout
+    assert all(f"class {k}: empty" in absent.stdout for k in empty), absent.stdout
+    present = verify("--proof", ledger.prove(task_id, member), ledger.bundle_file(task_id))
+    assert present.returncode == 0, present.stdout
+    assert f"{member} IS in the pool: class A" in present.stdout
     assert verify(ledger.bundle_file(task_id)).returncode == 0
 
 
