@@ -98,21 +98,28 @@ def test_unknown_references_are_refused_with_their_lines(city_ledger: StoreConfi
 def test_reclassification_writes_only_changes(city_ledger: StoreConfig) -> None:
     rng = random.Random(3)
     rows = []
-    changed = set()
+    new_class: dict[str, str] = {}
     for entity in CITY.entities:
-        new_class = entity.risk_class
+        new_class[entity.uscc] = entity.risk_class
         if rng.random() < 0.1:
-            new_class = rng.choice([c for c in "ABCD" if c != entity.risk_class])
-            changed.add(entity.uscc)
-        rows.append(f"{entity.uscc},{new_class}")
+            new_class[entity.uscc] = rng.choice([c for c in "ABCD" if c != entity.risk_class])
+        rows.append(f"{entity.uscc},{new_class[entity.uscc]}")
+    changed = {e.uscc for e in CITY.entities if new_class[e.uscc] != e.risk_class}
+    assert changed
+    active = [e.uscc for e in CITY.entities if e.status == "active"]
+    old_class = {e.uscc: e.risk_class for e in CITY.entities}
+
+    def pools(classes: dict[str, str]) -> dict[str, list[str]]:
+        return {k: sorted((u for u in active if classes[u] == k), key=str.encode) for k in "ABCD"}
+
     position = size(city_ledger)
-    snapshot_before = read(city_ledger, lambda c, d: pool_snapshot(c, d, EntityFilter(), position))
     summary = import_file(city_ledger, "reclassifications", ("uscc,risk_class\n" + "\n".join(rows) + "\n").encode())
     assert summary.changed == len(changed) and summary.events == len(changed)
-    # The pool as of the earlier position is unchanged; the current one moved.
-    assert read(city_ledger, lambda c, d: pool_snapshot(c, d, EntityFilter(), position)) == snapshot_before
+    assert size(city_ledger) == position + len(changed) + 1  # the changes and the import record
+    # The pool as of the earlier position is the imported one; the current one has the new classes.
+    assert read(city_ledger, lambda c, d: pool_snapshot(c, d, EntityFilter(), position)).ids == pools(old_class)
     now = read(city_ledger, lambda c, d: pool_snapshot(c, d, EntityFilter(), size(city_ledger)))
-    assert now.roots != snapshot_before.roots or not changed
+    assert now.ids == pools(new_class) != pools(old_class)
     assert verify_ledger(city_ledger).ok
 
 
