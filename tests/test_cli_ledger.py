@@ -108,6 +108,7 @@ def test_bad_store_urls(tmp_path: Path, url: str, needle: str) -> None:
     assert_clear_failure(run("status", home=tmp_path, store=url), needle)
 
 
+@pytest.mark.slow
 def test_actor_lifecycle_and_refusals(store: StoreConfig, tmp_path: Path) -> None:
     home, url = store.home, store_url(store)
     assert run("init", home=home, store=url).returncode == 0
@@ -145,6 +146,7 @@ def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
         assert "Example" in result.stdout, name
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     """`drledger pool entities | head -1`: no error line, no traceback."""
     import os

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import verify_ledger
@@ -62,6 +64,7 @@ def test_two_processes_appending_at_once(store: StoreConfig) -> None:
             assert b'"text":"%s %d.' % (tag.encode(), step // 2) in state
 
 
+@pytest.mark.slow
 def test_killed_in_the_middle_of_a_large_batch(store: StoreConfig) -> None:
     """SIGKILL while the batch's rows are written but not committed: the batch
     is wholly absent, the ledger verifies, and appends go on afterwards."""

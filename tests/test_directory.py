@@ -155,6 +155,7 @@ def test_rebuild_equals_incremental_state(city_ledger: StoreConfig) -> None:
     assert sum(len(rows) for rows in incremental.values()) > len(CITY.entities)
 
 
+@pytest.mark.slow
 def test_cli_import_gb18030_and_errors(tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert run("init", home=home).returncode == 0

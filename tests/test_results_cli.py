@@ -64,6 +64,7 @@ def test_trace_and_actor(home: Path) -> None:
     assert_clear_failure(missing, "nothing recorded")
 
 
+@pytest.mark.slow
 def test_record_correct_disclose_and_refusal(home: Path) -> None:
     overdue = _json(home, "report", "overdue")
     gap = next(r for r in overdue if r["problem"] == "result_missing" and r["task_id"] == "T-DEMO-LATE")

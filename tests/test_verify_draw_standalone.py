@@ -154,6 +154,7 @@ def max_load(outcome: DrawOutcome) -> int:
 
 # -- Agreement on many random draws --------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("city_seed", [8, 32])
 def test_agrees_with_the_system_on_random_draws(tmp_path: Path, city_seed: int) -> None:
     ledger = demo_ledger(tmp_path, city_seed)
@@ -423,6 +424,7 @@ def _non_members(bundle: Bundle) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_proofs_of_members_and_non_members_verify(rich: tuple[DemoLedger, str, str]) -> None:
     ledger, _, joint = rich
     bundle = ledger.bundle(joint)
