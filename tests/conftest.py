@@ -20,7 +20,12 @@ settings.load_profile("drledger")
 from ledger.store.config import StoreConfig, resolve_store
 
 PG_URL = os.environ.get("DRLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# Published test vectors, inside the repository (sources in tests/vectors/README.md).
+# Nothing in the tests reads outside the clone.
+VECTORS = Path(__file__).resolve().parent / "vectors"
+# Older name, still imported by tests/test_log_cli.py as `SHARED / "vectors/…"`;
+# it is the tests folder, so that path lands in VECTORS.  Use VECTORS instead.
+SHARED = VECTORS.parent
 
 
 def pg_connect() -> psycopg.Connection:
@@ -51,8 +56,3 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreConfig:
     schema = request.getfixturevalue("pg_schema")
     return resolve_store(f"{PG_URL}?schema={schema}", home)
 
-
-@pytest.fixture
-def shared_dir() -> Path:
-    assert SHARED.is_dir(), f"../shared not found beside the repository ({SHARED})"
-    return SHARED

@@ -1,6 +1,6 @@
 """ledger.integrity.merkle against every published RFC 6962 / RFC 9162 vector.
 
-Vectors live in ../shared/vectors/tlog/merkle (see its README for provenance).
+Vectors live in tests/vectors/tlog/merkle (sources in tests/vectors/README.md).
 Each vector file is its own test case, named by its path.
 """
 
@@ -26,8 +26,9 @@ from ledger.integrity.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.conftest import VECTORS
 
-MERKLE = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "tlog" / "merkle"
+MERKLE = VECTORS / "tlog" / "merkle"
 TESTDATA = MERKLE / "transparency-dev-merkle" / "testdata"
 
 # Merkle Tree Certificates subtree proofs: not RFC 9162, not implemented here.

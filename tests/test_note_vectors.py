@@ -1,13 +1,12 @@
 """ledger.integrity.note against the published signed-note / checkpoint / cosignature vectors.
 
-Vectors live in ../shared/vectors/tlog/notes (provenance in the README there).
+Vectors live in tests/vectors/tlog/notes (sources in tests/vectors/README.md).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import pytest
 
@@ -40,8 +39,9 @@ from ledger.integrity.note import (
     parse_verifier_key,
     sign_note,
 )
+from tests.conftest import VECTORS
 
-NOTES = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "tlog" / "notes"
+NOTES = VECTORS / "tlog" / "notes"
 
 
 def _load(name: str) -> dict:
@@ -52,7 +52,7 @@ GO = _load("golang-mod-sumdb-note.json")
 C2SP = _load("c2sp-examples.json")
 FORMATS = _load("transparency-dev-formats-checkpoints.json")
 
-# The README: JSON cannot hold the raw 0xff byte of this x/mod bad message (it
+# tests/vectors/README.md: JSON cannot hold the raw 0xff byte of this x/mod bad message (it
 # is stored as U+00FF, which is valid UTF-8), so the vector no longer tests
 # what it was written for.  test_raw_invalid_utf8_is_malformed covers it.
 RAW_FF_DESC = "TestOpen badMsgs: leading invalid UTF-8 0xff"
@@ -91,7 +91,7 @@ def test_go_skey_reproduces_vkey_and_signature_exactly() -> None:
 )
 def test_go_signed_note(vector: dict) -> None:
     if vector["desc"].startswith(RAW_FF_DESC):
-        pytest.skip("raw 0xff byte not representable in JSON (README); see test_raw_invalid_utf8_is_malformed")
+        pytest.skip("raw 0xff byte not representable in JSON (tests/vectors/README.md); see test_raw_invalid_utf8_is_malformed")
     verifiers = _go_verifiers(vector["trusted_vkeys"])
     if vector["wantErr"]:
         with pytest.raises(NoteError):

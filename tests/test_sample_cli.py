@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,15 +11,16 @@ from pathlib import Path
 import pytest
 
 from ledger.draw.sampler import reference_ticket, sample
+from tests.conftest import VECTORS as VECTORS_DIR
 
-VECTORS = Path(__file__).parents[2] / "shared" / "vectors" / "draw" / "rivest_consistent_sampler.json"
+VECTORS = VECTORS_DIR / "draw" / "rivest_consistent_sampler.json"
 
 
 def drledger() -> str:
+    """The console script installed beside this Python, never one found on PATH."""
     beside_python = Path(sys.executable).parent / "drledger"
-    found = str(beside_python) if beside_python.exists() else shutil.which("drledger")
-    assert found, "the drledger console script is not installed"
-    return found
+    assert beside_python.exists(), f"the drledger console script is not installed beside {sys.executable}"
+    return str(beside_python)
 
 
 def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:

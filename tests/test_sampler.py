@@ -22,8 +22,9 @@ from ledger.draw.sampler import (
     seed_prefix,
     ticket_residues,
 )
+from tests.conftest import VECTORS as VECTORS_DIR
 
-VECTORS = Path(__file__).parents[2] / "shared" / "vectors" / "draw" / "rivest_consistent_sampler.json"
+VECTORS = VECTORS_DIR / "draw" / "rivest_consistent_sampler.json"
 
 
 # --- The written spec, plainly (docs/sampler.md); deliberately no cleverness. ---

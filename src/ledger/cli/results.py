@@ -41,7 +41,7 @@ def _emit(rows: list[Any], fmt: str) -> None:
 
 def _content_options(function: F) -> F:
     for option in reversed([
-        click.option("--category", required=True, help="Result category code (see DOMAIN; e.g. no_issue)."),
+        click.option("--category", required=True, help="Result category code (see docs/domain.md; e.g. no_issue)."),
         click.option("--findings", required=True, help="What was found (检查结果说明)."),
         click.option("--method", "methods", required=True, metavar="M[,M]",
                      help="Method code(s): onsite, written, online, testing, agency, adopted."),

@@ -2,7 +2,7 @@
 
 Each vocabulary has stable ASCII codes (what events, APIs and CSV files
 store) and Chinese labels (what people read).  Codes never change once
-shipped; labels may.  Result categories are the one list DOMAIN.md calls
+shipped; labels may.  Result categories are the one list docs/domain.md calls
 configurable (no single official code list exists), so they can be
 overridden from a dict (e.g. loaded from the operator's JSON/TOML).
 
@@ -77,7 +77,7 @@ INSPECTOR_ROLES: Final = _terms(
     ("expert", "专家", "expert"),
 )
 
-# DOMAIN.md is silent on inspector statuses; these are the states that
+# docs/domain.md names no inspector statuses; these are the states that
 # matter to a draw: only "active" inspectors are drawn.
 INSPECTOR_STATUSES: Final = _terms(
     ("active", "在岗", "active"),

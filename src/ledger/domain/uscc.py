@@ -28,7 +28,7 @@ True
 
 Two kinds of problem are kept apart on purpose: a *malformed* code is never
 acceptable, whereas a well-formed code whose check character is wrong exists
-in real registers (DOMAIN.md) and may be accepted by an explicit operator
+in real registers (docs/domain.md) and may be accepted by an explicit operator
 choice, staying flagged.
 """
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -42,12 +42,20 @@ class LedgerReadOnly(RuntimeError):
 
 
 class IntegrityAppender:
-    """Chains and signs a batch of just-inserted events (one transaction)."""
+    """Chains and signs a batch of just-inserted events (one transaction).
+
+    `hooks` run in order inside the append transaction, after the chain and
+    signature rows. Every appender starts with the Merkle tree, then
+    `process_hooks`: hooks added there reach every ledger this process opens
+    afterwards, including those opened inside library calls.
+    """
+
+    process_hooks: ClassVar[list[AppendHook]] = []
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self.signer: Signer | None = None
-        self.hooks: list[AppendHook] = [append_tree_nodes]
+        self.hooks: list[AppendHook] = [append_tree_nodes, *IntegrityAppender.process_hooks]
 
     def append(self, cursor: Any, notification_ids: Sequence[int], events: Sequence[StoredEvent]) -> None:
         if self.signer is None:
