@@ -23,9 +23,6 @@ PG_URL = os.environ.get("DRLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:543
 # Published test vectors, inside the repository (sources in tests/vectors/README.md).
 # Nothing in the tests reads outside the clone.
 VECTORS = Path(__file__).resolve().parent / "vectors"
-# Older name, still imported by tests/test_log_cli.py as `SHARED / "vectors/…"`;
-# it is the tests folder, so that path lands in VECTORS.  Use VECTORS instead.
-SHARED = VECTORS.parent
 
 
 def pg_connect() -> psycopg.Connection:

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 
 from ledger.cli.log import EQUAL_RULE, SIZE0_RULE, log
 from ledger.integrity.note import open_checkpoint, parse_verifier_key
-from tests.conftest import SHARED
+from tests.conftest import VECTORS as VECTOR_DIR
 
-TESTDATA = SHARED / "vectors/tlog/merkle/transparency-dev-merkle/testdata"
+TESTDATA = VECTOR_DIR / "tlog/merkle/transparency-dev-merkle/testdata"
 # Refused here by the 32-byte rule, accepted upstream (docs/transparency-log.md).
 DEVIATIONS = {"sizes-are-equal-one-and-proof-is-empty.json"}
 
