@@ -22,7 +22,7 @@ from ledger.integrity.keys import Signer, public_key_b64, read_key_file
 from ledger.services.directory import import_rows
 from ledger.services.ledger import LedgerService
 from ledger.services.receipts import Receipt
-from ledger.setup import init_ledger
+from ledger.services.setup import init_ledger
 from ledger.store.config import StoreConfig
 from ledger.store.schema import SQLITE, postgres_dialect
 

@@ -36,7 +36,7 @@ from ledger.services import draws
 from ledger.services.bundles import export_bundle
 from ledger.services.directory import import_file
 from ledger.services.ledger import CommandRefused
-from ledger.setup import init_ledger
+from ledger.services.setup import init_ledger
 from ledger.store.config import StoreConfig, resolve_store
 from tests.cli_helpers import run as drledger
 from tests.draw_helpers import import_city
