@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from ledger.demo.city import City, generate_city, to_csv
+from ledger.demo.city import City, to_csv
 from ledger.demo.draws import add_draws, demo_signer
 from ledger.domain.draws import PlanBody, TaskBody
 from ledger.domain.filters import EntityFilter
