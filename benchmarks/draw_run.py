@@ -45,7 +45,7 @@ from ledger.services import draws
 from ledger.services.bundles import export_bundle
 from ledger.services.directory import import_file
 from ledger.services.ledger import LedgerService, open_ledger
-from ledger.setup import init_ledger
+from ledger.services.setup import init_ledger
 from ledger.store.config import resolve_store
 from ledger.verify.draws import replay_draws
 from ledger.verify.ledger_check import verify_ledger

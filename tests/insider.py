@@ -15,7 +15,7 @@ from typing import Any
 from ledger.domain.base import recorded_time
 from ledger.domain.commands import CommandRecord
 from ledger.integrity.commands import SignedCommand
-from ledger.setup import load_ledger_signer
+from ledger.services.setup import load_ledger_signer
 from ledger.store.application import LedgerApplication
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader

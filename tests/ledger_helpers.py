@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ledger.domain.rows import DepartmentRow, EntityRow
@@ -22,7 +21,7 @@ from ledger.integrity.keys import Signer, public_key_b64, read_key_file
 from ledger.services.directory import import_rows
 from ledger.services.ledger import LedgerService
 from ledger.services.receipts import Receipt
-from ledger.setup import init_ledger
+from ledger.services.setup import init_ledger
 from ledger.store.config import StoreConfig
 from ledger.store.schema import SQLITE, postgres_dialect
 

@@ -15,7 +15,7 @@ import pytest
 
 from ledger.domain.actors import Actor
 from ledger.domain.commands import CommandRecord
-from ledger.domain.directory import Department, DirectoryImport, Entity, InspectionItem
+from ledger.domain.directory import Department, DirectoryImport, Entity
 from ledger.domain.rows import DepartmentRow, ItemRow
 from ledger.integrity.commands import sign_command
 from ledger.integrity.keys import Signer, public_key_b64

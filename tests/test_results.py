@@ -34,7 +34,7 @@ from ledger.services import draws, results, settings
 from ledger.services.directory import import_rows
 from ledger.services.ledger import CommandRefused, LedgerService
 from ledger.services.reports import actor_report, overdue, public_results, refused, trace
-from ledger.setup import load_ledger_signer
+from ledger.services.setup import load_ledger_signer
 from ledger.store.config import StoreConfig
 from ledger.store.mapper import CanonicalMapper
 from ledger.store.reader import open_reader

@@ -17,7 +17,7 @@ from ledger.domain.directory import Entity
 from ledger.integrity.chain import transaction_message
 from ledger.integrity.keys import verify_signature
 from ledger.services.directory import import_rows
-from ledger.setup import load_ledger_signer, open_for_writing, trusted_ledger_key
+from ledger.services.setup import load_ledger_signer, open_for_writing, trusted_ledger_key
 from ledger.store.application import LedgerApplication
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader

@@ -13,7 +13,7 @@ import pytest
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.commands import COMMAND_TAG, sign_command
 from ledger.integrity.keys import Signer
-from ledger.setup import genesis_body, trusted_ledger_key
+from ledger.services.setup import genesis_body, trusted_ledger_key
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import ExpectedHead, VerifyReport, verify_ledger

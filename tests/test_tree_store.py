@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from ledger.services.checkpoints import CheckpointRefused, publish_checkpoint
 from ledger.integrity.merkle import MemoryTree, ProofError, leaf_hash, verify_consistency, verify_inclusion
 from ledger.integrity.note import Ed25519Signer, format_checkpoint, sign_note
-from ledger.setup import load_ledger_signer
+from ledger.services.setup import load_ledger_signer
 from ledger.store.config import StoreConfig
 from ledger.store.log_reader import LogReader
 from ledger.store.reader import open_reader

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from ledger.demo.city import City, generate_city, to_csv
+from ledger.demo.city import City, to_csv
 from ledger.demo.draws import add_draws, demo_signer
 from ledger.domain.draws import PlanBody, TaskBody
 from ledger.domain.filters import EntityFilter
@@ -36,7 +36,7 @@ from ledger.services import draws
 from ledger.services.bundles import export_bundle
 from ledger.services.directory import import_file
 from ledger.services.ledger import CommandRefused
-from ledger.setup import init_ledger
+from ledger.services.setup import init_ledger
 from ledger.store.config import StoreConfig, resolve_store
 from tests.cli_helpers import run as drledger
 from tests.draw_helpers import import_city

@@ -23,7 +23,7 @@ from ledger.services.witnesses import (
     remove_witness,
     witness_status,
 )
-from ledger.setup import load_ledger_signer
+from ledger.services.setup import load_ledger_signer
 from ledger.store.config import StoreConfig, resolve_store
 from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import verify_ledger

@@ -78,7 +78,7 @@ def clear_errors(function: F) -> F:
         from ledger.domain.commands import Refusal
         from ledger.integrity.keys import KeyFileError
         from ledger.services.processor import CommandRefused
-        from ledger.setup import SetupError
+        from ledger.services.setup import SetupError
         from ledger.store.config import StoreConfigError
         from ledger.store.reader import StoreUnavailable
 

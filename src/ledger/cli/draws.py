@@ -296,9 +296,9 @@ def replay(store: str | None, home: str, task_id: str, as_json: bool) -> None:
     """
     import msgspec
 
-    from ledger.verify.draws import replay_draws
+    from ledger.services.draws import replay
 
-    results, _ = replay_draws(config_from(store, home), task_id)
+    results = replay(config_from(store, home), task_id)
     if not results:
         fail(f"task {task_id} has no draw to replay")
     if as_json:

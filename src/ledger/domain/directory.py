@@ -359,6 +359,12 @@ def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggre
         raise Refusal("invalid_rows", "a key appears twice among the rows")
     ordered = sorted(rows, key=lambda r: row_key(kind, r).encode())
     _revalidate(kind, ordered, body.accept_bad_check)
+    if kind in DIRECTORY_CLASSES:
+        state.preload([DIRECTORY_CLASSES[kind].id_for(row_key(kind, r)) for r in ordered])
+    elif kind == "reclassifications":
+        state.preload([Entity.id_for(r.uscc) for r in ordered])
+    elif kind == "conflicts":
+        state.preload(list({Inspector.id_for(r.badge) for r in ordered} | {Entity.id_for(r.uscc) for r in ordered}))
     _check_references(state, kind, ordered)
     _check_jurisdiction(state, command, kind, ordered)
     actor = command.actor_id
@@ -366,10 +372,6 @@ def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggre
     new = changed = 0
     unchanged: list[str] = []
     flagged = [row_key(kind, r) for r in ordered if getattr(r, "check_ok", True) is False]
-    if kind in DIRECTORY_CLASSES:
-        state.preload([DIRECTORY_CLASSES[kind].id_for(row_key(kind, r)) for r in ordered])
-    elif kind == "reclassifications":
-        state.preload([Entity.id_for(r.uscc) for r in ordered])
     for row in ordered:
         if kind in DIRECTORY_CLASSES:
             cls = DIRECTORY_CLASSES[kind]

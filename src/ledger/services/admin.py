@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 
 from ledger.integrity.canonical import rfc3339
-from ledger.setup import InitResult, SetupError, init_ledger, store_has_ledger
+from ledger.services.setup import InitResult, SetupError, init_ledger, store_has_ledger
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 

@@ -57,7 +57,7 @@ def publish_checkpoint(config: StoreConfig, signer: Signer | None = None) -> str
     not verify, lies beyond the chain, or is not a prefix of the current tree.
     """
     if signer is None:
-        from ledger.setup import load_ledger_signer
+        from ledger.services.setup import load_ledger_signer
 
         signer = load_ledger_signer(config)
     with locked_writer(config) as reader:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from eventsourcing.utils import get_topic
@@ -254,3 +255,11 @@ def gather_inputs(config: StoreConfig, task: Task, position: int) -> DrawInputs:
                     for i in sorted(inspectors, key=lambda i: i.badge)],
         conflicts=sorted(declared),
     )
+
+
+def replay(config: StoreConfig, task_id: str) -> list[Any]:
+    """Every draw of `task_id` recomputed from the ledger's events alone (verify/draws.py)."""
+    from ledger.verify.draws import replay_draws
+
+    results, _ = replay_draws(config, task_id)
+    return results

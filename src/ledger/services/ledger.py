@@ -24,7 +24,7 @@ __all__ = ["CommandRefused", "LedgerService", "Receipt", "open_ledger", "ledger_
 
 class LedgerService:
     def __init__(self, config: StoreConfig, *, clock: Callable[[], datetime] = utc_now, sync: bool = True) -> None:
-        from ledger.setup import open_for_writing
+        from ledger.services.setup import open_for_writing
 
         self.config = config
         self.sync = sync
@@ -71,7 +71,7 @@ def ledger_origin(config: StoreConfig) -> str:
     with open_reader(config) as reader:
         rows = reader.events_with_topics([GENESIS_TOPIC])
     if not rows or rows[0].state is None:
-        from ledger.setup import SetupError
+        from ledger.services.setup import SetupError
 
         raise SetupError(f"{config.display} holds no ledger: run `drledger init` first")
     return str(msgspec.json.decode(rows[0].state)["origin"])

@@ -92,7 +92,8 @@ class RepositoryState:
 
     def _get(self, cls: type, aggregate_id: UUID, copy: bool) -> Any:
         if aggregate_id in self.preloaded:
-            found = self.preloaded.pop(aggregate_id)  # loaded for this decision alone: already a copy
+            # Loaded for this decision alone: reads share it until it is handed out for update.
+            found = self.preloaded.pop(aggregate_id) if copy else self.preloaded[aggregate_id]
         elif not copy:
             if aggregate_id not in self.read:
                 self.read[aggregate_id] = self.app.find(aggregate_id, copy=False)

@@ -46,7 +46,7 @@ class ReceiptCheck(msgspec.Struct, kw_only=True):
 
 def trusted_ledger_key(config: StoreConfig) -> bytes | None:
     """The ledger public key pinned at init on this machine (HOME/trust.json), if any."""
-    from ledger.setup import trusted_ledger_key as pinned
+    from ledger.services.setup import trusted_ledger_key as pinned
 
     return pinned(config)
 
