@@ -125,6 +125,7 @@ class CommandProcessor:
         # one for the writer lock, both kept for the processor's life.
         self.reader = LedgerReader(*connect(self.config, "write"))
         self.lock = WriterLock(self.config)
+        self.known_head = -1  # the head right after this processor's last write
 
     def __enter__(self) -> CommandProcessor:
         return self
@@ -146,6 +147,9 @@ class CommandProcessor:
         with self.lock:
             head = head_of(self.reader)
             now = max(self.clock(), head.recorded_at)
+            # Cached aggregates are current when nobody appended since this processor's own
+            # last write: then they need no fast-forward query each.
+            self.app.repository.fastforward = head.position != self.known_head
             state = RepositoryState(self.app, head.position)
             retry = self._retry_receipt(state, signed)
             if retry is not None:
@@ -165,6 +169,7 @@ class CommandProcessor:
             recordings = self.app.save(*aggregates)
             # Under the writer lock nothing else was appended: the transaction follows the head.
             first, last = head.position + 1, head.position + len(recordings)
+            self.known_head = last
             return self._receipt(signed, first, last, rfc3339(now), "accepted", None)
 
     def preview(self, signed: SignedCommand, attachment: Any = None) -> list[Any]:
@@ -205,6 +210,7 @@ class CommandProcessor:
         if events:
             recordings = self.app.save(*events)
             first, last = state.position + 1, state.position + len(recordings)
+            self.known_head = last
             receipt = self._receipt(signed, first, last, rfc3339(now), "refused", refusal.code)
         return CommandRefused(refusal.code, refusal.message, receipt)
 
