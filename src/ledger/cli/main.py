@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "result": "ledger.cli.results:result",
     "report": "ledger.cli.results:report",
     "settings": "ledger.cli.results:settings",
+    "proposal": "ledger.cli.proposals:proposal",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -52,6 +53,7 @@ SUMMARIES: dict[str, str] = {
     "result": "Record, correct, disclose inspection results (signed).",
     "report": "Accountability reports: trace, actor, refused, overdue, conflicts.",
     "settings": "Results settings and working-day calendars (signed ledger data).",
+    "proposal": "Guarded actions (key recovery, revoking inspectors or drawers) approved by m of n with 纪检.",
 }
 
 

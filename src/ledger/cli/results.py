@@ -384,6 +384,34 @@ def settings_calendar(store: str | None, home: str, path: Path, source: str | No
                        f" working days recorded at ledger position {receipt.first}")
 
 
+@settings.command(name="governance")
+@store_options
+@click.option("--approvals-needed", type=int, required=True, help="Distinct approvers of a guarded action (>= 2).")
+@click.option("--cooling-off-days", type=int, required=True, help="Days before a recovered key signs (>= 1).")
+@actor_options
+@clear_errors
+def settings_governance(store: str | None, home: str, approvals_needed: int, cooling_off_days: int, as_actor: str,
+                        key: Path | None) -> None:
+    """Sign and record the separation-of-powers settings (settings.governance).
+
+    One of the approvers is always a discipline (纪检) actor; the floors (2
+    approvers, 1 day) keep one key from lifting the rule.
+
+    \b
+    Example:
+      drledger settings governance --approvals-needed 3 --cooling-off-days 5 --as admin
+    """
+    from ledger.integrity.commands import sign_command
+    from ledger.services.ledger import open_ledger
+
+    config = config_from(store, home)
+    signed = sign_command(signer_for(config, as_actor, key), as_actor, "settings.governance",
+                          {"approvals_needed": approvals_needed, "cooling_off_days": cooling_off_days})
+    with open_ledger(config) as ledger:
+        receipt = ledger.submit(signed)
+    click.echo(f"governance settings recorded at ledger position {receipt.first} (signed by {as_actor})")
+
+
 @settings.command(name="show")
 @store_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
