@@ -87,8 +87,11 @@ class DemoLedger:
         return json.loads(self.bundle_file(task_id).read_bytes())
 
     def copy_to(self, tmp: Path) -> DemoLedger:
-        """An independent copy: the ledger home copied under `tmp`, files written there."""
+        """An independent copy: the ledger home copied under `tmp`, files written there
+        (with the bundles exported so far: they depend only on the ledger)."""
         home = Path(shutil.copytree(self.config.home, tmp / "home"))
+        for bundle in self.tmp.glob("*.bundle.json"):
+            shutil.copy(bundle, tmp)
         return DemoLedger(config=resolve_store(None, home), city=self.city, drawer=self.drawer, tmp=tmp,
                           plans=self.plans, demo_tasks=list(self.demo_tasks))
 
@@ -206,6 +209,7 @@ def rich_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoLedger,
         quotas={"A": Quota(ratio="0.02"), "B": Quota(count=3), "C": Quota(ratio="0.2"), "D": Quota(count=2)},
         experts_per_target=1, load_cap=4, exclude_recent_days=30, beacon="drand 4242 abcdef",
     )
+    ledger.bundle_file(first)
     bundle = ledger.bundle(joint)
     assert bundle["inputs"]["excluded"] and all(t.experts for t in outcome.teams)
     assert all(len(v) >= 2 for v in outcome.targets.values())
