@@ -162,7 +162,9 @@ def _refusals(config: StoreConfig, service: ResultsService, rng: random.Random,
     (uscc, team), *_ = teams[task_id]
     badge = team[0]
     outsider = next(b for b in sorted(keys) if b not in team)
-    drawn = {u for task in teams.values() for u, _ in task}
+    # Drawn in no task at all (the draw stage's tasks too): drawn elsewhere with
+    # `badge` on its team, the attempt would be refused as wrong_task instead.
+    drawn = {u for task in teams.values() for u, _ in task} | _drawn_anywhere(config)
     not_drawn = next(u for u in sorted(_entity_ids(config)) if u not in drawn)
 
     def body(**changes: object) -> RecordBody:
@@ -187,6 +189,14 @@ def _refusals(config: StoreConfig, service: ResultsService, rng: random.Random,
     if _try(summary, lambda: service.correct(replay)):
         summary.corrected += 1
     _try(summary, lambda: service.correct(replay))
+
+
+def _drawn_anywhere(config: StoreConfig) -> set[str]:
+    """Every target any draw in the ledger has named."""
+    with writable_connection(config) as (conn, dialect, _):
+        cursor = conn.cursor()
+        cursor.execute(f"SELECT DISTINCT uscc FROM {dialect.table('draw_teams')}")
+        return {uscc for (uscc,) in cursor.fetchall()}
 
 
 def _entity_ids(config: StoreConfig) -> list[str]:
