@@ -166,11 +166,22 @@ class CommandProcessor:
                     aggregates = decide(state, command, attachment)
             except Refusal as refusal:
                 raise self._refuse(state, signed, command, refusal, now) from None
-            recordings = self.app.save(*aggregates)
+            recordings = self._save(aggregates)
             # Under the writer lock nothing else was appended: the transaction follows the head.
             first, last = head.position + 1, head.position + len(recordings)
-            self.known_head = last
             return self._receipt(signed, first, last, rfc3339(now), "accepted", None)
+
+    def _save(self, aggregates: list[Any]) -> list[Any]:
+        """Save, then keep the saved aggregates as the cache's current ones (eventsourcing
+        caches them only when it never fast-forwards; this processor fast-forwards only
+        after another writer appended)."""
+        recordings = self.app.save(*aggregates)
+        cache = self.app.repository.cache
+        if cache is not None:
+            for aggregate in aggregates:
+                cache.put(aggregate.id, aggregate)
+        self.known_head = self.reader.size() if recordings else self.known_head
+        return recordings
 
     def preview(self, signed: SignedCommand, attachment: Any = None) -> list[Any]:
         """The events `signed` would yield now, without writing anything (Refusal if refused)."""
@@ -208,9 +219,8 @@ class CommandProcessor:
         events = refusal_events(state, signed, command, refusal, now, self._count_suppressed)
         receipt = None
         if events:
-            recordings = self.app.save(*events)
+            recordings = self._save(events)
             first, last = state.position + 1, state.position + len(recordings)
-            self.known_head = last
             receipt = self._receipt(signed, first, last, rfc3339(now), "refused", refusal.code)
         return CommandRefused(refusal.code, refusal.message, receipt)
 
