@@ -28,9 +28,7 @@ from ledger.store.config import StoreConfig
 from ledger.store.reader import LedgerReader, TransactionRow, open_reader
 from ledger.verify.reexecute import COMMAND_TOPIC, ReplayProblem, ReplayReport, reexecute
 from ledger.verify.keys import (
-    ACTOR_KEY_TOPICS,
     LEDGER_KEY_TOPICS,
-    ActorKeys,
     KeyProblem,
     LedgerKeySchedule,
 )
@@ -89,7 +87,6 @@ class ChunkResult(msgspec.Struct):
     last: int
     rows: int
     signatures: int
-    actor_signatures: int
     problem: Problem | None
 
 
@@ -99,10 +96,9 @@ def verify_chunk(
     last: int,
     transactions: list[TransactionRow],
     schedule: LedgerKeySchedule,
-    actors: ActorKeys,
 ) -> ChunkResult:
     """Recompute hashes first..last and check the signatures that end in it."""
-    signatures = actor_signatures = rows = 0
+    signatures = rows = 0
     with open_reader(config) as reader:
         prev = GENESIS_PREV if first == 1 else reader.hash_at(first - 1)
         if prev is None:
@@ -112,28 +108,28 @@ def verify_chunk(
         expected = first
         for row in reader.rows(first, last):
             if row.seq != expected:
-                return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(expected, f"position {expected} is missing from the chain"))
+                return ChunkResult(first, last, rows, signatures, Problem(expected, f"position {expected} is missing from the chain"))
             if row.state is None or row.topic is None or row.originator_id is None or row.originator_version is None:
-                return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(row.seq, f"position {row.seq}: its event is missing from the store"))
+                return ChunkResult(first, last, rows, signatures, Problem(row.seq, f"position {row.seq}: its event is missing from the store"))
             computed = event_hash(prev, row.seq, row.originator_id, row.originator_version, row.topic, row.state)
             if computed != row.hash:
-                return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(row.seq, f"position {row.seq}: hash does not match the stored event (topic {row.topic}, version {row.originator_version})"))
+                return ChunkResult(first, last, rows, signatures, Problem(row.seq, f"position {row.seq}: hash does not match the stored event (topic {row.topic}, version {row.originator_version})"))
             if row.seq in wanted:
                 hashes[row.seq] = computed
             prev = computed
             rows += 1
             expected += 1
         if expected <= last:
-            return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(expected, f"position {expected} is missing from the chain"))
+            return ChunkResult(first, last, rows, signatures, Problem(expected, f"position {expected} is missing from the chain"))
     for tx in transactions:
         key = schedule.key_for(tx.first_seq)
         if tx.key_id != key_id(key):
-            return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(tx.first_seq, f"positions {tx.first_seq}-{tx.last_seq}: signed by key {tx.key_id}, but the ledger key in force is {key_id(key)}"))
+            return ChunkResult(first, last, rows, signatures, Problem(tx.first_seq, f"positions {tx.first_seq}-{tx.last_seq}: signed by key {tx.key_id}, but the ledger key in force is {key_id(key)}"))
         message = transaction_message(tx.first_seq, tx.last_seq, hashes[tx.last_seq], tx.signed_at_us)
         if not verify_signature(key, tx.signature, message):
-            return ChunkResult(first, last, rows, signatures, actor_signatures, Problem(tx.first_seq, f"positions {tx.first_seq}-{tx.last_seq}: the ledger signature does not verify"))
+            return ChunkResult(first, last, rows, signatures, Problem(tx.first_seq, f"positions {tx.first_seq}-{tx.last_seq}: the ledger signature does not verify"))
         signatures += 1
-    return ChunkResult(first, last, rows, signatures, actor_signatures, None)
+    return ChunkResult(first, last, rows, signatures, None)
 
 
 def _coverage_problems(transactions: list[TransactionRow], size: int) -> list[Problem]:
@@ -169,7 +165,6 @@ def verify_ledger(
         transactions = reader.transactions()
         problems: list[Problem] = []
         schedule = LedgerKeySchedule()
-        actors = ActorKeys()
         old = format_problem(reader)
         if old is not None:
             return VerifyReport(ok=False, store=config.display, size=size, head=head_hash.hex(),
@@ -177,7 +172,6 @@ def verify_ledger(
                                 trusted_key=None, expected_head=None, problems=[old])
         try:
             schedule = LedgerKeySchedule.from_events(reader.events_with_topics(LEDGER_KEY_TOPICS))
-            actors = ActorKeys.from_events(reader.events_with_topics(ACTOR_KEY_TOPICS))
         except KeyProblem as problem:
             problems.append(Problem(problem.position, problem.what))
         if trusted_key is not None and schedule.genesis_key and schedule.genesis_key != trusted_key:
@@ -190,7 +184,7 @@ def verify_ledger(
         if expected is not None:
             problems += _expected_head_problems(reader, expected, size)
 
-    results = _run_chunks(config, size, transactions, schedule, actors, workers, on_progress)
+    results = _run_chunks(config, size, transactions, schedule, workers, on_progress)
     problems += [r.problem for r in results if r.problem is not None]
     from ledger.verify.log_check import check_log  # lazy: log_check imports this module
 
@@ -248,7 +242,6 @@ def _run_chunks(
     size: int,
     transactions: list[TransactionRow],
     schedule: LedgerKeySchedule,
-    actors: ActorKeys,
     workers: int | None,
     on_progress: Callable[[int, int], None] | None,
 ) -> list[ChunkResult]:
@@ -259,7 +252,7 @@ def _run_chunks(
     for tx in transactions:
         if 1 <= tx.last_seq <= size:
             by_chunk[((tx.last_seq - 1) // CHUNK) * CHUNK + 1].append(tx)
-    args = [(config, first, last, by_chunk[first], schedule, actors) for first, last in bounds]
+    args = [(config, first, last, by_chunk[first], schedule) for first, last in bounds]
     workers = workers or min(2, os.cpu_count() or 1)
     results: list[ChunkResult] = []
     done = 0
