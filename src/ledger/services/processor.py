@@ -20,7 +20,6 @@ them from events alone.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from ledger.store.application import LedgerApplication
 from ledger.store.config import StoreConfig
 from ledger.store.connection import connect
 from ledger.store.counters import count_suppressed
+from ledger.store.locks import WriterLock
 from ledger.store.reader import LedgerReader
 
 # The attachment of a command whose data is read at the head (a draw's inputs):
@@ -166,12 +166,12 @@ class CommandProcessor:
                     aggregates = decide(state, command, attachment)
             except Refusal as refusal:
                 raise self._refuse(state, signed, command, refusal, now) from None
-            recordings = self._save(aggregates)
+            recordings = self._save(aggregates, head.position)
             # Under the writer lock nothing else was appended: the transaction follows the head.
             first, last = head.position + 1, head.position + len(recordings)
             return self._receipt(signed, first, last, rfc3339(now), "accepted", None)
 
-    def _save(self, aggregates: list[Any]) -> list[Any]:
+    def _save(self, aggregates: list[Any], head: int) -> list[Any]:
         """Save, then keep the saved aggregates as the cache's current ones (eventsourcing
         caches them only when it never fast-forwards; this processor fast-forwards only
         after another writer appended)."""
@@ -180,7 +180,7 @@ class CommandProcessor:
         if cache is not None:
             for aggregate in aggregates:
                 cache.put(aggregate.id, aggregate)
-        self.known_head = self.reader.size() if recordings else self.known_head
+        self.known_head = head + len(recordings)
         return recordings
 
     def preview(self, signed: SignedCommand, attachment: Any = None) -> list[Any]:
@@ -219,7 +219,7 @@ class CommandProcessor:
         events = refusal_events(state, signed, command, refusal, now, self._count_suppressed)
         receipt = None
         if events:
-            recordings = self._save(events)
+            recordings = self._save(events, state.position)
             first, last = state.position + 1, state.position + len(recordings)
             receipt = self._receipt(signed, first, last, rfc3339(now), "refused", refusal.code)
         return CommandRefused(refusal.code, refusal.message, receipt)
@@ -231,48 +231,6 @@ class CommandProcessor:
 
 # ---------------------------------------------------------------------------
 # The writer lock and the head.
-
-
-class WriterLock:
-    """One decision at a time per ledger, across processes: the state a decision
-    reads must be the state right before its own transaction. SQLite: an
-    exclusive lock on a file beside the database; PostgreSQL: an advisory lock.
-    Re-entrant within one processor."""
-
-    def __init__(self, config: StoreConfig) -> None:
-        self.config = config
-        self.depth = 0
-        if config.kind == "sqlite":
-            assert config.sqlite_path is not None
-            self.handle: Any = open(f"{config.sqlite_path}.writer.lock", "a")  # noqa: SIM115 - held for life
-            self.connection: Any = None
-        else:
-            self.handle = None
-            self.connection, _, _ = connect(config, "write")
-            digest = hashlib.sha256(f"drledger-writer:{config.schema}".encode()).digest()[:8]
-            self.key = int.from_bytes(digest, "big", signed=True)
-
-    def __enter__(self) -> None:
-        if self.depth == 0:
-            if self.handle is not None:
-                fcntl.flock(self.handle, fcntl.LOCK_EX)
-            else:
-                self.connection.execute("SELECT pg_advisory_lock(%s)", (self.key,))
-        self.depth += 1
-
-    def __exit__(self, *_: object) -> None:
-        self.depth -= 1
-        if self.depth == 0:
-            if self.handle is not None:
-                fcntl.flock(self.handle, fcntl.LOCK_UN)
-            else:
-                self.connection.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
-
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-        if self.connection is not None:
-            self.connection.close()
 
 
 def head_of(reader: LedgerReader) -> Head:
