@@ -177,32 +177,31 @@ def _settings_for_update(state: State, command: Command) -> Settings:
     return found if found is not None else Settings(actor=command.actor_id)
 
 
-@command("settings.results", "admin")
-def decide_results_settings(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
+def _replace_section(state: State, command: Command, section: str, section_type: type[Any]) -> list[LedgerAggregate]:
+    """settings.results / settings.governance: the whole section, validated, if it changes anything."""
     require_ledger_wide(command)
     try:
-        new = msgspec.convert(command.content.body, ResultsSettings)
+        new = msgspec.convert(command.content.body, section_type)
     except (msgspec.ValidationError, SettingsError) as error:
-        raise Refusal("invalid", f"settings.results: {error}") from None
+        raise Refusal("invalid", f"{command.name}: {error}") from None
     settings = _settings_for_update(state, command)
-    if new == settings.results:
-        raise Refusal("invalid", "settings.results changes nothing")
-    settings.set_results(results=new, actor=command.actor_id)
+    if new == getattr(settings, section):
+        raise Refusal("invalid", f"{command.name} changes nothing")
+    if section == "results":
+        settings.set_results(results=new, actor=command.actor_id)
+    else:
+        settings.set_governance(governance=new, actor=command.actor_id)
     return [settings]
+
+
+@command("settings.results", "admin")
+def decide_results_settings(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
+    return _replace_section(state, command, "results", ResultsSettings)
 
 
 @command("settings.governance", "admin")
 def decide_governance(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
-    require_ledger_wide(command)
-    try:
-        new = msgspec.convert(command.content.body, GovernanceSettings)
-    except (msgspec.ValidationError, SettingsError) as error:
-        raise Refusal("invalid", f"settings.governance: {error}") from None
-    settings = _settings_for_update(state, command)
-    if new == settings.governance:
-        raise Refusal("invalid", "settings.governance changes nothing")
-    settings.set_governance(governance=new, actor=command.actor_id)
-    return [settings]
+    return _replace_section(state, command, "governance", GovernanceSettings)
 
 
 @command("settings.calendar", "admin")
