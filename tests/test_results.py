@@ -322,6 +322,33 @@ def test_verify_names_a_result_an_insider_appended_for_a_firm_never_drawn(world:
     assert "InspectionResult.Recorded is written without a command" in report.problems[0].what
 
 
+def test_a_refused_command_promoted_into_a_result_fails_verify(world: World) -> None:
+    """The insider takes a refused attempt's own signed bytes (a real signature of a real
+    inspector) and appends them as an accepted command with its result."""
+    from ledger.domain.base import recorded_time
+    from tests.insider import Insider, command_event, refused_at
+
+    badge = world.officer()
+    body = _body(world, world.undrawn)
+    signed = results.sign_record(world.key(badge), badge, body)
+    assert_refused(world, signed, "target_not_drawn")
+    nonce = msgspec.json.decode(signed.command)["nonce"]
+    with Insider(world.config) as insider:
+        moment = insider.head_time()
+
+        def build() -> list[Any]:
+            with recorded_time(moment):
+                result = InspectionResult(
+                    task_id=body.task_id, uscc=body.uscc, category=body.category, findings=body.findings,
+                    methods=body.methods, items=body.items, inspected_on=body.inspected_on,
+                    recorded_on=china_date(moment), result_due=date(2026, 10, 10), late=False,
+                    disclosure_due=TODAY + timedelta(days=28), actor=badge)
+            return [command_event(signed, badge, "result.record", nonce), result]
+
+        position = insider.append(build, at=moment)
+    refused_at(world.config, position, "result.record", "target_not_drawn")
+
+
 # -- every refusal path ------------------------------------------------------------------
 
 
