@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 import msgspec
@@ -184,19 +186,34 @@ def verify_ledger(
         if expected is not None:
             problems += _expected_head_problems(reader, expected, size)
 
-    results = _run_chunks(config, size, transactions, schedule, workers, on_progress)
-    problems += [r.problem for r in results if r.problem is not None]
-    from ledger.verify.log_check import check_log  # lazy: log_check imports this module
-
-    log = check_log(config)  # the stored tree, every checkpoint and cosignature
-    problems += log.problems
-    replay = ReplayReport()
-    if not problems and reexecute_commands:  # re-execution assumes the bytes are intact
-        with open_reader(config) as reader:
+    workers = workers or min(2, os.cpu_count() or 1)
+    replay, replay_failure, replayed = ReplayReport(), None, False
+    if reexecute_commands and workers > 1 and size > 0 and not problems:
+        # Two cores: the bytes (chain, signatures, tree) are checked in a second process
+        # while this one re-executes the commands. Re-execution assumes intact bytes, so
+        # whatever it found is set aside when the bytes are broken.
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("forkserver")) as pool:
+            checked = pool.submit(_check_bytes, config, size, transactions, schedule)
+            replay, replay_failure = _replay(config, size, on_progress)
+            replayed = True
             try:
-                replay = reexecute(reader)
-            except ReplayProblem as problem:
-                problems.append(Problem(problem.position, problem.what))
+                results, log = checked.result()
+            except BrokenProcessPool:  # a second process cannot start here: check the bytes in this one
+                results, log = _check_bytes(config, size, transactions, schedule)
+    else:
+        results = _run_chunks(config, size, transactions, schedule, workers, on_progress)
+        log = _check_log(config)
+    problems += [r.problem for r in results if r.problem is not None]
+    problems += log.problems
+    if problems:
+        replay = ReplayReport()
+    elif reexecute_commands:
+        if not replayed:
+            replay, replay_failure = _replay(config, size, on_progress)
+        if isinstance(replay_failure, ReplayProblem):
+            problems.append(Problem(replay_failure.position, replay_failure.what))
+        elif replay_failure is not None:
+            raise replay_failure
     problems.sort(key=lambda p: (p.position is None, p.position or 0))
     return VerifyReport(
         ok=not problems,
@@ -213,6 +230,29 @@ def verify_ledger(
                 "commands_reexecuted": sum(replay.commands.values()), "refusals_rechecked": replay.refusals,
                 "draws_replayed": replay.commands["draw.run"]},
     )
+
+
+def _check_log(config: StoreConfig) -> Any:
+    from ledger.verify.log_check import check_log  # lazy: log_check imports this module
+
+    return check_log(config)  # the stored tree, every checkpoint and cosignature
+
+
+def _check_bytes(config: StoreConfig, size: int, transactions: list[TransactionRow],
+                 schedule: LedgerKeySchedule) -> tuple[list[ChunkResult], Any]:
+    """Chain, ledger signatures and the log, in one process (beside the re-execution)."""
+    return _run_chunks(config, size, transactions, schedule, 1, None), _check_log(config)
+
+
+def _replay(config: StoreConfig, size: int,
+            on_progress: Callable[[int, int], None] | None) -> tuple[ReplayReport, Exception | None]:
+    """Re-execute every command: the report, and the first problem (or crash) met."""
+    progress = (lambda done: on_progress(done, size)) if on_progress else None
+    with open_reader(config) as reader:
+        try:
+            return reexecute(reader, progress), None
+        except Exception as failure:  # noqa: BLE001 - judged by the caller, once the bytes are checked
+            return ReplayReport(), failure
 
 
 def format_problem(reader: LedgerReader) -> Problem | None:
