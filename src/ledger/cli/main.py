@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "report": "ledger.cli.results:report",
     "settings": "ledger.cli.results:settings",
     "proposal": "ledger.cli.proposals:proposal",
+    "beacon": "ledger.cli.beacon:beacon",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -54,6 +55,7 @@ SUMMARIES: dict[str, str] = {
     "report": "Accountability reports: trace, actor, refused, overdue, conflicts.",
     "settings": "Results settings and working-day calendars (signed ledger data).",
     "proposal": "Guarded actions (key recovery, revoking inspectors or drawers) approved by m of n with 纪检.",
+    "beacon": "Public beacon (drand quicknet): verify a round offline, find a round by time.",
 }
 
 
