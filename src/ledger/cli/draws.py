@@ -2,9 +2,9 @@
 
 Plans and tasks are signed by a planner, commitments, draws and voids by a
 drawer, each with its own key (`--as ACTOR`, `--key FILE`; never a key the
-ledger's HOME holds). The drawer's secret is made and kept on the drawer's
-side; the ledger records its SHA-256 at commit and the revealed secret at
-the draw.
+ledger's HOME holds). A commitment freezes the draw's inputs and names
+future rounds of public beacons; the run brings the rounds' signatures. No
+secret: once the rounds are published, anyone can compute the outcome.
 """
 
 from __future__ import annotations
@@ -185,71 +185,95 @@ def draw() -> None:
     """
 
 
+def _beacon_choices(ledger: Any, values: tuple[str, ...], delay: int) -> list[Any]:
+    """`NETWORK[=ROUND]` options as the command's beacon choices (default: every pinned network,
+    first round published at least `delay` seconds from now)."""
+    import time
+
+    from ledger.services.draws import BeaconChoice, default_round, pinned_networks
+
+    networks = pinned_networks(ledger)
+    wanted = list(values) or sorted(networks)
+    choices = []
+    for value in wanted:
+        name, _, round_text = value.partition("=")
+        if name not in networks:
+            raise click.UsageError(f"--beacon {value}: {name!r} is not pinned by this ledger"
+                                   f" (pinned: {', '.join(sorted(networks)) or 'none'})")
+        if round_text and not round_text.isdigit():
+            raise click.UsageError(f"--beacon {value}: the round must be a whole number")
+        number = int(round_text) if round_text else default_round(networks[name], time.time(), delay)
+        choices.append(BeaconChoice(network=name, round=number))
+    return choices
+
+
 @draw.command()
 @store_options
 @click.argument("task_id")
-@click.option("--secret-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the secret here, e.g. for offline custody [default: the drawer's key folder,"
-                   " <DRLEDGER_KEYS>/secrets/TASK-<commitment>.secret].")
-@click.option("--beacon-round", default=None, help="The public beacon round the draw will use (named in advance).")
+@click.option("--beacon", "beacons", multiple=True, metavar="NETWORK[=ROUND]",
+              help="A pinned beacon network and the round to use (repeat to combine several)"
+                   " [default: every pinned network, its first round published --delay seconds from now].")
+@click.option("--delay", type=click.IntRange(1, 7 * 86400), default=600, show_default=True,
+              help="Seconds from now to the default round.")
 @actor_options
 @receipt_option
 @clear_errors
-def commit(store: str | None, home: str, task_id: str, secret_out: Path | None, beacon_round: str | None,
+def commit(store: str | None, home: str, task_id: str, beacons: tuple[str, ...], delay: int,
            as_actor: str, key: Path | None, receipt_out: Path | None) -> None:
-    """Make a 256-bit secret on this machine and record only its SHA-256 (commit-reveal).
+    """Freeze the draw's inputs at the ledger's head and name future beacon rounds.
 
-    The secret never reaches the ledger before the draw: it is kept (mode
-    0600) in the drawer's key folder, or in --secret-out, and revealed by
-    `drledger draw run`.
+    The pool, the inspector directory and the conflicts (回避) are read now and
+    their digest recorded; the draw will use exactly them, and the randomness
+    of the named rounds, which nobody knows yet.
 
     \b
     Example:
-      drledger draw commit T-2026-001 --beacon-round drand-quicknet-12345678 --as drawer-scjg
+      drledger draw commit T-2026-001 --beacon quicknet --as drawer-scjg
     """
     from ledger.services.draws import commit_draw
 
-    kept = _submit(store, home, as_actor, key, lambda ledger, signer: commit_draw(
-        ledger, signer, as_actor, task_id, beacon_round=beacon_round, secret_out=secret_out))
-    _keep(receipt_out, kept.receipt)
-    click.echo(f"commitment {kept.commitment} recorded at position {kept.receipt.first}")
-    click.echo(f"secret kept in {kept.secret_file} (mode 0600): it is revealed by `drledger draw run`")
+    def act(ledger: Any, signer: Any) -> Any:
+        return commit_draw(ledger, signer, as_actor, task_id, _beacon_choices(ledger, beacons, delay))
+
+    receipt = _submit(store, home, as_actor, key, act)
+    _keep(receipt_out, receipt)
+    click.echo(f"inputs of {task_id} frozen at position {receipt.first - 1}; commitment recorded at {receipt.first}")
+    click.echo("run the draw once the named round is published: drledger draw run"
+               f" {task_id} --signature HEX (drledger draw list --task {task_id} names the round)")
 
 
 @draw.command()
 @store_options
 @click.argument("task_id")
-@click.option("--secret", "secret_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The secret file [default: the newest <DRLEDGER_KEYS>/secrets/TASK-*.secret].")
-@click.option("--beacon", default="", help="The public beacon value, if the commitment named a round.")
+@click.option("--signature", "signatures", multiple=True, required=True, metavar="HEX",
+              help="The committed round's beacon signature, from the beacon network (repeat, in committed order).")
 @click.option("--json", "as_json", is_flag=True, help="Print the recorded draw as JSON.")
 @actor_options
 @receipt_option
 @clear_errors
-def run(store: str | None, home: str, task_id: str, secret_file: Path | None, beacon: str, as_json: bool,
+def run(store: str | None, home: str, task_id: str, signatures: tuple[str, ...], as_json: bool,
         as_actor: str, key: Path | None, receipt_out: Path | None) -> None:
-    """Reveal the secret: the ledger freezes the pool at its head, draws targets and teams, records them.
+    """Draw from the frozen inputs with the committed rounds' randomness, and record it.
+
+    Each signature must verify for exactly its committed round.
 
     \b
     Example:
-      drledger draw run T-2026-001 --secret /media/usb/T-2026-001.secret --as drawer-scjg
+      drledger draw run T-2026-001 --signature b44679b9a59a…5e39 --as drawer-scjg
     """
     import msgspec
 
-    from ledger.services.draws import latest_secret_path, read_secret, run_draw
+    from ledger.services.draws import run_draw
 
-    def act(ledger: Any, signer: Any) -> Any:
-        secret = read_secret(secret_file or latest_secret_path(ledger.origin, task_id))
-        return run_draw(ledger, signer, as_actor, task_id, secret, beacon)
-
-    outcome = _submit(store, home, as_actor, key, act)
+    outcome = _submit(store, home, as_actor, key,
+                      lambda ledger, signer: run_draw(ledger, signer, as_actor, task_id, list(signatures)))
     _keep(receipt_out, outcome.receipt)
     if as_json:
         click.echo(msgspec.json.encode(outcome).decode())
         return
     total = sum(len(v) for v in outcome.targets.values())
     counts = ", ".join(f"{k} {len(outcome.targets[k])}/{outcome.counts[k]}" for k in "ABCD")
-    click.echo(f"drawn {total} targets ({counts}) from the pool at position {outcome.position};"
+    click.echo(f"drawn {total} targets ({counts}) from the inputs frozen at position {outcome.position};"
                f" recorded at {outcome.drawn_at}; seed {outcome.seed}")
     for team in outcome.teams[:10]:
         click.echo(f"  {team.target}  {' '.join(team.inspectors)}{'  + ' + ' '.join(team.experts) if team.experts else ''}")

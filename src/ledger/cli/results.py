@@ -388,10 +388,12 @@ def settings_calendar(store: str | None, home: str, path: Path, source: str | No
 @store_options
 @click.option("--approvals-needed", type=int, required=True, help="Distinct approvers of a guarded action (>= 2).")
 @click.option("--cooling-off-days", type=int, required=True, help="Days before a recovered key signs (>= 1).")
+@click.option("--draw-cooling-off-days", type=int, default=7, show_default=True,
+              help="Days an inspector record (new or changed) must be in force before a commitment to be drawn.")
 @actor_options
 @clear_errors
-def settings_governance(store: str | None, home: str, approvals_needed: int, cooling_off_days: int, as_actor: str,
-                        key: Path | None) -> None:
+def settings_governance(store: str | None, home: str, approvals_needed: int, cooling_off_days: int,
+                        draw_cooling_off_days: int, as_actor: str, key: Path | None) -> None:
     """Sign and record the separation-of-powers settings (settings.governance).
 
     One of the approvers is always a discipline (纪检) actor; the floors (2
@@ -406,7 +408,8 @@ def settings_governance(store: str | None, home: str, approvals_needed: int, coo
 
     config = config_from(store, home)
     signed = sign_command(signer_for(config, as_actor, key), as_actor, "settings.governance",
-                          {"approvals_needed": approvals_needed, "cooling_off_days": cooling_off_days})
+                          {"approvals_needed": approvals_needed, "cooling_off_days": cooling_off_days,
+                           "draw_cooling_off_days": draw_cooling_off_days})
     with open_ledger(config) as ledger:
         receipt = ledger.submit(signed)
     click.echo(f"governance settings recorded at ledger position {receipt.first} (signed by {as_actor})")

@@ -4,8 +4,8 @@ A real actor holds its own key on its own machine (services/keys.py). The
 demo plays every actor of a city at once, so it keeps their keys in one
 clearly labelled folder beside the demo ledger, with a README saying they
 are demo keys, not real custody. While the demo runs, that folder is the
-key folder (DRLEDGER_KEYS), so the services find the actors' keys and the
-drawers' secrets there exactly as they would on the actors' machines.
+key folder (DRLEDGER_KEYS), so the services find the actors' keys there
+exactly as they would on the actors' machines.
 
 Actor ids, one set per department code D:
 
@@ -47,8 +47,7 @@ DEMO KEYS - NOT REAL CUSTODY
 These are the private keys of the made-up actors of the drledger demo city
 (the first admin, a list manager, planner and drawer per department, and
 the inspectors), written here by `drledger demo` so that one machine can
-play every actor. They, and the drawers' secrets under secrets/, prove
-nothing about any real person.
+play every actor. They prove nothing about any real person.
 
 A real ledger never keeps actors' keys here: each actor creates its own
 key on its own machine (`drledger actor keygen`), gives an admin only the

@@ -24,6 +24,8 @@ import msgspec
 
 from ledger.demo.actors import ADMIN, DemoActors, demo_key_folder, demo_keys_dir, drawer, list_manager, planner, write_readme
 from ledger.demo.city import SAMR, City, generate_city, to_csv
+from ledger.domain.settings import GovernanceSettings
+from ledger.integrity.commands import sign_command
 from ledger.services.directory import ImportSummary, import_file
 from ledger.services.ledger import LedgerService, open_ledger
 from ledger.store.config import StoreConfig
@@ -46,13 +48,14 @@ class DemoSummary(msgspec.Struct, kw_only=True):
 
 def init_demo_ledger(config: StoreConfig, origin: str | None = None) -> Any:
     """A new ledger whose first admin's key is a demo key (HOME/demo-keys/admin.pem)."""
+    from ledger.demo.beacon import demo_beacons
     from ledger.services.admin import init
     from ledger.services.keys import key_path
 
     folder = demo_keys_dir(config)
     write_readme(folder)
     result = init(config, origin=origin, admin_id=ADMIN, admin_name="演示管理员 (demo admin)",
-                  admin_key_file=folder / key_path("-", ADMIN).name)
+                  admin_key_file=folder / key_path("-", ADMIN).name, beacons=demo_beacons())
     return result
 
 
@@ -85,6 +88,11 @@ def build_demo(config: StoreConfig, *, seed: int, small: bool, say: Say = lambda
     city = generate_city(seed, small)
     with demo_key_folder(config), open_ledger(config, sync=False) as ledger:
         actors = DemoActors(ledger)
+        # The demo draws minutes after its inspectors are registered; a real ledger keeps the
+        # draw cooling-off (7 days by default), and this setting is a signed, public command.
+        ledger.submit(sign_command(actors.signer(ADMIN), ADMIN, "settings.governance", msgspec.to_builtins(
+            GovernanceSettings(draw_cooling_off_days=0))))
+        say("settings: draw cooling-off 0 days (demo only: inspectors registered now are drawn at once)")
         summaries = [_import(ledger, actors, ADMIN, city, "departments", city.departments, say)]
         departments = [d.code for d in city.departments]
         for code in departments:

@@ -4,7 +4,7 @@ planner (`planner-<D>`) and drawer (`drawer-<D>`).
 The demo's actors are registered actors like any other, signed in by the
 admin; their made-up keys live in HOME/demo-keys/ (services/keys.py
 DEMO_KEYS: clearly not real custody) and are read and written there
-explicitly, by file name, and so are the drawer's secrets. An actor whose
+explicitly, by file name. An actor whose
 key file is already there (the city stage registers a planner and a drawer
 per department) is used as it is; a missing one is made and registered. Items are chosen where the demo city has qualified
 inspectors, so every draw can staff its teams; plans, tasks and draws go
@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from ledger.domain.actors import RegisterBody
+from ledger.demo.beacon import commit_and_draw
 from ledger.draw.spec import Quota
 from ledger.integrity.commands import sign_command
 from ledger.integrity.keys import Signer, public_key_b64, read_key_file, write_key_file
@@ -42,7 +43,7 @@ def drawer_of(department: str) -> str:
 
 
 def demo_keys(config: StoreConfig) -> Path:
-    """HOME/demo-keys: the demo actors' key files (and the demo drawer's secrets)."""
+    """HOME/demo-keys: the demo actors' key files."""
     return config.home / DEMO_KEYS
 
 
@@ -129,11 +130,7 @@ def add_draws(config: StoreConfig, *, year: int = 2026, say: Any = lambda _: Non
             items=lead_items + partner_items, joint_departments=(partner,)))
         for body in tasks:
             draws.create_task(ledger, planner, planner_id, body)
-            round_name = f"demo-beacon-{body.task_id}"
-            kept = draws.commit_draw(ledger, drawer, drawer_id, body.task_id, beacon_round=round_name,
-                                     secrets_folder=demo_keys(config) / "secrets")
-            outcome = draws.run_draw(ledger, drawer, drawer_id, body.task_id, draws.read_secret(kept.secret_file),
-                                     f"demo-beacon-value-{body.task_id}")
+            outcome = commit_and_draw(ledger, drawer, drawer_id, body.task_id)
             say(f"draw {body.task_id}: {sum(len(v) for v in outcome.targets.values())} targets,"
                 f" seed {outcome.seed[:16]}…")
     return [body.task_id for body in tasks]

@@ -26,6 +26,7 @@ from ledger.demo.city import to_csv
 from ledger.domain.commands import china_date
 from ledger.domain.filters import EntityFilter, InspectorFilter
 from ledger.domain.rows import ConflictRow
+from ledger.demo.beacon import commit_and_draw
 from ledger.draw.spec import Quota
 from ledger.integrity.canonical import utc_now
 from ledger.integrity.commands import SignedCommand
@@ -107,9 +108,7 @@ def _draw(ledger: LedgerService, actors: DemoActors, department: str, codes: lis
         draws.create_task(ledger, planning, planner_id, draws.TaskBody(
             task_id=task_id, plan_id=plan_id, name=f"演示任务 {task_id}", window_start=start, window_end=end,
             items=tuple(codes), departments=(department,), quotas=quotas))
-        kept = draws.commit_draw(ledger, drawing, drawer_id, task_id,
-                                 secrets_folder=demo_keys_dir(ledger.config) / "secrets")
-        drawn = draws.run_draw(ledger, drawing, drawer_id, task_id, draws.read_secret(kept.secret_file))
+        drawn = commit_and_draw(ledger, drawing, drawer_id, task_id)
         teams[task_id] = [(team.target, list(team.inspectors)) for team in drawn.teams]
         say(f"{task_id}: drew {len(teams[task_id])} targets")
     return teams

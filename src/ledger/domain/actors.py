@@ -27,7 +27,7 @@ from ledger.domain.commands import Command, Refusal, State, command, require_led
 from ledger.integrity.commands import CommandError, SignedCommand, open_command
 from ledger.integrity.keys import decode_public_key
 
-LEDGER_FORMAT = 2  # recorded in genesis; verify refuses any other
+LEDGER_FORMAT = 3  # recorded in genesis; verify refuses any other (3: draw v2, beacons pinned at genesis)
 ROLES = ("admin", "list_manager", "planner", "drawer", "inspector", "reviewer", "auditor", "discipline")
 # Roles whose key steers a draw or a result: revoking or recovering one needs approval.
 GUARDED_ROLES = ("drawer", "inspector")
@@ -53,6 +53,7 @@ class Ledger(LedgerAggregate):
     ledger_key: bytes
     admin_id: str
     admin_key: bytes
+    beacons: dict[str, dict[str, Any]]  # beacon ID -> drand chain info: the public randomness draws may use
 
     @staticmethod
     def create_id(**_: Any) -> UUID:
@@ -60,12 +61,13 @@ class Ledger(LedgerAggregate):
 
     @event("Genesis")
     def __init__(self, origin: str, format: int, ledger_key: bytes, admin_id: str, admin_key: bytes,  # noqa: A002
-                 actor: str) -> None:
+                 beacons: dict[str, dict[str, Any]], actor: str) -> None:
         self.origin = origin
         self.format = format
         self.ledger_key = ledger_key
         self.admin_id = admin_id
         self.admin_key = admin_key
+        self.beacons = beacons
 
     @event("LedgerKeyRotated")
     def rotate_ledger_key(self, new_key: bytes, reason: str, actor: str) -> None:
@@ -129,6 +131,7 @@ class GenesisBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     admin_id: str
     admin_name: str
     admin_key: str
+    beacons: tuple[dict[str, Any], ...]  # drand chain info of each beacon network draws may use
 
 
 class RegisterBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -219,10 +222,29 @@ def decide_genesis(state: State, command: Command) -> list[LedgerAggregate]:
     admin_key = public_key_of("admin_key", body.admin_key)
     ledger = Ledger(origin=need_text("origin", body.origin, 200), format=body.format,
                     ledger_key=public_key_of("ledger_key", body.ledger_key), admin_id=body.admin_id,
-                    admin_key=admin_key, actor=body.admin_id)
+                    admin_key=admin_key, beacons=pinned_beacons(body.beacons), actor=body.admin_id)
     admin = Actor(actor_id=body.admin_id, name=need_text("admin_name", body.admin_name, 200), roles=("admin",),
                   department=None, public_key=admin_key, actor=body.admin_id)
     return [ledger, admin]
+
+
+def pinned_beacons(infos: tuple[dict[str, Any], ...]) -> dict[str, dict[str, Any]]:
+    """The beacon networks a genesis pins, by beacon ID: each a valid drand chain info."""
+    from ledger.beacon.errors import BeaconInvalid
+    from ledger.beacon.network import BeaconNetwork
+
+    if not infos:
+        raise Refusal("invalid", "genesis pins at least one beacon network (draws take their randomness from it)")
+    pinned: dict[str, dict[str, Any]] = {}
+    for number, info in enumerate(infos, 1):
+        try:
+            network = BeaconNetwork.from_chain_info(info)
+        except (BeaconInvalid, TypeError, ValueError) as error:
+            raise Refusal("invalid", f"beacon network {number}: {error}") from None
+        if network.beacon_id in pinned:
+            raise Refusal("invalid", f"beacon network {network.beacon_id!r} is pinned twice")
+        pinned[network.beacon_id] = network.to_chain_info()
+    return pinned
 
 
 def admin_covers(state: State, command: Command, department: str | None, what: str) -> None:

@@ -1,17 +1,21 @@
 """Plans, tasks and their draws (统一抽查流程 steps 1-3): aggregates and decisions.
 
-A planner creates plans and tasks of its department; a drawer commits to a
-secret (commit), then reveals it (run): the draw is computed from the
-task's parameters and the draw inputs at the ledger position of the run,
-and recorded with the pool position, the revealed secret, the beacon, the
-pool roots and counts, the excluded targets, the seed, the targets per
-class and the teams. A second draw needs a visible void with a reason and a
-fresh commitment.
+A planner creates plans and tasks of its department. A drawer commits
+(`draw.commit`): the draw inputs (pool, inspector directory, conflicts, caps)
+are frozen at the commitment's position, their digest and pool roots are
+recorded, and one or more rounds of public beacons pinned by the ledger are
+named, all published after the commitment. The run (`draw.run`) brings the
+rounds' signatures; each must verify for exactly its round, and the draw is
+computed from the frozen inputs and the beacons' randomness alone (draw/spec.py
+v2). No secret enters the draw: once the rounds are published the outcome is
+determined, so not running a draw hides nothing (an abandoned commitment's
+outcome is computable). A second draw needs a visible void with a reason and
+a fresh commitment.
 
-The draw inputs (pool, inspectors, conflicts as of the position) come in
-beside the command: the write path reads them from its read models, `verify`
-rebuilds them from events alone (verify/draws.py) and re-executes the same
-decision, so inputs that differ from the ledger's make `verify` fail.
+The frozen inputs come in beside the command: the write path reads them from
+its read models as of the commitment's position, `verify` rebuilds them from
+events alone (verify/draws.py) and re-executes the same decisions, so inputs
+that differ from the ledger's make `verify` fail.
 """
 
 from __future__ import annotations
@@ -28,7 +32,18 @@ from eventsourcing.domain import event
 from ledger.domain.base import LedgerAggregate, natural_id
 from ledger.domain.commands import Command, Refusal, State, command, need_text, require_jurisdiction, short
 from ledger.domain.filters import EntityFilter
-from ledger.draw.spec import SECRET_FORM, DrawImpossible, DrawInputs, DrawOutcome, Quota, Team, check_inputs, compute
+from ledger.draw.spec import (
+    BeaconOutput,
+    DrawImpossible,
+    DrawInputs,
+    DrawOutcome,
+    Quota,
+    Team,
+    check_inputs,
+    compute,
+    inputs_digest,
+    summarise_pool,
+)
 
 
 class Plan(LedgerAggregate):
@@ -62,6 +77,23 @@ class Plan(LedgerAggregate):
         self.filed = True
 
 
+class BeaconRound(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A round named by a commitment: published after it, unknown to everyone at it."""
+
+    network: str  # beacon ID of a network the ledger pins
+    chain_hash: str
+    round: int
+    published_at: int  # unix seconds
+
+
+class Commitment(msgspec.Struct, frozen=True):
+    position: int
+    committed_at: str
+    cooling_off_days: int
+    inputs_digest: str
+    beacons: tuple[BeaconRound, ...]
+
+
 class Task(LedgerAggregate):
     """抽查任务: one batch of inspections, drawn once."""
 
@@ -78,8 +110,7 @@ class Task(LedgerAggregate):
     experts_per_target: int
     load_cap: int | None
     exclude_recent_days: int | None
-    commitment: str | None
-    beacon_round: str | None
+    commitment: Commitment | None  # the standing commitment, until its draw or its void
     drawn: bool
     draws: int
     targets: dict[str, list[str]]
@@ -109,7 +140,6 @@ class Task(LedgerAggregate):
         self.load_cap = load_cap
         self.exclude_recent_days = exclude_recent_days
         self.commitment = None
-        self.beacon_round = None
         self.drawn = False
         self.draws = 0
         self.targets = {}
@@ -117,15 +147,17 @@ class Task(LedgerAggregate):
         self.team_index = {}
 
     @event("Committed")
-    def commit(self, task_id: str, commitment: str, beacon_round: str | None, actor: str) -> None:
-        self.commitment = commitment
-        self.beacon_round = beacon_round
+    def commit(self, task_id: str, position: int, committed_at: str, cooling_off_days: int, inputs_digest: str,
+               pool_roots: dict[str, str], pool_root: str, counts: dict[str, int], excluded: int,
+               beacons: tuple[BeaconRound, ...], actor: str) -> None:
+        self.commitment = Commitment(position=position, committed_at=committed_at,
+                                     cooling_off_days=cooling_off_days, inputs_digest=inputs_digest, beacons=beacons)
 
     @event("Drawn")
     def record_draw(
-        self, task_id: str, position: int, commitment: str, secret: str, beacon: str, pool_roots: dict[str, str],
-        pool_root: str, counts: dict[str, int], excluded: list[str], seed: str, targets: dict[str, list[str]],
-        teams: list[Team], outcome_digest: str, inputs_digest: str, actor: str,
+        self, task_id: str, position: int, inputs_digest: str, beacons: tuple[BeaconOutput, ...],
+        signatures: tuple[str, ...], seed: str, targets: dict[str, list[str]], teams: list[Team],
+        outcome_digest: str, actor: str,
     ) -> None:
         self.drawn = True
         self.draws += 1
@@ -135,7 +167,8 @@ class Task(LedgerAggregate):
         self.team_index = {team.target: i for i, team in enumerate(teams)}
 
     @event("Voided")
-    def void(self, task_id: str, reason: str, actor: str) -> None:
+    def void(self, task_id: str, reason: str, commitment_only: bool, actor: str) -> None:
+        self.commitment = None
         self.drawn = False
         self.targets = {}
         self.teams = []
@@ -179,16 +212,19 @@ class TaskBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     exclude_recent_days: int | None = None
 
 
+class BeaconChoice(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    network: str  # beacon ID
+    round: int
+
+
 class CommitBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     task_id: str
-    commitment: str
-    beacon_round: str | None = None
+    beacons: tuple[BeaconChoice, ...]
 
 
 class RunBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     task_id: str
-    secret: str
-    beacon: str = ""
+    signatures: tuple[str, ...]  # hex, one per committed beacon round, in the committed order
 
 
 class VoidBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -276,8 +312,8 @@ def decide_task(state: State, command: Command, _: object) -> list[LedgerAggrega
         raise Refusal("invalid", f"{where}: give a ratio or a count for at least one risk class")
     try:
         check_inputs(DrawInputs(
-            task_id=spec.task_id, commitment=hashlib.sha256(bytes(32)).hexdigest(), secret="00" * 32, beacon="",
-            position=0, departments=spec.departments, items=(), quotas=spec.quotas,
+            task_id=spec.task_id, position=0, committed_at="1970-01-01T00:00:00.000000Z", cooling_off_days=0,
+            departments=spec.departments, items=(), quotas=spec.quotas,
             inspectors_per_target=spec.inspectors_per_target, experts_per_target=spec.experts_per_target,
             load_cap=spec.load_cap, pool={}, excluded=[], inspectors=[], conflicts=[],
         ))
@@ -313,68 +349,151 @@ def _task(state: State, task_id: str) -> Task:
     return task
 
 
-@command("draw.commit", "drawer")
-def decide_commit(state: State, command: Command, _: object) -> list[LedgerAggregate]:
+MAX_BEACONS = 4
+
+
+def beacon_network(state: State, beacon_id: str) -> Any:
+    """The pinned network `beacon_id` (ledger.beacon BeaconNetwork), or None."""
+    from ledger.beacon.network import BeaconNetwork
+    from ledger.domain.actors import Ledger
+
+    ledger = state.get(Ledger, Ledger.ID)
+    info = ledger.beacons.get(beacon_id) if ledger is not None else None
+    return BeaconNetwork.from_chain_info(info) if info is not None else None
+
+
+def _frozen_inputs(state: State, command: Command, task: Task, inputs: object, where: str) -> DrawInputs:
+    """The attachment of a commitment: the task's inputs read at exactly this position."""
+    from ledger.domain.settings import governance
+    from ledger.integrity.canonical import rfc3339
+
+    if not isinstance(inputs, DrawInputs) or inputs.task_id != task.task_id or inputs.position != state.position:
+        raise Refusal("invalid", f"{where}: draw inputs as of position {state.position} are needed")
+    if inputs.committed_at != rfc3339(command.recorded_at):
+        raise Refusal("invalid", f"{where}: the inputs must be read at the commitment's own time")
+    if inputs.cooling_off_days != governance(state).draw_cooling_off_days:
+        raise Refusal("invalid", f"{where}: the inputs must apply the cooling-off period in force")
+    try:
+        check_inputs(inputs)
+    except DrawImpossible as error:
+        raise Refusal("draw_impossible", f"{where} cannot be drawn: {error}") from None
+    return inputs
+
+
+@command("draw.commit", "drawer", attachment=True)
+def decide_commit(state: State, command: Command, inputs: object) -> list[LedgerAggregate]:
+    """Freeze the inputs at this position and name future beacon rounds."""
     body: CommitBody = command.body(CommitBody)
     task = _task(state, body.task_id)
-    require_jurisdiction(state, command, task.departments[0], f"task {body.task_id}")
+    where = f"task {body.task_id}"
+    require_jurisdiction(state, command, task.departments[0], where)
     if task.drawn:
-        raise Refusal("already_drawn", f"task {body.task_id} is already drawn: void it (with a reason) before a new draw")
+        raise Refusal("already_drawn", f"{where} is already drawn: void it (with a reason) before a new draw")
     if task.commitment is not None:
-        raise Refusal("already_committed", f"task {body.task_id} already has a commitment waiting for its draw")
-    if not SECRET_FORM.fullmatch(body.commitment):
-        raise Refusal("invalid", "the commitment must be the SHA-256 of the secret: 64 lowercase hex digits")
-    if body.beacon_round is not None:
-        need_text("beacon_round", body.beacon_round, 64)
-    task.commit(task_id=body.task_id, commitment=body.commitment, beacon_round=body.beacon_round,
-                actor=command.actor_id)
+        raise Refusal("already_committed", f"{where} already has a commitment waiting for its draw")
+    if not body.beacons or len(body.beacons) > MAX_BEACONS:
+        raise Refusal("invalid", f"{where}: name 1 to {MAX_BEACONS} beacon rounds")
+    if len({b.network for b in body.beacons}) != len(body.beacons):
+        raise Refusal("invalid", f"{where}: name each beacon network once")
+    now = int(command.recorded_at.timestamp())
+    rounds: list[BeaconRound] = []
+    for choice in body.beacons:
+        network = beacon_network(state, choice.network)
+        if network is None:
+            raise Refusal("unknown_beacon", f"{where}: beacon network {short(choice.network)!r} is not pinned by"
+                                            " this ledger")
+        if not 1 <= choice.round < 2**63:
+            raise Refusal("invalid", f"{where}: beacon round {choice.round} is not a round number")
+        published = network.published_at(choice.round)
+        if published <= now:
+            raise Refusal("beacon_round_not_future", f"{where}: {choice.network} round {choice.round} is published"
+                                                     f" at {published}, not after the commitment ({now}): name a"
+                                                     f" round from {network.round_at(now + 1)} on")
+        rounds.append(BeaconRound(network=choice.network, chain_hash=network.chain_hash.hex(), round=choice.round,
+                                  published_at=published))
+    frozen = _frozen_inputs(state, command, task, inputs, where)
+    pool = summarise_pool(frozen)
+    task.commit(task_id=body.task_id, position=frozen.position, committed_at=frozen.committed_at,
+                cooling_off_days=frozen.cooling_off_days, inputs_digest=inputs_digest(frozen),
+                pool_roots=pool.pool_roots, pool_root=pool.pool_root, counts=pool.counts,
+                excluded=len(frozen.excluded), beacons=tuple(rounds), actor=command.actor_id)
     return [task]
 
 
 @command("draw.run", "drawer", attachment=True)
 def decide_run(state: State, command: Command, inputs: object) -> list[LedgerAggregate]:
-    """`inputs`: the draw inputs as of this position (rebuilt from events by `verify`)."""
+    """`inputs`: the frozen inputs of the standing commitment (rebuilt from events by `verify`)."""
+    from ledger.beacon.errors import BeaconInvalid
+    from ledger.beacon.verify import parse_signature_hex, verify_round
+
     body: RunBody = command.body(RunBody)
     task = _task(state, body.task_id)
     where = f"task {body.task_id}"
     require_jurisdiction(state, command, task.departments[0], where)
     if task.drawn:
         raise Refusal("already_drawn", f"{where} is already drawn: void it (with a reason) before a new draw")
-    if task.commitment is None:
+    commitment = task.commitment
+    if commitment is None:
         raise Refusal("not_committed", f"{where} has no commitment: run `drledger draw commit {body.task_id}` first")
-    if not SECRET_FORM.fullmatch(body.secret):
-        raise Refusal("invalid", f"{where}: the secret must be exactly 64 lowercase hex digits")
-    if hashlib.sha256(bytes.fromhex(body.secret)).hexdigest() != task.commitment:
-        raise Refusal("secret_mismatch", f"{where}: the secret does not match the commitment recorded before the draw")
-    if task.beacon_round and not body.beacon:
-        raise Refusal("invalid", f"{where}: the commitment names beacon round {task.beacon_round}; give its value")
-    if "\n" in body.beacon or len(body.beacon) > 1000:
-        raise Refusal("invalid", "the beacon value must be one line of at most 1000 characters")
-    if not isinstance(inputs, DrawInputs) or inputs.task_id != body.task_id or inputs.position != state.position:
-        raise Refusal("invalid", f"{where}: draw inputs as of position {state.position} are needed")
-    inputs = msgspec.structs.replace(inputs, commitment=task.commitment, secret=body.secret, beacon=body.beacon)
+    if len(body.signatures) != len(commitment.beacons):
+        raise Refusal("invalid", f"{where}: the commitment names {len(commitment.beacons)} beacon round(s);"
+                                 f" {len(body.signatures)} signature(s) were given")
+    outputs: list[BeaconOutput] = []
+    for named, signature in zip(commitment.beacons, body.signatures):
+        network = beacon_network(state, named.network)
+        try:
+            randomness = verify_round(network, named.round, parse_signature_hex(signature))
+        except BeaconInvalid as error:
+            raise Refusal("beacon_invalid", f"{where}: {named.network} round {named.round}: {error}") from None
+        outputs.append(BeaconOutput(network=named.network, chain_hash=named.chain_hash, round=named.round,
+                                    randomness=randomness.hex()))
+    if not isinstance(inputs, DrawInputs) or inputs.task_id != body.task_id or inputs.position != commitment.position \
+            or inputs_digest(inputs) != commitment.inputs_digest:
+        raise Refusal("invalid", f"{where}: the inputs frozen at the commitment (position {commitment.position})"
+                                 " are needed")
     try:
-        outcome = compute(inputs)
+        outcome = compute(inputs, outputs)
     except DrawImpossible as error:
         raise Refusal("draw_impossible", f"{where} cannot be drawn: {error}") from None
-    from ledger.draw.spec import inputs_digest
-
     task.record_draw(
-        task_id=body.task_id, position=inputs.position, commitment=task.commitment, secret=body.secret,
-        beacon=body.beacon, pool_roots=outcome.pool_roots, pool_root=outcome.pool_root, counts=outcome.counts,
-        excluded=inputs.excluded, seed=outcome.seed, targets=outcome.targets, teams=outcome.teams,
-        outcome_digest=outcome_digest(outcome), inputs_digest=inputs_digest(inputs), actor=command.actor_id,
+        task_id=body.task_id, position=commitment.position, inputs_digest=commitment.inputs_digest,
+        beacons=tuple(outputs), signatures=body.signatures, seed=outcome.seed, targets=outcome.targets,
+        teams=outcome.teams, outcome_digest=outcome_digest(outcome), actor=command.actor_id,
     )
     return [task]
 
 
+def results_exist(state: State, task: Task) -> bool:
+    from ledger.domain.results import InspectionResult
+
+    return any(state.get(InspectionResult, InspectionResult.create_id(task.task_id, team.target)) is not None
+               for team in task.teams)
+
+
 @command("draw.void", "drawer")
 def decide_void(state: State, command: Command, _: object) -> list[LedgerAggregate]:
+    """Void the standing draw, or a commitment not yet drawn, with a reason.
+
+    Once a committed round is published the outcome is fixed and public, and
+    once results exist they rest on the draw: either void then needs a
+    proposal approved by m of n including discipline (纪检)."""
     body: VoidBody = command.body(VoidBody)
     need_text("reason", body.reason)
     task = _task(state, body.task_id)
-    require_jurisdiction(state, command, task.departments[0], f"task {body.task_id}")
-    if not task.drawn:
-        raise Refusal("not_drawn", f"task {body.task_id} has no standing draw to void")
-    task.void(task_id=body.task_id, reason=body.reason, actor=command.actor_id)
+    where = f"task {body.task_id}"
+    require_jurisdiction(state, command, task.departments[0], where)
+    if task.drawn:
+        if results_exist(state, task):
+            raise Refusal("needs_approval", f"{where}: results rest on this draw; voiding it needs an approved"
+                                            " proposal (`drledger proposal open --action void_draw`)")
+        task.void(task_id=body.task_id, reason=body.reason, commitment_only=False, actor=command.actor_id)
+        return [task]
+    if task.commitment is None:
+        raise Refusal("not_drawn", f"{where} has no standing draw or commitment to void")
+    now = int(command.recorded_at.timestamp())
+    if any(b.published_at <= now for b in task.commitment.beacons):
+        raise Refusal("needs_approval", f"{where}: a committed beacon round is published, so the outcome is fixed;"
+                                        " voiding the commitment needs an approved proposal"
+                                        " (`drledger proposal open --action void_draw`)")
+    task.void(task_id=body.task_id, reason=body.reason, commitment_only=True, actor=command.actor_id)
     return [task]

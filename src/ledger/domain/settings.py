@@ -105,12 +105,16 @@ class GovernanceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
 
     approvals_needed: int = 2  # distinct approvers of a guarded action, one of them discipline (纪检)
     cooling_off_days: int = 3  # a recovered key, a new approver: effective only after this
+    # An inspector record (new, or changed) is drawn only once in force this long before the commitment.
+    draw_cooling_off_days: int = 7
 
     def __post_init__(self) -> None:
         if not 2 <= self.approvals_needed <= 20:
             raise SettingsError("approvals_needed must be 2-20")
         if not 1 <= self.cooling_off_days <= 365:
             raise SettingsError("cooling_off_days must be 1-365")
+        if not 0 <= self.draw_cooling_off_days <= 365:
+            raise SettingsError("draw_cooling_off_days must be 0-365")
 
 
 DEFAULT_GOVERNANCE: Final = GovernanceSettings()

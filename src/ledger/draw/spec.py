@@ -1,36 +1,45 @@
-"""A draw, "v1": from its recorded inputs to its targets and teams. Pure.
+"""A draw, "v2": from its frozen inputs and a public beacon to its targets and teams. Pure.
 
 The write path (`drledger draw run`), the replay (`draw replay`, `verify`)
-and the standalone verifier (docs/verify_draw.py, stdlib only) all compute
-the same function; docs/draw-spec.md states it byte by byte.
+and the standalone verifier (docs/verify_draw.py) all compute the same
+function; docs/draw-spec.md states it byte by byte.
 
+0. Frozen inputs. The inputs (pool, inspectors, conflicts, caps) are read at
+   the commitment's ledger position and their digest (step 6b) is recorded
+   with the commitment, together with the beacon round(s) named in advance.
+   Nothing the drawer holds enters the draw: once the named rounds are
+   published, anyone can compute the outcome.
 1. Pool roots. Per risk class k, the eligible IDs sorted by UTF-8 bytes;
    root_k = RFC 9162 root with leaf = UTF-8 ID. The pool root is the
    RFC 9162 root over the four leaves "A:<root_A hex>" .. "D:<root_D hex>",
    so it binds each firm to its class as well as to the pool.
-2. Seed = SHA-256 hex of "drledger/draw-seed/v1\\n" + task_id + "\\n" +
-   secret hex + "\\n" + beacon + "\\n" + pool root hex (UTF-8).
-   The secret must hash (SHA-256) to the recorded commitment.
+2. Seed = SHA-256 hex of the UTF-8 text "drledger/draw-seed/v2\n" + task_id
+   + "\n" + inputs digest hex, then for each beacon in the committed order
+   "\n" + chain hash hex + ":" + round + ":" + randomness hex.
 3. Targets. For each class k in A, B, C, D: n_k = ceil(ratio_k x N_k)
    (exact decimal arithmetic) or count_k, at most N_k; the targets are
    the first n_k IDs of Rivest's sampler over that class's IDs with the seed.
 4. Teams. Targets in order (class A..D, each in draw order). For each,
-   inspectors eligible at the pool position (active, enforcement, in one of
-   the task's departments, qualified for one of the task's items (item code)
-   or for a whole department (department code), no declared conflict with
+   officers eligible at the commitment (active, enforcement, in one of the
+   task's departments, qualified for one of the task's items (item code) or
+   for a whole department (department code), their record in force since at
+   least `cooling_off_days` before the commitment, no declared conflict with
    the target, fewer than `load_cap` assignments so far in this draw) are
    ranked by the sampler with seed + ",inspectors," + target; walking that
-   order, an inspector joins if it brings a department still missing, or if
+   order, an officer joins if it brings a department still missing, or if
    the free places left exceed the departments still missing, until the team
-   has max(inspectors_per_target, number of departments) members. Experts
-   (role expert, active, no conflict) are ranked with seed + ",experts," +
-   target and the first `experts_per_target` join, in addition.
+   has max(inspectors_per_target, number of departments) members. The team
+   keeps the ranking order, and its first officer is the team leader (组长).
+   Experts (role expert, active, cooled off, no conflict) are ranked with
+   seed + ",experts," + target and the first `experts_per_target` join, in
+   addition.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime, timedelta
 from fractions import Fraction
 from math import ceil
 
@@ -39,11 +48,11 @@ import msgspec
 from ledger.draw.sampler import sample
 from ledger.integrity.merkle import leaf_hash, root_from_leaf_hashes
 
-VERSION = "v1"
-SECRET_FORM = re.compile(r"[0-9a-f]{64}")
+VERSION = "v2"
+HEX64 = re.compile(r"[0-9a-f]{64}")
 RATIO_FORM = re.compile(r"(0|1)(\.[0-9]+)?")
 RISK_CLASSES = ("A", "B", "C", "D")
-SEED_TAG = "drledger/draw-seed/v1"
+SEED_TAG = "drledger/draw-seed/v2"
 
 
 class DrawImpossible(ValueError):
@@ -68,15 +77,24 @@ class Candidate(msgspec.Struct, frozen=True):
     role: str
     status: str
     qualifications: tuple[str, ...]
+    since: str  # RFC 3339 time of the event that put this record in force (the cooling-off counts from it)
+
+
+class BeaconOutput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One verified round of a public beacon, as it enters the seed."""
+
+    network: str  # beacon ID (informational)
+    chain_hash: str  # hex: which network (drand chain hash)
+    round: int
+    randomness: str  # hex: SHA-256 of the round's signature
 
 
 class DrawInputs(msgspec.Struct, frozen=True, kw_only=True):
     version: str = VERSION
     task_id: str
-    commitment: str  # SHA-256 hex of the secret, recorded before the draw
-    secret: str  # hex, revealed by the draw
-    beacon: str  # public randomness named in advance, or ""
-    position: int  # ledger position the pool and the inspectors were read at
+    position: int  # the commitment's ledger position: pool, inspectors and conflicts as of here
+    committed_at: str  # RFC 3339 recorded time of the commitment
+    cooling_off_days: int  # an inspector record younger than this at the commitment is not drawn
     departments: tuple[str, ...]  # lead first, then participants
     items: tuple[ItemRef, ...]
     quotas: dict[str, Quota]
@@ -117,7 +135,7 @@ def combined_root(roots: dict[str, str]) -> str:
 
 
 def inputs_digest(inputs: DrawInputs) -> str:
-    """SHA-256 hex of the canonical inputs without the secret (the drawer signs it).
+    """SHA-256 hex of the canonical inputs (recorded with the commitment).
 
     Pools are sorted by UTF-8 bytes first, so the digest does not depend on
     the order the pool was read in.
@@ -126,22 +144,28 @@ def inputs_digest(inputs: DrawInputs) -> str:
 
     data = msgspec.to_builtins(inputs)
     data["pool"] = {k: sorted_ids(list(v)) for k, v in inputs.pool.items()}
-    del data["secret"]
     return hashlib.sha256(canonical_bytes(data)).hexdigest()
 
 
-def commitment_of(secret_hex: str) -> str:
-    return hashlib.sha256(bytes.fromhex(secret_hex)).hexdigest()
-
-
-def derive_seed(task_id: str, secret_hex: str, beacon: str, pool_root_hex: str) -> str:
+def derive_seed(task_id: str, digest: str, beacons: list[BeaconOutput] | tuple[BeaconOutput, ...]) -> str:
     """The draw seed (step 2).
 
-    >>> derive_seed("T1", "00" * 32, "", "ab" * 32)[:16]
-    '3a013367535214bb'
+    >>> b = BeaconOutput(network="n", chain_hash="cd" * 32, round=7, randomness="ef" * 32)
+    >>> derive_seed("T1", "ab" * 32, [b])[:16]
+    'c1925ebb824fa0ae'
     """
-    text = "\n".join((SEED_TAG, task_id, secret_hex, beacon, pool_root_hex))
-    return hashlib.sha256(text.encode()).hexdigest()
+    lines = [SEED_TAG, task_id, digest, *(f"{b.chain_hash}:{b.round}:{b.randomness}" for b in beacons)]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def cooled_off(candidate: Candidate, committed_at: str, days: int) -> bool:
+    """True if the candidate's record was in force `days` before the commitment.
+
+    >>> c = Candidate("B1", "D", "enforcement", "active", (), "2026-01-01T00:00:00.000000Z")
+    >>> cooled_off(c, "2026-01-08T00:00:00.000000Z", 7), cooled_off(c, "2026-01-07T23:59:59.999999Z", 7)
+    (True, False)
+    """
+    return datetime.fromisoformat(candidate.since) <= datetime.fromisoformat(committed_at) - timedelta(days=days)
 
 
 def target_count(quota: Quota, available: int) -> int:
@@ -160,14 +184,10 @@ def check_inputs(inputs: DrawInputs) -> None:
     """Refuse malformed inputs with a precise reason (before any work)."""
     if inputs.version != VERSION:
         raise DrawImpossible(f"draw version {inputs.version!r} is not {VERSION!r}")
-    for name in ("task_id", "beacon"):
-        if "\n" in getattr(inputs, name):
-            raise DrawImpossible(f"{name} must not contain a newline")
-    # One text per secret: the seed hashes the text, the commitment the bytes.
-    if not SECRET_FORM.fullmatch(inputs.secret):
-        raise DrawImpossible("the secret must be exactly 64 lowercase hex digits")
-    if commitment_of(inputs.secret) != inputs.commitment:
-        raise DrawImpossible("the secret does not match the commitment recorded before the draw")
+    if "\n" in inputs.task_id:
+        raise DrawImpossible("task_id must not contain a newline")
+    if inputs.cooling_off_days < 0:
+        raise DrawImpossible("cooling_off_days must be >= 0")
     if inputs.inspectors_per_target < 2:
         raise DrawImpossible("at least two enforcement officers per target (inspectors_per_target >= 2)")
     unknown = set(inputs.quotas) - set(RISK_CLASSES) or set(inputs.pool) - set(RISK_CLASSES)
@@ -222,13 +242,30 @@ def _shortfall(target: str, ranking: list[str], departments_of: dict[str, str], 
     )
 
 
-def compute(inputs: DrawInputs) -> DrawOutcome:
-    """Targets and teams for `inputs` (module docstring); DrawImpossible if none exist."""
+class PoolSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """What a commitment records of its frozen pool (step 1)."""
+
+    pool_roots: dict[str, str]
+    pool_root: str
+    counts: dict[str, int]
+
+
+def summarise_pool(inputs: DrawInputs) -> PoolSummary:
+    pool = {k: sorted_ids(list(inputs.pool.get(k, []))) for k in RISK_CLASSES}
+    roots = {k: stratum_root(pool[k]).hex() for k in RISK_CLASSES}
+    return PoolSummary(pool_roots=roots, pool_root=combined_root(roots), counts={k: len(pool[k]) for k in RISK_CLASSES})
+
+
+def compute(inputs: DrawInputs, beacons: list[BeaconOutput] | tuple[BeaconOutput, ...]) -> DrawOutcome:
+    """Targets and teams for `inputs` and the verified beacon outputs (module docstring);
+    DrawImpossible if none exist."""
     check_inputs(inputs)
+    if not beacons:
+        raise DrawImpossible("a draw needs at least one beacon output")
     pool = {k: sorted_ids(list(inputs.pool.get(k, []))) for k in RISK_CLASSES}
     roots = {k: stratum_root(pool[k]).hex() for k in RISK_CLASSES}
     pool_root = combined_root(roots)
-    seed = derive_seed(inputs.task_id, inputs.secret, inputs.beacon, pool_root)
+    seed = derive_seed(inputs.task_id, inputs_digest(inputs), beacons)
     targets: dict[str, list[str]] = {}
     for k in RISK_CLASSES:
         quota = inputs.quotas.get(k)
@@ -240,12 +277,13 @@ def compute(inputs: DrawInputs) -> DrawOutcome:
     conflicts = set(inputs.conflicts)
     in_task = set(inputs.departments)
     departments_of = {c.badge: c.department for c in inputs.inspectors}
+    drawable = [c for c in inputs.inspectors
+                if c.status == "active" and cooled_off(c, inputs.committed_at, inputs.cooling_off_days)]
     officers = [
-        c.badge for c in inputs.inspectors
-        if c.status == "active" and c.role == "enforcement" and c.department in in_task
-        and _qualified(c, item_codes, item_departments)
+        c.badge for c in drawable
+        if c.role == "enforcement" and c.department in in_task and _qualified(c, item_codes, item_departments)
     ]
-    experts = [c.badge for c in inputs.inspectors if c.status == "active" and c.role == "expert"]
+    experts = [c.badge for c in drawable if c.role == "expert"]
     size = max(inputs.inspectors_per_target, len(inputs.departments))
     needed = inputs.departments if len(inputs.departments) > 1 else ()
     load: dict[str, int] = {}

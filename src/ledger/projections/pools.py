@@ -124,6 +124,14 @@ def query_inspectors(conn: Any, dialect: Dialect, f: InspectorFilter, position: 
     return _records(conn.cursor(), dialect.table("dir_inspectors"), InspectorRow, " AND ".join(clauses), params, "badge")
 
 
+def inspector_record_positions(conn: Any, dialect: Dialect, position: int) -> dict[str, int]:
+    """badge -> the position of the event that put its record in force at `position`."""
+    where, params = _as_of(position, dialect.placeholder)
+    cursor = conn.cursor()
+    cursor.execute(f"SELECT badge, valid_from FROM {dialect.table('dir_inspectors')} WHERE {where}", params)
+    return {badge: int(valid_from) for badge, valid_from in cursor.fetchall()}
+
+
 def list_items(conn: Any, dialect: Dialect, position: int | None = None) -> list[ItemRow]:
     where, params = _as_of(position, dialect.placeholder)
     return _records(conn.cursor(), dialect.table("dir_items"), ItemRow, where, params, "code")

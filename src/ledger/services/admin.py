@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -22,9 +23,11 @@ __all__ = ["InitResult", "LedgerStatus", "SetupError", "init", "status", "store_
 
 
 def init(config: StoreConfig, *, origin: str | None, admin_id: str = "admin", admin_name: str = "Administrator",
-         admin_key_file: Path | None = None) -> InitResult:
-    """A new ledger (SetupError if one exists or a key file would be overwritten)."""
-    return init_ledger(config, origin=origin, admin_id=admin_id, admin_name=admin_name, admin_key_file=admin_key_file)
+         admin_key_file: Path | None = None, beacons: list[dict[str, Any]] | None = None) -> InitResult:
+    """A new ledger (SetupError if one exists or a key file would be overwritten); it pins
+    `beacons` (drand chain infos, default quicknet)."""
+    return init_ledger(config, origin=origin, admin_id=admin_id, admin_name=admin_name, admin_key_file=admin_key_file,
+                       beacons=beacons)
 
 
 class LastSignature(msgspec.Struct):

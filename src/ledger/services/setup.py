@@ -14,6 +14,7 @@ import base64
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ledger.domain.actors import LEDGER_FORMAT, authenticate_genesis, decide_genesis
 from ledger.domain.base import recorded_time
@@ -54,11 +55,20 @@ def store_has_ledger(config: StoreConfig) -> bool:
         raise
 
 
-def genesis_body(origin: str, ledger_key: bytes, admin_id: str, admin_name: str, admin_key: bytes) -> dict[str, object]:
+def default_beacons() -> list[dict[str, Any]]:
+    """The beacon networks a new ledger pins unless told otherwise: drand quicknet (League of Entropy)."""
+    from ledger.beacon.network import QUICKNET
+
+    return [QUICKNET.to_chain_info()]
+
+
+def genesis_body(origin: str, ledger_key: bytes, admin_id: str, admin_name: str, admin_key: bytes,
+                 beacons: list[dict[str, Any]] | None = None) -> dict[str, object]:
     return {
         "admin_id": admin_id,
         "admin_key": base64.b64encode(admin_key).decode(),
         "admin_name": admin_name,
+        "beacons": beacons if beacons is not None else default_beacons(),
         "format": LEDGER_FORMAT,
         "ledger_key": base64.b64encode(ledger_key).decode(),
         "origin": origin,
@@ -66,7 +76,9 @@ def genesis_body(origin: str, ledger_key: bytes, admin_id: str, admin_name: str,
 
 
 def init_ledger(config: StoreConfig, *, origin: str | None, admin_id: str, admin_name: str,
-                admin_key_file: Path | None = None) -> InitResult:
+                admin_key_file: Path | None = None, beacons: list[dict[str, Any]] | None = None) -> InitResult:
+    """A new ledger: ledger key, first admin, and genesis pinning `beacons` (drand chain
+    infos; default quicknet)."""
     from ledger.store.application import LedgerApplication
 
     ledger_file = config.keys_dir / LEDGER_KEY_FILE
@@ -88,7 +100,7 @@ def init_ledger(config: StoreConfig, *, origin: str | None, admin_id: str, admin
             written.append(path)
         signed = sign_command(admin_signer, admin_id, "ledger.genesis",
                               genesis_body(origin, ledger_signer.public_key, admin_id, admin_name,
-                                           admin_signer.public_key))
+                                           admin_signer.public_key, beacons))
         now = utc_now()
         try:
             command = authenticate_genesis(signed, now)

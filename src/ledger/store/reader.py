@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import msgspec
+
 from ledger.store.config import StoreConfig
 from ledger.store.connection import StoreUnavailable, connect
 from ledger.store.schema import Dialect
@@ -32,6 +34,10 @@ class TransactionRow(NamedTuple):
     key_id: str
     signed_at_us: int
     signature: bytes
+
+
+class _Timestamp(msgspec.Struct):
+    timestamp: str = ""
 
 
 class LedgerReader:
@@ -166,6 +172,14 @@ class LedgerReader:
 
         stamp = msgspec.json.decode(rows[0].state or b"{}").get("timestamp", "")
         return first, last, [r.hash.hex() for r in rows], stamp
+
+    def recorded_times(self, positions: Sequence[int]) -> dict[int, str]:
+        """position -> the recorded time (RFC 3339, as stored) of its event."""
+        found: dict[int, str] = {}
+        for seq in positions:
+            for row in self.rows(seq, seq):
+                found[row.seq] = msgspec.json.decode(row.state or b"{}", type=_Timestamp).timestamp
+        return found
 
     def events_with_topics(self, topics: Sequence[str]) -> list[ChainRow]:
         """Chained events of the given topics, in chain order (e.g. key events)."""

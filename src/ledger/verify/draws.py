@@ -22,10 +22,12 @@ from typing import Any
 import msgspec
 from eventsourcing.utils import get_topic
 
+from ledger.domain.actors import Ledger
 from ledger.domain.directory import Entity, InspectionItem, Inspector
-from ledger.domain.draws import Task
+from ledger.domain.draws import BeaconRound, Task
 from ledger.domain.filters import EntityFilter, matches
 from ledger.draw.spec import (
+    BeaconOutput,
     Candidate,
     DrawImpossible,
     DrawInputs,
@@ -47,7 +49,8 @@ RECLASSIFIED = get_topic(Entity.Reclassified)
 CONFLICT_DECLARED, CONFLICT_WITHDRAWN = get_topic(Inspector.ConflictDeclared), get_topic(Inspector.ConflictWithdrawn)
 TASK_CREATED, TASK_COMMITTED, TASK_DRAWN, TASK_VOIDED = (
     get_topic(Task.Created), get_topic(Task.Committed), get_topic(Task.Drawn), get_topic(Task.Voided))
-TOPICS = (*ENTITY_RECORD, *INSPECTOR_RECORD, *ITEM_RECORD, RECLASSIFIED, CONFLICT_DECLARED, CONFLICT_WITHDRAWN,
+GENESIS = get_topic(Ledger.Genesis)
+TOPICS = (GENESIS, *ENTITY_RECORD, *INSPECTOR_RECORD, *ITEM_RECORD, RECLASSIFIED, CONFLICT_DECLARED, CONFLICT_WITHDRAWN,
           TASK_CREATED, TASK_COMMITTED, TASK_DRAWN, TASK_VOIDED)
 
 
@@ -67,6 +70,7 @@ class _Inspector(msgspec.Struct):
     role: str
     qualifications: tuple[str, ...] = ()
     status: str = "active"
+    since: str = ""  # the recorded time of the event that put this record in force
 
 
 class _Item(msgspec.Struct):
@@ -76,6 +80,7 @@ class _Item(msgspec.Struct):
 
 class _Record(msgspec.Struct):
     record: msgspec.Raw
+    timestamp: str = ""
 
 
 class _Reclassified(msgspec.Struct):
@@ -102,31 +107,42 @@ class _TaskCreated(msgspec.Struct):
     exclude_recent_days: int | None
 
 
-class _Committed(msgspec.Struct):
+class RecordedCommitment(msgspec.Struct):
     task_id: str
-    commitment: str
-    beacon_round: str | None
+    position: int
+    committed_at: str
+    cooling_off_days: int
+    inputs_digest: str
+    pool_roots: dict[str, str]
+    pool_root: str
+    counts: dict[str, int]
+    excluded: int
+    beacons: list[BeaconRound]
+    actor: str
 
 
 class RecordedDraw(msgspec.Struct):
     task_id: str
     position: int
-    commitment: str
-    secret: str
-    beacon: str
-    pool_roots: dict[str, str]
-    pool_root: str
-    counts: dict[str, int]
-    excluded: list[str]
+    inputs_digest: str
+    beacons: list[BeaconOutput]
+    signatures: list[str]
     seed: str
     targets: dict[str, list[str]]
     teams: list[Team]
     outcome_digest: str
-    inputs_digest: str
+    actor: str
 
 
-class _TaskId(msgspec.Struct):
+class RecordedVoid(msgspec.Struct):
     task_id: str
+    reason: str
+    commitment_only: bool
+    actor: str
+
+
+class _Genesis(msgspec.Struct):
+    beacons: dict[str, dict[str, Any]]
 
 
 class DrawReplay(msgspec.Struct, kw_only=True):
@@ -149,18 +165,23 @@ class DrawState:
     commitments: dict[str, list[tuple[int, _Committed]]] = field(default_factory=dict)
     # task -> (drawn seq, targets, voided seq or None)
     draws: dict[str, list[list[Any]]] = field(default_factory=dict)
+    beacons: dict[str, dict[str, Any]] = field(default_factory=dict)  # pinned at genesis
 
     def apply(self, row: ChainRow) -> None:
         topic, state = row.topic, row.state
         assert state is not None
-        if topic in ENTITY_RECORD:
+        if topic == GENESIS:
+            self.beacons = msgspec.json.decode(state, type=_Genesis).beacons
+        elif topic in ENTITY_RECORD:
             entity = msgspec.json.decode(msgspec.json.decode(state, type=_Record).record, type=_Entity)
             self.entities[entity.uscc] = entity
         elif topic == RECLASSIFIED:
             change = msgspec.json.decode(state, type=_Reclassified)
             self.entities[change.uscc] = msgspec.structs.replace(self.entities[change.uscc], risk_class=change.risk_class)
         elif topic in INSPECTOR_RECORD:
-            inspector = msgspec.json.decode(msgspec.json.decode(state, type=_Record).record, type=_Inspector)
+            carried = msgspec.json.decode(state, type=_Record)
+            inspector = msgspec.json.decode(carried.record, type=_Inspector)
+            inspector.since = carried.timestamp
             self.inspectors[inspector.badge] = inspector
         elif topic in ITEM_RECORD:
             item = msgspec.json.decode(msgspec.json.decode(state, type=_Record).record, type=_Item)
@@ -175,14 +196,15 @@ class DrawState:
             task = msgspec.json.decode(state, type=_TaskCreated)
             self.tasks[task.task_id] = task
         elif topic == TASK_COMMITTED:
-            committed = msgspec.json.decode(state, type=_Committed)
+            committed = msgspec.json.decode(state, type=RecordedCommitment)
             self.commitments.setdefault(committed.task_id, []).append((row.seq, committed))
         elif topic == TASK_DRAWN:
             drawn = msgspec.json.decode(state, type=RecordedDraw)
             self.draws.setdefault(drawn.task_id, []).append([row.seq, drawn.targets, None])
         elif topic == TASK_VOIDED:
-            task_id = msgspec.json.decode(state, type=_TaskId).task_id
-            self.draws[task_id][-1][2] = row.seq
+            void = msgspec.json.decode(state, type=RecordedVoid)
+            if not void.commitment_only:
+                self.draws[void.task_id][-1][2] = row.seq
 
     def recently_inspected(self, task: _TaskCreated, position: int) -> set[str]:
         if not task.exclude_recent_days:
@@ -198,13 +220,9 @@ class DrawState:
                     excluded.update(u for ids in targets.values() for u in ids)
         return excluded
 
-    def inputs(self, recorded: RecordedDraw) -> DrawInputs:
-        return msgspec.structs.replace(self.inputs_at(recorded.task_id, recorded.position),
-                                       commitment=recorded.commitment, secret=recorded.secret, beacon=recorded.beacon)
-
-    def inputs_at(self, task_id: str, position: int) -> DrawInputs:
+    def inputs_at(self, task_id: str, position: int, committed_at: str, cooling_off_days: int) -> DrawInputs:
         """The draw inputs of `task_id` from this state, which is the ledger at `position`
-        (commitment, secret and beacon left empty: they come from the command)."""
+        (the commitment's: the inputs are frozen there)."""
         task = self.tasks[task_id]
         eligible = msgspec.structs.replace(task.target_filter, statuses=("active",))
         excluded = self.recently_inspected(task, position)
@@ -216,37 +234,36 @@ class DrawState:
             ):
                 pool[e.risk_class].append(e.uscc)
         return DrawInputs(
-            task_id=task.task_id, commitment="", secret="", beacon="",
-            position=position, departments=task.departments,
+            task_id=task.task_id, position=position, committed_at=committed_at, cooling_off_days=cooling_off_days,
+            departments=task.departments,
             items=tuple(ItemRef(code, self.items[code].department) for code in task.items),
             quotas=task.quotas, inspectors_per_target=task.inspectors_per_target,
             experts_per_target=task.experts_per_target, load_cap=task.load_cap, pool=pool,
             excluded=sorted(excluded, key=str.encode),
-            inspectors=[Candidate(i.badge, i.department, i.role, i.status, i.qualifications)
+            inspectors=[Candidate(i.badge, i.department, i.role, i.status, i.qualifications, i.since)
                         for i in sorted(self.inspectors.values(), key=lambda i: i.badge)],
             conflicts=sorted(self.conflicts),
         )
 
-    def commitment_problem(self, recorded: RecordedDraw, drawn_seq: int) -> str | None:
-        standing = [(seq, c) for seq, c in self.commitments.get(recorded.task_id, []) if seq < drawn_seq]
-        if not standing or standing[-1][1].commitment != recorded.commitment:
-            return "the draw's commitment is not the one recorded for the task before it"
-        if standing[-1][0] > recorded.position:
-            return "the commitment was recorded after the pool position it claims (commit must come first)"
-        if standing[-1][1].beacon_round and not recorded.beacon:
-            return f"the commitment named beacon round {standing[-1][1].beacon_round} but the draw used none"
-        return None
+    def beacon_network(self, beacon_id: str) -> Any:
+        """A network the genesis pins (ledger.beacon BeaconNetwork), or None."""
+        from ledger.beacon.network import BeaconNetwork
+
+        info = self.beacons.get(beacon_id)
+        return BeaconNetwork.from_chain_info(info) if info is not None else None
 
 
-def compare(recorded: RecordedDraw, outcome: DrawOutcome) -> list[str]:
-    """Exact differences between a recorded draw and its recomputation."""
+def compare(recorded: RecordedDraw, committed: RecordedCommitment, outcome: DrawOutcome) -> list[str]:
+    """Exact differences between a recorded draw (and its commitment) and its recomputation."""
     differences = []
     for k in "ABCD":
-        if recorded.counts.get(k) != outcome.counts[k]:
-            differences.append(f"class {k}: pool has {outcome.counts[k]} IDs at the position, the draw recorded {recorded.counts.get(k)}")
-        if recorded.pool_roots.get(k) != outcome.pool_roots[k]:
-            differences.append(f"class {k}: pool root {outcome.pool_roots[k]} differs from recorded {recorded.pool_roots.get(k)}")
-    if recorded.pool_root != outcome.pool_root:
+        if committed.counts.get(k) != outcome.counts[k]:
+            differences.append(f"class {k}: pool has {outcome.counts[k]} IDs at the position, the commitment"
+                               f" recorded {committed.counts.get(k)}")
+        if committed.pool_roots.get(k) != outcome.pool_roots[k]:
+            differences.append(f"class {k}: pool root {outcome.pool_roots[k]} differs from the committed"
+                               f" {committed.pool_roots.get(k)}")
+    if committed.pool_root != outcome.pool_root:
         differences.append("pool root differs")
     if recorded.seed != outcome.seed:
         differences.append(f"seed {outcome.seed} differs from recorded {recorded.seed}")
@@ -272,27 +289,43 @@ def compare(recorded: RecordedDraw, outcome: DrawOutcome) -> list[str]:
     return differences
 
 
-def _draw_rows(reader: LedgerReader) -> list[ChainRow]:
-    return reader.events_with_topics([TASK_DRAWN])
+def _recorded(reader: LedgerReader, task_id: str | None) -> tuple[
+        list[tuple[int, RecordedDraw]], dict[str, list[tuple[int, RecordedCommitment]]]]:
+    draws: list[tuple[int, RecordedDraw]] = []
+    commitments: dict[str, list[tuple[int, RecordedCommitment]]] = {}
+    for row in reader.events_with_topics([TASK_COMMITTED, TASK_DRAWN]):
+        assert row.state is not None
+        if row.topic == TASK_DRAWN:
+            drawn = msgspec.json.decode(row.state, type=RecordedDraw)
+            if task_id is None or drawn.task_id == task_id:
+                draws.append((row.seq, drawn))
+        else:
+            committed = msgspec.json.decode(row.state, type=RecordedCommitment)
+            commitments.setdefault(committed.task_id, []).append((row.seq, committed))
+    return draws, commitments
 
 
 def replay_draws(config: StoreConfig, task_id: str | None = None, *, keep_inputs: bool = False
                  ) -> tuple[list[DrawReplay], dict[str, tuple[DrawInputs, RecordedDraw]]]:
-    """Replay every draw (or one task's): one pass over the events."""
+    """Replay every draw (or one task's): one pass over the events.
+
+    Each draw is paired with its task's last commitment before it; its inputs
+    are rebuilt at the commitment's position, each beacon signature is
+    verified for its round under the network the genesis pins, and the draw
+    is recomputed."""
     with open_reader(config) as reader:
+        recorded, commitments = _recorded(reader, task_id)
         draws = []
-        for row in _draw_rows(reader):
-            assert row.state is not None
-            recorded = msgspec.json.decode(row.state, type=RecordedDraw)
-            if task_id is None or recorded.task_id == task_id:
-                draws.append((recorded.position, row.seq, recorded))
+        for drawn_seq, drawn in recorded:
+            before = [c for c in commitments.get(drawn.task_id, []) if c[0] < drawn_seq]
+            draws.append((drawn.position, drawn_seq, drawn, before[-1] if before else None))
         draws.sort(key=lambda d: (d[0], d[1]))
         results: list[DrawReplay] = []
         kept: dict[str, tuple[DrawInputs, RecordedDraw]] = {}
         if not draws:
             return results, kept
         state = DrawState()
-        last = max(seq for _, seq, _ in draws)
+        last = max(seq for _, seq, _, _ in draws)
         pending = list(draws)
         for row in _rows_with_topics(reader, last):
             while pending and pending[0][0] < row.seq:
@@ -313,29 +346,71 @@ def _rows_with_topics(reader: LedgerReader, last: int) -> Iterator[ChainRow]:
             yield row
 
 
-def _replay_one(state: DrawState, position: int, drawn_seq: int, recorded: RecordedDraw, results: list[DrawReplay],
+def commitment_problems(recorded: RecordedDraw, commitment: tuple[int, RecordedCommitment] | None) -> list[str]:
+    """How a draw departs from the commitment it rests on (none: it rests on it exactly)."""
+    if commitment is None:
+        return ["the draw has no commitment recorded for its task before it"]
+    seq, committed = commitment
+    problems = []
+    if committed.position != recorded.position:
+        problems.append(f"the draw reads its inputs at position {recorded.position}, its commitment froze them at"
+                        f" {committed.position}")
+    if seq != committed.position + 2:
+        problems.append(f"the commitment at {seq} does not follow the position {committed.position} it froze")
+    if committed.inputs_digest != recorded.inputs_digest:
+        problems.append("the draw's inputs digest is not the one its commitment recorded")
+    named = [(b.network, b.chain_hash, b.round) for b in committed.beacons]
+    used = [(b.network, b.chain_hash, b.round) for b in recorded.beacons]
+    if named != used:
+        problems.append(f"the draw uses beacon rounds {used}, its commitment named {named}")
+    return problems
+
+
+def beacon_problems(state: DrawState, recorded: RecordedDraw) -> list[str]:
+    """Each recorded beacon output must be its round's verified randomness."""
+    from ledger.beacon.errors import BeaconInvalid
+    from ledger.beacon.verify import parse_signature_hex, verify_round
+
+    problems = []
+    if len(recorded.signatures) != len(recorded.beacons):
+        return ["the draw records a different number of beacon signatures and outputs"]
+    for output, signature in zip(recorded.beacons, recorded.signatures):
+        network = state.beacon_network(output.network)
+        if network is None or network.chain_hash.hex() != output.chain_hash:
+            problems.append(f"beacon {output.network} ({output.chain_hash[:16]}) is not a network the ledger pins")
+            continue
+        try:
+            randomness = verify_round(network, output.round, parse_signature_hex(signature))
+        except BeaconInvalid as error:
+            problems.append(f"{output.network} round {output.round}: {error}")
+            continue
+        if randomness.hex() != output.randomness:
+            problems.append(f"{output.network} round {output.round}: the recorded randomness is not the round's")
+    return problems
+
+
+def _replay_one(state: DrawState, position: int, drawn_seq: int, recorded: RecordedDraw,
+                commitment: tuple[int, RecordedCommitment] | None, results: list[DrawReplay],
                 kept: dict[str, tuple[DrawInputs, RecordedDraw]], keep_inputs: bool) -> None:
-    differences: list[str] = []
-    problem = state.commitment_problem(recorded, drawn_seq)
-    if problem:
-        differences.append(problem)
+    differences = commitment_problems(recorded, commitment) + beacon_problems(state, recorded)
     if position >= drawn_seq:
         differences.append(f"pool position {position} is not before the draw itself ({drawn_seq})")
     if recorded.task_id not in state.tasks:
         differences.append("the draw names a task that does not exist before it")
-    else:
-        inputs = state.inputs(recorded)
+    elif commitment is not None:
+        committed = commitment[1]
+        inputs = state.inputs_at(recorded.task_id, position, committed.committed_at, committed.cooling_off_days)
         if keep_inputs:
             kept[recorded.task_id] = (inputs, recorded)
         if inputs_digest(inputs) != recorded.inputs_digest:
             differences.append("the draw's inputs (task parameters, pool, inspectors, conflicts) differ from those"
-                               " recorded with the draw (inputs digest)")
-        if inputs.excluded != recorded.excluded:
+                               " frozen by its commitment (inputs digest)")
+        if len(inputs.excluded) != committed.excluded:
             differences.append(
-                f"recently inspected targets left out: {len(inputs.excluded)} on replay, {len(recorded.excluded)} recorded"
+                f"recently inspected targets left out: {len(inputs.excluded)} on replay, {committed.excluded} recorded"
             )
         try:
-            differences += compare(recorded, compute(inputs))
+            differences += compare(recorded, committed, compute(inputs, recorded.beacons))
         except DrawImpossible as error:
             differences.append(f"recomputing the draw fails: {error}")
     results.append(DrawReplay(

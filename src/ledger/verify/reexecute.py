@@ -41,6 +41,8 @@ from ledger.domain.commands import Command, CommandRecord, Refusal, authenticate
 from ledger.domain.directory import conflict_row, reclass_row, rows_of_import
 from ledger.domain.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
 from ledger.domain.refusals import RefusalLog, refusal_events
+from ledger.domain.settings import governance
+from ledger.draw.spec import DrawInputs
 from ledger.integrity.canonical import rfc3339
 from ledger.integrity.commands import SignedCommand
 from ledger.store.mapper import CanonicalMapper
@@ -139,6 +141,9 @@ class Reexecution:
         self.mapper = CanonicalMapper()
         self.state = MemoryState()
         self.draws = DrawState()
+        # Inputs frozen by each standing commitment, by task (a run draws from them).
+        self.frozen: dict[str, DrawInputs] = {}
+        self._pending_inputs: DrawInputs | None = None
         self.last_time: datetime | None = None
         self.report = ReplayReport()
         self.on_progress = on_progress
@@ -211,15 +216,24 @@ class Reexecution:
             self.state.copies = True
         self._compare(first, command, rows, _events_of(expected))
         self.report.commands[command.name] += 1
+        task_id = command.content.body.get("task_id")
+        if command.name == "draw.commit":
+            self.frozen[task_id] = self._pending_inputs  # frozen until the run (or a void) of this commitment
+        elif command.name == "draw.run":
+            self.frozen.pop(task_id, None)
         return expected
 
     def _attachment(self, command: Command, rows: list[ChainRow]) -> Any:
+        """What the write path handed the decision, rebuilt from events alone."""
         if command.name == "directory.import":
             return self._import_rows(rows)
-        if command.name == "draw.run":
-            task_id = command.content.body.get("task_id")
-            if isinstance(task_id, str) and task_id in self.draws.tasks:
-                return self.draws.inputs_at(task_id, self.state.position)
+        task_id = command.content.body.get("task_id")
+        if command.name == "draw.commit" and isinstance(task_id, str) and task_id in self.draws.tasks:
+            self._pending_inputs = self.draws.inputs_at(task_id, self.state.position, rfc3339(command.recorded_at),
+                                                        governance(self.state).draw_cooling_off_days)
+            return self._pending_inputs
+        if command.name == "draw.run" and isinstance(task_id, str):
+            return self.frozen.get(task_id)
         return None
 
     def _import_rows(self, rows: list[ChainRow]) -> list[Any]:
@@ -304,7 +318,7 @@ class Reexecution:
         self.report.refusals += 1
 
     def _refused_attachment(self, command: Command) -> Any:
-        if command.name == "draw.run":
+        if command.name in ("draw.commit", "draw.run"):
             return self._attachment(command, [])
         return None
 
