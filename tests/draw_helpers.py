@@ -3,17 +3,25 @@
 The city's rows are imported as signed `directory.import` commands by the
 admin; the planner and the drawer are registered actors holding their own
 keys (TestLedger.keys, never the ledger's HOME). Plans, tasks and draws go
-through ledger.services.draws, as `drledger plan/task/draw` do.
+through ledger.services.draws, as `drledger plan/task/draw` do. The ledger
+pins the demo's local test beacon (ledger.demo.beacon), so a test can sign
+the round a commitment names; the draw cooling-off is 0 days here (a signed
+settings command), as every inspector is registered moments before a draw.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import date
-from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from ledger.beacon.network import LOCAL_BEACON_ID
+from ledger.demo.beacon import DEMO_BEACON
 from ledger.demo.city import City, generate_city
-from ledger.domain.draws import PlanBody, TaskBody
+from ledger.domain.draws import BeaconChoice, PlanBody, Task, TaskBody
+from ledger.domain.settings import GovernanceSettings
 from ledger.draw.spec import Quota
 from ledger.services import draws
 from ledger.services.receipts import Receipt
@@ -39,6 +47,7 @@ def import_city(ledger: TestLedger, seed: int = DEMO_SEED) -> City:
 def city_with_drawer(store: StoreConfig, seed: int = DEMO_SEED) -> TestLedger:
     """The city, a planner and a drawer (both ledger-wide: no department), and plan PLAN."""
     ledger = new_ledger(store, ORIGIN)
+    ledger.submit("admin", "settings.governance", msgspec.to_builtins(GovernanceSettings(draw_cooling_off_days=0)))
     import_city(ledger, seed)
     ledger.register("planner", "planner")
     ledger.register("drawer", "drawer")
@@ -64,15 +73,37 @@ def new_task(ledger: TestLedger, task_id: str, *, actor: str = "planner", **chan
         return draws.create_task(service, ledger.keys[actor], actor, task_body(task_id, **changes))
 
 
-def commit(ledger: TestLedger, task_id: str, *, actor: str = "drawer", **kwargs: Any) -> draws.Commitment:
+def next_round(after_seconds: int = 6) -> int:
+    """A round of the local test beacon published `after_seconds` from now (a future round)."""
+    return DEMO_BEACON.network.round_at(int(time.time()) + after_seconds)
+
+
+def signature(round_number: int) -> str:
+    """The local test beacon's signature of a round (a public beacon publishes it at its time)."""
+    return DEMO_BEACON.signature_for(round_number).hex()
+
+
+def commit(ledger: TestLedger, task_id: str, *, actor: str = "drawer", rounds: tuple[int, ...] | None = None,
+           network: str = LOCAL_BEACON_ID) -> Receipt:
+    choices = [BeaconChoice(network=network, round=r) for r in (rounds or (next_round(),))]
     with ledger.service() as service:
-        return draws.commit_draw(service, ledger.keys[actor], actor, task_id, **kwargs)
+        return draws.commit_draw(service, ledger.keys[actor], actor, task_id, choices)
 
 
-def run(ledger: TestLedger, task_id: str, secret: str, beacon: str = "", *, actor: str = "drawer",
+def committed_rounds(ledger: TestLedger, task_id: str) -> list[int]:
+    with ledger.service() as service:
+        task = service.processor.app.find(Task.create_id(task_id))
+    assert task is not None and task.commitment is not None, f"task {task_id} has no standing commitment"
+    return [b.round for b in task.commitment.beacons]
+
+
+def run(ledger: TestLedger, task_id: str, signatures: list[str] | None = None, *, actor: str = "drawer",
         signer: Any = None) -> draws.DrawRecord:
+    """Run with the committed rounds' signatures (by default: the right ones)."""
+    if signatures is None:
+        signatures = [signature(r) for r in committed_rounds(ledger, task_id)]
     with ledger.service() as service:
-        return draws.run_draw(service, signer or ledger.keys[actor], actor, task_id, secret, beacon)
+        return draws.run_draw(service, signer or ledger.keys[actor], actor, task_id, signatures)
 
 
 def void(ledger: TestLedger, task_id: str, reason: str, *, actor: str = "drawer") -> Receipt:
@@ -80,12 +111,7 @@ def void(ledger: TestLedger, task_id: str, reason: str, *, actor: str = "drawer"
         return draws.void_draw(service, ledger.keys[actor], actor, task_id, reason)
 
 
-def draw(ledger: TestLedger, task_id: str, beacon: str = "", *, actor: str = "drawer") -> draws.DrawRecord:
-    """Commit, then run with the kept secret."""
-    kept = commit(ledger, task_id, actor=actor, beacon_round="beacon round 1" if beacon else None)
-    return run(ledger, task_id, draws.read_secret(kept.secret_file), beacon, actor=actor)
-
-
-def secrets_folder() -> Path:
-    """The drawer's secrets folder of the test ledger (under DRLEDGER_KEYS)."""
-    return draws.secrets_dir(ORIGIN)
+def draw(ledger: TestLedger, task_id: str, *, actor: str = "drawer") -> draws.DrawRecord:
+    """Commit to the next local round, then run with its signature."""
+    commit(ledger, task_id, actor=actor)
+    return run(ledger, task_id, actor=actor)

@@ -1,7 +1,7 @@
 """Separate processes for a draw submitted while a reclassification of its pool is being written.
 
     python -m tests.draw_worker reclassify STORE_URL HOME CSV_FILE KEY_FILE ACTOR
-    python -m tests.draw_worker draw STORE_URL HOME TASK SECRET_FILE KEY_FILE ACTOR
+    python -m tests.draw_worker commit STORE_URL HOME TASK ROUND KEY_FILE ACTOR
 
 `reclassify` imports a reclassification file (services/directory.py
 `import_file`, signed with KEY_FILE as ACTOR). Inside its append transaction
@@ -9,10 +9,11 @@
 says `inside FIRST_SEQ EVENTS` and waits for a `commit` line; at the end it
 says `imported EVENTS`.
 
-`draw` says `submitting`, then submits `draw.run` (services/draws.py
-`run_draw`, signed with KEY_FILE as ACTOR). Once the ledger has fixed the
-draw's position, before it reads the draw inputs, it says `position N` and
-waits for a `gather` line; at the end it says `drawn SEED`.
+`commit` says `submitting`, then submits `draw.commit` naming ROUND of the
+local test beacon (services/draws.py `commit_draw`, signed with KEY_FILE as
+ACTOR). Once the ledger has fixed the commitment's position, before it reads
+the draw inputs, it says `position N` and waits for a `gather` line; at the
+end it says `committed FIRST` (the commitment's first position).
 """
 
 from __future__ import annotations
@@ -64,31 +65,34 @@ def reclassify(config: StoreConfig, csv_file: str, key_file: str, actor: str) ->
     say("imported", summary.receipt.last - summary.receipt.first + 1)
 
 
-def draw(config: StoreConfig, task_id: str, secret_file: str, key_file: str, actor: str) -> None:
+def commit(config: StoreConfig, task_id: str, round_number: str, key_file: str, actor: str) -> None:
+    from ledger.beacon.network import LOCAL_BEACON_ID
+    from ledger.domain.draws import BeaconChoice
+
     gather = draws.gather_inputs
 
-    def reporting(config: StoreConfig, task: Any, position: int) -> Any:
+    def reporting(config: StoreConfig, task: Any, position: int, *rest: Any) -> Any:
         say("position", position)
         wait_for("gather")
-        return gather(config, task, position)
+        return gather(config, task, position, *rest)
 
     draws.gather_inputs = reporting  # the attachment source calls it once the position is fixed
     # sync=False: no catch-up on opening (on SQLite it would wait for the open
-    # transaction's database lock); the draw catches the read models up itself,
-    # under the writer lock, before it reads them.
+    # transaction's database lock); the commitment catches the read models up
+    # itself, under the writer lock, before it reads them.
     with open_ledger(config, sync=False) as ledger:
         say("submitting")
-        outcome = draws.run_draw(ledger, read_key_file(Path(key_file), None), actor, task_id,
-                                 draws.read_secret(Path(secret_file)))
-    say("drawn", outcome.seed)
+        receipt = draws.commit_draw(ledger, read_key_file(Path(key_file), None), actor, task_id,
+                                    [BeaconChoice(network=LOCAL_BEACON_ID, round=int(round_number))])
+    say("committed", receipt.first)
 
 
 def main() -> None:
     command, url, home, *rest = sys.argv[1:]
     if command == "reclassify":
         reclassify(store(url, home), *rest)
-    elif command == "draw":
-        draw(store(url, home), *rest)
+    elif command == "commit":
+        commit(store(url, home), *rest)
     else:
         raise SystemExit(f"unknown command {command!r}")
 

@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.demo.beacon import demo_beacons
 from ledger.domain.rows import DepartmentRow, EntityRow
 from ledger.domain.uscc import uscc_for_serial
 from ledger.integrity.chain import GENESIS_PREV, event_hash, transaction_message
@@ -66,7 +67,8 @@ class TestLedger:
 
 def new_ledger(store: StoreConfig, origin: str = ORIGIN) -> TestLedger:
     key_file = store.home / "actor-keys" / "admin.pem"
-    init_ledger(store, origin=origin, admin_id="admin", admin_name="Admin", admin_key_file=key_file)
+    init_ledger(store, origin=origin, admin_id="admin", admin_name="Admin", admin_key_file=key_file,
+                beacons=demo_beacons())
     return TestLedger(store, {"admin": read_key_file(key_file, None)})
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import msgspec
 import pytest
 from hypothesis import given, settings
@@ -11,21 +9,42 @@ from hypothesis import strategies as st
 
 from ledger.domain.draws import outcome_digest
 from ledger.draw.sampler import sample
-from ledger.draw.spec import Candidate, DrawImpossible, DrawInputs, ItemRef, Quota, compute, inputs_digest, target_count
-from ledger.verify.draws import RecordedDraw, compare
+from ledger.domain.draws import BeaconRound
+from ledger.draw.spec import (
+    BeaconOutput,
+    Candidate,
+    DrawImpossible,
+    DrawInputs,
+    ItemRef,
+    Quota,
+    compute,
+    inputs_digest,
+    summarise_pool,
+    target_count,
+)
+from ledger.verify.draws import RecordedCommitment, RecordedDraw, compare
 
-SECRET = "5a" * 32
 DEPARTMENTS = ("D1", "D2")
+OLD = "2026-01-01T00:00:00.000000Z"  # inspector records in force since
+COMMITTED_AT = "2026-03-01T08:00:00.000000Z"
+BEACON = BeaconOutput(network="local-test-not-public", chain_hash="cd" * 32, round=4242, randomness="5a" * 32)
 
 
 def inputs(pool: dict[str, list[str]], quotas: dict[str, Quota], *, departments=("D1",), per_target=2,
-           load_cap=None, experts=0, conflicts=(), secret=SECRET, beacon="", task_id="T") -> DrawInputs:
-    inspectors = [Candidate(f"{d}-{i}", d, "enforcement", "active", ("I1",)) for d in DEPARTMENTS for i in range(6)]
-    inspectors += [Candidate(f"X-{i}", "D1", "expert", "active", ()) for i in range(3)]
-    inspectors += [Candidate("D1-gone", "D1", "enforcement", "retired", ("I1",))]
+           load_cap=None, experts=0, conflicts=(), task_id="T", young: tuple[str, ...] = (),
+           cooling_off_days: int = 7) -> DrawInputs:
+    """Inputs with 6 officers per department, 3 experts and a retired officer; `young` badges
+    got their record 1 day before the commitment."""
+    def since(badge: str) -> str:
+        return "2026-02-28T08:00:00.000000Z" if badge in young else OLD
+
+    inspectors = [Candidate(f"{d}-{i}", d, "enforcement", "active", ("I1",), since(f"{d}-{i}"))
+                  for d in DEPARTMENTS for i in range(6)]
+    inspectors += [Candidate(f"X-{i}", "D1", "expert", "active", (), since(f"X-{i}")) for i in range(3)]
+    inspectors += [Candidate("D1-gone", "D1", "enforcement", "retired", ("I1",), OLD)]
     return DrawInputs(
-        task_id=task_id, commitment=hashlib.sha256(bytes.fromhex(secret)).hexdigest(), secret=secret,
-        beacon=beacon, position=10, departments=departments, items=(ItemRef("I1", "D1"),), quotas=quotas,
+        task_id=task_id, position=10, committed_at=COMMITTED_AT, cooling_off_days=cooling_off_days,
+        departments=departments, items=(ItemRef("I1", "D1"),), quotas=quotas,
         inspectors_per_target=per_target, experts_per_target=experts, load_cap=load_cap, pool=pool,
         excluded=[], inspectors=inspectors, conflicts=list(conflicts),
     )
@@ -36,52 +55,60 @@ ids = st.lists(st.text("0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=4, max_size=8
 
 @given(ids, st.integers(1, 40), st.integers(1, 40))
 @settings(max_examples=60, deadline=None)
-def test_a_larger_count_extends_a_smaller_one(pool: list[str], a: int, b: int) -> None:
-    small, large = sorted((a, b))
-    first = compute(inputs({"B": pool}, {"B": Quota(count=small)}, load_cap=None))
-    second = compute(inputs({"B": pool}, {"B": Quota(count=large)}, load_cap=None))
-    assert second.targets["B"][: len(first.targets["B"])] == first.targets["B"]
-    assert first.seed == second.seed
+def test_the_seed_binds_the_quotas_and_targets_are_a_prefix_of_its_stream(pool: list[str], a: int, b: int) -> None:
+    first = compute(inputs({"B": pool}, {"B": Quota(count=a)}, load_cap=None), [BEACON])
+    second = compute(inputs({"B": pool}, {"B": Quota(count=b)}, load_cap=None), [BEACON])
+    assert (first.seed == second.seed) == (a == b)  # the frozen inputs, quotas included, are in the seed
+    for outcome, n in ((first, a), (second, b)):
+        assert outcome.targets["B"] == sample(outcome.seed, pool)[:n]
 
 
 @given(ids, ids)
 @settings(max_examples=60, deadline=None)
 def test_each_class_draws_the_sampler_stream_of_its_own_ids(a_ids: list[str], c_ids: list[str]) -> None:
     c_only = [i for i in c_ids if i not in a_ids]
-    outcome = compute(inputs({"A": a_ids, "C": c_only}, {"A": Quota(ratio="0.5"), "C": Quota(ratio="1")}))
+    outcome = compute(inputs({"A": a_ids, "C": c_only}, {"A": Quota(ratio="0.5"), "C": Quota(ratio="1")}), [BEACON])
     assert outcome.targets["A"] == sample(outcome.seed, a_ids, n=target_count(Quota(ratio="0.5"), len(a_ids)))
     assert outcome.targets["C"] == sample(outcome.seed, c_only)
 
 
-@given(ids, st.sampled_from(["add", "remove", "move", "secret", "beacon", "task", "ratio"]))
+@given(ids, st.sampled_from(["add", "remove", "move", "randomness", "round", "task", "ratio", "cooling"]))
 @settings(max_examples=80, deadline=None)
-def test_any_change_to_seed_inputs_or_pool_changes_the_verdict(pool: list[str], change: str) -> None:
+def test_any_change_to_beacons_inputs_or_pool_changes_the_verdict(pool: list[str], change: str) -> None:
     base = inputs({"B": list(pool)}, {"B": Quota(ratio="0.5")})
-    outcome = compute(base)
+    outcome = compute(base, [BEACON])
+    summary = summarise_pool(base)
+    committed = RecordedCommitment(
+        task_id="T", position=10, committed_at=COMMITTED_AT, cooling_off_days=7, inputs_digest=inputs_digest(base),
+        pool_roots=summary.pool_roots, pool_root=summary.pool_root, counts=summary.counts, excluded=0,
+        beacons=[BeaconRound(network=BEACON.network, chain_hash=BEACON.chain_hash, round=BEACON.round,
+                             published_at=0)], actor="drawer")
     recorded = RecordedDraw(
-        task_id="T", position=10, commitment=base.commitment, secret=base.secret, beacon="",
-        pool_roots=outcome.pool_roots, pool_root=outcome.pool_root, counts=outcome.counts, excluded=[],
-        seed=outcome.seed, targets=outcome.targets, teams=outcome.teams,
-        outcome_digest=outcome_digest(outcome),
-        inputs_digest=inputs_digest(base),
+        task_id="T", position=10, inputs_digest=inputs_digest(base), beacons=[BEACON], signatures=["00"],
+        seed=outcome.seed, targets=outcome.targets, teams=outcome.teams, outcome_digest=outcome_digest(outcome),
+        actor="drawer",
     )
-    assert compare(recorded, outcome) == []
+    assert compare(recorded, committed, outcome) == []
+    beacons = [BEACON]
+    altered = base
     if change == "add":
         altered = msgspec.structs.replace(base, pool={"B": [*pool, "ZZZZZZZZZ"]})
     elif change == "remove":
         altered = msgspec.structs.replace(base, pool={"B": pool[1:]})
     elif change == "move":
         altered = msgspec.structs.replace(base, pool={"B": pool[1:], "C": pool[:1]})
-    elif change == "secret":
-        altered = inputs({"B": list(pool)}, {"B": Quota(ratio="0.5")}, secret="6b" * 32)
-    elif change == "beacon":
-        altered = inputs({"B": list(pool)}, {"B": Quota(ratio="0.5")}, beacon="round 7")
+    elif change == "randomness":
+        beacons = [msgspec.structs.replace(BEACON, randomness="6b" * 32)]
+    elif change == "round":
+        beacons = [msgspec.structs.replace(BEACON, round=BEACON.round + 1)]
     elif change == "task":
         altered = inputs({"B": list(pool)}, {"B": Quota(ratio="0.5")}, task_id="T2")
+    elif change == "cooling":
+        altered = msgspec.structs.replace(base, cooling_off_days=6)
     else:
         altered = msgspec.structs.replace(base, quotas={"B": Quota(ratio="1")}) if len(pool) > 1 else \
             msgspec.structs.replace(base, pool={"B": []})
-    assert compare(recorded, compute(altered)) != []
+    assert compare(recorded, committed, compute(altered, beacons)) != []
 
 
 @given(st.lists(st.text("0123456789ABCDEF", min_size=6, max_size=6), min_size=1, max_size=25, unique=True),
@@ -92,7 +119,7 @@ def test_team_rules(pool: list[str], joint: bool, experts: int, load_cap: int | 
     conflicts = [("D1-0", pool[0]), ("D2-0", pool[0])]
     try:
         outcome = compute(inputs({"C": pool}, {"C": Quota(ratio="1")}, departments=departments, experts=experts,
-                                 load_cap=load_cap, conflicts=conflicts))
+                                 load_cap=load_cap, conflicts=conflicts), [BEACON])
     except DrawImpossible as error:
         assert load_cap is not None and "load cap" in str(error)
         return
@@ -120,7 +147,18 @@ def test_ratios_are_exact_decimals() -> None:
     assert target_count(Quota(count=50), 7) == 7
 
 
-def test_a_wrong_secret_is_refused() -> None:
-    bad = msgspec.structs.replace(inputs({"A": ["X1"]}, {"A": Quota(count=1)}), secret="00" * 32)
-    with pytest.raises(DrawImpossible, match="does not match the commitment"):
-        compute(bad)
+def test_an_inspector_record_younger_than_the_cooling_off_is_not_drawn() -> None:
+    young = tuple(f"D1-{i}" for i in range(3)) + ("X-0",)
+    pool = [f"F{i:03d}" for i in range(40)]
+    outcome = compute(inputs({"C": pool}, {"C": Quota(ratio="1")}, experts=1, young=young), [BEACON])
+    drawn = {b for team in outcome.teams for b in team.inspectors + team.experts}
+    assert drawn and not drawn & set(young)
+    # The same record, once the cooling-off is shorter than its age, is drawable again.
+    outcome = compute(inputs({"C": pool}, {"C": Quota(ratio="1")}, experts=1, young=young, cooling_off_days=1),
+                      [BEACON])
+    assert {b for team in outcome.teams for b in team.inspectors + team.experts} & set(young)
+
+
+def test_a_draw_needs_a_beacon() -> None:
+    with pytest.raises(DrawImpossible, match="at least one beacon"):
+        compute(inputs({"A": ["X1"]}, {"A": Quota(count=1)}), [])

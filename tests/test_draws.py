@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import queue
-import stat
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,12 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from ledger.demo import generate_city
+from ledger.demo.beacon import DEMO_BEACON
 from ledger.domain.draws import PlanBody, Task
 from ledger.draw.spec import Quota
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.keys import Signer, read_key_file, write_key_file
 from ledger.services.bundles import export_bundle, prove_membership
-from ledger.services.draws import read_secret
 from ledger.services.ledger import CommandRefused
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
@@ -32,22 +31,25 @@ from tests.draw_helpers import (
     DEMO_SEED,
     city_with_drawer,
     commit,
+    committed_rounds,
     draw,
     new_task,
+    next_round,
     run,
-    secrets_folder,
+    signature,
     void,
 )
 from tests.ledger_helpers import Raw, TestLedger
 from tests.workers import Worker, store_args
 
 DRAWN = get_topic(Task.Drawn)
+COMMITTED = get_topic(Task.Committed)
 REFUSAL_TOPICS = {"drledger/refusals/Opened", "drledger/refusals/Refused", "drledger/refusals/Suppressed"}
 
 
 @pytest.fixture(autouse=True)
 def drawer_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The drawers' key folder (DRLEDGER_KEYS): secrets are kept there, never under HOME."""
+    """The drawers' key folder (DRLEDGER_KEYS), never under HOME."""
     folder = tmp_path / "drawer-keys"
     monkeypatch.setenv("DRLEDGER_KEYS", str(folder))
     return folder
@@ -63,23 +65,15 @@ def size(store: StoreConfig) -> int:
         return reader.size()
 
 
-def kept_secrets() -> list[Path]:
-    folder = secrets_folder()
-    return sorted(folder.glob("*")) if folder.is_dir() else []
-
-
 def test_draw_replays_and_verifies(city: TestLedger) -> None:
     store = city.store
     new_task(city, "T1", load_cap=20)
-    kept = commit(city, "T1")
-    # The secret is made and kept on the drawer's side: its key folder, mode 0600, never the ledger's HOME.
-    assert kept.secret_file.parent == secrets_folder() and kept.secret_file.is_relative_to(os.environ["DRLEDGER_KEYS"])
-    assert stat.S_IMODE(kept.secret_file.stat().st_mode) == 0o600
-    assert not list(store.home.rglob("*.secret"))
-    outcome = run(city, "T1", read_secret(kept.secret_file))
+    committed = commit(city, "T1")
+    new_task(city, "T2")  # anything written between the commitment and the run
+    outcome = run(city, "T1")
     assert sum(len(v) for v in outcome.targets.values()) > 0
-    # The inputs are read at the head right before the draw's transaction, which opens with the command.
-    assert (outcome.receipt.first, outcome.drawn_at) == (outcome.position + 1, outcome.position + 2)
+    # The inputs are frozen at the head right before the commitment's transaction, which opens with its command.
+    assert outcome.position == committed.first - 1 and outcome.drawn_at > committed.last + 1
     load: dict[str, int] = {}
     for team in outcome.teams:
         for badge in team.inspectors:
@@ -105,8 +99,8 @@ def test_joint_task_teams_cover_every_department(city: TestLedger) -> None:
 
 def refusal_checker(store: StoreConfig) -> Callable[..., CommandRefused]:
     def refused(code: str, match: str, action: Callable[[], object]) -> CommandRefused:
-        """Refused with `code` and `match`; nothing written but the refusal record, no secret kept."""
-        before, secrets = size(store), kept_secrets()
+        """Refused with `code` and `match`; nothing written but the refusal record."""
+        before = size(store)
         with pytest.raises(CommandRefused, match=match) as caught:
             action()
         assert caught.value.code == code, caught.value
@@ -117,40 +111,76 @@ def refusal_checker(store: StoreConfig) -> Callable[..., CommandRefused]:
         receipt = caught.value.receipt
         assert receipt is not None and (receipt.outcome, receipt.code) == ("refused", code)
         assert (receipt.first, receipt.last) == (before + 1, after)
-        assert kept_secrets() == secrets, f"the refusal {code!r} kept a secret"
-        assert not list(store.home.rglob("*.secret"))
         return caught.value
 
     return refused
 
 
-def test_refusals_write_nothing_but_their_record(city: TestLedger, tmp_path: Path) -> None:
+def test_refusals_write_nothing_but_their_record(city: TestLedger) -> None:
     store = city.store
     refused = refusal_checker(store)
     new_task(city, "T1")
 
-    refused("not_committed", "no commitment", lambda: run(city, "T1", "00" * 32))
-    kept = commit(city, "T1", beacon_round="drand-quicknet-100")
-    secret = read_secret(kept.secret_file)
-    refused("secret_mismatch", "does not match the commitment", lambda: run(city, "T1", "11" * 32, "beacon"))
-    refused("invalid", "beacon round drand-quicknet-100", lambda: run(city, "T1", secret, ""))
-    refused("bad_signature", "not the actor's key", lambda: run(city, "T1", secret, "b", signer=Signer.generate()))
-    city.register("JX-9", "inspector")
-    refused("missing_role", "lacks the role drawer", lambda: run(city, "T1", secret, "b", actor="JX-9"))
+    refused("not_committed", "no commitment", lambda: run(city, "T1", [signature(next_round())]))
+    refused("unknown_beacon", "not pinned", lambda: commit(city, "T1", network="quicknet"))
+    refused("beacon_round_not_future", "not after the commitment", lambda: commit(city, "T1", rounds=(1000,)))
+    refused("invalid", "each beacon network once", lambda: commit(city, "T1", rounds=(next_round(), next_round(9))))
+    commit(city, "T1")
+    [named] = committed_rounds(city, "T1")
     refused("already_committed", "already has a commitment", lambda: commit(city, "T1"))
-    run(city, "T1", secret, "b")
-    refused("already_drawn", "already drawn", lambda: run(city, "T1", secret, "b"))
-    refused("already_drawn", "already drawn", lambda: commit(city, "T1", secret_out=tmp_path / "s"))
-    assert not (tmp_path / "s").exists()
+    refused("beacon_invalid", f"round {named}", lambda: run(city, "T1", [signature(named + 1)]))
+    refused("beacon_invalid", "bad_signature_encoding", lambda: run(city, "T1", ["00" * 48]))
+    refused("invalid", "1 beacon round", lambda: run(city, "T1", [signature(named)] * 2))
+    refused("bad_signature", "not the actor's key", lambda: run(city, "T1", signer=Signer.generate()))
+    city.register("JX-9", "inspector")
+    refused("missing_role", "lacks the role drawer", lambda: run(city, "T1", actor="JX-9"))
+    run(city, "T1")
+    refused("already_drawn", "already drawn", lambda: run(city, "T1", [signature(named)]))
+    refused("already_drawn", "already drawn", lambda: commit(city, "T1"))
     refused("invalid", "reason", lambda: void(city, "T1", "  "))
     refused("missing_role", "lacks the role drawer", lambda: void(city, "T1", "清单调整", actor="JX-9"))
     void(city, "T1", "清单调整")
     refused("not_drawn", "no standing draw", lambda: void(city, "T1", "again"))
+    commit(city, "T1")
+    void(city, "T1", "a commitment voided before its round is published")  # nobody knows its outcome yet
     draw(city, "T1")  # a fresh commitment, a new draw
     results, _ = replay_draws(store, "T1")
     assert [(r.ok, r.voided) for r in results] == [(True, True), (True, False)]
     report = verify_ledger(store)  # every refusal is re-checked: the rules refuse each with its code
-    assert report.ok and report.checks["refusals_rechecked"] == 11, report.problems
+    assert report.ok and report.checks["refusals_rechecked"] == 15, report.problems
+
+
+def test_once_the_round_is_published_the_outcome_stands(city: TestLedger) -> None:
+    """A drawer who dislikes the computable outcome cannot void the commitment alone."""
+    refused = refusal_checker(city.store)
+    new_task(city, "T1")
+    commit(city, "T1")
+    [named] = committed_rounds(city, "T1")
+    later = datetime.fromtimestamp(DEMO_BEACON.network.published_at(named), UTC) + timedelta(seconds=1)
+    with city.service(clock=lambda: later) as service:
+        signed = city.sign("drawer", "draw.void", {"task_id": "T1", "reason": "不喜欢这个结果"}, issued_at=later)
+        with pytest.raises(CommandRefused) as caught:
+            service.submit(signed)
+    assert caught.value.code == "needs_approval" and "published" in caught.value.message
+    outcome = run(city, "T1")  # the run is still possible, and its outcome is the one fixed at publication
+    assert outcome.teams
+    _record_a_result(city, outcome)
+    refused("needs_approval", "results rest on this draw", lambda: void(city, "T1", "结果已录入后作废"))
+    assert verify_ledger(city.store).ok
+
+
+def _record_a_result(city: TestLedger, outcome: Any) -> None:
+    """An assigned inspector records a result of the draw."""
+    from ledger.domain.results import RecordBody
+    from ledger.services.results import sign_record
+
+    team = outcome.teams[0]
+    badge = team.inspectors[0]
+    signer = city.register(badge, "inspector", department="XY-SCJG")
+    body = RecordBody(task_id=outcome.task_id, uscc=team.target, category="no_issue", findings="未发现问题",
+                      methods=("onsite",), items=h.SCJG_ITEMS[:1], inspected_on=h.task_body("x").window_start)
+    with city.service() as service:
+        service.submit(sign_record(signer, badge, body))
 
 
 def test_a_planner_or_drawer_of_another_department_is_refused(city: TestLedger) -> None:
@@ -182,10 +212,9 @@ def test_only_a_drawer_commits_runs_or_voids_and_only_a_planner_plans(city: Test
     new_task(city, "T1")
     refused("missing_role", "lacks the role drawer", lambda: commit(city, "T1", actor="planner"))
     refused("missing_role", "lacks the role planner", lambda: new_task(city, "T2", actor="drawer"))
-    kept = commit(city, "T1")
-    refused("missing_role", "lacks the role drawer", lambda: run(city, "T1", read_secret(kept.secret_file),
-                                                                  actor="planner"))
-    draw_record = run(city, "T1", read_secret(kept.secret_file))
+    commit(city, "T1")
+    refused("missing_role", "lacks the role drawer", lambda: run(city, "T1", actor="planner"))
+    draw_record = run(city, "T1")
     assert draw_record.task_id == "T1"
     refused("missing_role", "lacks the role drawer", lambda: void(city, "T1", "no", actor="admin"))
     assert verify_ledger(city.store).ok
@@ -215,12 +244,11 @@ def test_invalid_task_parameters(city: TestLedger, changes: dict, code: str, mes
 def test_unmeetable_constraints_name_the_target(city: TestLedger) -> None:
     refused = refusal_checker(city.store)
     new_task(city, "BIG", inspectors_per_target=30, quotas={"D": Quota(count=1)})
-    kept = commit(city, "BIG")
-    refused("draw_impossible", r"target \w+: only \d+ qualified inspector",
-            lambda: run(city, "BIG", read_secret(kept.secret_file)))
+    commit(city, "BIG")
+    refused("draw_impossible", r"target \w+: only \d+ qualified inspector", lambda: run(city, "BIG"))
     new_task(city, "CAP", load_cap=1, quotas={"A": Quota(ratio="1")})
-    kept = commit(city, "CAP")
-    refused("draw_impossible", "qualified inspector", lambda: run(city, "CAP", read_secret(kept.secret_file)))
+    commit(city, "CAP")
+    refused("draw_impossible", "qualified inspector", lambda: run(city, "CAP"))
     report = verify_ledger(city.store)  # the refusals re-checked on inputs rebuilt from events
     assert report.ok and report.checks["refusals_rechecked"] == 2, report.problems
 
@@ -236,14 +264,14 @@ def test_recent_targets_are_excluded(city: TestLedger) -> None:
     assert verify_ledger(city.store).ok
 
 
-def _drawn_seq(store: StoreConfig) -> int:
+def _drawn_seq(store: StoreConfig, topic: str = DRAWN) -> int:
     with open_reader(store) as reader:
-        return reader.events_with_topics([DRAWN])[-1].seq
+        return reader.events_with_topics([topic])[-1].seq
 
 
-def _rewrite_draw(store: StoreConfig, change: Callable[[dict[str, Any]], Any]) -> int:
-    """An insider with the ledger key edits the recorded draw and re-signs the chain; its position."""
-    seq = _drawn_seq(store)
+def _rewrite_draw(store: StoreConfig, change: Callable[[dict[str, Any]], Any], topic: str = DRAWN) -> int:
+    """An insider with the ledger key edits the recorded draw (or its commitment) and re-signs the chain."""
+    seq = _drawn_seq(store, topic)
     raw = Raw(store)
     try:
         payload = json.loads(raw.event_at(seq)[4])
@@ -255,24 +283,98 @@ def _rewrite_draw(store: StoreConfig, change: Callable[[dict[str, Any]], Any]) -
     return seq
 
 
-@pytest.mark.parametrize("what, change", [
-    ("a target", lambda p: p["targets"]["A"].__setitem__(0, p["targets"]["B"][0])),
-    ("the seed", lambda p: p.__setitem__("seed", "0" * 64)),
-    ("a count", lambda p: p["counts"].__setitem__("A", p["counts"]["A"] + 1)),
-    ("the secret", lambda p: p.__setitem__("secret", "ab" * 32)),
-    ("the pool position", lambda p: p.__setitem__("position", p["position"] - 1)),
-    ("a team", lambda p: p["teams"][0]["inspectors"].reverse()),
-    ("the excluded list", lambda p: p["excluded"].append(p["targets"]["B"][0])),
+def _bump_round(p: dict[str, Any]) -> None:
+    p["beacons"][0]["round"] += 1
+
+
+@pytest.mark.parametrize("what, topic, change", [
+    ("a target", DRAWN, lambda p: p["targets"]["A"].__setitem__(0, p["targets"]["B"][0])),
+    ("the seed", DRAWN, lambda p: p.__setitem__("seed", "0" * 64)),
+    ("a team", DRAWN, lambda p: p["teams"][0]["inspectors"].reverse()),
+    ("the inputs position", DRAWN, lambda p: p.__setitem__("position", p["position"] - 1)),
+    ("the beacon randomness", DRAWN, lambda p: p["beacons"][0].__setitem__("randomness", "ab" * 32)),
+    ("the beacon round", DRAWN, _bump_round),
+    ("the beacon signature", DRAWN, lambda p: p["signatures"].__setitem__(0, "a" + p["signatures"][0][1:])),
+    ("the inputs digest", DRAWN, lambda p: p.__setitem__("inputs_digest", "0" * 64)),
+    ("a committed count", COMMITTED, lambda p: p["counts"].__setitem__("A", p["counts"]["A"] + 1)),
+    ("a committed pool root", COMMITTED, lambda p: p["pool_roots"].__setitem__("B", "0" * 64)),
+    ("the committed inputs digest", COMMITTED, lambda p: p.__setitem__("inputs_digest", "0" * 64)),
+    ("the committed round", COMMITTED, _bump_round),
+    ("the committed position", COMMITTED, lambda p: p.__setitem__("position", p["position"] - 1)),
+    ("the committed cooling-off", COMMITTED, lambda p: p.__setitem__("cooling_off_days", 0 if p["cooling_off_days"] else 7)),
 ])
-def test_replay_and_verify_catch_an_altered_draw(city: TestLedger, what: str, change: Any) -> None:
+def test_replay_and_verify_catch_an_altered_draw(city: TestLedger, what: str, topic: str, change: Any) -> None:
     new_task(city, "T1")
     draw(city, "T1")
-    seq = _rewrite_draw(city.store, change)
-    results, _ = replay_draws(city.store, "T1")
-    assert not results[0].ok, what
+    seq = _rewrite_draw(city.store, change, topic)
+    if topic == DRAWN:
+        results, _ = replay_draws(city.store, "T1")
+        assert not results[0].ok, what
     report = verify_ledger(city.store)
     assert not report.ok, what
-    assert report.problems[0].position == seq and "draw.run" in report.problems[0].what, report.problems
+    name = "draw.run" if topic == DRAWN else "draw.commit"
+    assert report.problems[0].position == seq and name in report.problems[0].what, report.problems
+
+
+def test_changes_after_the_commitment_leave_the_outcome_unchanged(city: TestLedger) -> None:
+    """Grinding through the directory: after the commitment, a drawn firm is reclassified out of its
+    class, a drawn officer declares a conflict with its target and a new officer is registered. The
+    draw is the one computed from the inputs frozen at the commitment."""
+    from ledger.domain.rows import ConflictRow, InspectorRow, ReclassRow
+    from ledger.draw.spec import BeaconOutput, compute
+    from ledger.services.draws import gather_inputs
+
+    new_task(city, "T1", quotas={"C": Quota(ratio="0.2"), "D": Quota(count=3)})
+    committed = commit(city, "T1")
+    [named] = committed_rounds(city, "T1")
+    with city.service() as service:
+        task = service.processor.app.find(Task.create_id("T1"))
+        frozen = gather_inputs(city.store, task, task.commitment.position, task.commitment.committed_at,
+                               task.commitment.cooling_off_days)
+    output = BeaconOutput(network=DEMO_BEACON.network.beacon_id, chain_hash=DEMO_BEACON.network.chain_hash.hex(),
+                          round=named, randomness=DEMO_BEACON.randomness_for(named).hex())
+    expected = compute(frozen, [output])
+    target, team = expected.teams[0].target, expected.teams[0].inspectors
+    city.import_rows("admin", "reclassifications", [ReclassRow(uscc=target, risk_class="A")])
+    city.import_rows("admin", "conflicts", [ConflictRow(badge=team[0], uscc=target, reason="亲属关系")])
+    model = next(i for i in generate_city(DEMO_SEED, small=True).inspectors if i.badge == team[0])
+    city.import_rows("admin", "inspectors", [InspectorRow(**{**msgspec_asdict(model), "badge": model.badge[:-4] + "9999"})])
+    outcome = run(city, "T1")
+    assert outcome.position == committed.first - 1
+    assert (outcome.targets, outcome.teams, outcome.seed) == (expected.targets, expected.teams, expected.seed)
+    assert verify_ledger(city.store).ok
+
+
+def msgspec_asdict(row: Any) -> dict[str, Any]:
+    import msgspec
+
+    return msgspec.structs.asdict(row)
+
+
+def test_a_new_inspector_is_drawn_only_after_the_cooling_off(city: TestLedger) -> None:
+    """With a draw cooling-off of 7 days, an officer registered now is left out of a draw committed
+    now, and drawn in one committed 8 days later (recorded times move on; nothing is back-dated)."""
+    import msgspec
+
+    from ledger.domain.settings import GovernanceSettings
+
+    city.submit("admin", "settings.governance", msgspec.to_builtins(GovernanceSettings(draw_cooling_off_days=7)))
+    new_task(city, "NOW", quotas={"D": Quota(count=3)})
+    commit(city, "NOW")
+    refusal_checker(city.store)("draw_impossible", "qualified inspector", lambda: run(city, "NOW"))
+    later = datetime.now(UTC) + timedelta(days=8)
+    network = DEMO_BEACON.network
+    named = network.round_at(int(later.timestamp()) + 6)
+    new_task(city, "LATER", quotas={"D": Quota(count=3)})
+    with city.service(clock=lambda: later) as service:
+        service.submit(city.sign("drawer", "draw.commit", {
+            "task_id": "LATER", "beacons": [{"network": network.beacon_id, "round": named}]}, issued_at=later),
+            attachment_source=h.draws.draw_inputs_source(service))
+        service.submit(city.sign("drawer", "draw.run", {"task_id": "LATER", "signatures": [signature(named)]},
+                                 issued_at=later), attachment_source=h.draws.draw_inputs_source(service))
+    results, kept = replay_draws(city.store, "LATER", keep_inputs=True)
+    assert results[-1].ok and results[-1].targets == 3
+    assert verify_ledger(city.store).ok
 
 
 def _append_event(store: StoreConfig, originator_id: Any, version: int, topic: str, state: bytes) -> int:
@@ -328,9 +430,9 @@ def _assert_quiet(worker: Worker, seconds: float) -> None:
 
 def test_a_draw_waits_for_a_reclassification_in_progress(city: TestLedger, tmp_path: Path) -> None:
     """Another process's reclassification is written but not committed (inside its append
-    transaction, holding the writer lock) when a draw is submitted. The draw must not fix
-    its position while the reclassification is open: it waits, then reads the pool at the
-    head after it (every firm in its new class), records that position, and replays."""
+    transaction, holding the writer lock) when a commitment is submitted. The commitment must
+    not fix its position while the reclassification is open: it waits, then freezes the pool
+    at the head after it (every firm in its new class); the draw then replays."""
     store = city.store
     old = {e.uscc: e.risk_class for e in generate_city(DEMO_SEED, small=True).entities}
     new = {uscc: "BCDA"["ABCD".index(k)] for uscc, k in old.items()}  # every firm moves to another class
@@ -338,7 +440,7 @@ def test_a_draw_waits_for_a_reclassification_in_progress(city: TestLedger, tmp_p
     reclassification.write_text("uscc,risk_class\n" + "".join(f"{u},{k}\n" for u, k in new.items()))
     quotas = {"A": Quota(ratio="0.05"), "B": Quota(ratio="0.05"), "C": Quota(ratio="0.3"), "D": Quota(count=2)}
     new_task(city, "OV", quotas=quotas)
-    kept = commit(city, "OV")
+    named = next_round(30)
     keys = {}
     for actor in ("admin", "drawer"):
         keys[actor] = tmp_path / f"{actor}.pem"
@@ -349,7 +451,7 @@ def test_a_draw_waits_for_a_reclassification_in_progress(city: TestLedger, tmp_p
                 "admin") as reclassifier:
         first_seq, written = map(int, reclassifier.expect("inside"))
         assert first_seq == before + 1 and written >= len(new) + 1  # its command, every firm, the import record
-        with Worker("tests.draw_worker", "draw", *store_args(store), "OV", str(kept.secret_file), str(keys["drawer"]),
+        with Worker("tests.draw_worker", "commit", *store_args(store), "OV", str(named), str(keys["drawer"]),
                     "drawer") as drawing:
             drawing.expect("submitting")
             _assert_quiet(drawing, 3)  # no position while the reclassification is open
@@ -359,11 +461,12 @@ def test_a_draw_waits_for_a_reclassification_in_progress(city: TestLedger, tmp_p
             # Committed now: the draw gets the writer lock and fixes its position after it.
             assert drawing.expect("position") == [str(before + written)]
             drawing.send("gather")
-            drawing.expect("drawn")
+            assert drawing.expect("committed") == [str(before + written + 1)]
             drawing.finish()
 
-    assert size(store) == before + written + 2  # the draw's command and its Drawn event
-    assert _drawn_seq(store) == before + written + 2
+    assert size(store) == before + written + 2  # the commitment's command and its Committed event
+    outcome = run(city, "OV")
+    assert outcome.position == before + written
     bundle = json.loads(export_bundle(store, "OV"))
     assert bundle["inputs"]["position"] == before + written
     pool = bundle["inputs"]["pool"]
@@ -385,10 +488,10 @@ def test_export_and_prove(city: TestLedger) -> None:
     bundle = json.loads(export_bundle(store, "T1"))
     assert bundle["recorded"]["seed"] == outcome.seed and bundle["inputs"]["task_id"] == "T1"
     assert bundle["recorded"]["drawn_at"] == outcome.drawn_at
-    # The drawer's command exactly as signed and stored: the reveal of this secret for this task.
+    # The drawer's command exactly as signed and stored: this task's draw with the committed round's signature.
     command = json.loads(base64.b64decode(bundle["drawer"]["signed"]["command"]))
     assert (command["actor"], command["name"]) == ("drawer", "draw.run")
-    assert command["body"] == {"beacon": "", "secret": bundle["inputs"]["secret"], "task_id": "T1"}
+    assert command["body"] == {"signatures": bundle["recorded"]["signatures"], "task_id": "T1"}
     assert bundle["drawer"]["signed"]["key_id"] == city.keys["drawer"].key_id
     member = outcome.targets["C"][0]
     proof = json.loads(prove_membership(store, "T1", member))
@@ -401,7 +504,7 @@ def test_export_and_prove(city: TestLedger) -> None:
 
 
 def test_cli_draw_signed_by_the_drawers_own_key(city: TestLedger, drawer_keys: Path) -> None:
-    """`drledger task/draw` sign with the acting actor's key from its key folder; the secret stays there."""
+    """`drledger task/draw` sign with the acting actor's key from its key folder."""
     from tests.cli_helpers import assert_clear_failure
     from tests.cli_helpers import run as drledger
 
@@ -421,16 +524,21 @@ def test_cli_draw_signed_by_the_drawers_own_key(city: TestLedger, drawer_keys: P
                "--item", "XY-SCJG-001", "--department", "XY-SCJG", "--ratio", "C=0.2", "--as", "planner")
     assert done.returncode == 0, done.stderr
     assert_clear_failure(cli("draw", "commit", "T9", "--as", "planner"), "refused (missing_role)")
-    done = cli("draw", "commit", "T9", "--as", "drawer")
+    assert_clear_failure(cli("draw", "commit", "T9", "--beacon", "quicknet", "--as", "drawer"), "not pinned")
+    done = cli("draw", "commit", "T9", "--as", "drawer")  # every pinned network, its round 10 minutes ahead
     assert done.returncode == 0, done.stderr
-    [kept] = kept_secrets()
-    assert str(kept) in done.stdout and not list(store.home.rglob("*.secret"))
-    done = cli("draw", "run", "T9", "--as", "drawer", "--json", "--receipt", str(drawer_keys / "receipt.json"))
+    [named] = committed_rounds(city, "T9")
+    assert DEMO_BEACON.network.published_at(named) >= time.time() + 590
+    assert_clear_failure(cli("draw", "run", "T9", "--signature", signature(named + 1), "--as", "drawer"),
+                         "refused (beacon_invalid)")
+    done = cli("draw", "run", "T9", "--signature", signature(named), "--as", "drawer", "--json",
+               "--receipt", str(drawer_keys / "receipt.json"))
     assert done.returncode == 0, done.stderr
     recorded = json.loads(done.stdout)
-    assert recorded["task_id"] == "T9" and recorded["drawn_at"] == recorded["position"] + 2
+    assert recorded["task_id"] == "T9" and recorded["drawn_at"] > recorded["position"] + 2
     assert json.loads((drawer_keys / "receipt.json").read_text())["outcome"] == "accepted"
-    assert_clear_failure(cli("draw", "run", "T9", "--as", "drawer"), "refused (already_drawn)")
+    assert_clear_failure(cli("draw", "run", "T9", "--signature", signature(named), "--as", "drawer"),
+                         "refused (already_drawn)")
     assert cli("draw", "replay", "T9").returncode == 0
     bundle = json.loads(cli("draw", "export", "T9").stdout)
     assert bundle["recorded"]["seed"] == recorded["seed"]

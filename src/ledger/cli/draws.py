@@ -198,10 +198,10 @@ def _beacon_choices(ledger: Any, values: tuple[str, ...], delay: int) -> list[An
     for value in wanted:
         name, _, round_text = value.partition("=")
         if name not in networks:
-            raise click.UsageError(f"--beacon {value}: {name!r} is not pinned by this ledger"
-                                   f" (pinned: {', '.join(sorted(networks)) or 'none'})")
+            fail(f"--beacon {value}: {name!r} is not pinned by this ledger"
+                 f" (pinned: {', '.join(sorted(networks)) or 'none'})")
         if round_text and not round_text.isdigit():
-            raise click.UsageError(f"--beacon {value}: the round must be a whole number")
+            fail(f"--beacon {value}: the round must be a whole number")
         number = int(round_text) if round_text else default_round(networks[name], time.time(), delay)
         choices.append(BeaconChoice(network=name, round=number))
     return choices
