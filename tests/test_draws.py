@@ -283,6 +283,10 @@ def _rewrite_draw(store: StoreConfig, change: Callable[[dict[str, Any]], Any], t
     return seq
 
 
+def _flip_last(hex_text: str) -> str:
+    return hex_text[:-1] + format(int(hex_text[-1], 16) ^ 1, "x")
+
+
 def _bump_round(p: dict[str, Any]) -> None:
     p["beacons"][0]["round"] += 1
 
@@ -294,7 +298,7 @@ def _bump_round(p: dict[str, Any]) -> None:
     ("the inputs position", DRAWN, lambda p: p.__setitem__("position", p["position"] - 1)),
     ("the beacon randomness", DRAWN, lambda p: p["beacons"][0].__setitem__("randomness", "ab" * 32)),
     ("the beacon round", DRAWN, _bump_round),
-    ("the beacon signature", DRAWN, lambda p: p["signatures"].__setitem__(0, "a" + p["signatures"][0][1:])),
+    ("the beacon signature", DRAWN, lambda p: p["signatures"].__setitem__(0, _flip_last(p["signatures"][0]))),
     ("the inputs digest", DRAWN, lambda p: p.__setitem__("inputs_digest", "0" * 64)),
     ("a committed count", COMMITTED, lambda p: p["counts"].__setitem__("A", p["counts"]["A"] + 1)),
     ("a committed pool root", COMMITTED, lambda p: p["pool_roots"].__setitem__("B", "0" * 64)),

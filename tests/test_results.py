@@ -18,6 +18,7 @@ import msgspec
 import pytest
 from eventsourcing.utils import get_topic
 
+from ledger.demo.beacon import commit_and_draw
 from ledger.demo.calendar import STANDIN_SOURCE, supply_standin_years, working_days_until
 from ledger.domain.commands import CommandRecord, china_date
 from ledger.domain.directory import Entity
@@ -97,14 +98,14 @@ def _draw(service: LedgerService, ledger: TestLedger, task_id: str, item: str, w
     draws.create_task(service, ledger.keys["planner"], "planner", TaskBody(
         task_id=task_id, plan_id="P-RES", name=task_id, window_start=window[0], window_end=window[1],
         items=(item,), departments=("XY-SCJG",), quotas={"B": Quota(count=4)}))
-    kept = draws.commit_draw(service, ledger.keys["drawer"], "drawer", task_id,
-                             secret_out=secrets / f"{task_id}.secret")
-    drawn = draws.run_draw(service, ledger.keys["drawer"], "drawer", task_id, draws.read_secret(kept.secret_file))
+    drawn = commit_and_draw(service, ledger.keys["drawer"], "drawer", task_id)
     return {team.target: tuple(team.inspectors) for team in drawn.teams}
 
 
 def make_world(store: StoreConfig, secrets: Path) -> World:
     ledger = new_ledger(store, "test.drledger/results")
+    ledger.submit("admin", "settings.governance", {"approvals_needed": 2, "cooling_off_days": 3,
+                                                   "draw_cooling_off_days": 0})  # inspectors registered just now
     with ledger.service() as service:
         rows: list[tuple[str, list[Any]]] = [
             ("departments", [DEPARTMENT]),

@@ -189,7 +189,8 @@ def test_full_genesis_forgery_is_caught_by_the_trust_anchor(store: StoreConfig, 
     content = msgspec.json.decode(base64.b64decode(genesis_command["command"]))
     signed = sign_command(
         attacker_admin, "admin", "ledger.genesis",
-        genesis_body(ORIGIN, attacker_ledger.public_key, "admin", "Admin", attacker_admin.public_key),
+        genesis_body(ORIGIN, attacker_ledger.public_key, "admin", "Admin", attacker_admin.public_key,
+                     content["body"]["beacons"]),
         nonce=content["nonce"], issued_at=msgspec.convert(content["issued_at"], type=datetime),
     )
     genesis_command.update(command=_b64(signed.command), signature=_b64(signed.signature), key_id=signed.key_id)
