@@ -82,11 +82,13 @@ def status(store: str | None, home: str, as_json: bool) -> None:
 @click.option("--receipt", "receipts", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A receipt a write command gave you: the ledger must still hold exactly its events. Repeatable.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to use (default: 2 on large ledgers).")
+@click.option("--read-only", "read_only", is_flag=True,
+              help="Open the store read-only and write nothing (SQLite: immutable; automatic when the file is read-only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @clear_errors
 def verify(
     store: str | None, home: str, expect_head: str | None, ledger_key: str | None, receipts: tuple[Path, ...],
-    workers: int | None, as_json: bool,
+    workers: int | None, read_only: bool, as_json: bool,
 ) -> None:
     """Recompute the hash chain from the stored bytes and re-execute every command.
 
@@ -100,19 +102,28 @@ def verify(
     Exit 0 only when everything holds; otherwise exit 1 naming the first bad
     position and what is wrong.
 
+    verify never writes to a ledger. With --read-only, or when the SQLite
+    file or its folder is read-only (chmod a-w, or not writable for you),
+    the file is opened immutable: no lock, no -wal/-shm file, not one byte
+    written (an auditor's copy, docs/auditors.md).
+
     \b
     Example:
       drledger verify
       drledger verify --expect-head 1200:5d41...e3 --json
       drledger verify --receipt import-receipt.json
+      drledger verify --read-only --store sqlite:///copy/ledger.sqlite
     """
     import msgspec
 
     from ledger.services.actors import decode_public_key
     from ledger.services.verification import ExpectedHead, check_receipt, load_receipt, trusted_ledger_key
     from ledger.services.verification import verify as verify_ledger
+    from ledger.store.config import sqlite_file_read_only
 
     config = config_from(store, home)
+    if read_only or (config.kind == "sqlite" and sqlite_file_read_only(config.sqlite_path)):
+        config = config.as_read_only()
     try:
         expected = ExpectedHead.parse(expect_head) if expect_head else None
         trusted = decode_public_key(ledger_key) if ledger_key else trusted_ledger_key(config)
@@ -155,6 +166,9 @@ def verify(
             click.echo(f"genesis ledger key matches the trusted key {report.trusted_key}")
         if report.expected_head:
             click.echo(f"expected head {report.expected_head} is in the chain")
+        if report.read_only:
+            how = "immutable (mode=ro&immutable=1)" if config.kind == "sqlite" else "in read-only transactions"
+            click.echo(f"read-only: {report.store} opened {how}; nothing was written")
     else:
         first = report.problems[0]
         where = f"position {first.position}" if first.position is not None else "store"

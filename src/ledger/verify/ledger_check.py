@@ -54,6 +54,7 @@ class VerifyReport(msgspec.Struct, kw_only=True):
     expected_head: str | None
     problems: list[Problem]
     checks: dict[str, int] = {}
+    read_only: bool = False  # opened read-only (SQLite: immutable), nothing written
 
 
 class ExpectedHead(msgspec.Struct, frozen=True):
@@ -209,6 +210,7 @@ def verify_ledger(
         trusted_key=key_id(trusted_key) if trusted_key else None,
         expected_head=expected.display() if expected else None,
         problems=problems,
+        read_only=config.read_only,
         checks={"checkpoints": log.checkpoints, "cosignatures": log.cosignatures, "tree_nodes": log.tree_nodes,
                 "commands_reexecuted": sum(replay.commands.values()), "refusals_rechecked": replay.refusals,
                 "draws_replayed": replay.commands["draw.run"]},

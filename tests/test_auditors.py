@@ -1,0 +1,167 @@
+"""An auditor's `drledger verify` on a copy the operator handed over (docs/auditors.md).
+
+The operator is the adversary: the copy is verified read-only (not one byte
+written, SQLite opened immutable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from ledger.services.checkpoints import publish_checkpoint
+from ledger.store.config import StoreConfig, resolve_store
+from ledger.store.connection import StoreUnavailable, connect
+from tests.cli_helpers import assert_clear_failure, run
+from tests.ledger_helpers import Raw, ledger_with_entities, new_ledger
+
+# The real CLI in a subprocess, with an audit hook that logs every SQLite open
+# (Python raises `sqlite3.connect` with the database name or URI).
+AUDITED_CLI = (
+    "import sys\n"
+    "log = open(sys.argv[1], 'a', encoding='utf-8')\n"
+    "sys.addaudithook(lambda event, args: event == 'sqlite3.connect' and print(args[0], file=log, flush=True))\n"
+    "sys.argv = ['drledger', *sys.argv[2:]]\n"
+    "from ledger.cli.main import main\n"
+    "main()\n"
+)
+
+
+def run_audited(tmp_path: Path, *args: str, home: Path) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run `drledger ARGS`; also return every SQLite database name or URI it opened."""
+    opened = tmp_path / "sqlite-opens.log"
+    opened.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRLEDGER_")}
+    env["DRLEDGER_HOME"] = str(home)
+    result = subprocess.run([sys.executable, "-c", AUDITED_CLI, str(opened), *args], capture_output=True,
+                            text=True, env=env, timeout=120)
+    return result, opened.read_text(encoding="utf-8").splitlines() if opened.exists() else []
+
+
+def operator_ledger(tmp_path: Path) -> StoreConfig:
+    """A small ledger (genesis, a department, entities) with a published checkpoint."""
+    store = resolve_store(None, tmp_path / "operator")
+    ledger_with_entities(store, 3)
+    publish_checkpoint(store)
+    return store
+
+
+def auditor_copy(store: StoreConfig, folder: Path) -> Path:
+    """The copy an auditor receives, made with SQLite's backup API (docs/auditors.md)."""
+    assert store.sqlite_path is not None
+    folder.mkdir(parents=True)
+    target = folder / "ledger.sqlite"
+    with closing(sqlite3.connect(store.sqlite_path)) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
+    assert sorted(os.listdir(folder)) == ["ledger.sqlite"]
+    return target
+
+
+def snapshot(folder: Path) -> dict[str, tuple[str, int, int, int]]:
+    """Every file in the folder: content hash, size, mtime, mode."""
+    out = {}
+    for entry in sorted(folder.iterdir()):
+        info = entry.stat()
+        out[entry.name] = (hashlib.sha256(entry.read_bytes()).hexdigest(), info.st_size, info.st_mtime_ns, info.st_mode)
+    return out
+
+
+def make_read_only(folder: Path) -> None:
+    for entry in folder.iterdir():
+        entry.chmod(0o444)
+    folder.chmod(0o555)
+
+
+@pytest.fixture
+def restore_modes(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Give write permission back at the end, so tmp_path can be removed (as any user)."""
+    yield
+    for path in tmp_path.rglob("*"):
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+
+
+def assert_immutable_opens(opens: list[str], target: Path) -> None:
+    assert opens, "the CLI opened no SQLite file"
+    for uri in opens:
+        assert uri.startswith("file:") and uri.endswith("?mode=ro&immutable=1"), uri
+        assert target.name in uri, uri
+
+
+# -- 1. read-only copies ------------------------------------------------------------
+
+
+def test_verify_opens_a_read_only_copy_immutable_and_writes_nothing(tmp_path: Path, restore_modes: None) -> None:
+    store = operator_ledger(tmp_path)
+    copy = auditor_copy(store, tmp_path / "audit")
+    make_read_only(copy.parent)
+    before = snapshot(copy.parent)
+    result, opens = run_audited(tmp_path, "verify", "--store", f"sqlite:///{copy}", home=store.home)
+    assert result.returncode == 0, result.stderr
+    assert "ok: " in result.stdout and "read-only:" in result.stdout and "nothing was written" in result.stdout
+    assert_immutable_opens(opens, copy)
+    assert snapshot(copy.parent) == before  # no -wal, -shm or journal; the file untouched
+
+
+def test_read_only_flag_on_a_writable_copy(tmp_path: Path) -> None:
+    store = operator_ledger(tmp_path)
+    copy = auditor_copy(store, tmp_path / "audit")
+    before = snapshot(copy.parent)
+    result, opens = run_audited(tmp_path, "verify", "--read-only", "--json", "--store", f"sqlite:///{copy}",
+                                home=store.home)
+    assert result.returncode == 0, result.stderr
+    assert '"ok":true' in result.stdout and '"read_only":true' in result.stdout
+    assert_immutable_opens(opens, copy)
+    assert snapshot(copy.parent) == before
+
+
+def test_a_tampered_read_only_copy_fails_and_stays_untouched(tmp_path: Path, restore_modes: None) -> None:
+    store = operator_ledger(tmp_path)
+    copy = auditor_copy(store, tmp_path / "audit")
+    raw = Raw(resolve_store(f"sqlite:///{copy}", store.home))
+    try:
+        _, _, _, _, state = raw.event_at(5)
+        raw.set_event(5, state=state.replace(b"XY-SCJG", b"XY-SCJX"))
+    finally:
+        raw.close()
+    assert sorted(os.listdir(copy.parent)) == ["ledger.sqlite"]
+    make_read_only(copy.parent)
+    before = snapshot(copy.parent)
+    result, opens = run_audited(tmp_path, "verify", "--store", f"sqlite:///{copy}", home=store.home)
+    assert result.returncode == 1, result
+    assert "FAILED at position 5" in result.stderr
+    assert_immutable_opens(opens, copy)
+    assert snapshot(copy.parent) == before
+
+
+def test_a_copy_with_unmerged_wal_is_refused_read_only(tmp_path: Path) -> None:
+    """Immutable reads skip the -wal file: a hot copy would be half-read, so it is refused."""
+    store = operator_ledger(tmp_path)
+    copy = auditor_copy(store, tmp_path / "audit")
+    with closing(sqlite3.connect(copy, isolation_level=None)) as writer:
+        assert writer.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute("CREATE TABLE scratch (x)")
+        assert (copy.parent / "ledger.sqlite-wal").stat().st_size > 0
+        result = run("verify", "--read-only", "--store", f"sqlite:///{copy}", home=store.home)
+        assert_clear_failure(result, "ledger.sqlite-wal", "read-only")
+
+
+def test_a_read_only_store_refuses_every_write(store: StoreConfig) -> None:
+    new_ledger(store)
+    read_only = store.as_read_only()
+    with pytest.raises(StoreUnavailable, match="read-only"):
+        connect(read_only, "write")
+    connection, dialect, _ = connect(read_only, "read")
+    try:
+        with pytest.raises(Exception, match="read-only|readonly"):
+            connection.cursor().execute(f"DELETE FROM {dialect.table('ledger_checkpoints')}")
+    finally:
+        connection.close()
