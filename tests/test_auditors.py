@@ -7,6 +7,7 @@ written, SQLite opened immutable).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -165,3 +166,59 @@ def test_a_read_only_store_refuses_every_write(store: StoreConfig) -> None:
             connection.cursor().execute(f"DELETE FROM {dialect.table('ledger_checkpoints')}")
     finally:
         connection.close()
+
+
+# -- 2. the pinned ledger key ---------------------------------------------------------
+
+
+def genesis_key_b64(store: StoreConfig) -> str:
+    return json.loads((store.home / "trust.json").read_text(encoding="utf-8"))["ledger_key"]
+
+
+def warnings_in(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("drledger: WARNING:")]
+
+
+def test_verify_warns_loudly_when_no_ledger_key_is_pinned(tmp_path: Path) -> None:
+    store = operator_ledger(tmp_path)
+    copy = auditor_copy(store, tmp_path / "audit")
+    auditor_home = tmp_path / "auditor"  # no trust.json: nothing pinned
+    at = ("--store", f"sqlite:///{copy}")
+    unpinned = run("verify", *at, home=auditor_home)
+    assert unpinned.returncode == 0, unpinned.stderr
+    [warning] = warnings_in(unpinned.stderr)
+    assert "no trusted ledger key is pinned" in warning and "taken from the ledger itself" in warning
+    assert "--ledger-key" in warning
+    report = json.loads(run("verify", "--json", *at, home=auditor_home).stdout)
+    assert report["ok"] is True and report["ledger_key_pinned"] is False and report["ledger_key_source"] == "ledger"
+    assert report["trusted_key"] is None and len(report["warnings"]) == 1
+    assert_clear_failure(run("verify", "--require-pinned-key", *at, home=auditor_home), "no trusted ledger key is pinned")
+    assert run("verify", "--require-pinned-key", *at, home=auditor_home).returncode == 1
+    # Pinned on the command line: no warning, and --require-pinned-key passes.
+    key = genesis_key_b64(store)
+    pinned = run("verify", "--require-pinned-key", "--ledger-key", key, *at, home=auditor_home)
+    assert pinned.returncode == 0 and warnings_in(pinned.stderr) == [], pinned.stderr
+    assert "(pinned by --ledger-key)" in pinned.stdout
+    report = json.loads(run("verify", "--json", "--ledger-key", key, *at, home=auditor_home).stdout)
+    assert report["ledger_key_pinned"] is True and report["ledger_key_source"] == "--ledger-key"
+    assert report["warnings"] == []
+    # Pinned by the auditor's own trust.json.
+    auditor_home.mkdir()
+    (auditor_home / "trust.json").write_text(json.dumps({"ledger_key": key}), encoding="utf-8")
+    by_file = run("verify", "--require-pinned-key", *at, home=auditor_home)
+    assert by_file.returncode == 0 and warnings_in(by_file.stderr) == [], by_file.stderr
+    assert f"(pinned by {auditor_home / 'trust.json'})" in by_file.stdout
+    assert_clear_failure(run("verify", "--ledger-key", "not base64!", *at, home=auditor_home), "--ledger-key")
+
+
+def test_a_ledger_rewritten_under_a_new_key_passes_unpinned_and_fails_pinned(tmp_path: Path) -> None:
+    """What the warning says: the operator rebuilds the whole ledger under a fresh ledger key."""
+    genuine = operator_ledger(tmp_path)
+    forged = resolve_store(None, tmp_path / "rewritten")
+    ledger_with_entities(forged, 3)
+    at = ("--store", f"sqlite:///{forged.sqlite_path}")
+    auditor_home = tmp_path / "auditor"
+    unpinned = run("verify", *at, home=auditor_home)
+    assert unpinned.returncode == 0 and len(warnings_in(unpinned.stderr)) == 1, unpinned.stderr
+    pinned = run("verify", "--ledger-key", genesis_key_b64(genuine), *at, home=auditor_home)
+    assert pinned.returncode == 1 and "is not the trusted key" in pinned.stderr, pinned.stderr

@@ -79,6 +79,8 @@ def status(store: str | None, home: str, as_json: bool) -> None:
 @store_options
 @click.option("--expect-head", default=None, metavar="[SIZE:]HEX", help="A head you saved earlier: it must still be in the chain (at SIZE).")
 @click.option("--ledger-key", default=None, metavar="BASE64", help="The trusted ledger public key (default: HOME/trust.json if present).")
+@click.option("--require-pinned-key", "require_pinned", is_flag=True,
+              help="Fail (exit 1) unless a trusted ledger key is pinned (--ledger-key or HOME/trust.json).")
 @click.option("--receipt", "receipts", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A receipt a write command gave you: the ledger must still hold exactly its events. Repeatable.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to use (default: 2 on large ledgers).")
@@ -87,8 +89,8 @@ def status(store: str | None, home: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @clear_errors
 def verify(
-    store: str | None, home: str, expect_head: str | None, ledger_key: str | None, receipts: tuple[Path, ...],
-    workers: int | None, read_only: bool, as_json: bool,
+    store: str | None, home: str, expect_head: str | None, ledger_key: str | None, require_pinned: bool,
+    receipts: tuple[Path, ...], workers: int | None, read_only: bool, as_json: bool,
 ) -> None:
     """Recompute the hash chain from the stored bytes and re-execute every command.
 
@@ -107,17 +109,25 @@ def verify(
     the file is opened immutable: no lock, no -wal/-shm file, not one byte
     written (an auditor's copy, docs/auditors.md).
 
+    The ledger key is trusted only when pinned: --ledger-key, else
+    HOME/trust.json (written by init on the operator's machine; an auditor
+    keeps their own). Without one, verify warns on stderr that the key was
+    taken from the ledger itself (a ledger rewritten under a new key would
+    pass too); --require-pinned-key makes that a failure (exit 1).
+
     \b
     Example:
       drledger verify
       drledger verify --expect-head 1200:5d41...e3 --json
       drledger verify --receipt import-receipt.json
       drledger verify --read-only --store sqlite:///copy/ledger.sqlite
+      drledger verify --require-pinned-key --ledger-key 'n2Ci…=' --store sqlite:///copy/ledger.sqlite
     """
     import msgspec
 
     from ledger.services.actors import decode_public_key
     from ledger.services.verification import ExpectedHead, check_receipt, load_receipt, trusted_ledger_key
+    from ledger.services.setup import TRUST_FILE
     from ledger.services.verification import verify as verify_ledger
     from ledger.store.config import sqlite_file_read_only
 
@@ -126,10 +136,19 @@ def verify(
         config = config.as_read_only()
     try:
         expected = ExpectedHead.parse(expect_head) if expect_head else None
-        trusted = decode_public_key(ledger_key) if ledger_key else trusted_ledger_key(config)
         loaded = [(path, load_receipt(path)) for path in receipts]
     except ValueError as error:
         fail(str(error))
+        return
+    try:
+        trusted = decode_public_key(ledger_key) if ledger_key else trusted_ledger_key(config)
+    except ValueError as error:
+        fail(f"--ledger-key: {error}")
+        return
+    source = "--ledger-key" if ledger_key else str(config.home / TRUST_FILE)
+    if require_pinned and trusted is None:
+        fail(f"no trusted ledger key is pinned (--require-pinned-key): give --ledger-key BASE64 or a --home"
+             f" holding your own {TRUST_FILE} (docs/auditors.md)", EXIT_FAILED_CHECK)
         return
     if sys.stderr.isatty() and not as_json:
         from rich.progress import Progress
@@ -142,9 +161,11 @@ def verify(
                 expected=expected,
                 workers=workers,
                 on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+                trusted_key_source=source,
             )
     else:
-        report = verify_ledger(config, trusted_key=trusted, expected=expected, workers=workers)
+        report = verify_ledger(config, trusted_key=trusted, expected=expected, workers=workers,
+                               trusted_key_source=source)
     checks = [check_receipt(config, receipt, trusted_key=trusted, source=str(path)) for path, receipt in loaded]
     if as_json:
         body = msgspec.to_builtins(report)
@@ -163,7 +184,7 @@ def verify(
             f" {report.checks.get('checkpoints', 0)} checkpoints and {report.checks.get('tree_nodes', 0)} tree nodes checked"
         )
         if report.trusted_key:
-            click.echo(f"genesis ledger key matches the trusted key {report.trusted_key}")
+            click.echo(f"genesis ledger key matches the trusted key {report.trusted_key} (pinned by {report.ledger_key_source})")
         if report.expected_head:
             click.echo(f"expected head {report.expected_head} is in the chain")
         if report.read_only:
@@ -181,5 +202,7 @@ def verify(
                 click.echo(f"receipt {check.source}: ok: {check.what}")
             else:
                 click.echo(f"receipt {check.source}: FAILED: {check.what}", err=True)
+    for warning in report.warnings:
+        click.echo(f"drledger: WARNING: {warning}", err=True)
     if not report.ok or not all(check.ok for check in checks):
         sys.exit(EXIT_FAILED_CHECK)

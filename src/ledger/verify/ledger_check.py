@@ -11,6 +11,10 @@ Checks, in order of the chain:
 - no stored event lies outside the chain;
 - the genesis ledger key equals the trusted key, and the expected head (if
   given) is in the chain at its size.
+
+Without a trusted key the ledger key is the one the ledger names itself: the
+report says so (`ledger_key_pinned`, `warnings`), since a ledger rewritten
+whole under a new key would pass.
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ class VerifyReport(msgspec.Struct, kw_only=True):
     problems: list[Problem]
     checks: dict[str, int] = {}
     read_only: bool = False  # opened read-only (SQLite: immutable), nothing written
+    ledger_key_pinned: bool = False  # False: the ledger key was taken from the ledger itself
+    ledger_key_source: str = "ledger"  # or where the trusted key came from (--ledger-key, a trust.json)
+    warnings: list[str] = []
 
 
 class ExpectedHead(msgspec.Struct, frozen=True):
@@ -157,9 +164,11 @@ def verify_ledger(
     workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     reexecute_commands: bool = True,
+    trusted_key_source: str = "trusted key",
 ) -> VerifyReport:
     """Check the ledger; `reexecute_commands=False` checks bytes, signatures and
-    the log only (the chain-only baseline of benchmarks/commands.py)."""
+    the log only (the chain-only baseline of benchmarks/commands.py).
+    `trusted_key_source` says where `trusted_key` came from (for the report)."""
     with open_reader(config) as reader:
         head = reader.head()
         size, head_hash = head if head else (0, b"")
@@ -199,6 +208,7 @@ def verify_ledger(
             except ReplayProblem as problem:
                 problems.append(Problem(problem.position, problem.what))
     problems.sort(key=lambda p: (p.position is None, p.position or 0))
+    warnings = [] if trusted_key is not None else [unpinned_warning(schedule.genesis_key)]
     return VerifyReport(
         ok=not problems,
         store=config.display,
@@ -211,10 +221,20 @@ def verify_ledger(
         expected_head=expected.display() if expected else None,
         problems=problems,
         read_only=config.read_only,
+        ledger_key_pinned=trusted_key is not None,
+        ledger_key_source=trusted_key_source if trusted_key is not None else "ledger",
+        warnings=warnings,
         checks={"checkpoints": log.checkpoints, "cosignatures": log.cosignatures, "tree_nodes": log.tree_nodes,
                 "commands_reexecuted": sum(replay.commands.values()), "refusals_rechecked": replay.refusals,
                 "draws_replayed": replay.commands["draw.run"]},
     )
+
+
+def unpinned_warning(genesis_key: bytes) -> str:
+    named = f" ({key_id(genesis_key)})" if genesis_key else ""
+    return (f"no trusted ledger key is pinned: the ledger key{named} was taken from the ledger itself, so a ledger"
+            " rewritten whole under a new key would pass too; pin it with --ledger-key BASE64 or HOME/trust.json"
+            " (docs/auditors.md)")
 
 
 def format_problem(reader: LedgerReader) -> Problem | None:
