@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,11 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from ledger.services.checkpoints import publish_checkpoint
+from ledger.integrity.keys import Signer, public_key_b64, write_key_file
+from ledger.integrity.note import Ed25519Signer, format_checkpoint, sign_note
+from ledger.services.checkpoints import key_schedule, publish_checkpoint
+from ledger.services.setup import load_ledger_signer
 from ledger.store.config import StoreConfig, resolve_store
 from ledger.store.connection import StoreUnavailable, connect
+from ledger.store.log_reader import LogReader
+from ledger.store.reader import open_reader
 from tests.cli_helpers import assert_clear_failure, run
-from tests.ledger_helpers import Raw, ledger_with_entities, new_ledger
+from tests.ledger_helpers import Raw, TestLedger, entity_rows, ledger_with_entities, new_ledger
 
 # The real CLI in a subprocess, with an audit hook that logs every SQLite open
 # (Python raises `sqlite3.connect` with the database name or URI).
@@ -222,3 +228,145 @@ def test_a_ledger_rewritten_under_a_new_key_passes_unpinned_and_fails_pinned(tmp
     assert unpinned.returncode == 0 and len(warnings_in(unpinned.stderr)) == 1, unpinned.stderr
     pinned = run("verify", "--ledger-key", genesis_key_b64(genuine), *at, home=auditor_home)
     assert pinned.returncode == 1 and "is not the trusted key" in pinned.stderr, pinned.stderr
+
+
+# -- 3. saved checkpoints --------------------------------------------------------------
+
+
+def store_url(store: StoreConfig) -> str | None:
+    return None if store.kind == "sqlite" else store.display
+
+
+def save_checkpoint(store: StoreConfig, path: Path) -> Path:
+    """What an auditor keeps: `drledger log checkpoint --publish` output, verbatim."""
+    result = run("log", "checkpoint", "--publish", home=store.home, store=store_url(store))
+    assert result.returncode == 0, result.stderr
+    path.write_text(result.stdout, encoding="utf-8")
+    return path
+
+
+def ledger_signed_note(signer: Signer, origin: str, size: int, root: bytes) -> str:
+    """A checkpoint note signed with `signer` for any (size, root): what an insider with the key can make."""
+    return sign_note(format_checkpoint(origin, size, root), [Ed25519Signer(origin, signer.private_key)])
+
+
+def size_and_origin(store: StoreConfig) -> tuple[int, str]:
+    with open_reader(store) as reader:
+        return reader.size(), key_schedule(reader).origin
+
+
+def test_saved_checkpoints_must_be_in_the_ledger(store: StoreConfig, tmp_path: Path) -> None:
+    ledger = ledger_with_entities(store, 2)
+    url = store_url(store)
+    first = save_checkpoint(store, tmp_path / "first.checkpoint")
+    size1, origin = size_and_origin(store)
+    ledger.import_rows("admin", "entities", entity_rows(2, start=10))
+    second = save_checkpoint(store, tmp_path / "second.checkpoint")
+    size2, _ = size_and_origin(store)
+    assert size2 > size1
+    ok = run("verify", "--checkpoint", str(first), "--checkpoint", str(second), home=store.home, store=url)
+    assert ok.returncode == 0, ok.stderr
+    assert f"checkpoint {first}: ok: size {size1} is in the ledger" in ok.stdout
+    assert f"checkpoint {second}: ok: size {size2} is in the ledger" in ok.stdout
+    report = json.loads(run("verify", "--json", "--checkpoint", str(first), home=store.home, store=url).stdout)
+    assert report["ok"] and report["saved_checkpoints"] == [
+        {"source": str(first), "size": size1, "ok": True, "what": report["saved_checkpoints"][0]["what"]}]
+
+    def refused(name: str, note: str, *words: str) -> None:
+        path = tmp_path / name
+        path.write_text(note, encoding="utf-8")
+        result = run("verify", "--checkpoint", str(first), "--checkpoint", str(path), home=store.home, store=url)
+        assert result.returncode == 1, result
+        line = result.stderr.splitlines()[0]
+        assert line.startswith(f"FAILED: checkpoint {path}: "), result.stderr
+        for word in words:
+            assert word in line, line
+        report = json.loads(run("verify", "--json", "--checkpoint", str(path), home=store.home, store=url).stdout)
+        assert report["ok"] is False and report["saved_checkpoints"][0]["ok"] is False
+
+    ledger_key = load_ledger_signer(store)
+    # Insider: the ledger key signs a root this ledger does not hold at that size (a fork shown to someone).
+    refused("fork.checkpoint", ledger_signed_note(ledger_key, origin, size1, bytes(range(32))),
+            f"root for size {size1}", "does not hold", "fork")
+    # ... or a size the ledger no longer reaches (its tail was cut after the checkpoint was given out).
+    refused("beyond.checkpoint", ledger_signed_note(ledger_key, origin, size2 + 5, bytes(32)),
+            f"size {size2 + 5}", f"ends at {size2}", "tail was removed")
+    # Not the ledger key: a forged note proves nothing either way, and says so.
+    refused("forged.checkpoint", ledger_signed_note(Signer.generate(), origin, size1, bytes(32)),
+            "does not verify with the ledger key in force")
+    refused("other-log.checkpoint", ledger_signed_note(ledger_key, "other.example/log", size1, bytes(32)),
+            "'other.example/log'", "not of this ledger")
+    junk = tmp_path / "junk.checkpoint"
+    junk.write_text("hello\n", encoding="utf-8")
+    assert_clear_failure(run("verify", "--checkpoint", str(junk), home=store.home, store=url),
+                         str(junk), "not a C2SP checkpoint note")
+
+
+def test_a_checkpoint_catches_a_cut_tail_the_ledger_alone_does_not(store: StoreConfig, tmp_path: Path) -> None:
+    """The operator removes the last import, tree, signature and checkpoint included: the ledger
+    verifies alone as a shorter ledger; the auditor's saved checkpoint does not."""
+    ledger = ledger_with_entities(store, 2)
+    size1, _ = size_and_origin(store)
+    ledger.import_rows("admin", "entities", entity_rows(2, start=10))
+    saved = save_checkpoint(store, tmp_path / "saved.checkpoint")
+    size2, _ = size_and_origin(store)
+    raw = Raw(store)
+    try:
+        for seq in range(size1 + 1, size2 + 1):
+            nid = raw.event_at(seq)[0]
+            raw.sql(f"DELETE FROM {raw.events} WHERE {raw.event_id} = ?", nid)
+            raw.sql(f"DELETE FROM {raw.chain} WHERE seq = ?", seq)
+        raw.sql(f"DELETE FROM {raw.txs} WHERE last_seq > ?", size1)
+        raw.sql(f"DELETE FROM {raw.dialect.table('ledger_checkpoints')} WHERE size > ?", size1)
+        raw.rebuild_tree([bytes(h) for (h,) in raw.sql(f"SELECT hash FROM {raw.chain} ORDER BY seq")])
+    finally:
+        raw.close()
+    url = store_url(store)
+    alone = run("verify", home=store.home, store=url)
+    assert alone.returncode == 0, alone.stderr
+    anchored = run("verify", "--checkpoint", str(saved), home=store.home, store=url)
+    assert anchored.returncode == 1 and f"checkpoint {saved}" in anchored.stderr, anchored.stderr
+    assert f"ends at {size1}: its tail was removed" in anchored.stderr
+
+
+def test_a_forked_copy_does_not_hold_the_other_branch_checkpoint(tmp_path: Path) -> None:
+    """Split view: two copies of one ledger (same key) diverge; each branch's checkpoint fails on the other."""
+    a = resolve_store(None, tmp_path / "a")
+    honest = ledger_with_entities(a, 2)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    b = resolve_store(None, tmp_path / "b")
+    forked = TestLedger(b, dict(honest.keys))
+    honest.import_rows("admin", "entities", entity_rows(2, start=10))
+    forked.import_rows("admin", "entities", entity_rows(2, start=20))
+    assert size_and_origin(a) == size_and_origin(b)
+    from_a = save_checkpoint(a, tmp_path / "a.checkpoint")
+    from_b = save_checkpoint(b, tmp_path / "b.checkpoint")
+    assert run("verify", "--checkpoint", str(from_a), home=a.home).returncode == 0
+    result = run("verify", "--checkpoint", str(from_b), home=a.home)
+    assert result.returncode == 1 and "does not hold" in result.stderr, result.stderr
+    result = run("verify", "--checkpoint", str(from_a), home=b.home)
+    assert result.returncode == 1 and "does not hold" in result.stderr, result.stderr
+
+
+def test_checkpoints_across_a_ledger_key_rotation(tmp_path: Path) -> None:
+    """Each checkpoint verifies with the key in force at its size, not with any key the ledger ever had."""
+    store = resolve_store(None, tmp_path / "home")
+    ledger = ledger_with_entities(store, 2)
+    old = save_checkpoint(store, tmp_path / "old-key.checkpoint")
+    size1, origin = size_and_origin(store)
+    new_key = Signer.generate()
+    ledger.submit("admin", "ledger.rotate_key", {"new_key": public_key_b64(new_key.public_key), "reason": "轮换"})
+    key_file = store.keys_dir / "ledger.pem"
+    key_file.unlink()
+    write_key_file(key_file, new_key, None)
+    ledger.import_rows("admin", "entities", entity_rows(2, start=10))
+    new = save_checkpoint(store, tmp_path / "new-key.checkpoint")
+    assert run("verify", "--checkpoint", str(old), "--checkpoint", str(new), home=store.home).returncode == 0
+    # The right root at size1, but signed by the key that came later: this ledger's key history says otherwise.
+    with open_reader(store) as reader:
+        root1 = LogReader(reader).root(size1)
+    late = tmp_path / "late.checkpoint"
+    late.write_text(ledger_signed_note(new_key, origin, size1, root1), encoding="utf-8")
+    result = run("verify", "--checkpoint", str(late), home=store.home)
+    assert result.returncode == 1 and f"ledger key {new_key.key_id}" in result.stderr, result.stderr
+    assert "key history was rewritten" in result.stderr

@@ -83,6 +83,9 @@ def status(store: str | None, home: str, as_json: bool) -> None:
               help="Fail (exit 1) unless a trusted ledger key is pinned (--ledger-key or HOME/trust.json).")
 @click.option("--receipt", "receipts", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A receipt a write command gave you: the ledger must still hold exactly its events. Repeatable.")
+@click.option("--checkpoint", "checkpoint_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A checkpoint you saved (`drledger log checkpoint`): the ledger must still hold it. Repeatable.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to use (default: 2 on large ledgers).")
 @click.option("--read-only", "read_only", is_flag=True,
               help="Open the store read-only and write nothing (SQLite: immutable; automatic when the file is read-only).")
@@ -90,7 +93,8 @@ def status(store: str | None, home: str, as_json: bool) -> None:
 @clear_errors
 def verify(
     store: str | None, home: str, expect_head: str | None, ledger_key: str | None, require_pinned: bool,
-    receipts: tuple[Path, ...], workers: int | None, read_only: bool, as_json: bool,
+    receipts: tuple[Path, ...], checkpoint_files: tuple[Path, ...], workers: int | None, read_only: bool,
+    as_json: bool,
 ) -> None:
     """Recompute the hash chain from the stored bytes and re-execute every command.
 
@@ -100,8 +104,10 @@ def verify(
     every checkpoint and cosignature, and replays every draw
     (docs/integrity.md). With --receipt, each receipt must be signed by the
     ledger key in force and its positions must hold exactly its event
-    hashes; otherwise the ledger censored or rewrote that command.
-    Exit 0 only when everything holds; otherwise exit 1 naming the first bad
+    hashes; otherwise the ledger censored or rewrote that command. With
+    --checkpoint, each saved checkpoint must verify with the ledger key in
+    force at its size and its root must be the ledger's root at that size;
+    otherwise the ledger was forked, rewritten or cut. Exit 0 only when everything holds; otherwise exit 1 naming the first bad
     position and what is wrong.
 
     verify never writes to a ledger. With --read-only, or when the SQLite
@@ -120,13 +126,20 @@ def verify(
       drledger verify
       drledger verify --expect-head 1200:5d41...e3 --json
       drledger verify --receipt import-receipt.json
+      drledger verify --checkpoint 2026-03.checkpoint --checkpoint 2026-04.checkpoint
       drledger verify --read-only --store sqlite:///copy/ledger.sqlite
       drledger verify --require-pinned-key --ledger-key 'n2Ci…=' --store sqlite:///copy/ledger.sqlite
     """
     import msgspec
 
     from ledger.services.actors import decode_public_key
-    from ledger.services.verification import ExpectedHead, check_receipt, load_receipt, trusted_ledger_key
+    from ledger.services.verification import (
+        ExpectedHead,
+        check_receipt,
+        load_checkpoint,
+        load_receipt,
+        trusted_ledger_key,
+    )
     from ledger.services.setup import TRUST_FILE
     from ledger.services.verification import verify as verify_ledger
     from ledger.store.config import sqlite_file_read_only
@@ -137,6 +150,7 @@ def verify(
     try:
         expected = ExpectedHead.parse(expect_head) if expect_head else None
         loaded = [(path, load_receipt(path)) for path in receipts]
+        saved = [load_checkpoint(path) for path in checkpoint_files]
     except ValueError as error:
         fail(str(error))
         return
@@ -162,10 +176,11 @@ def verify(
                 workers=workers,
                 on_progress=lambda done, total: progress.update(task, completed=done, total=total),
                 trusted_key_source=source,
+                checkpoints=saved,
             )
     else:
         report = verify_ledger(config, trusted_key=trusted, expected=expected, workers=workers,
-                               trusted_key_source=source)
+                               trusted_key_source=source, checkpoints=saved)
     checks = [check_receipt(config, receipt, trusted_key=trusted, source=str(path)) for path, receipt in loaded]
     if as_json:
         body = msgspec.to_builtins(report)
@@ -187,13 +202,15 @@ def verify(
             click.echo(f"genesis ledger key matches the trusted key {report.trusted_key} (pinned by {report.ledger_key_source})")
         if report.expected_head:
             click.echo(f"expected head {report.expected_head} is in the chain")
+        for cp in report.saved_checkpoints:
+            click.echo(f"checkpoint {cp.source}: ok: {cp.what}")
         if report.read_only:
             how = "immutable (mode=ro&immutable=1)" if config.kind == "sqlite" else "in read-only transactions"
             click.echo(f"read-only: {report.store} opened {how}; nothing was written")
     else:
         first = report.problems[0]
-        where = f"position {first.position}" if first.position is not None else "store"
-        click.echo(f"FAILED at {where}: {first.what}", err=True)
+        where = f" at position {first.position}" if first.position is not None else ""
+        click.echo(f"FAILED{where}: {first.what}", err=True)
         for problem in report.problems[1:5]:
             click.echo(f"  also: {problem.what}", err=True)
     if not as_json:

@@ -10,7 +10,9 @@ Checks, in order of the chain:
   under its actor's key in force and the rules produce exactly its events;
 - no stored event lies outside the chain;
 - the genesis ledger key equals the trusted key, and the expected head (if
-  given) is in the chain at its size.
+  given) is in the chain at its size;
+- each saved checkpoint (if given) is signed by the ledger key in force at its
+  size and its root is the chain's root at that size (verify/log_check.py).
 
 Without a trusted key the ledger key is the one the ledger names itself: the
 report says so (`ledger_key_pinned`, `warnings`), since a ledger rewritten
@@ -20,7 +22,7 @@ whole under a new key would pass.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
@@ -46,6 +48,21 @@ class Problem(msgspec.Struct, frozen=True):
     what: str
 
 
+class SavedCheckpoint(msgspec.Struct, frozen=True):
+    """A checkpoint note someone kept (`drledger log checkpoint` output), to hold the ledger to."""
+
+    source: str
+    size: int
+    note: str
+
+
+class SavedCheckpointCheck(msgspec.Struct, frozen=True):
+    source: str
+    size: int
+    ok: bool
+    what: str
+
+
 class VerifyReport(msgspec.Struct, kw_only=True):
     ok: bool
     store: str
@@ -62,6 +79,7 @@ class VerifyReport(msgspec.Struct, kw_only=True):
     ledger_key_pinned: bool = False  # False: the ledger key was taken from the ledger itself
     ledger_key_source: str = "ledger"  # or where the trusted key came from (--ledger-key, a trust.json)
     warnings: list[str] = []
+    saved_checkpoints: list[SavedCheckpointCheck] = []
 
 
 class ExpectedHead(msgspec.Struct, frozen=True):
@@ -165,6 +183,7 @@ def verify_ledger(
     on_progress: Callable[[int, int], None] | None = None,
     reexecute_commands: bool = True,
     trusted_key_source: str = "trusted key",
+    checkpoints: Sequence[SavedCheckpoint] = (),
 ) -> VerifyReport:
     """Check the ledger; `reexecute_commands=False` checks bytes, signatures and
     the log only (the chain-only baseline of benchmarks/commands.py).
@@ -196,10 +215,17 @@ def verify_ledger(
 
     results = _run_chunks(config, size, transactions, schedule, workers, on_progress)
     problems += [r.problem for r in results if r.problem is not None]
-    from ledger.verify.log_check import check_log  # lazy: log_check imports this module
+    from ledger.verify.log_check import check_log, saved_checkpoint_problem  # lazy: log_check imports this module
 
-    log = check_log(config)  # the stored tree, every checkpoint and cosignature
+    log = check_log(config, [cp.size for cp in checkpoints])  # the stored tree, every checkpoint and cosignature
     problems += log.problems
+    saved = []
+    for cp in checkpoints:
+        why = saved_checkpoint_problem(cp.note, schedule, log.roots, size, trusted_key)
+        if why is not None:
+            problems.append(Problem(None, f"checkpoint {cp.source}: {why}"))
+        saved.append(SavedCheckpointCheck(cp.source, cp.size, why is None,
+                                          why or f"size {cp.size} is in the ledger: same root, signed by its ledger key"))
     replay = ReplayReport()
     if not problems and reexecute_commands:  # re-execution assumes the bytes are intact
         with open_reader(config) as reader:
@@ -224,6 +250,7 @@ def verify_ledger(
         ledger_key_pinned=trusted_key is not None,
         ledger_key_source=trusted_key_source if trusted_key is not None else "ledger",
         warnings=warnings,
+        saved_checkpoints=saved,
         checks={"checkpoints": log.checkpoints, "cosignatures": log.cosignatures, "tree_nodes": log.tree_nodes,
                 "commands_reexecuted": sum(replay.commands.values()), "refusals_rechecked": replay.refusals,
                 "draws_replayed": replay.commands["draw.run"]},
