@@ -20,14 +20,16 @@ import pytest
 
 from ledger.integrity.keys import Signer, public_key_b64, write_key_file
 from ledger.integrity.note import Ed25519Signer, format_checkpoint, sign_note
-from ledger.services.checkpoints import key_schedule, publish_checkpoint
+from ledger.services.checkpoints import key_schedule, log_verifier, publish_checkpoint
 from ledger.services.setup import load_ledger_signer
+from ledger.services.witnesses import add_witness, push_all, remove_witness
 from ledger.store.config import StoreConfig, resolve_store
 from ledger.store.connection import StoreUnavailable, connect
 from ledger.store.log_reader import LogReader
 from ledger.store.reader import open_reader
 from tests.cli_helpers import assert_clear_failure, run
 from tests.ledger_helpers import Raw, TestLedger, entity_rows, ledger_with_entities, new_ledger
+from tests.witness_server import SpecWitness
 
 # The real CLI in a subprocess, with an audit hook that logs every SQLite open
 # (Python raises `sqlite3.connect` with the database name or URI).
@@ -370,3 +372,83 @@ def test_checkpoints_across_a_ledger_key_rotation(tmp_path: Path) -> None:
     result = run("verify", "--checkpoint", str(late), home=store.home)
     assert result.returncode == 1 and f"ledger key {new_key.key_id}" in result.stderr, result.stderr
     assert "key history was rewritten" in result.stderr
+
+
+# -- 4. witnesses ------------------------------------------------------------------------
+
+
+def log_key(store: StoreConfig):  # -> Ed25519Verifier
+    with open_reader(store) as reader:
+        return log_verifier(key_schedule(reader), reader.size())
+
+
+def test_require_witnesses_counts_valid_cosignatures_of_registered_witnesses(store: StoreConfig) -> None:
+    ledger = ledger_with_entities(store, 0)
+    url = store_url(store)
+
+    def verify(k: int, *more: str) -> subprocess.CompletedProcess[str]:
+        return run("verify", "--require-witnesses", str(k), *more, home=store.home, store=url)
+
+    unpublished = verify(1)
+    assert unpublished.returncode == 1, unpublished
+    assert "no checkpoint has been published: 0 witness cosignatures, 1 required" in unpublished.stderr
+    with SpecWitness("witness.test/w1") as w1, SpecWitness("witness.test/w2") as w2:
+        with ledger.service() as service:
+            for name, witness in (("w1", w1), ("w2", w2)):
+                add_witness(service, ledger.admin, "admin", name=name, vkey=witness.vkey, url=witness.url)
+        for witness in (w1, w2):
+            witness.trust(log_key(store))
+        publish_checkpoint(store)
+        assert all(result.ok for result in push_all(store))
+    size = size_and_origin(store)[0]
+    two = verify(2)
+    assert two.returncode == 0, two.stderr
+    assert f"witnessed: the latest checkpoint (size {size}) carries 2 valid cosignature(s)" in two.stdout
+    assert "(w1, w2), 2 required" in two.stdout
+    report = json.loads(verify(2, "--json").stdout)
+    assert report["ok"] and report["witnesses"] == {"required": 2, "size": size, "found": 2,
+                                                    "witnesses": ["w1", "w2"], "ok": True}
+    three = verify(3)
+    assert three.returncode == 1
+    assert three.stderr.splitlines()[0] == (f"FAILED: not witnessed: the latest checkpoint (size {size}) carries 2"
+                                            " valid cosignature(s) from active registered witnesses (w1, w2), 3 required")
+    # A removed witness no longer counts (its past cosignature stays checked).
+    with ledger.service() as service:
+        remove_witness(service, ledger.admin, "admin", name="w2", reason="retired")
+    assert verify(1).returncode == 0
+    removed = verify(2)
+    assert removed.returncode == 1 and "carries 1 valid cosignature(s)" in removed.stderr, removed.stderr
+    # A newer checkpoint nobody cosigned: the count is for the latest one.
+    publish_checkpoint(store)
+    fresh = verify(1)
+    assert fresh.returncode == 1 and "carries 0 valid cosignature(s)" in fresh.stderr, fresh.stderr
+
+
+def test_an_insider_cannot_carry_old_cosignatures_onto_a_new_checkpoint(store: StoreConfig) -> None:
+    ledger = ledger_with_entities(store, 0)
+    with SpecWitness() as witness:
+        with ledger.service() as service:
+            add_witness(service, ledger.admin, "admin", name="w1", vkey=witness.vkey, url=witness.url)
+        witness.trust(log_key(store))
+        publish_checkpoint(store)
+        assert push_all(store)[0].ok
+    old_size = size_and_origin(store)[0]
+    ledger.import_rows("admin", "entities", entity_rows(2))
+    publish_checkpoint(store)
+    new_size = size_and_origin(store)[0]
+    url = store_url(store)
+    assert run("verify", "--require-witnesses", "1", home=store.home, store=url).returncode == 1
+    # The operator files the witness's line (for the old size) under the new checkpoint.
+    raw = Raw(store)
+    try:
+        table = raw.dialect.table("ledger_cosignatures")
+        [(line,)] = raw.sql(f"SELECT line FROM {table} WHERE size = ?", old_size)
+        raw.sql(f"INSERT INTO {table} (size, witness, line, received_at) VALUES (?, ?, ?, ?)",
+                new_size, "w1", line, "2026-01-01T00:00:00Z")
+    finally:
+        raw.close()
+    moved = run("verify", "--require-witnesses", "1", "--json", home=store.home, store=url)
+    assert moved.returncode == 1
+    report = json.loads(moved.stdout)
+    assert report["witnesses"]["found"] == 0 and report["witnesses"]["size"] == new_size
+    assert any("cosignature by 'w1'" in p["what"] and "does not verify" in p["what"] for p in report["problems"])

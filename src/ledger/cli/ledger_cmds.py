@@ -86,6 +86,8 @@ def status(store: str | None, home: str, as_json: bool) -> None:
 @click.option("--checkpoint", "checkpoint_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A checkpoint you saved (`drledger log checkpoint`): the ledger must still hold it. Repeatable.")
+@click.option("--require-witnesses", "require_witnesses", type=click.IntRange(min=1), default=None, metavar="K",
+              help="Fail (exit 1) unless the latest checkpoint carries K valid cosignatures of registered witnesses.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to use (default: 2 on large ledgers).")
 @click.option("--read-only", "read_only", is_flag=True,
               help="Open the store read-only and write nothing (SQLite: immutable; automatic when the file is read-only).")
@@ -93,8 +95,8 @@ def status(store: str | None, home: str, as_json: bool) -> None:
 @clear_errors
 def verify(
     store: str | None, home: str, expect_head: str | None, ledger_key: str | None, require_pinned: bool,
-    receipts: tuple[Path, ...], checkpoint_files: tuple[Path, ...], workers: int | None, read_only: bool,
-    as_json: bool,
+    receipts: tuple[Path, ...], checkpoint_files: tuple[Path, ...], require_witnesses: int | None,
+    workers: int | None, read_only: bool, as_json: bool,
 ) -> None:
     """Recompute the hash chain from the stored bytes and re-execute every command.
 
@@ -102,13 +104,17 @@ def verify(
     the ledger's rules (each must yield exactly its stored events, each
     recorded refusal must be what the rules say), checks the Merkle tree,
     every checkpoint and cosignature, and replays every draw
-    (docs/integrity.md). With --receipt, each receipt must be signed by the
-    ledger key in force and its positions must hold exactly its event
-    hashes; otherwise the ledger censored or rewrote that command. With
-    --checkpoint, each saved checkpoint must verify with the ledger key in
-    force at its size and its root must be the ledger's root at that size;
-    otherwise the ledger was forked, rewritten or cut. Exit 0 only when everything holds; otherwise exit 1 naming the first bad
-    position and what is wrong.
+    (docs/integrity.md). Exit 0 only when everything holds; otherwise exit 1
+    naming the first bad position and what is wrong.
+
+    Anchors kept outside the ledger hold it to its past:
+    --receipt: each receipt must be signed by the ledger key in force and
+    its positions must hold exactly its event hashes (else the ledger
+    censored or rewrote that command). --checkpoint: each saved checkpoint
+    must verify with the ledger key in force at its size, and its root must
+    be the ledger's root at that size (else the ledger forked, was rewritten
+    or lost its tail). --require-witnesses K: the latest checkpoint must
+    carry valid cosignatures of K active registered witnesses.
 
     verify never writes to a ledger. With --read-only, or when the SQLite
     file or its folder is read-only (chmod a-w, or not writable for you),
@@ -127,6 +133,7 @@ def verify(
       drledger verify --expect-head 1200:5d41...e3 --json
       drledger verify --receipt import-receipt.json
       drledger verify --checkpoint 2026-03.checkpoint --checkpoint 2026-04.checkpoint
+      drledger verify --require-witnesses 2
       drledger verify --read-only --store sqlite:///copy/ledger.sqlite
       drledger verify --require-pinned-key --ledger-key 'n2Ci…=' --store sqlite:///copy/ledger.sqlite
     """
@@ -177,10 +184,11 @@ def verify(
                 on_progress=lambda done, total: progress.update(task, completed=done, total=total),
                 trusted_key_source=source,
                 checkpoints=saved,
+                require_witnesses=require_witnesses,
             )
     else:
         report = verify_ledger(config, trusted_key=trusted, expected=expected, workers=workers,
-                               trusted_key_source=source, checkpoints=saved)
+                               trusted_key_source=source, checkpoints=saved, require_witnesses=require_witnesses)
     checks = [check_receipt(config, receipt, trusted_key=trusted, source=str(path)) for path, receipt in loaded]
     if as_json:
         body = msgspec.to_builtins(report)
@@ -204,6 +212,8 @@ def verify(
             click.echo(f"expected head {report.expected_head} is in the chain")
         for cp in report.saved_checkpoints:
             click.echo(f"checkpoint {cp.source}: ok: {cp.what}")
+        if report.witnesses is not None:
+            click.echo(f"witnessed: {report.witnesses.summary()}")
         if report.read_only:
             how = "immutable (mode=ro&immutable=1)" if config.kind == "sqlite" else "in read-only transactions"
             click.echo(f"read-only: {report.store} opened {how}; nothing was written")

@@ -58,11 +58,12 @@ def trusted_ledger_key(config: StoreConfig) -> bytes | None:
 
 def verify(config: StoreConfig, *, trusted_key: bytes | None = None, expected: ExpectedHead | None = None,
            workers: int | None = None, on_progress: Callable[[int, int], None] | None = None,
-           trusted_key_source: str = "trusted key", checkpoints: list[SavedCheckpoint] | None = None) -> VerifyReport:
+           trusted_key_source: str = "trusted key", checkpoints: list[SavedCheckpoint] | None = None,
+           require_witnesses: int | None = None) -> VerifyReport:
     """Everything `drledger verify` checks (verify/ledger_check.py)."""
     return verify_ledger(config, trusted_key=trusted_key, expected=expected, workers=workers,
                          on_progress=on_progress, trusted_key_source=trusted_key_source,
-                         checkpoints=checkpoints or ())
+                         checkpoints=checkpoints or (), require_witnesses=require_witnesses)
 
 
 def load_checkpoint(path: Path) -> SavedCheckpoint:

@@ -11,6 +11,8 @@ Checks, in order of the chain:
 - no stored event lies outside the chain;
 - the genesis ledger key equals the trusted key, and the expected head (if
   given) is in the chain at its size;
+- with a witness requirement, the latest checkpoint carries K valid
+  cosignatures of active registered witnesses;
 - each saved checkpoint (if given) is signed by the ledger key in force at its
   size and its root is the chain's root at that size (verify/log_check.py).
 
@@ -63,6 +65,23 @@ class SavedCheckpointCheck(msgspec.Struct, frozen=True):
     what: str
 
 
+class WitnessCount(msgspec.Struct, frozen=True):
+    """Valid cosignatures of active registered witnesses on the latest checkpoint."""
+
+    required: int
+    size: int | None  # the latest checkpoint's size (None: none published)
+    found: int
+    witnesses: list[str]  # who cosigned it validly
+    ok: bool
+
+    def summary(self) -> str:
+        if self.size is None:
+            return f"no checkpoint has been published: 0 witness cosignatures, {self.required} required"
+        names = f" ({', '.join(self.witnesses)})" if self.witnesses else ""
+        return (f"the latest checkpoint (size {self.size}) carries {self.found} valid cosignature(s) from active"
+                f" registered witnesses{names}, {self.required} required")
+
+
 class VerifyReport(msgspec.Struct, kw_only=True):
     ok: bool
     store: str
@@ -80,6 +99,7 @@ class VerifyReport(msgspec.Struct, kw_only=True):
     ledger_key_source: str = "ledger"  # or where the trusted key came from (--ledger-key, a trust.json)
     warnings: list[str] = []
     saved_checkpoints: list[SavedCheckpointCheck] = []
+    witnesses: WitnessCount | None = None  # when a number of witnesses was required
 
 
 class ExpectedHead(msgspec.Struct, frozen=True):
@@ -184,6 +204,7 @@ def verify_ledger(
     reexecute_commands: bool = True,
     trusted_key_source: str = "trusted key",
     checkpoints: Sequence[SavedCheckpoint] = (),
+    require_witnesses: int | None = None,
 ) -> VerifyReport:
     """Check the ledger; `reexecute_commands=False` checks bytes, signatures and
     the log only (the chain-only baseline of benchmarks/commands.py).
@@ -215,7 +236,7 @@ def verify_ledger(
 
     results = _run_chunks(config, size, transactions, schedule, workers, on_progress)
     problems += [r.problem for r in results if r.problem is not None]
-    from ledger.verify.log_check import check_log, saved_checkpoint_problem  # lazy: log_check imports this module
+    from ledger.verify.log_check import check_log, count_witnesses, saved_checkpoint_problem  # lazy: log_check imports this module
 
     log = check_log(config, [cp.size for cp in checkpoints])  # the stored tree, every checkpoint and cosignature
     problems += log.problems
@@ -226,6 +247,12 @@ def verify_ledger(
             problems.append(Problem(None, f"checkpoint {cp.source}: {why}"))
         saved.append(SavedCheckpointCheck(cp.source, cp.size, why is None,
                                           why or f"size {cp.size} is in the ledger: same root, signed by its ledger key"))
+    witnesses = None
+    if require_witnesses is not None:
+        with open_reader(config) as reader:
+            witnesses = count_witnesses(reader, require_witnesses)
+        if not witnesses.ok:
+            problems.append(Problem(None, f"not witnessed: {witnesses.summary()}"))
     replay = ReplayReport()
     if not problems and reexecute_commands:  # re-execution assumes the bytes are intact
         with open_reader(config) as reader:
@@ -251,6 +278,7 @@ def verify_ledger(
         ledger_key_source=trusted_key_source if trusted_key is not None else "ledger",
         warnings=warnings,
         saved_checkpoints=saved,
+        witnesses=witnesses,
         checks={"checkpoints": log.checkpoints, "cosignatures": log.cosignatures, "tree_nodes": log.tree_nodes,
                 "commands_reexecuted": sum(replay.commands.values()), "refusals_rechecked": replay.refusals,
                 "draws_replayed": replay.commands["draw.run"]},

@@ -10,6 +10,9 @@
   one through a proof served by the store (so the served proofs are checked too).
 - Every stored witness cosignature must verify with that witness's
   registered key (the `witness.add` events).
+- With a witness requirement (`verify --require-witnesses K`), the latest
+  checkpoint must carry K cosignatures that verify with the keys of K
+  active registered witnesses.
 - A checkpoint an auditor saved (`verify --checkpoint`) must verify with the
   ledger key in force at its size and carry the root rebuilt from the chain
   at that size: otherwise the ledger does not hold the history its key signed.
@@ -41,13 +44,13 @@ from ledger.integrity.note import (
     parse_verifier_key,
 )
 from ledger.integrity.keys import key_id
-from ledger.store.checkpoints import StoredCheckpoint, checkpoints, cosignatures
+from ledger.store.checkpoints import StoredCheckpoint, checkpoints, cosignatures, latest_checkpoint
 from ledger.store.config import StoreConfig
 from ledger.store.log_reader import LogReader
 from ledger.store.reader import LedgerReader, open_reader
 from ledger.store.tree import TREE_TABLE, TreeError, rows_to_nodes
 from ledger.verify.keys import LEDGER_KEY_TOPICS, KeyProblem, LedgerKeySchedule
-from ledger.verify.ledger_check import Problem
+from ledger.verify.ledger_check import Problem, WitnessCount
 
 WITNESS_ADDED_TOPIC = get_topic(Witness.Added)
 WITNESS_REMOVED_TOPIC = get_topic(Witness.Removed)
@@ -221,6 +224,17 @@ def check_cosignatures(reader: LedgerReader, stored: list[StoredCheckpoint]) -> 
         else:
             checked += 1
     return problems, checked
+
+
+def count_witnesses(reader: LedgerReader, required: int) -> WitnessCount:
+    """How many active registered witnesses validly cosigned the latest checkpoint."""
+    stored = latest_checkpoint(reader)
+    if stored is None:
+        return WitnessCount(required, None, 0, [], required <= 0)
+    active = {w.name: w for w in registered_witnesses(reader) if w.active}
+    good = sorted(c.witness for c in cosignatures(reader, stored.size)
+                  if c.witness in active and _verifies_as(stored, c.line, active[c.witness]))
+    return WitnessCount(required, stored.size, len(good), good, len(good) >= required)
 
 
 def _verifies_as(stored: StoredCheckpoint, line: str, witness: RegisteredWitness) -> bool:
