@@ -79,14 +79,24 @@ def status(store: str | None, home: str, as_json: bool) -> None:
 @store_options
 @click.option("--expect-head", default=None, metavar="[SIZE:]HEX", help="A head you saved earlier: it must still be in the chain (at SIZE).")
 @click.option("--ledger-key", default=None, metavar="BASE64", help="The trusted ledger public key (default: HOME/trust.json if present).")
+@click.option("--require-pinned-key", "require_pinned", is_flag=True,
+              help="Fail (exit 1) unless a trusted ledger key is pinned (--ledger-key or HOME/trust.json).")
 @click.option("--receipt", "receipts", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A receipt a write command gave you: the ledger must still hold exactly its events. Repeatable.")
+@click.option("--checkpoint", "checkpoint_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A checkpoint you saved (`drledger log checkpoint`): the ledger must still hold it. Repeatable.")
+@click.option("--require-witnesses", "require_witnesses", type=click.IntRange(min=1), default=None, metavar="K",
+              help="Fail (exit 1) unless the latest checkpoint carries K valid cosignatures of registered witnesses.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to use (default: 2 on large ledgers).")
+@click.option("--read-only", "read_only", is_flag=True,
+              help="Open the store read-only and write nothing (SQLite: immutable; automatic when the file is read-only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @clear_errors
 def verify(
-    store: str | None, home: str, expect_head: str | None, ledger_key: str | None, receipts: tuple[Path, ...],
-    workers: int | None, as_json: bool,
+    store: str | None, home: str, expect_head: str | None, ledger_key: str | None, require_pinned: bool,
+    receipts: tuple[Path, ...], checkpoint_files: tuple[Path, ...], require_witnesses: int | None,
+    workers: int | None, read_only: bool, as_json: bool,
 ) -> None:
     """Recompute the hash chain from the stored bytes and re-execute every command.
 
@@ -94,31 +104,72 @@ def verify(
     the ledger's rules (each must yield exactly its stored events, each
     recorded refusal must be what the rules say), checks the Merkle tree,
     every checkpoint and cosignature, and replays every draw
-    (docs/integrity.md). With --receipt, each receipt must be signed by the
-    ledger key in force and its positions must hold exactly its event
-    hashes; otherwise the ledger censored or rewrote that command.
-    Exit 0 only when everything holds; otherwise exit 1 naming the first bad
-    position and what is wrong.
+    (docs/integrity.md). Exit 0 only when everything holds; otherwise exit 1
+    naming the first bad position and what is wrong.
+
+    Anchors kept outside the ledger hold it to its past:
+    --receipt: each receipt must be signed by the ledger key in force and
+    its positions must hold exactly its event hashes (else the ledger
+    censored or rewrote that command). --checkpoint: each saved checkpoint
+    must verify with the ledger key in force at its size, and its root must
+    be the ledger's root at that size (else the ledger forked, was rewritten
+    or lost its tail). --require-witnesses K: the latest checkpoint must
+    carry valid cosignatures of K active registered witnesses.
+
+    verify never writes to a ledger. With --read-only, or when the SQLite
+    file or its folder is read-only (chmod a-w, or not writable for you),
+    the file is opened immutable: no lock, no -wal/-shm file, not one byte
+    written (an auditor's copy, docs/auditors.md).
+
+    The ledger key is trusted only when pinned: --ledger-key, else
+    HOME/trust.json (written by init on the operator's machine; an auditor
+    keeps their own). Without one, verify warns on stderr that the key was
+    taken from the ledger itself (a ledger rewritten under a new key would
+    pass too); --require-pinned-key makes that a failure (exit 1).
 
     \b
     Example:
       drledger verify
       drledger verify --expect-head 1200:5d41...e3 --json
       drledger verify --receipt import-receipt.json
+      drledger verify --checkpoint 2026-03.checkpoint --checkpoint 2026-04.checkpoint
+      drledger verify --require-witnesses 2
+      drledger verify --read-only --store sqlite:///copy/ledger.sqlite
+      drledger verify --require-pinned-key --ledger-key 'n2Ci…=' --store sqlite:///copy/ledger.sqlite
     """
     import msgspec
 
     from ledger.services.actors import decode_public_key
-    from ledger.services.verification import ExpectedHead, check_receipt, load_receipt, trusted_ledger_key
+    from ledger.services.verification import (
+        ExpectedHead,
+        check_receipt,
+        load_checkpoint,
+        load_receipt,
+        trusted_ledger_key,
+    )
+    from ledger.services.setup import TRUST_FILE
     from ledger.services.verification import verify as verify_ledger
+    from ledger.store.config import sqlite_file_read_only
 
     config = config_from(store, home)
+    if read_only or (config.kind == "sqlite" and sqlite_file_read_only(config.sqlite_path)):
+        config = config.as_read_only()
     try:
         expected = ExpectedHead.parse(expect_head) if expect_head else None
-        trusted = decode_public_key(ledger_key) if ledger_key else trusted_ledger_key(config)
         loaded = [(path, load_receipt(path)) for path in receipts]
+        saved = [load_checkpoint(path) for path in checkpoint_files]
     except ValueError as error:
         fail(str(error))
+        return
+    try:
+        trusted = decode_public_key(ledger_key) if ledger_key else trusted_ledger_key(config)
+    except ValueError as error:
+        fail(f"--ledger-key: {error}")
+        return
+    source = "--ledger-key" if ledger_key else str(config.home / TRUST_FILE)
+    if require_pinned and trusted is None:
+        fail(f"no trusted ledger key is pinned (--require-pinned-key): give --ledger-key BASE64 or a --home"
+             f" holding your own {TRUST_FILE} (docs/auditors.md)", EXIT_FAILED_CHECK)
         return
     if sys.stderr.isatty() and not as_json:
         from rich.progress import Progress
@@ -131,9 +182,13 @@ def verify(
                 expected=expected,
                 workers=workers,
                 on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+                trusted_key_source=source,
+                checkpoints=saved,
+                require_witnesses=require_witnesses,
             )
     else:
-        report = verify_ledger(config, trusted_key=trusted, expected=expected, workers=workers)
+        report = verify_ledger(config, trusted_key=trusted, expected=expected, workers=workers,
+                               trusted_key_source=source, checkpoints=saved, require_witnesses=require_witnesses)
     checks = [check_receipt(config, receipt, trusted_key=trusted, source=str(path)) for path, receipt in loaded]
     if as_json:
         body = msgspec.to_builtins(report)
@@ -152,13 +207,20 @@ def verify(
             f" {report.checks.get('checkpoints', 0)} checkpoints and {report.checks.get('tree_nodes', 0)} tree nodes checked"
         )
         if report.trusted_key:
-            click.echo(f"genesis ledger key matches the trusted key {report.trusted_key}")
+            click.echo(f"genesis ledger key matches the trusted key {report.trusted_key} (pinned by {report.ledger_key_source})")
         if report.expected_head:
             click.echo(f"expected head {report.expected_head} is in the chain")
+        for cp in report.saved_checkpoints:
+            click.echo(f"checkpoint {cp.source}: ok: {cp.what}")
+        if report.witnesses is not None:
+            click.echo(f"witnessed: {report.witnesses.summary()}")
+        if report.read_only:
+            how = "immutable (mode=ro&immutable=1)" if config.kind == "sqlite" else "in read-only transactions"
+            click.echo(f"read-only: {report.store} opened {how}; nothing was written")
     else:
         first = report.problems[0]
-        where = f"position {first.position}" if first.position is not None else "store"
-        click.echo(f"FAILED at {where}: {first.what}", err=True)
+        where = f" at position {first.position}" if first.position is not None else ""
+        click.echo(f"FAILED{where}: {first.what}", err=True)
         for problem in report.problems[1:5]:
             click.echo(f"  also: {problem.what}", err=True)
     if not as_json:
@@ -167,5 +229,7 @@ def verify(
                 click.echo(f"receipt {check.source}: ok: {check.what}")
             else:
                 click.echo(f"receipt {check.source}: FAILED: {check.what}", err=True)
+    for warning in report.warnings:
+        click.echo(f"drledger: WARNING: {warning}", err=True)
     if not report.ok or not all(check.ok for check in checks):
         sys.exit(EXIT_FAILED_CHECK)

@@ -493,6 +493,15 @@ def _split_note(note: str) -> tuple[str, list[str]]:
     return text, block[:-1].split("\n")
 
 
+def note_text(note: bytes | str) -> str:
+    """The text of a well-formed signed note, *unverified*: to learn which key
+    must have signed it (e.g. a checkpoint's size) before opening it."""
+    text, lines = _split_note(_decode_note(note))
+    for line in lines:
+        _parse_signature_line(line)
+    return text
+
+
 def _parse_signature_line(line: str) -> tuple[str, int, bytes]:
     if not line.startswith(_SIG_PREFIX):
         raise MalformedNoteError("signature line does not start with an em dash and a space")

@@ -24,15 +24,20 @@ from ledger.services.receipts import Receipt, receipt_signature_ok
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 from ledger.verify.keys import KeyProblem
-from ledger.verify.ledger_check import ExpectedHead, VerifyReport, verify_ledger
+from ledger.integrity.note import NoteError, note_text, parse_checkpoint
+from ledger.verify.ledger_check import ExpectedHead, SavedCheckpoint, VerifyReport, verify_ledger
 from ledger.verify.log_check import key_schedule
 
-__all__ = ["ExpectedHead", "ReceiptCheck", "ReceiptError", "VerifyReport", "check_receipt", "load_receipt",
-           "trusted_ledger_key", "verify"]
+__all__ = ["CheckpointFileError", "ExpectedHead", "ReceiptCheck", "ReceiptError", "SavedCheckpoint", "VerifyReport",
+           "check_receipt", "load_checkpoint", "load_receipt", "trusted_ledger_key", "verify"]
 
 
 class ReceiptError(ValueError):
     """A receipt file cannot be read."""
+
+
+class CheckpointFileError(ValueError):
+    """A saved checkpoint file cannot be read."""
 
 
 class ReceiptCheck(msgspec.Struct, kw_only=True):
@@ -52,10 +57,25 @@ def trusted_ledger_key(config: StoreConfig) -> bytes | None:
 
 
 def verify(config: StoreConfig, *, trusted_key: bytes | None = None, expected: ExpectedHead | None = None,
-           workers: int | None = None, on_progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+           workers: int | None = None, on_progress: Callable[[int, int], None] | None = None,
+           trusted_key_source: str = "trusted key", checkpoints: list[SavedCheckpoint] | None = None,
+           require_witnesses: int | None = None) -> VerifyReport:
     """Everything `drledger verify` checks (verify/ledger_check.py)."""
     return verify_ledger(config, trusted_key=trusted_key, expected=expected, workers=workers,
-                         on_progress=on_progress)
+                         on_progress=on_progress, trusted_key_source=trusted_key_source,
+                         checkpoints=checkpoints or (), require_witnesses=require_witnesses)
+
+
+def load_checkpoint(path: Path) -> SavedCheckpoint:
+    """A checkpoint note as `drledger log checkpoint` prints it (cosignature lines may follow)."""
+    try:
+        note = path.read_bytes().decode("utf-8")
+        size = parse_checkpoint(note_text(note)).size
+    except UnicodeDecodeError:
+        raise CheckpointFileError(f"{path}: not a C2SP checkpoint note: not UTF-8") from None
+    except NoteError as error:
+        raise CheckpointFileError(f"{path}: not a C2SP checkpoint note: {error}") from None
+    return SavedCheckpoint(source=str(path), size=size, note=note)
 
 
 def load_receipt(path: Path) -> Receipt:

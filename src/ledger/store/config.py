@@ -7,12 +7,17 @@
     postgresql://user[:password]@host[:port]/database[?schema=name]
 
 Passwords are kept out of every message: use `StoreConfig.display`.
+
+`read_only=True` (an auditor's copy, `drledger verify --read-only`) opens
+SQLite as an immutable file (`?mode=ro&immutable=1`: no lock, no -wal or
+-shm file, nothing written) and refuses every write connection, on either
+store (store/connection.py).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -38,6 +43,10 @@ class StoreConfig:
     user: str = ""
     password: str = field(default="", repr=False)
     schema: str = ""
+    read_only: bool = False
+
+    def as_read_only(self) -> StoreConfig:
+        return replace(self, read_only=True)
 
     @property
     def display(self) -> str:
@@ -129,3 +138,20 @@ def resolve_store(store: str | None = None, home: str | Path | None = None) -> S
     if not url:
         return StoreConfig(kind="sqlite", home=home_path, sqlite_path=home_path / SQLITE_FILE)
     return parse_store_url(url, home_path)
+
+
+def sqlite_file_read_only(path: Path) -> bool:
+    """Whether the SQLite file (or its folder) is read-only, so `verify` must not
+    open it for writing: this user cannot write it, or nobody may (no write bit,
+    `chmod a-w`), which counts even for root, whom permissions do not stop.
+
+    A missing file is not read-only: opening it says there is no ledger.
+    """
+    for target in (path, path.parent):
+        try:
+            mode = target.stat().st_mode
+        except OSError:
+            return False
+        if not os.access(target, os.W_OK) or not mode & 0o222:
+            return True
+    return False

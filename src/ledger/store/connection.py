@@ -4,6 +4,12 @@ the reader (status, verify), projections and checkpoints.
     "read"   SQLite opened read-only; PostgreSQL in read-only transactions.
     "write"  autocommit: the caller issues BEGIN / COMMIT itself.
 
+A `read_only` config (an auditor's copy) opens SQLite immutable
+(`mode=ro&immutable=1`: no locks, no -wal/-shm files, nothing written) and
+refuses "write" on either store. An immutable open reads the main file only,
+so a copy whose -wal still holds transactions is refused rather than
+half-read.
+
 A store that cannot be opened raises StoreUnavailable with the reason and
 never the password.
 """
@@ -11,6 +17,7 @@ never the password.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any, Literal
 
 from ledger.store.config import StoreConfig
@@ -23,13 +30,18 @@ class StoreUnavailable(Exception):
 
 def connect(config: StoreConfig, mode: Literal["read", "write"]) -> tuple[Any, Dialect, str]:
     """(connection, dialect, name of the events table's id column)."""
+    if config.read_only and mode == "write":
+        raise StoreUnavailable(f"{config.display} is opened read-only: this command would write to it")
     if config.kind == "sqlite":
         assert config.sqlite_path is not None
         if not config.sqlite_path.exists():
             raise StoreUnavailable(f"no ledger at {config.sqlite_path}: run `drledger init` first")
+        if config.read_only:
+            _refuse_unmerged(config.sqlite_path)
         try:
             if mode == "read":
-                conn = sqlite3.connect(f"file:{config.sqlite_path}?mode=ro", uri=True, timeout=30)
+                query = "mode=ro&immutable=1" if config.read_only else "mode=ro"
+                conn = sqlite3.connect(sqlite_uri(config.sqlite_path, query), uri=True, timeout=30)
             else:
                 conn = sqlite3.connect(config.sqlite_path, isolation_level=None, timeout=60)
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
@@ -49,3 +61,23 @@ def connect(config: StoreConfig, mode: Literal["read", "write"]) -> tuple[Any, D
     if mode == "read":
         conn.read_only = True
     return conn, postgres_dialect(config.schema), "notification_id"
+
+
+def sqlite_uri(path: Path, query: str) -> str:
+    """A `file:` URI for `path` (percent-encoded, so `?`, `#` or `%` in a name are safe)."""
+    return f"{path.absolute().as_uri()}?{query}"
+
+
+def _refuse_unmerged(path: Path) -> None:
+    """An immutable open ignores the -wal and -journal files: refuse a copy that needs them."""
+    for suffix in ("-wal", "-journal"):
+        side = Path(f"{path}{suffix}")
+        try:
+            size = side.stat().st_size
+        except FileNotFoundError:
+            continue
+        if size:
+            raise StoreUnavailable(
+                f"{side} holds transactions that are not in {path.name}: a read-only (immutable) open would"
+                " miss them; make the copy with SQLite's backup (docs/auditors.md) or verify where the ledger is written"
+            )

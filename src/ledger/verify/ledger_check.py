@@ -10,13 +10,21 @@ Checks, in order of the chain:
   under its actor's key in force and the rules produce exactly its events;
 - no stored event lies outside the chain;
 - the genesis ledger key equals the trusted key, and the expected head (if
-  given) is in the chain at its size.
+  given) is in the chain at its size;
+- with a witness requirement, the latest checkpoint carries K valid
+  cosignatures of active registered witnesses;
+- each saved checkpoint (if given) is signed by the ledger key in force at its
+  size and its root is the chain's root at that size (verify/log_check.py).
+
+Without a trusted key the ledger key is the one the ledger names itself: the
+report says so (`ledger_key_pinned`, `warnings`), since a ledger rewritten
+whole under a new key would pass.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -44,6 +52,38 @@ class Problem(msgspec.Struct, frozen=True):
     what: str
 
 
+class SavedCheckpoint(msgspec.Struct, frozen=True):
+    """A checkpoint note someone kept (`drledger log checkpoint` output), to hold the ledger to."""
+
+    source: str
+    size: int
+    note: str
+
+
+class SavedCheckpointCheck(msgspec.Struct, frozen=True):
+    source: str
+    size: int
+    ok: bool
+    what: str
+
+
+class WitnessCount(msgspec.Struct, frozen=True):
+    """Valid cosignatures of active registered witnesses on the latest checkpoint."""
+
+    required: int
+    size: int | None  # the latest checkpoint's size (None: none published)
+    found: int
+    witnesses: list[str]  # who cosigned it validly
+    ok: bool
+
+    def summary(self) -> str:
+        if self.size is None:
+            return f"no checkpoint has been published: 0 witness cosignatures, {self.required} required"
+        names = f" ({', '.join(self.witnesses)})" if self.witnesses else ""
+        return (f"the latest checkpoint (size {self.size}) carries {self.found} valid cosignature(s) from active"
+                f" registered witnesses{names}, {self.required} required")
+
+
 class VerifyReport(msgspec.Struct, kw_only=True):
     ok: bool
     store: str
@@ -56,6 +96,12 @@ class VerifyReport(msgspec.Struct, kw_only=True):
     expected_head: str | None
     problems: list[Problem]
     checks: dict[str, int] = {}
+    read_only: bool = False  # opened read-only (SQLite: immutable), nothing written
+    ledger_key_pinned: bool = False  # False: the ledger key was taken from the ledger itself
+    ledger_key_source: str = "ledger"  # or where the trusted key came from (--ledger-key, a trust.json)
+    warnings: list[str] = []
+    saved_checkpoints: list[SavedCheckpointCheck] = []
+    witnesses: WitnessCount | None = None  # when a number of witnesses was required
 
 
 class ExpectedHead(msgspec.Struct, frozen=True):
@@ -158,9 +204,13 @@ def verify_ledger(
     workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     reexecute_commands: bool = True,
+    trusted_key_source: str = "trusted key",
+    checkpoints: Sequence[SavedCheckpoint] = (),
+    require_witnesses: int | None = None,
 ) -> VerifyReport:
     """Check the ledger; `reexecute_commands=False` checks bytes, signatures and
-    the log only (the chain-only baseline of benchmarks/commands.py)."""
+    the log only (the chain-only baseline of benchmarks/commands.py).
+    `trusted_key_source` says where `trusted_key` came from (for the report)."""
     with open_reader(config) as reader:
         head = reader.head()
         size, head_hash = head if head else (0, b"")
@@ -187,26 +237,42 @@ def verify_ledger(
             problems += _expected_head_problems(reader, expected, size)
 
     workers = workers or min(2, os.cpu_count() or 1)
+    sizes = [cp.size for cp in checkpoints]
     replay, replay_failure, replayed = ReplayReport(), None, False
     if reexecute_commands and workers > 1 and size > 0 and not problems:
         # Two cores: the bytes (chain, signatures, tree) are checked in a second process
         # while this one re-executes the commands. Re-execution assumes intact bytes, so
         # whatever it found is set aside when the bytes are broken.
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("forkserver")) as pool:
-            checked = pool.submit(_check_bytes, config, size, transactions, schedule)
+            checked = pool.submit(_check_bytes, config, size, transactions, schedule, sizes)
             replay, replay_failure = _replay(config, size, on_progress)
             replayed = True
             try:
                 results, log = checked.result()
             except BrokenProcessPool:  # a second process cannot start here: check the bytes in this one
-                results, log = _check_bytes(config, size, transactions, schedule)
+                results, log = _check_bytes(config, size, transactions, schedule, sizes)
     else:
         results = _run_chunks(config, size, transactions, schedule, workers, on_progress)
-        log = _check_log(config)
+        log = _check_log(config, sizes)
     problems += [r.problem for r in results if r.problem is not None]
     problems += log.problems
+    from ledger.verify.log_check import count_witnesses, saved_checkpoint_problem  # lazy: log_check imports this module
+
+    saved = []
+    for cp in checkpoints:
+        why = saved_checkpoint_problem(cp.note, schedule, log.roots, size, trusted_key)
+        if why is not None:
+            problems.append(Problem(None, f"checkpoint {cp.source}: {why}"))
+        saved.append(SavedCheckpointCheck(cp.source, cp.size, why is None,
+                                          why or f"size {cp.size} is in the ledger: same root, signed by its ledger key"))
+    witnesses = None
+    if require_witnesses is not None:
+        with open_reader(config) as reader:
+            witnesses = count_witnesses(reader, require_witnesses)
+        if not witnesses.ok:
+            problems.append(Problem(None, f"not witnessed: {witnesses.summary()}"))
     if problems:
-        replay = ReplayReport()
+        replay = ReplayReport()  # re-execution assumes the bytes are intact
     elif reexecute_commands:
         if not replayed:
             replay, replay_failure = _replay(config, size, on_progress)
@@ -215,6 +281,7 @@ def verify_ledger(
         elif replay_failure is not None:
             raise replay_failure
     problems.sort(key=lambda p: (p.position is None, p.position or 0))
+    warnings = [] if trusted_key is not None else [unpinned_warning(schedule.genesis_key)]
     return VerifyReport(
         ok=not problems,
         store=config.display,
@@ -226,22 +293,28 @@ def verify_ledger(
         trusted_key=key_id(trusted_key) if trusted_key else None,
         expected_head=expected.display() if expected else None,
         problems=problems,
+        read_only=config.read_only,
+        ledger_key_pinned=trusted_key is not None,
+        ledger_key_source=trusted_key_source if trusted_key is not None else "ledger",
+        warnings=warnings,
+        saved_checkpoints=saved,
+        witnesses=witnesses,
         checks={"checkpoints": log.checkpoints, "cosignatures": log.cosignatures, "tree_nodes": log.tree_nodes,
                 "commands_reexecuted": sum(replay.commands.values()), "refusals_rechecked": replay.refusals,
                 "draws_replayed": replay.commands["draw.run"]},
     )
 
 
-def _check_log(config: StoreConfig) -> Any:
+def _check_log(config: StoreConfig, sizes: Sequence[int]) -> Any:
     from ledger.verify.log_check import check_log  # lazy: log_check imports this module
 
-    return check_log(config)  # the stored tree, every checkpoint and cosignature
+    return check_log(config, sizes)  # the stored tree, every checkpoint and cosignature
 
 
 def _check_bytes(config: StoreConfig, size: int, transactions: list[TransactionRow],
-                 schedule: LedgerKeySchedule) -> tuple[list[ChunkResult], Any]:
+                 schedule: LedgerKeySchedule, sizes: Sequence[int]) -> tuple[list[ChunkResult], Any]:
     """Chain, ledger signatures and the log, in one process (beside the re-execution)."""
-    return _run_chunks(config, size, transactions, schedule, 1, None), _check_log(config)
+    return _run_chunks(config, size, transactions, schedule, 1, None), _check_log(config, sizes)
 
 
 def _replay(config: StoreConfig, size: int,
@@ -253,6 +326,13 @@ def _replay(config: StoreConfig, size: int,
             return reexecute(reader, progress), None
         except Exception as failure:  # noqa: BLE001 - judged by the caller, once the bytes are checked
             return ReplayReport(), failure
+
+
+def unpinned_warning(genesis_key: bytes) -> str:
+    named = f" ({key_id(genesis_key)})" if genesis_key else ""
+    return (f"no trusted ledger key is pinned: the ledger key{named} was taken from the ledger itself, so a ledger"
+            " rewritten whole under a new key would pass too; pin it with --ledger-key BASE64 or HOME/trust.json"
+            " (docs/auditors.md)")
 
 
 def format_problem(reader: LedgerReader) -> Problem | None:

@@ -10,6 +10,12 @@
   one through a proof served by the store (so the served proofs are checked too).
 - Every stored witness cosignature must verify with that witness's
   registered key (the `witness.add` events).
+- With a witness requirement (`verify --require-witnesses K`), the latest
+  checkpoint must carry K cosignatures that verify with the keys of K
+  active registered witnesses.
+- A checkpoint an auditor saved (`verify --checkpoint`) must verify with the
+  ledger key in force at its size and carry the root rebuilt from the chain
+  at that size: otherwise the ledger does not hold the history its key signed.
 
 This module reads the store only; services/checkpoints.py and
 services/witnesses.py (which write) build on its readers, never the reverse.
@@ -18,6 +24,7 @@ services/witnesses.py (which write) build on its readers, never the reverse.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -32,15 +39,18 @@ from ledger.integrity.note import (
     NoteError,
     open_checkpoint,
     open_note,
+    note_text,
+    parse_checkpoint,
     parse_verifier_key,
 )
-from ledger.store.checkpoints import StoredCheckpoint, checkpoints, cosignatures
+from ledger.integrity.keys import key_id
+from ledger.store.checkpoints import StoredCheckpoint, checkpoints, cosignatures, latest_checkpoint
 from ledger.store.config import StoreConfig
 from ledger.store.log_reader import LogReader
 from ledger.store.reader import LedgerReader, open_reader
 from ledger.store.tree import TREE_TABLE, TreeError, rows_to_nodes
 from ledger.verify.keys import LEDGER_KEY_TOPICS, KeyProblem, LedgerKeySchedule
-from ledger.verify.ledger_check import Problem
+from ledger.verify.ledger_check import Problem, WitnessCount
 
 WITNESS_ADDED_TOPIC = get_topic(Witness.Added)
 WITNESS_REMOVED_TOPIC = get_topic(Witness.Removed)
@@ -55,13 +65,16 @@ class LogCheck(msgspec.Struct):
     checkpoints: int
     cosignatures: int = 0
     tree_nodes: int = 0
+    roots: dict[int, bytes] = {}  # rebuilt from the chain, at each checkpoint's size and at `root_sizes`
 
 
-def check_log(config: StoreConfig) -> LogCheck:
+def check_log(config: StoreConfig, root_sizes: Iterable[int] = ()) -> LogCheck:
+    """Check the stored tree, checkpoints and cosignatures; also rebuild the
+    tree's root at each of `root_sizes` within the chain (saved checkpoints)."""
     with open_reader(config) as reader:
         size = reader.size()
         stored = checkpoints(reader)
-        wanted = {cp.size for cp in stored if 0 < cp.size <= size}
+        wanted = {cp.size for cp in stored if 0 < cp.size <= size} | {n for n in root_sizes if 0 < n <= size}
         problems, roots, nodes = _check_tree(reader, size, wanted)
         roots[0] = EMPTY_ROOT
         cosigned = 0
@@ -69,11 +82,55 @@ def check_log(config: StoreConfig) -> LogCheck:
             try:
                 schedule = key_schedule(reader)
             except KeyProblem as error:
-                return LogCheck(problems + [Problem(1, f"checkpoints cannot be checked: {error.what}")], len(stored))
+                return LogCheck(problems + [Problem(1, f"checkpoints cannot be checked: {error.what}")], len(stored),
+                                roots=roots)
             problems += _check_checkpoints(reader, stored, schedule, roots, size)
             cosign_problems, cosigned = check_cosignatures(reader, stored)
             problems += cosign_problems
-    return LogCheck(problems, len(stored), cosigned, nodes)
+    return LogCheck(problems, len(stored), cosigned, nodes, roots)
+
+
+def saved_checkpoint_problem(note: str, schedule: LedgerKeySchedule, roots: dict[int, bytes], size: int,
+                             trusted_key: bytes | None = None) -> str | None:
+    """Why the ledger does not hold a checkpoint someone saved (None: it does).
+
+    The note must name this ledger's origin, verify with the ledger key in
+    force at its size (log_verifier), lie within the chain, and carry the
+    root rebuilt from the chain at its size. `roots` must hold that root
+    when the size is within the chain (check_log's `root_sizes`).
+    """
+    try:
+        claimed = parse_checkpoint(note_text(note))
+    except NoteError as error:
+        return f"not a checkpoint note: {error}"
+    if not schedule.changes:
+        return "cannot be checked: the ledger's keys cannot be read"
+    if claimed.origin != schedule.origin:
+        return f"a checkpoint of log {claimed.origin!r}, not of this ledger ({schedule.origin!r})"
+    in_force = log_verifier(schedule, claimed.size)
+    try:
+        checkpoint, _ = open_checkpoint(note, in_force)
+    except NoteError:
+        others = ({key for _, key in schedule.changes} | ({trusted_key} if trusted_key else set())) - {in_force.public_key}
+        for other in others:
+            try:
+                open_checkpoint(note, Ed25519Verifier(schedule.origin, other))
+            except NoteError:
+                continue
+            return (f"signed by ledger key {key_id(other)}, but this ledger says key {key_id(in_force.public_key)}"
+                    f" was in force at size {claimed.size}: its key history was rewritten")
+        return (f"its signature does not verify with the ledger key in force at size {claimed.size}"
+                f" ({key_id(in_force.public_key)}): a forged note, or a ledger rewritten under another key")
+    if checkpoint.size > size:
+        return (f"signed for size {checkpoint.size}, but the ledger ends at {size}: its tail was removed"
+                " (or this copy is older than the checkpoint)")
+    root = roots.get(checkpoint.size)
+    if root is None:
+        return f"the ledger's tree cannot be rebuilt at size {checkpoint.size}"
+    if root != checkpoint.root:
+        return (f"its root for size {checkpoint.size} is not the root of this ledger's first {checkpoint.size}"
+                " events: the ledger key signed a history this ledger does not hold (a fork, or history rewritten)")
+    return None
 
 
 # -- checkpoints: who must have signed them -----------------------------------
@@ -167,6 +224,17 @@ def check_cosignatures(reader: LedgerReader, stored: list[StoredCheckpoint]) -> 
         else:
             checked += 1
     return problems, checked
+
+
+def count_witnesses(reader: LedgerReader, required: int) -> WitnessCount:
+    """How many active registered witnesses validly cosigned the latest checkpoint."""
+    stored = latest_checkpoint(reader)
+    if stored is None:
+        return WitnessCount(required, None, 0, [], required <= 0)
+    active = {w.name: w for w in registered_witnesses(reader) if w.active}
+    good = sorted(c.witness for c in cosignatures(reader, stored.size)
+                  if c.witness in active and _verifies_as(stored, c.line, active[c.witness]))
+    return WitnessCount(required, stored.size, len(good), good, len(good) >= required)
 
 
 def _verifies_as(stored: StoredCheckpoint, line: str, witness: RegisteredWitness) -> bool:
