@@ -550,3 +550,35 @@ def test_cli_draw_signed_by_the_drawers_own_key(city: TestLedger, drawer_keys: P
     done = cli("draw", "void", "T9", "--reason", "清单调整", "--as", "drawer")
     assert done.returncode == 0, done.stderr
     assert verify_ledger(store).ok
+
+
+def test_every_attempt_is_public_and_an_abandoned_commitment_shows_its_outcome(city: TestLedger) -> None:
+    from ledger.services.draws import draw_attempts, outcome_of_commitment
+    from tests.cli_helpers import run as drledger
+
+    new_task(city, "T1")
+    commit(city, "T1")
+    void(city, "T1", "任务参数有误，重新承诺")
+    draw(city, "T1")
+    new_task(city, "T2")
+    commit(city, "T2")
+    [named] = committed_rounds(city, "T2")
+    kinds = [(a.task_id, a.kind) for a in draw_attempts(city.store)]
+    assert kinds == [("T1", "commit"), ("T1", "void"), ("T1", "commit"), ("T1", "run"), ("T2", "commit")]
+    published = datetime.fromtimestamp(DEMO_BEACON.network.published_at(named), UTC)
+    assert not [a for a in draw_attempts(city.store, now=published + timedelta(hours=23)) if a.kind == "abandoned"]
+    [gone] = [a for a in draw_attempts(city.store, "T2", now=published + timedelta(hours=24)) if a.kind == "abandoned"]
+    assert gone.task_id == "T2" and f"#{named}" in gone.rounds and "computable" in (gone.reason or "")
+    # Anyone computes what the abandoned commitment gives; the run, if it comes, gives exactly that.
+    with city.service() as service:
+        computed = outcome_of_commitment(service, "T2", [signature(named)])
+    drawn = run(city, "T2")
+    assert (drawn.targets, drawn.teams, drawn.seed) == (computed.targets, computed.teams, computed.seed)
+    report = verify_ledger(city.store)
+    assert report.ok, report.problems
+    assert (report.checks["draw_commitments"], report.checks["draws_replayed"], report.checks["draw_voids"]) == (3, 2, 1)
+    url = city.store.display if city.store.kind == "postgres" else None
+    listed = drledger("draw", "list", "--task", "T1", "--format", "json", home=city.store.home, store=url)
+    assert listed.returncode == 0, listed.stderr
+    assert [(a["kind"], a["reason"]) for a in json.loads(listed.stdout)] == [
+        ("commit", None), ("void", "任务参数有误，重新承诺"), ("commit", None), ("run", None)]

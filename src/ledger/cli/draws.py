@@ -281,6 +281,56 @@ def run(store: str | None, home: str, task_id: str, signatures: tuple[str, ...],
         click.echo(f"  ... {len(outcome.teams) - 10} more (drledger draw export {task_id})")
 
 
+@draw.command(name="list")
+@store_options
+@click.option("--task", "task_id", default=None, help="Only this task's attempts.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@clear_errors
+def list_attempts(store: str | None, home: str, task_id: str | None, fmt: str) -> None:
+    """Every draw attempt in public: commitments (with their beacon rounds), draws, voids (with
+    their reasons) and abandoned commitments (derived from the time now).
+
+    \b
+    Example:
+      drledger draw list --task T-2026-001 --format json
+    """
+    from ledger.cli.directory import _emit
+    from ledger.services.draws import draw_attempts
+
+    _emit(draw_attempts(config_from(store, home), task_id), fmt)
+
+
+@draw.command()
+@store_options
+@click.argument("task_id")
+@click.option("--signature", "signatures", multiple=True, required=True, metavar="HEX",
+              help="The committed round's beacon signature (repeat, in committed order).")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@clear_errors
+def outcome(store: str | None, home: str, task_id: str, signatures: tuple[str, ...], as_json: bool) -> None:
+    """The outcome a standing (or abandoned) commitment leads to, computed, not recorded: anyone can
+    see what its draw gives once the round is published, whether or not the drawer runs it.
+
+    \b
+    Example:
+      drledger draw outcome T-2026-001 --signature b44679b9a59a…5e39
+    """
+    import msgspec
+
+    from ledger.services.draws import outcome_of_commitment
+    from ledger.services.ledger import open_ledger
+
+    with open_ledger(config_from(store, home)) as ledger:
+        computed = outcome_of_commitment(ledger, task_id, list(signatures))
+    if as_json:
+        click.echo(msgspec.json.encode(computed).decode())
+        return
+    total = sum(len(v) for v in computed.targets.values())
+    click.echo(f"{task_id}: the commitment's draw gives {total} targets; seed {computed.seed} (not recorded)")
+    for team in computed.teams:
+        click.echo(f"  {team.target}  {' '.join(team.inspectors)}")
+
+
 @draw.command()
 @store_options
 @click.argument("task_id")

@@ -206,6 +206,11 @@ def verify(
             f" {report.checks.get('draws_replayed', 0)} draws replayed,"
             f" {report.checks.get('checkpoints', 0)} checkpoints and {report.checks.get('tree_nodes', 0)} tree nodes checked"
         )
+        click.echo(
+            f"draw attempts: {report.checks.get('draw_commitments', 0)} commitments,"
+            f" {report.checks.get('draws_replayed', 0)} draws, {report.checks.get('draw_voids', 0)} voids,"
+            f" {report.checks.get('abandoned_commitments', 0)} abandoned commitments (drledger draw list)"
+        )
         if report.trusted_key:
             click.echo(f"genesis ledger key matches the trusted key {report.trusted_key} (pinned by {report.ledger_key_source})")
         if report.expected_head:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -350,6 +350,18 @@ def _task(state: State, task_id: str) -> Task:
 
 
 MAX_BEACONS = 4
+
+
+def abandoned(beacons: Any, now: datetime, hours: int) -> bool:
+    """Whether a commitment still standing at `now` is abandoned: `hours` have passed since its
+    last named round was published. A derived view (nothing is recorded): its outcome is
+    computable by anyone from the round's published signature.
+
+    >>> b = BeaconRound(network="n", chain_hash="00", round=1, published_at=0)
+    >>> abandoned([b], datetime.fromtimestamp(3600, UTC), 1), abandoned([b], datetime.fromtimestamp(3599, UTC), 1)
+    (True, False)
+    """
+    return now.timestamp() >= max(int(b.published_at) for b in beacons) + hours * 3600
 
 
 def beacon_network(state: State, beacon_id: str) -> Any:

@@ -107,6 +107,8 @@ class GovernanceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     cooling_off_days: int = 3  # a recovered key, a new approver: effective only after this
     # An inspector record (new, or changed) is drawn only once in force this long before the commitment.
     draw_cooling_off_days: int = 7
+    # A commitment neither drawn nor voided this long after its last named round is published is abandoned.
+    draw_abandon_after_hours: int = 24
 
     def __post_init__(self) -> None:
         if not 2 <= self.approvals_needed <= 20:
@@ -115,6 +117,8 @@ class GovernanceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
             raise SettingsError("cooling_off_days must be 1-365")
         if not 0 <= self.draw_cooling_off_days <= 365:
             raise SettingsError("draw_cooling_off_days must be 0-365")
+        if not 1 <= self.draw_abandon_after_hours <= 720:
+            raise SettingsError("draw_abandon_after_hours must be 1-720")
 
 
 DEFAULT_GOVERNANCE: Final = GovernanceSettings()

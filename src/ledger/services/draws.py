@@ -36,7 +36,7 @@ from ledger.store.config import StoreConfig
 __all__ = [
     "BeaconChoice", "CommitBody", "DrawRecord", "PlanBody", "RunBody", "TaskBody", "VoidBody", "commit_draw",
     "create_plan", "create_task", "default_round", "draw_inputs_source", "gather_inputs", "pinned_networks",
-    "run_draw", "void_draw",
+    "run_draw", "void_draw", "DrawAttempt", "draw_attempts", "outcome_of_commitment",
 ]
 
 # A round named by default is published at least this long after the commitment.
@@ -222,3 +222,107 @@ def replay(config: StoreConfig, task_id: str) -> list[Any]:
 
     results, _ = replay_draws(config, task_id)
     return results
+
+
+# ---------------------------------------------------------------------------
+# Every attempt in public (derived from events; abandonment from the time of the query).
+
+
+class DrawAttempt(msgspec.Struct, kw_only=True):
+    task_id: str
+    kind: str  # commit | run | void | abandoned
+    position: int
+    actor: str
+    reason: str | None = None
+    rounds: str = ""  # the beacon rounds a commitment named (network#round, published at)
+
+
+class _Round(msgspec.Struct):
+    network: str
+    round: int
+    published_at: int = 0
+
+
+class _Attempt(msgspec.Struct):
+    task_id: str
+    actor: str
+    reason: str = ""
+    commitment_only: bool = False
+    beacons: list[_Round] = []
+
+
+def draw_attempts(config: StoreConfig, task_id: str | None = None, now: Any = None) -> list[DrawAttempt]:
+    """Every commitment, draw and void (of one task, or all) in ledger order, and each commitment
+    still standing and abandoned at `now` (default: the current time)."""
+    from datetime import UTC, datetime
+
+    from ledger.domain.draws import abandoned
+    from ledger.services.settings import settings_in_force
+    from ledger.store.reader import open_reader
+
+    kinds = {get_topic(Task.Committed): "commit", get_topic(Task.Drawn): "run", get_topic(Task.Voided): "void"}
+    hours = int((settings_in_force(config).governance or {}).get("draw_abandon_after_hours", 24))
+    moment = now or datetime.now(UTC)
+    attempts: list[DrawAttempt] = []
+    standing: dict[str, tuple[DrawAttempt, list[_Round]]] = {}
+    with open_reader(config) as reader:
+        rows = reader.events_with_topics(list(kinds))
+    for row in rows:
+        assert row.state is not None and row.topic is not None
+        event = msgspec.json.decode(row.state, type=_Attempt)
+        if task_id is not None and event.task_id != task_id:
+            continue
+        kind = kinds[row.topic]
+        attempt = DrawAttempt(task_id=event.task_id, kind=kind, position=row.seq, actor=event.actor,
+                              reason=event.reason or None, rounds=", ".join(
+                                  f"{b.network}#{b.round} ({rfc3339_of(b.published_at)})" for b in event.beacons
+                              ) if kind == "commit" else "")
+        attempts.append(attempt)
+        if kind == "commit":
+            standing[event.task_id] = (attempt, event.beacons)
+        elif kind == "run" or event.commitment_only:
+            standing.pop(event.task_id, None)
+    for commit, beacons in standing.values():
+        if abandoned(beacons, moment, hours):
+            attempts.append(DrawAttempt(task_id=commit.task_id, kind="abandoned", position=commit.position,
+                                        actor=commit.actor, rounds=commit.rounds,
+                                        reason=f"not drawn within {hours} h of its round's publication; its outcome is"
+                                               f" computable: drledger draw outcome {commit.task_id} --signature HEX"))
+    return sorted(attempts, key=lambda a: (a.position, a.kind == "abandoned"))
+
+
+def rfc3339_of(unix_seconds: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def outcome_of_commitment(ledger: LedgerService, task_id: str, signatures: list[str]) -> DrawOutcome:
+    """The outcome the task's standing commitment leads to with these round signatures, computed
+    and not recorded: anyone may check what a drawer would get (or did not run). Refusal if the
+    task has no standing commitment or a signature does not verify."""
+    from ledger.beacon.errors import BeaconInvalid
+    from ledger.beacon.verify import parse_signature_hex, verify_round
+    from ledger.domain.commands import Refusal
+    from ledger.draw.spec import BeaconOutput, DrawImpossible, compute
+
+    task = ledger.processor.app.find(Task.create_id(task_id))
+    if not isinstance(task, Task) or task.commitment is None:
+        raise Refusal("not_committed", f"task {task_id} has no standing commitment")
+    frozen = task.commitment
+    if len(signatures) != len(frozen.beacons):
+        raise Refusal("invalid", f"the commitment names {len(frozen.beacons)} round(s); give one signature each")
+    networks = pinned_networks(ledger)
+    outputs = []
+    for named, signature in zip(frozen.beacons, signatures):
+        try:
+            randomness = verify_round(networks[named.network], named.round, parse_signature_hex(signature))
+        except BeaconInvalid as error:
+            raise Refusal("beacon_invalid", f"{named.network} round {named.round}: {error}") from None
+        outputs.append(BeaconOutput(network=named.network, chain_hash=named.chain_hash, round=named.round,
+                                    randomness=randomness.hex()))
+    inputs = gather_inputs(ledger.config, task, frozen.position, frozen.committed_at, frozen.cooling_off_days)
+    try:
+        return compute(inputs, outputs)
+    except DrawImpossible as error:
+        raise Refusal("draw_impossible", f"task {task_id} cannot be drawn: {error}") from None

@@ -282,6 +282,7 @@ def verify_ledger(
             raise replay_failure
     problems.sort(key=lambda p: (p.position is None, p.position or 0))
     warnings = [] if trusted_key is not None else [unpinned_warning(schedule.genesis_key)]
+    warnings += local_beacon_warnings(config)
     return VerifyReport(
         ok=not problems,
         store=config.display,
@@ -301,7 +302,8 @@ def verify_ledger(
         witnesses=witnesses,
         checks={"checkpoints": log.checkpoints, "cosignatures": log.cosignatures, "tree_nodes": log.tree_nodes,
                 "commands_reexecuted": sum(replay.commands.values()), "refusals_rechecked": replay.refusals,
-                "draws_replayed": replay.commands["draw.run"]},
+                "draws_replayed": replay.commands["draw.run"], "draw_commitments": replay.commands["draw.commit"],
+                "draw_voids": replay.commands["draw.void"], "abandoned_commitments": replay.abandoned},
     )
 
 
@@ -326,6 +328,19 @@ def _replay(config: StoreConfig, size: int,
             return reexecute(reader, progress), None
         except Exception as failure:  # noqa: BLE001 - judged by the caller, once the bytes are checked
             return ReplayReport(), failure
+
+
+def local_beacon_warnings(config: StoreConfig) -> list[str]:
+    """A loud line for every local test beacon the genesis pins: its holder knows every round."""
+    from ledger.beacon.network import LOCAL_BEACON_ID
+    from ledger.verify.draws import GENESIS, _Genesis
+
+    with open_reader(config) as reader:
+        rows = reader.events_with_topics([GENESIS])
+    pinned = msgspec.json.decode(rows[0].state, type=_Genesis).beacons if rows and rows[0].state else {}
+    return [f"the genesis pins the beacon network {LOCAL_BEACON_ID!r}: a LOCAL TEST beacon whose holder knows every"
+            " round in advance, so this ledger's draws prove nothing to outsiders (demo and tests only)"
+            for beacon_id in pinned if beacon_id == LOCAL_BEACON_ID]
 
 
 def unpinned_warning(genesis_key: bytes) -> str:

@@ -41,9 +41,10 @@ from ledger.domain.commands import Command, CommandRecord, Refusal, authenticate
 from ledger.domain.directory import conflict_row, reclass_row, rows_of_import
 from ledger.domain.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
 from ledger.domain.refusals import RefusalLog, refusal_events
+from ledger.domain.draws import Task, abandoned
 from ledger.domain.settings import governance
 from ledger.draw.spec import DrawInputs
-from ledger.integrity.canonical import rfc3339
+from ledger.integrity.canonical import rfc3339, utc_now
 from ledger.integrity.commands import SignedCommand
 from ledger.store.mapper import CanonicalMapper
 from ledger.store.reader import ChainRow, LedgerReader
@@ -129,6 +130,7 @@ class ReplayReport:
     commands: Counter[str] = field(default_factory=Counter)
     refusals: int = 0
     suppressed: int = 0
+    abandoned: int = 0  # commitments standing at the end, abandoned as of the time of the check
 
 
 def _events_of(aggregates: list[Any]) -> list[Any]:
@@ -175,6 +177,11 @@ class Reexecution:
             self.state.position = tx.last_seq
             if self.on_progress:
                 self.on_progress(tx.last_seq)
+        hours = governance(self.state).draw_abandon_after_hours
+        now = utc_now()
+        self.report.abandoned = sum(
+            1 for a in self.state.aggregates.values()
+            if isinstance(a, Task) and a.commitment is not None and abandoned(a.commitment.beacons, now, hours))
         return self.report
 
     def _decode(self, row: ChainRow) -> Any:
