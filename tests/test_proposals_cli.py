@@ -53,5 +53,6 @@ def test_governance_settings_have_floors(tmp_path: Path) -> None:
                home=home)
     assert done.returncode == 0, done.stderr
     shown = json.loads(run("settings", "show", "--format", "json", home=home).stdout)
-    assert shown["governance"] == {"approvals_needed": 3, "cooling_off_days": 5}
+    assert shown["governance"] == {"approvals_needed": 3, "cooling_off_days": 5, "draw_abandon_after_hours": 24,
+                                   "draw_cooling_off_days": 7}
     assert run("verify", home=home).returncode == 0
