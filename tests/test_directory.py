@@ -246,3 +246,29 @@ def test_dry_run_writes_nothing(city: TestLedger, city_ledger: StoreConfig) -> N
     summary = import_file(city, "entities", to_csv(rows, "entities"), dry_run=True)
     assert (summary.new, summary.events, summary.written, summary.receipt) == (5, 7, False, None)
     assert size(city_ledger) == before
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"region_code": "ABCDEF"}, "invalid row(s): row 1: region_code"),
+    ({"name": "  企业甲"}, "row 1 is not in canonical form"),  # parsing its own cells would strip the blanks
+    ({"uscc": "91360502MA35XXXXXX"}, "invalid row(s): row 1: uscc"),
+])
+def test_the_ledger_revalidates_typed_rows_signed_beside_the_command(store: StoreConfig, change: dict[str, str],
+                                                                     message: str) -> None:
+    """Rows signed by a client that skipped the file's rules (no CSV involved) are re-checked by the
+    decision, the same one verify re-executes: refused, nothing written but the refusal."""
+    from tests.ledger_helpers import DEPARTMENT, entity_rows
+
+    ledger = new_ledger(store)
+    ledger.import_rows("admin", "departments", [DEPARTMENT])
+    bad = msgspec.structs.replace(entity_rows(1)[0], **change)
+    with open_reader(store) as reader:
+        before = reader.size()
+    with pytest.raises(CommandRefused) as caught:
+        ledger.import_rows("admin", "entities", [bad])
+    assert caught.value.code == "invalid_rows" and message in caught.value.message, caught.value
+    with open_reader(store) as reader:
+        assert [r.topic for r in reader.rows(before + 1, reader.size())] == ["drledger/refusals/Refused"] or \
+            {r.topic for r in reader.rows(before + 1, reader.size())} <= {"drledger/refusals/Opened",
+                                                                       "drledger/refusals/Refused"}
+    assert verify_ledger(store).ok

@@ -37,8 +37,7 @@ from ledger.domain.rows import (
     InspectorRow,
     ItemRow,
     ReclassRow,
-    parse_rows,
-    rows_to_csv,
+    revalidate,
 )
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.merkle import leaf_hash, root_from_leaf_hashes
@@ -262,18 +261,17 @@ IMPORT_KINDS = tuple(ROW_TYPES)
 
 
 def _revalidate(kind: str, rows: list[Any], accept_bad_check: bool) -> None:
-    """Every row is what parsing its own CSV gives: the file's rules, re-run."""
+    """Every row is what parsing its own cells gives: the file's rules, re-run."""
     # Conflicts and reclassifications name registered entities: the operator
     # decided on a flagged check character at registration.
     accept = accept_bad_check or kind in ("conflicts", "reclassifications")
-    parsed = parse_rows(kind, rows_to_csv(rows, kind), accept_bad_check=accept)  # type: ignore[arg-type]
-    if parsed.errors:
-        shown = "; ".join(f"row {e.line - 1}: {e.column or '-'}: {e.reason}" for e in parsed.errors[:MAX_ERRORS_SHOWN])
-        more = f" (and {len(parsed.errors) - MAX_ERRORS_SHOWN} more)" if len(parsed.errors) > MAX_ERRORS_SHOWN else ""
-        raise Refusal("invalid_rows", f"{len(parsed.errors)} invalid row(s): {shown}{more}")
-    if parsed.rows != rows:
-        bad = next(i for i, (a, b) in enumerate(zip(parsed.rows, rows)) if a != b)
-        raise Refusal("invalid_rows", f"row {bad + 1} is not in canonical form")
+    errors, odd = revalidate(kind, rows, accept_bad_check=accept)  # type: ignore[arg-type]
+    if errors:
+        shown = "; ".join(f"row {e.line - 1}: {e.column or '-'}: {e.reason}" for e in errors[:MAX_ERRORS_SHOWN])
+        more = f" (and {len(errors) - MAX_ERRORS_SHOWN} more)" if len(errors) > MAX_ERRORS_SHOWN else ""
+        raise Refusal("invalid_rows", f"{len(errors)} invalid row(s): {shown}{more}")
+    if odd is not None:
+        raise Refusal("invalid_rows", f"row {odd} is not in canonical form")
 
 
 def _department_of(kind: str, row: Any) -> tuple[str, ...]:

@@ -554,9 +554,8 @@ def iter_rows(
         yield RowError(header_line, None, "missing required column(s): " + ", ".join(missing))
     # Absent optional (or missing required, already reported) columns read
     # as empty: index -1 marks them.
-    steps = [(index.get(name, -1), name, required and name in index, conv, default,
-              {} if getattr(conv, "_memo", False) else None)
-             for name, required, conv, default in plan]
+    positions = [index.get(name, -1) for name, _, _, _ in plan]
+    steps = _steps(plan, {name for name, required, _, _ in plan if required and name in index})
     width = len(names)
     key_names = KEYS[kind]
     key_pos = tuple(COLUMNS[kind].index(k) for k in key_names)
@@ -584,41 +583,10 @@ def iter_rows(
         if len(fields) != width:
             yield RowError(line, None, f"{len(fields)} fields, but the header has {width}")
             continue
-        values: list[Any] = []
-        bad = False
-        check_ok = True
-        for i, name, required, conv, default, cache in steps:
-            raw = fields[i].strip() if i >= 0 else ""
-            if not raw:
-                if required:
-                    bad = True
-                    yield RowError(line, name, "empty")
-                else:
-                    values.append(default)
-                continue
-            if cache is not None:
-                v = cache.get(raw, _MISS)
-                if v is not _MISS:
-                    values.append(v)
-                    continue
-            try:
-                v = conv(raw)
-                values.append(v)
-                # Failures are not cached (they are rare and must be reported
-                # each time); the bound keeps memory flat on odd inputs.
-                if cache is not None and len(cache) < 50_000:
-                    cache[raw] = v
-            except _BadCheck as exc:
-                if accept_bad_check:
-                    check_ok = False
-                    values.append(exc.value)
-                else:
-                    bad = True
-                    yield RowError(line, name, exc.reason + "; accept explicitly with --accept-bad-check")
-            except _Bad as exc:
-                bad = True
-                yield RowError(line, name, exc.reason)
-        if bad:
+        values, check_ok, problems = _convert(steps, [fields[i] if i >= 0 else "" for i in positions], line,
+                                              accept_bad_check)
+        if problems:
+            yield from problems
             continue
         # Keys compare as normalised (a USCC typed in lower case once and
         # upper case once is the same entity).
@@ -634,6 +602,76 @@ def iter_rows(
             values.append(check_ok)
         yield line, row_type(*values)
     yield from pending()
+
+
+_Step = tuple[str, bool, Converter, Any, "dict[str, Any] | None"]
+
+
+def _steps(plan: tuple[_Col, ...], required: set[str]) -> list[_Step]:
+    """Per column: name, required, converter, default, and a cache for memoised converters."""
+    return [(name, name in required, conv, default, {} if getattr(conv, "_memo", False) else None)
+            for name, _, conv, default in plan]
+
+
+def _convert(steps: list[_Step], cells: list[str], line: int,
+             accept_bad_check: bool) -> tuple[list[Any], bool, list[RowError]]:
+    """One record's cells through its columns' rules: (values, check_ok, errors)."""
+    values: list[Any] = []
+    errors: list[RowError] = []
+    check_ok = True
+    for (name, required, conv, default, cache), cell in zip(steps, cells):
+        raw = cell.strip()
+        if not raw:
+            if required:
+                errors.append(RowError(line, name, "empty"))
+            else:
+                values.append(default)
+            continue
+        if cache is not None:
+            v = cache.get(raw, _MISS)
+            if v is not _MISS:
+                values.append(v)
+                continue
+        try:
+            v = conv(raw)
+            values.append(v)
+            # Failures are not cached (they are rare and must be reported
+            # each time); the bound keeps memory flat on odd inputs.
+            if cache is not None and len(cache) < 50_000:
+                cache[raw] = v
+        except _BadCheck as exc:
+            if accept_bad_check:
+                check_ok = False
+                values.append(exc.value)
+            else:
+                errors.append(RowError(line, name, exc.reason + "; accept explicitly with --accept-bad-check"))
+        except _Bad as exc:
+            errors.append(RowError(line, name, exc.reason))
+    return values, check_ok, errors
+
+
+def revalidate(kind: Kind, rows: list[Any], *, accept_bad_check: bool = False) -> tuple[list[RowError], int | None]:
+    """Typed rows through their kind's column rules, each as if read from its own CSV line
+    (line = row number + 1): every error, and the number of the first valid row that is not
+    in canonical form (what parsing its own cells gives), if any. No CSV is written."""
+    plan = _PLANS[kind]
+    row_type = ROW_TYPES[kind]
+    has_check = kind in _HAS_CHECK
+    steps = _steps(plan, set(REQUIRED[kind]))
+    names = [name for name, _, _, _ in plan]
+    errors: list[RowError] = []
+    first_odd: int | None = None
+    for number, row in enumerate(rows, 1):
+        values, check_ok, problems = _convert(steps, [_cell(getattr(row, n)) for n in names], number + 1,
+                                              accept_bad_check)
+        if problems:
+            errors += problems
+            continue
+        if has_check:
+            values.append(check_ok)
+        if first_odd is None and row_type(*values) != row:
+            first_odd = number
+    return errors, first_odd
 
 
 def parse_rows(
