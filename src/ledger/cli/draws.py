@@ -394,9 +394,12 @@ def replay(store: str | None, home: str, task_id: str, as_json: bool) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File to write (default stdout).")
 @clear_errors
 def export(store: str | None, home: str, task_id: str, out: Path | None) -> None:
-    """Write a self-contained JSON bundle (inputs, pool IDs, outcome) for third parties.
+    """Write a self-contained JSON bundle of the task's standing (or latest) draw for third parties.
 
-    Check it with nothing but Python: `python3 docs/verify_draw.py bundle.json`.
+    It holds the inputs the commitment froze (pool IDs, inspectors, conflicts), the commitment and the
+    draw with the drawer's signed commands, the beacon networks' chain info and the task's earlier
+    attempts. Check it with Python: `python3 docs/verify_draw.py bundle.json` (standard library, plus
+    py-arkworks-bls12381 for the beacon signatures).
 
     \b
     Example:

@@ -1,35 +1,54 @@
 """Draws for third parties: a self-contained bundle and pool proofs.
 
-The bundle holds the draw's inputs as rebuilt from the ledger's events (pool
-IDs per class, inspectors, conflicts, task parameters, revealed secret),
-what the ledger recorded, and the drawer's signed `draw.run` command exactly
-as the ledger stored it (the first event of the draw's transaction,
-`CommandRecord.Accepted`: command bytes, signature, key id) with the
-drawer's public key in force then. docs/verify_draw.py checks it with
-Python's standard library; docs/draw-spec.md specifies it.
+Bundle v3 (draw v2, docs/draw-spec.md §1) holds, for a task's standing (or
+latest) draw:
+
+- `inputs`: the draw inputs frozen by the commitment, as rebuilt from the
+  ledger's events (verify/draws.py), each class's pool sorted by UTF-8 bytes;
+- `commitment`: the `Task.Committed` event's fields, its position, chain
+  hash and version in the task's history, the committing drawer's public key
+  in force then, and its signed `draw.commit` command exactly as the ledger
+  stored it (the first event of the commitment's transaction,
+  `CommandRecord.Accepted`: command bytes, signature, key id);
+- `beacons`: the chain info (pinned at genesis) of each network the
+  commitment names, so the rounds' BLS signatures can be checked offline;
+- `recorded`: the `Task.Drawn` event's fields, position, chain hash, version;
+- `drawer`: the actor that ran the draw, its public key in force then and its
+  signed `draw.run` command as stored;
+- `attempts`: every earlier commit, run and void of the task, in ledger order;
+- `voided`: the void of this draw, if it was voided later (else null).
+
+docs/verify_draw.py checks it (standard library, plus py-arkworks-bls12381
+for the beacon signatures).
 """
 
 from __future__ import annotations
 
 import base64
 from bisect import bisect_left
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from eventsourcing.utils import get_topic
 
 from ledger.domain.commands import CommandRecord
-from ledger.draw.spec import RISK_CLASSES, DrawInputs, sorted_ids
+from ledger.domain.draws import BeaconRound, Task
+from ledger.draw.spec import RISK_CLASSES, BeaconOutput, DrawInputs, Team, sorted_ids
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.merkle import MemoryTree, leaf_hash
 from ledger.store.config import StoreConfig
+from ledger.store.reader import ChainRow, LedgerReader
 
-BUNDLE_FORMAT = "drledger-draw-bundle/v2"
+BUNDLE_FORMAT = "drledger-draw-bundle/v3"
 COMMAND_TOPIC = get_topic(CommandRecord.Accepted)
+# The task's events after its creation (version 1), by the attempt kind they record.
+ATTEMPT_KINDS = {get_topic(Task.Committed): "commit", get_topic(Task.Drawn): "run", get_topic(Task.Voided): "void"}
+COMMAND_OF = {"commit": "draw.commit", "run": "draw.run", "void": "draw.void"}
 
 
 class BundleError(LookupError):
-    """The task has no draw to bundle, or its draw's transaction is not what a draw's is."""
+    """The task has no draw to bundle, or its draw's transactions are not what a draw's are."""
 
 
 class _Accepted(msgspec.Struct):
@@ -40,75 +59,188 @@ class _Accepted(msgspec.Struct):
     key_id: str
 
 
-def _standing(config: StoreConfig, task_id: str) -> tuple[DrawInputs, Any, int]:
+class _Committed(msgspec.Struct):
+    """A `Task.Committed` event's fields, exactly (the bundle's `commitment`)."""
+
+    task_id: str
+    position: int
+    committed_at: str
+    cooling_off_days: int
+    inputs_digest: str
+    pool_roots: dict[str, str]
+    pool_root: str
+    counts: dict[str, int]
+    excluded: int
+    beacons: list[BeaconRound]
+    actor: str
+    timestamp: str
+
+
+class _Drawn(msgspec.Struct):
+    """A `Task.Drawn` event's fields, exactly (the bundle's `recorded`)."""
+
+    task_id: str
+    position: int
+    inputs_digest: str
+    beacons: list[BeaconOutput]
+    signatures: list[str]
+    seed: str
+    targets: dict[str, list[str]]
+    teams: list[Team]
+    outcome_digest: str
+    actor: str
+    timestamp: str
+
+
+class _Attempt(msgspec.Struct):
+    task_id: str
+    actor: str
+    reason: str | None = None
+
+
+class _Genesis(msgspec.Struct):
+    origin: str
+    beacons: dict[str, dict[str, Any]]
+
+
+@dataclass
+class _TaskEvent:
+    kind: str  # commit | run | void
+    row: ChainRow
+    attempt: _Attempt
+
+
+@dataclass
+class Standing:
+    """A task's standing (or latest) draw and what it rests on."""
+
+    inputs: DrawInputs
+    committed: _Committed
+    commit_row: ChainRow
+    drawn: _Drawn
+    drawn_row: ChainRow
+    earlier: list[_TaskEvent]  # every commit, run and void of the task before the commitment
+    voided: _TaskEvent | None  # the void of this draw, if any
+
+
+def _task_events(reader: LedgerReader, task_id: str) -> list[_TaskEvent]:
+    events = []
+    for row in reader.events_with_topics(list(ATTEMPT_KINDS)):
+        assert row.state is not None and row.topic is not None
+        attempt = msgspec.json.decode(row.state, type=_Attempt)
+        if attempt.task_id == task_id:
+            events.append(_TaskEvent(ATTEMPT_KINDS[row.topic], row, attempt))
+    return events
+
+
+def standing_draw(config: StoreConfig, task_id: str) -> Standing:
+    """The latest draw of `task_id`, its commitment, its frozen inputs (rebuilt from events) and its history."""
+    from ledger.store.reader import open_reader
     from ledger.verify.draws import replay_draws
 
-    results, kept = replay_draws(config, task_id, keep_inputs=True)
-    if not results or task_id not in kept:
+    with open_reader(config) as reader:
+        events = _task_events(reader, task_id)
+    runs = [i for i, e in enumerate(events) if e.kind == "run"]
+    if not runs:
         raise BundleError(f"task {task_id} has no draw")
-    inputs, recorded = kept[task_id]
-    return inputs, recorded, results[-1].drawn_at
+    run = runs[-1]
+    commits = [i for i in range(run) if events[i].kind == "commit"]
+    if not commits:
+        raise BundleError(f"the draw of task {task_id} at position {events[run].row.seq} has no commitment before it")
+    commit = commits[-1]
+    results, kept = replay_draws(config, task_id, keep_inputs=True)
+    if task_id not in kept or not results or results[-1].drawn_at != events[run].row.seq:
+        raise BundleError(f"the draw of task {task_id} at position {events[run].row.seq} cannot be rebuilt from"
+                          " the ledger's events (drledger draw replay names why)")
+    inputs, _ = kept[task_id]
+    later_voids = [e for e in events[run + 1:] if e.kind == "void"]
+    commit_state, run_state = events[commit].row.state, events[run].row.state
+    assert commit_state is not None and run_state is not None
+    return Standing(
+        inputs=inputs, committed=msgspec.json.decode(commit_state, type=_Committed), commit_row=events[commit].row,
+        drawn=msgspec.json.decode(run_state, type=_Drawn), drawn_row=events[run].row, earlier=events[:commit],
+        voided=later_voids[0] if later_voids else None,
+    )
 
 
-def _draw_command(reader: Any, drawn_at: int) -> tuple[int, _Accepted]:
-    """(first position, the signed command) of the transaction holding position `drawn_at`."""
+def _command_of(reader: LedgerReader, seq: int, name: str) -> tuple[int, _Accepted]:
+    """(position, the signed command) opening the transaction that holds position `seq`."""
     transactions = reader.transactions()
-    index = bisect_left([tx.last_seq for tx in transactions], drawn_at)
-    if index == len(transactions) or transactions[index].first_seq > drawn_at:
-        raise BundleError(f"position {drawn_at} is in no signed transaction")
+    index = bisect_left([tx.last_seq for tx in transactions], seq)
+    if index == len(transactions) or transactions[index].first_seq > seq:
+        raise BundleError(f"position {seq} is in no signed transaction")
     first = transactions[index].first_seq
     row = next(reader.rows(first, first))
     if row.topic != COMMAND_TOPIC or row.state is None:
-        raise BundleError(f"the draw at position {drawn_at} is not opened by its command")
+        raise BundleError(f"the event at position {seq} is not opened by its command")
     accepted = msgspec.json.decode(row.state, type=_Accepted)
-    if accepted.name != "draw.run":
-        raise BundleError(f"the draw at position {drawn_at} was recorded by {accepted.name}, not draw.run")
+    if accepted.name != name:
+        raise BundleError(f"the event at position {seq} was recorded by {accepted.name}, not {name}")
     return first, accepted
 
 
-def export_bundle(config: StoreConfig, task_id: str) -> bytes:
-    """The standing (or latest) draw of `task_id` as canonical JSON."""
-    from ledger.store.reader import open_reader
-    from ledger.verify.keys import (
-        ACTOR_KEY_TOPICS,
-        GENESIS_TOPIC,
-        ActorKeys,
-        LedgerKeySchedule,
-    )
+def _signed(position: int, accepted: _Accepted) -> dict[str, Any]:
+    return {
+        "position": position,
+        "command": base64.b64encode(accepted.command).decode(),
+        "signature": base64.b64encode(accepted.signature).decode(),
+        "key_id": accepted.key_id,
+    }
 
-    inputs, recorded, drawn_at = _standing(config, task_id)
+
+def _b64_key(found: tuple[str, bytes | None] | None) -> str | None:
+    return base64.b64encode(found[1]).decode() if found and found[1] else None
+
+
+def _attempt(event: _TaskEvent) -> dict[str, Any]:
+    return {"kind": event.kind, "position": event.row.seq, "actor": event.attempt.actor,
+            "reason": event.attempt.reason if event.kind == "void" else None}
+
+
+def export_bundle(config: StoreConfig, task_id: str) -> bytes:
+    """The standing (or latest) draw of `task_id` as canonical JSON (bundle v3)."""
+    from ledger.store.reader import open_reader
+    from ledger.verify.keys import ACTOR_KEY_TOPICS, GENESIS_TOPIC, ActorKeys
+
+    standing = standing_draw(config, task_id)
+    committed, drawn = standing.committed, standing.drawn
     with open_reader(config) as reader:
-        row = next(reader.rows(drawn_at, drawn_at))
-        first, accepted = _draw_command(reader, drawn_at)
+        commit_first, commit_command = _command_of(reader, standing.commit_row.seq, "draw.commit")
+        run_first, run_command = _command_of(reader, standing.drawn_row.seq, "draw.run")
         keys = ActorKeys.from_events(reader.events_with_topics(ACTOR_KEY_TOPICS))
-        origin = LedgerKeySchedule.from_events(reader.events_with_topics([GENESIS_TOPIC])).origin
-    drawer_key = keys.key_before(accepted.actor, first)
-    pool = {k: sorted_ids(inputs.pool.get(k, [])) for k in RISK_CLASSES}
+        genesis_row = reader.events_with_topics([GENESIS_TOPIC])[0]
+    assert genesis_row.state is not None
+    genesis = msgspec.json.decode(genesis_row.state, type=_Genesis)
+    missing = [b.network for b in committed.beacons if b.network not in genesis.beacons]
+    if missing:
+        raise BundleError(f"the commitment names beacon network(s) {', '.join(missing)} the genesis does not pin")
+    pool = {k: sorted_ids(standing.inputs.pool.get(k, [])) for k in RISK_CLASSES}
     bundle = {
         "format": BUNDLE_FORMAT,
-        "origin": origin,
-        "inputs": msgspec.to_builtins(msgspec.structs.replace(inputs, pool=pool)),
+        "origin": genesis.origin,
+        "inputs": msgspec.to_builtins(msgspec.structs.replace(standing.inputs, pool=pool)),
+        "commitment": {
+            **msgspec.to_builtins(committed),
+            "event_position": standing.commit_row.seq,
+            "event_hash": standing.commit_row.hash.hex(),
+            "task_version": standing.commit_row.originator_version,
+            "public_key": _b64_key(keys.key_before(commit_command.actor, commit_first)),
+            "signed": _signed(commit_first, commit_command),
+        },
+        "beacons": {b.network: genesis.beacons[b.network] for b in committed.beacons},
         "recorded": {
-            "drawn_at": drawn_at,
-            "event_hash": row.hash.hex(),
-            "pool_roots": recorded.pool_roots,
-            "pool_root": recorded.pool_root,
-            "counts": recorded.counts,
-            "seed": recorded.seed,
-            "targets": recorded.targets,
-            "teams": msgspec.to_builtins(recorded.teams),
-            "outcome_digest": recorded.outcome_digest,
-            "inputs_digest": recorded.inputs_digest,
+            **msgspec.to_builtins(drawn),
+            "event_position": standing.drawn_row.seq,
+            "event_hash": standing.drawn_row.hash.hex(),
+            "task_version": standing.drawn_row.originator_version,
         },
         "drawer": {
-            "actor": accepted.actor,
-            "public_key": base64.b64encode(drawer_key[1]).decode() if drawer_key and drawer_key[1] else None,
-            "signed": {
-                "command": base64.b64encode(accepted.command).decode(),
-                "signature": base64.b64encode(accepted.signature).decode(),
-                "key_id": accepted.key_id,
-            },
+            "actor": run_command.actor,
+            "public_key": _b64_key(keys.key_before(run_command.actor, run_first)),
+            "signed": _signed(run_first, run_command),
         },
+        "attempts": [_attempt(e) for e in standing.earlier],
+        "voided": {k: v for k, v in _attempt(standing.voided).items() if k != "kind"} if standing.voided else None,
     }
     return canonical_bytes(bundle)
 
@@ -122,14 +254,16 @@ def _leaf_proof(tree: MemoryTree, ids: list[str], index: int) -> dict[str, Any]:
 
 
 def prove_membership(config: StoreConfig, task_id: str, uscc: str) -> bytes:
-    """Inclusion in one class's pool, or absence from every class (adjacent leaves)."""
-    inputs, recorded, _ = _standing(config, task_id)
+    """Inclusion in one class's pool, or absence from every class (adjacent leaves), against the
+    roots the standing (or latest) draw's commitment recorded."""
+    standing = standing_draw(config, task_id)
+    inputs, committed = standing.inputs, standing.committed
     class_tree = MemoryTree()
     for k in RISK_CLASSES:
-        class_tree.append(leaf_hash(f"{k}:{recorded.pool_roots[k]}".encode()))
+        class_tree.append(leaf_hash(f"{k}:{committed.pool_roots[k]}".encode()))
     answer: dict[str, Any] = {
-        "task_id": task_id, "uscc": uscc, "position": inputs.position, "pool_root": recorded.pool_root,
-        "class_roots": recorded.pool_roots, "in_pool": False,
+        "task_id": task_id, "uscc": uscc, "position": inputs.position, "pool_root": committed.pool_root,
+        "class_roots": committed.pool_roots, "in_pool": False,
     }
     evidence = []
     for i, k in enumerate(RISK_CLASSES):
