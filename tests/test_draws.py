@@ -241,16 +241,18 @@ def test_invalid_task_parameters(city: TestLedger, changes: dict, code: str, mes
     refusal_checker(city.store)(code, message, lambda: new_task(city, task_id, **changes))
 
 
-def test_unmeetable_constraints_name_the_target(city: TestLedger) -> None:
+def test_unmeetable_constraints_are_refused_at_the_commitment(city: TestLedger) -> None:
+    """What no beacon output can fix is refused before any round is named: then voiding a
+    commitment whose round is published (which needs approval) is never the way out."""
     refused = refusal_checker(city.store)
     new_task(city, "BIG", inspectors_per_target=30, quotas={"D": Quota(count=1)})
-    commit(city, "BIG")
-    refused("draw_impossible", r"target \w+: only \d+ qualified inspector", lambda: run(city, "BIG"))
+    refused("draw_impossible", r"drawable officer\(s\) .*; a team needs 30", lambda: commit(city, "BIG"))
     new_task(city, "CAP", load_cap=1, quotas={"A": Quota(ratio="1")})
-    commit(city, "CAP")
-    refused("draw_impossible", "qualified inspector", lambda: run(city, "CAP"))
+    refused("draw_impossible", r"under the load cap 1", lambda: commit(city, "CAP"))
+    new_task(city, "EXP", experts_per_target=50, quotas={"D": Quota(count=1)})
+    refused("draw_impossible", r"expert\(s\); 50 needed", lambda: commit(city, "EXP"))
     report = verify_ledger(city.store)  # the refusals re-checked on inputs rebuilt from events
-    assert report.ok and report.checks["refusals_rechecked"] == 2, report.problems
+    assert report.ok and report.checks["refusals_rechecked"] == 3, report.problems
 
 
 def test_recent_targets_are_excluded(city: TestLedger) -> None:
@@ -364,8 +366,8 @@ def test_a_new_inspector_is_drawn_only_after_the_cooling_off(city: TestLedger) -
 
     city.submit("admin", "settings.governance", msgspec.to_builtins(GovernanceSettings(draw_cooling_off_days=7)))
     new_task(city, "NOW", quotas={"D": Quota(count=3)})
-    commit(city, "NOW")
-    refusal_checker(city.store)("draw_impossible", "qualified inspector", lambda: run(city, "NOW"))
+    refusal_checker(city.store)("draw_impossible", r"0 drawable officer\(s\) .*in force for 7 day",
+                                lambda: commit(city, "NOW"))
     later = datetime.now(UTC) + timedelta(days=8)
     network = DEMO_BEACON.network
     named = network.round_at(int(later.timestamp()) + 6)
@@ -491,7 +493,7 @@ def test_export_and_prove(city: TestLedger) -> None:
     outcome = draw(city, "T1")
     bundle = json.loads(export_bundle(store, "T1"))
     assert bundle["recorded"]["seed"] == outcome.seed and bundle["inputs"]["task_id"] == "T1"
-    assert bundle["recorded"]["drawn_at"] == outcome.drawn_at
+    assert bundle["recorded"]["event_position"] == outcome.drawn_at
     # The drawer's command exactly as signed and stored: this task's draw with the committed round's signature.
     command = json.loads(base64.b64decode(bundle["drawer"]["signed"]["command"]))
     assert (command["actor"], command["name"]) == ("drawer", "draw.run")

@@ -39,6 +39,7 @@ from ledger.draw.spec import (
     DrawOutcome,
     Quota,
     Team,
+    check_feasible,
     check_inputs,
     compute,
     inputs_digest,
@@ -386,7 +387,7 @@ def _frozen_inputs(state: State, command: Command, task: Task, inputs: object, w
     if inputs.cooling_off_days != governance(state).draw_cooling_off_days:
         raise Refusal("invalid", f"{where}: the inputs must apply the cooling-off period in force")
     try:
-        check_inputs(inputs)
+        check_feasible(inputs)
     except DrawImpossible as error:
         raise Refusal("draw_impossible", f"{where} cannot be drawn: {error}") from None
     return inputs

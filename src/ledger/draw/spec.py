@@ -242,6 +242,42 @@ def _shortfall(target: str, ranking: list[str], departments_of: dict[str, str], 
     )
 
 
+def _drawable(inputs: DrawInputs) -> tuple[list[str], list[str]]:
+    """(officers, experts) a draw may take: active and cooled off; officers also enforcement,
+    of a department taking part and qualified for one of the task's items."""
+    item_codes = {item.code for item in inputs.items}
+    item_departments = {item.department for item in inputs.items}
+    in_task = set(inputs.departments)
+    drawable = [c for c in inputs.inspectors
+                if c.status == "active" and cooled_off(c, inputs.committed_at, inputs.cooling_off_days)]
+    officers = [c.badge for c in drawable
+                if c.role == "enforcement" and c.department in in_task and _qualified(c, item_codes, item_departments)]
+    return officers, [c.badge for c in drawable if c.role == "expert"]
+
+
+def check_feasible(inputs: DrawInputs) -> None:
+    """What makes every outcome impossible, whatever the beacon gives (checked at the commitment,
+    before any round is published); conflicts with particular targets are met only at the draw."""
+    check_inputs(inputs)
+    officers, experts = _drawable(inputs)
+    departments_of = {c.badge: c.department for c in inputs.inspectors}
+    size = max(inputs.inspectors_per_target, len(inputs.departments))
+    lacking = [d for d in inputs.departments if not any(departments_of[b] == d for b in officers)] \
+        if len(inputs.departments) > 1 else []
+    if lacking:
+        raise DrawImpossible(f"no drawable officer of department {', '.join(lacking)} (qualified, active,"
+                             f" in force for {inputs.cooling_off_days} day(s))")
+    if len(officers) < size:
+        raise DrawImpossible(f"{len(officers)} drawable officer(s) (qualified, active, in force for"
+                             f" {inputs.cooling_off_days} day(s)); a team needs {size}")
+    targets = sum(target_count(q, len(inputs.pool.get(k, []))) for k, q in inputs.quotas.items())
+    if inputs.load_cap is not None and len(officers) * inputs.load_cap < targets * size:
+        raise DrawImpossible(f"{targets} targets need {targets * size} places; {len(officers)} officers under the"
+                             f" load cap {inputs.load_cap} give {len(officers) * inputs.load_cap}")
+    if len(experts) < inputs.experts_per_target:
+        raise DrawImpossible(f"{len(experts)} drawable expert(s); {inputs.experts_per_target} needed per target")
+
+
 class PoolSummary(msgspec.Struct, frozen=True, kw_only=True):
     """What a commitment records of its frozen pool (step 1)."""
 
@@ -272,18 +308,9 @@ def compute(inputs: DrawInputs, beacons: list[BeaconOutput] | tuple[BeaconOutput
         n = target_count(quota, len(pool[k])) if quota else 0
         targets[k] = sample(seed, pool[k], n=n) if n else []
 
-    item_codes = {item.code for item in inputs.items}
-    item_departments = {item.department for item in inputs.items}
     conflicts = set(inputs.conflicts)
-    in_task = set(inputs.departments)
     departments_of = {c.badge: c.department for c in inputs.inspectors}
-    drawable = [c for c in inputs.inspectors
-                if c.status == "active" and cooled_off(c, inputs.committed_at, inputs.cooling_off_days)]
-    officers = [
-        c.badge for c in drawable
-        if c.role == "enforcement" and c.department in in_task and _qualified(c, item_codes, item_departments)
-    ]
-    experts = [c.badge for c in drawable if c.role == "expert"]
+    officers, experts = _drawable(inputs)
     size = max(inputs.inspectors_per_target, len(inputs.departments))
     needed = inputs.departments if len(inputs.departments) > 1 else ()
     load: dict[str, int] = {}
