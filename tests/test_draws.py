@@ -584,3 +584,84 @@ def test_every_attempt_is_public_and_an_abandoned_commitment_shows_its_outcome(c
     assert listed.returncode == 0, listed.stderr
     assert [(a["kind"], a["reason"]) for a in json.loads(listed.stdout)] == [
         ("commit", None), ("void", "任务参数有误，重新承诺"), ("commit", None), ("run", None)]
+
+
+def _team_of(outcome: Any, target: str) -> list[str]:
+    return next(t.inspectors for t in outcome.teams if t.target == target)
+
+
+def test_substitution_and_extension_continue_the_draw_and_replay(city: TestLedger) -> None:
+    """替换 and 补抽 without a redraw: the recusing officer signs its own 回避, a reviewer approves a
+    replacement, the drawer draws three more firms of class C; each follows the draw's own order
+    (draw/spec.py steps 7-8), is capped, and verify re-executes it."""
+    from ledger.domain.draws import Task
+    from ledger.draw.spec import sample
+    from ledger.services import draws as services
+    from ledger.services.draws import gather_inputs
+
+    refused = refusal_checker(city.store)
+    new_task(city, "T1", items=h.SCJG_ITEMS, quotas={"C": Quota(ratio="0.2"), "D": Quota(count=3)})
+    outcome = draw(city, "T1")
+    target = outcome.targets["C"][0]
+    leaving, staying = _team_of(outcome, target)
+    signer = city.register(leaving, "inspector", department="XY-SCJG")
+    city.register("reviewer", "reviewer", department="XY-SCJG")
+    other = next(t for t in outcome.teams if leaving not in t.inspectors)
+    with city.service() as service:
+        refused("not_on_team", "is not an officer of the team",
+                lambda: services.recuse(service, signer, leaving, "T1", other.target, "亲属"))
+        services.recuse(service, signer, leaving, "T1", target, "与该企业负责人系亲属")
+        task = service.processor.app.find(Task.create_id("T1"))
+    joining = next(b for b in task.team_of(target).inspectors if b != staying)
+    assert task.team_of(target).inspectors.index(joining) == outcome.teams[
+        [t.target for t in outcome.teams].index(target)].inspectors.index(leaving)  # the same place (leader too)
+    assert joining not in (leaving, staying)
+    # The successor is the draw's own ranking for this target, continued past the team and the leaver.
+    frozen = task.drawn_from
+    with city.service() as service:
+        inputs = gather_inputs(city.store, task, frozen.position, frozen.committed_at, frozen.cooling_off_days)
+    free = [c.badge for c in inputs.inspectors if c.role == "enforcement" and c.status == "active"
+            and c.department == "XY-SCJG" and set(h.SCJG_ITEMS) & set(c.qualifications)
+            and (c.badge, target) not in set(map(tuple, inputs.conflicts))]
+    ranking = [b for b in sample(task.seed + ",inspectors," + target, free) if b not in (leaving, staying)]
+    assert joining == ranking[0]
+    # A reviewer's approval replaces the successor in turn; the cap (one in ten targets) then holds.
+    cap = max(1, len(outcome.teams) // 10)
+    with city.service() as service:
+        for n in range(cap - 1):
+            services.substitute(service, city.keys["reviewer"], "reviewer", "T1", outcome.teams[n + 1].target,
+                                outcome.teams[n + 1].inspectors[0], "病假")
+        refused("substitution_cap", "the most this draw allows", lambda: services.substitute(
+            service, city.keys["reviewer"], "reviewer", "T1", target, joining, "病假"))
+        refused("missing_role", "lacks the role reviewer", lambda: services.substitute(
+            service, city.keys["drawer"], "drawer", "T1", target, joining, "病假"))
+    # 补抽: the next firms of class C in the draw's own order.
+    with city.service() as service:
+        services.extend(service, city.keys["drawer"], "drawer", "T1", "C", 3, "3户已注销，按规定补抽")
+        task = service.processor.app.find(Task.create_id("T1"))
+        refused("draw_impossible", "more firm", lambda: services.extend(
+            service, city.keys["drawer"], "drawer", "T1", "D", 10_000, "全部"))
+    pool_c = sorted(inputs.pool["C"], key=str.encode)
+    assert task.targets["C"] == sample(task.seed, pool_c, n=len(outcome.targets["C"]) + 3)
+    assert all(task.team_of(u) is not None for u in task.targets["C"])
+    assert replay_draws(city.store, "T1")[0][0].ok
+    report = verify_ledger(city.store)
+    assert report.ok, report.problems
+    assert report.checks["commands_reexecuted"] >= 3
+
+
+@pytest.mark.parametrize("what, change", [
+    ("the successor", lambda p: p.__setitem__("joining", p["leaving"])),
+    ("the leaving officer", lambda p: p.__setitem__("leaving", p["joining"])),
+])
+def test_an_altered_substitution_fails_verify(city: TestLedger, what: str, change: Any) -> None:
+    new_task(city, "T1", items=h.SCJG_ITEMS, quotas={"C": Quota(ratio="0.2")})
+    outcome = draw(city, "T1")
+    target = outcome.targets["C"][0]
+    leaving = _team_of(outcome, target)[0]
+    signer = city.register(leaving, "inspector", department="XY-SCJG")
+    with city.service() as service:
+        h.draws.recuse(service, signer, leaving, "T1", target, "亲属")
+    seq = _rewrite_draw(city.store, change, get_topic(Task.Substituted))
+    report = verify_ledger(city.store)
+    assert not report.ok and report.problems[0].position == seq and "draw.recuse" in report.problems[0].what, what

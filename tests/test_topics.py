@@ -26,11 +26,13 @@ drledger/proposal/Carried drledger/proposal/Opened drledger/refusals drledger/re
 drledger/refusals/Refused drledger/refusals/Suppressed drledger/result drledger/result/Corrected
 drledger/result/Disclosed drledger/result/Recorded drledger/settings drledger/settings/CalendarYearRecorded
 drledger/settings/GovernanceSet drledger/settings/Opened drledger/settings/ResultsSet drledger/task
-drledger/task/Committed drledger/task/Created drledger/task/Drawn drledger/task/Voided drledger/witness
+drledger/task/Committed drledger/task/Created drledger/task/Drawn drledger/task/Extended
+drledger/task/Substituted drledger/task/Voided drledger/witness
 drledger/witness/Added drledger/witness/Removed""".split()
 
 COMMAND_NAMES = """\
-actor.register actor.revoke actor.rotate_key actor.set_roles directory.import draw.commit draw.run draw.void
+actor.register actor.revoke actor.rotate_key actor.set_roles directory.import draw.commit draw.extend draw.recuse
+draw.run draw.substitute draw.void
 ledger.rotate_key plan.create proposal.approve proposal.open result.correct result.disclose result.record
 settings.calendar settings.governance settings.results task.create witness.add witness.remove""".split()
 

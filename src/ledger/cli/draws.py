@@ -357,6 +357,83 @@ def void(store: str | None, home: str, task_id: str, reason: str, as_actor: str,
 @draw.command()
 @store_options
 @click.argument("task_id")
+@click.option("--target", required=True, help="The drawn firm (USCC) whose team the officer leaves.")
+@click.option("--reason", required=True, help="The conflict (回避) declared, kept in the ledger.")
+@actor_options
+@receipt_option
+@clear_errors
+def recuse(store: str | None, home: str, task_id: str, target: str, reason: str, as_actor: str,
+           key: Path | None, receipt_out: Path | None) -> None:
+    """An officer of a drawn team recuses itself (回避), signed with its own key; the draw's own
+    ranking names who takes the place (替换, draw-spec step 7).
+
+    \b
+    Example:
+      drledger draw recuse T-2026-001 --target 91360502MA35XXXX0X --reason "与该企业负责人系亲属" --as 360500SCJG0007
+    """
+    from ledger.services.draws import recuse as submit
+
+    receipt = _submit(store, home, as_actor, key,
+                      lambda ledger, signer: submit(ledger, signer, as_actor, task_id, target, reason))
+    _keep(receipt_out, receipt)
+    click.echo(f"{as_actor} left the team of {target} in {task_id}; the successor is recorded at {receipt.last}"
+               f" (drledger report trace --task {task_id} --target {target})")
+
+
+@draw.command()
+@store_options
+@click.argument("task_id")
+@click.option("--target", required=True, help="The drawn firm (USCC).")
+@click.option("--officer", required=True, help="The officer (badge) to replace.")
+@click.option("--reason", required=True, help="Why (illness, leave, ...), kept in the ledger.")
+@actor_options
+@receipt_option
+@clear_errors
+def substitute(store: str | None, home: str, task_id: str, target: str, officer: str, reason: str, as_actor: str,
+               key: Path | None, receipt_out: Path | None) -> None:
+    """A reviewer of the lead department replaces an officer of a drawn team; the draw's own
+    ranking names the successor (替换, draw-spec step 7).
+
+    \b
+    Example:
+      drledger draw substitute T-2026-001 --target 91360502MA35XXXX0X --officer 360500SCJG0007 --reason 病假 --as reviewer-scjg
+    """
+    from ledger.services.draws import substitute as submit
+
+    receipt = _submit(store, home, as_actor, key,
+                      lambda ledger, signer: submit(ledger, signer, as_actor, task_id, target, officer, reason))
+    _keep(receipt_out, receipt)
+    click.echo(f"{officer} replaced in the team of {target} in {task_id}, recorded at {receipt.last}")
+
+
+@draw.command()
+@store_options
+@click.argument("task_id")
+@click.option("--class", "risk_class", required=True, type=click.Choice(["A", "B", "C", "D"]))
+@click.option("--count", type=click.IntRange(1, 10_000), required=True, help="How many more targets.")
+@click.option("--reason", required=True, help="Why more targets are needed, kept in the ledger.")
+@actor_options
+@receipt_option
+@clear_errors
+def extend(store: str | None, home: str, task_id: str, risk_class: str, count: int, reason: str, as_actor: str,
+           key: Path | None, receipt_out: Path | None) -> None:
+    """补抽: more targets of one class, the next firms of the draw's own order (no redraw), with teams.
+
+    \b
+    Example:
+      drledger draw extend T-2026-001 --class C --count 3 --reason "3户已注销，按规定补抽" --as drawer-scjg
+    """
+    from ledger.services.draws import extend as submit
+
+    receipt = _submit(store, home, as_actor, key,
+                      lambda ledger, signer: submit(ledger, signer, as_actor, task_id, risk_class, count, reason))
+    _keep(receipt_out, receipt)
+    click.echo(f"{count} more class {risk_class} target(s) of {task_id} recorded at {receipt.last}")
+
+
+@draw.command()
+@store_options
+@click.argument("task_id")
 @click.option("--json", "as_json", is_flag=True)
 @clear_errors
 def replay(store: str | None, home: str, task_id: str, as_json: bool) -> None:

@@ -117,6 +117,10 @@ class Task(LedgerAggregate):
     targets: dict[str, list[str]]
     teams: list[Team]
     team_index: dict[str, int]
+    drawn_from: Commitment | None  # the commitment the standing draw used (its frozen inputs)
+    seed: str | None
+    substitutions: int
+    left: dict[str, tuple[str, ...]]  # target -> officers who left its team
 
     @staticmethod
     def create_id(task_id: str, **_: Any) -> UUID:
@@ -146,6 +150,10 @@ class Task(LedgerAggregate):
         self.targets = {}
         self.teams = []
         self.team_index = {}
+        self.drawn_from = None
+        self.seed = None
+        self.substitutions = 0
+        self.left = {}
 
     @event("Committed")
     def commit(self, task_id: str, position: int, committed_at: str, cooling_off_days: int, inputs_digest: str,
@@ -162,15 +170,42 @@ class Task(LedgerAggregate):
     ) -> None:
         self.drawn = True
         self.draws += 1
+        self.drawn_from = self.commitment
         self.commitment = None  # a redraw after a void needs a fresh commitment
+        self.seed = seed
         self.targets = targets
         self.teams = teams
         self.team_index = {team.target: i for i, team in enumerate(teams)}
+        self.substitutions = 0
+        self.left = {}
+
+    @event("Substituted")
+    def substitute(self, task_id: str, target: str, leaving: str, joining: str, basis: str, reason: str,
+                   actor: str) -> None:
+        """`basis`: "recusal" (signed by the leaving officer) or "approval" (a reviewer's)."""
+        index = self.team_index[target]
+        team = self.teams[index]
+        inspectors = [joining if b == leaving else b for b in team.inspectors]
+        self.teams = [*self.teams[:index], Team(target=target, inspectors=inspectors, experts=team.experts),
+                      *self.teams[index + 1:]]
+        self.left = {**self.left, target: (*self.left.get(target, ()), leaving)}
+        self.substitutions += 1
+
+    @event("Extended")
+    def extend(self, task_id: str, risk_class: str, targets: list[str], teams: list[Team], reason: str,
+               actor: str) -> None:
+        """补抽: more targets of one class, continuing the draw's order."""
+        self.targets = {**self.targets, risk_class: [*self.targets.get(risk_class, []), *targets]}
+        self.teams = [*self.teams, *teams]
+        self.team_index = {team.target: i for i, team in enumerate(self.teams)}
 
     @event("Voided")
     def void(self, task_id: str, reason: str, commitment_only: bool, actor: str) -> None:
         self.commitment = None
         self.drawn = False
+        if not commitment_only:
+            self.drawn_from = None
+            self.seed = None
         self.targets = {}
         self.teams = []
         self.team_index = {}
@@ -230,6 +265,26 @@ class RunBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 class VoidBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     task_id: str
+    reason: str
+
+
+class RecuseBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    task_id: str
+    target: str
+    reason: str
+
+
+class SubstituteBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    task_id: str
+    target: str
+    officer: str
+    reason: str
+
+
+class ExtendBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    task_id: str
+    risk_class: str
+    count: int
     reason: str
 
 
@@ -509,4 +564,90 @@ def decide_void(state: State, command: Command, _: object) -> list[LedgerAggrega
                                         " voiding the commitment needs an approved proposal"
                                         " (`drledger proposal open --action void_draw`)")
     task.void(task_id=body.task_id, reason=body.reason, commitment_only=True, actor=command.actor_id)
+    return [task]
+
+
+# ---------------------------------------------------------------------------
+# After the draw, without a redraw: substitution (替换) and 补抽 (draw/spec.py steps 7-8).
+
+
+def substitution_cap(task: Task) -> int:
+    """At most one substitution in ten targets (at least one) per draw."""
+    return max(1, len(task.teams) // 10)
+
+
+def _drawn_task(state: State, task_id: str, inputs: object, where: str) -> tuple[Task, DrawInputs]:
+    task = _task(state, task_id)
+    if not task.drawn or task.drawn_from is None or task.seed is None:
+        raise Refusal("not_drawn", f"{where} has no standing draw")
+    frozen = task.drawn_from
+    if not isinstance(inputs, DrawInputs) or inputs.task_id != task_id or inputs.position != frozen.position \
+            or inputs_digest(inputs) != frozen.inputs_digest:
+        raise Refusal("invalid", f"{where}: the inputs frozen by the draw's commitment (position {frozen.position})"
+                                 " are needed")
+    return task, inputs
+
+
+def _replace(state: State, command: Command, task_id: str, target: str, leaving: str, basis: str, reason: str,
+             inputs: object) -> list[LedgerAggregate]:
+    from ledger.draw.spec import replacement
+
+    where = f"task {task_id}"
+    need_text("reason", reason)
+    task, frozen = _drawn_task(state, task_id, inputs, where)
+    team = task.team_of(target)
+    if team is None:
+        raise Refusal("not_drawn", f"{where}: {short(target)} is not a drawn target")
+    if leaving not in team.inspectors:
+        raise Refusal("not_on_team", f"{where}: {short(leaving)} is not an officer of the team of {target}")
+    if task.substitutions >= substitution_cap(task):
+        raise Refusal("substitution_cap", f"{where}: {task.substitutions} substitution(s) already, the most this"
+                                          f" draw allows ({substitution_cap(task)}: one in ten targets)")
+    assert task.seed is not None
+    try:
+        joining = replacement(frozen, task.seed, task.teams, target, leaving, task.left.get(target, ()))
+    except DrawImpossible as error:
+        raise Refusal("draw_impossible", f"{where}: {error}") from None
+    task.substitute(task_id=task_id, target=target, leaving=leaving, joining=joining, basis=basis, reason=reason,
+                    actor=command.actor_id)
+    return [task]
+
+
+@command("draw.recuse", "inspector", attachment=True)
+def decide_recuse(state: State, command: Command, inputs: object) -> list[LedgerAggregate]:
+    """An officer of a drawn team declares a conflict (回避) with its target, signed by itself; the
+    draw's ranking names who takes the place."""
+    body: RecuseBody = command.body(RecuseBody)
+    return _replace(state, command, body.task_id, body.target, command.actor_id, "recusal", body.reason, inputs)
+
+
+@command("draw.substitute", "reviewer", attachment=True)
+def decide_substitute(state: State, command: Command, inputs: object) -> list[LedgerAggregate]:
+    """A reviewer of the lead department approves replacing an officer (illness, leave)."""
+    body: SubstituteBody = command.body(SubstituteBody)
+    task = _task(state, body.task_id)
+    require_jurisdiction(state, command, task.departments[0], f"task {body.task_id}")
+    return _replace(state, command, body.task_id, body.target, body.officer, "approval", body.reason, inputs)
+
+
+@command("draw.extend", "drawer", attachment=True)
+def decide_extend(state: State, command: Command, inputs: object) -> list[LedgerAggregate]:
+    """补抽: more targets of one class, continuing the draw's order, with their teams."""
+    from ledger.draw.spec import extension
+
+    body: ExtendBody = command.body(ExtendBody)
+    where = f"task {body.task_id}"
+    need_text("reason", body.reason)
+    task = _task(state, body.task_id)
+    require_jurisdiction(state, command, task.departments[0], where)
+    task, frozen = _drawn_task(state, body.task_id, inputs, where)
+    if not 1 <= body.count <= 10_000:
+        raise Refusal("invalid", f"{where}: count must be 1-10000")
+    assert task.seed is not None
+    try:
+        targets, teams = extension(frozen, task.seed, task.targets, task.teams, body.risk_class, body.count)
+    except DrawImpossible as error:
+        raise Refusal("draw_impossible", f"{where}: {error}") from None
+    task.extend(task_id=body.task_id, risk_class=body.risk_class, targets=targets, teams=teams, reason=body.reason,
+                actor=command.actor_id)
     return [task]

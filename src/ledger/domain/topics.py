@@ -38,7 +38,7 @@ _AGGREGATES: Final[dict[str, tuple[type, tuple[str, ...]]]] = {
     "inspector": (Inspector, ("Registered", "Updated", "ConflictDeclared", "ConflictWithdrawn")),
     "import": (DirectoryImport, ("Recorded",)),
     "plan": (Plan, ("Created", "Filed")),
-    "task": (Task, ("Created", "Committed", "Drawn", "Voided")),
+    "task": (Task, ("Created", "Committed", "Drawn", "Voided", "Substituted", "Extended")),
     "result": (InspectionResult, ("Recorded", "Corrected", "Disclosed")),
     "refusals": (RefusalLog, ("Opened", "Refused", "Suppressed")),
     "witness": (Witness, ("Added", "Removed")),

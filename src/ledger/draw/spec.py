@@ -33,6 +33,18 @@ function; docs/draw-spec.md states it byte by byte.
    Experts (role expert, active, cooled off, no conflict) are ranked with
    seed + ",experts," + target and the first `experts_per_target` join, in
    addition.
+
+After the draw, without a redraw (each a signed command; `verify` re-executes it):
+
+7. Substitution (替换): an officer who recuses (回避, signed by the officer) or is
+   replaced with a reviewer's approval leaves the team; the next officer of the
+   same ranking (step 4, the load cap counting the current teams) who is not in
+   the team and never left this target's team, of the same department in a
+   joint task, takes the place (at the same index: a replaced leader's
+   successor leads). At most one in ten targets (at least one) per draw.
+8. 补抽: more targets of one class are the next firms of that class's sampler
+   order after those drawn (the frozen pool, the same seed), with teams drawn
+   as in step 4, the load cap counting every team of the task.
 """
 
 from __future__ import annotations
@@ -278,6 +290,88 @@ def check_feasible(inputs: DrawInputs) -> None:
         raise DrawImpossible(f"{len(experts)} drawable expert(s); {inputs.experts_per_target} needed per target")
 
 
+def _load_of(teams: list[Team]) -> dict[str, int]:
+    load: dict[str, int] = {}
+    for team in teams:
+        for badge in team.inspectors:
+            load[badge] = load.get(badge, 0) + 1
+    return load
+
+
+def draw_teams(inputs: DrawInputs, seed: str, targets: list[str], earlier: list[Team]) -> list[Team]:
+    """Teams for `targets` in order (step 4), the load cap counting `earlier` teams of the task."""
+    conflicts = set(inputs.conflicts)
+    departments_of = {c.badge: c.department for c in inputs.inspectors}
+    officers, experts = _drawable(inputs)
+    size = max(inputs.inspectors_per_target, len(inputs.departments))
+    needed = inputs.departments if len(inputs.departments) > 1 else ()
+    load = _load_of(earlier)
+    teams: list[Team] = []
+    for target in targets:
+        free = [
+            b for b in officers
+            if (b, target) not in conflicts and (inputs.load_cap is None or load.get(b, 0) < inputs.load_cap)
+        ]
+        team = _team(target, seed, free, departments_of, needed, size, inputs.departments)
+        chosen_experts: list[str] = []
+        if inputs.experts_per_target:
+            available = [b for b in experts if (b, target) not in conflicts]
+            if len(available) < inputs.experts_per_target:
+                raise DrawImpossible(
+                    f"target {target}: only {len(available)} expert(s) without a conflict; {inputs.experts_per_target} needed"
+                )
+            chosen_experts = sample(seed + ",experts," + target, available, n=inputs.experts_per_target)
+        for badge in team:
+            load[badge] = load.get(badge, 0) + 1
+        teams.append(Team(target=target, inspectors=team, experts=chosen_experts))
+    return teams
+
+
+def replacement(inputs: DrawInputs, seed: str, teams: list[Team], target: str, leaving: str,
+                left_before: tuple[str, ...]) -> str:
+    """Who takes `leaving`'s place in `target`'s team (替换, step 7): the same ranking as the draw
+    (seed + ",inspectors," + target over the drawable officers without a declared conflict with the
+    target and under the load cap counting the current teams), continued: the first officer not in
+    the team, not `leaving` nor anyone who left this target's team before, and of `leaving`'s
+    department when the task is joint (so the team still covers every department)."""
+    conflicts = set(inputs.conflicts)
+    departments_of = {c.badge: c.department for c in inputs.inspectors}
+    officers, _ = _drawable(inputs)
+    load = _load_of(teams)
+    team = next((t for t in teams if t.target == target), None)
+    if team is None or leaving not in team.inspectors:
+        raise DrawImpossible(f"{leaving} is not an officer of the team of {target}")
+    gone = {leaving, *left_before, *team.inspectors}
+    free = [b for b in officers if (b, target) not in conflicts and b not in gone
+            and (inputs.load_cap is None or load.get(b, 0) < inputs.load_cap)]
+    joint = len(inputs.departments) > 1
+    for badge in sample(seed + ",inspectors," + target, free) if free else []:
+        if not joint or departments_of[badge] == departments_of[leaving]:
+            return badge
+    raise DrawImpossible(f"target {target}: no drawable officer{' of ' + departments_of[leaving] if joint else ''}"
+                         " left to take the place")
+
+
+def extension(inputs: DrawInputs, seed: str, targets: dict[str, list[str]], teams: list[Team], risk_class: str,
+              count: int) -> tuple[list[str], list[Team]]:
+    """补抽 (step 8): the next `count` firms of `risk_class` in the draw's own sampler order after
+    those already drawn, and their teams drawn as in step 4 (the load cap counting every team)."""
+    if risk_class not in RISK_CLASSES:
+        raise DrawImpossible(f"unknown risk class {risk_class!r}")
+    if count < 1:
+        raise DrawImpossible("draw at least one more target")
+    pool = sorted_ids(list(inputs.pool.get(risk_class, [])))
+    drawn = targets.get(risk_class, [])
+    order = sample(seed, pool, n=len(drawn) + count)
+    if order[: len(drawn)] != drawn:
+        raise DrawImpossible(f"class {risk_class}: the drawn targets are not the start of the draw's order")
+    more = order[len(drawn):]
+    if len(more) < count:
+        raise DrawImpossible(f"class {risk_class}: only {len(more)} more firm(s) in the frozen pool;"
+                             f" {count} asked")
+    return more, draw_teams(inputs, seed, more, teams)
+
+
 class PoolSummary(msgspec.Struct, frozen=True, kw_only=True):
     """What a commitment records of its frozen pool (step 1)."""
 
@@ -308,31 +402,7 @@ def compute(inputs: DrawInputs, beacons: list[BeaconOutput] | tuple[BeaconOutput
         n = target_count(quota, len(pool[k])) if quota else 0
         targets[k] = sample(seed, pool[k], n=n) if n else []
 
-    conflicts = set(inputs.conflicts)
-    departments_of = {c.badge: c.department for c in inputs.inspectors}
-    officers, experts = _drawable(inputs)
-    size = max(inputs.inspectors_per_target, len(inputs.departments))
-    needed = inputs.departments if len(inputs.departments) > 1 else ()
-    load: dict[str, int] = {}
-    teams: list[Team] = []
-    for k in RISK_CLASSES:
-        for target in targets[k]:
-            free = [
-                b for b in officers
-                if (b, target) not in conflicts and (inputs.load_cap is None or load.get(b, 0) < inputs.load_cap)
-            ]
-            team = _team(target, seed, free, departments_of, needed, size, inputs.departments)
-            chosen_experts: list[str] = []
-            if inputs.experts_per_target:
-                available = [b for b in experts if (b, target) not in conflicts]
-                if len(available) < inputs.experts_per_target:
-                    raise DrawImpossible(
-                        f"target {target}: only {len(available)} expert(s) without a conflict; {inputs.experts_per_target} needed"
-                    )
-                chosen_experts = sample(seed + ",experts," + target, available, n=inputs.experts_per_target)
-            for badge in team:
-                load[badge] = load.get(badge, 0) + 1
-            teams.append(Team(target=target, inspectors=team, experts=chosen_experts))
+    teams = draw_teams(inputs, seed, [t for k in RISK_CLASSES for t in targets[k]], [])
     return DrawOutcome(
         pool_roots=roots,
         pool_root=pool_root,

@@ -49,6 +49,19 @@ class _Drawn(msgspec.Struct):
     teams: list[Team]
 
 
+class _Substituted(msgspec.Struct):
+    task_id: str
+    target: str
+    leaving: str
+    joining: str
+
+
+class _Extended(msgspec.Struct):
+    task_id: str
+    risk_class: str
+    teams: list[Team]
+
+
 class DrawProjection:
     name = "draws"
 
@@ -60,6 +73,8 @@ class DrawProjection:
             get_topic(Task.Committed): self._state("committed"),
             get_topic(Task.Drawn): self._drawn,
             get_topic(Task.Voided): self._voided,
+            get_topic(Task.Substituted): self._substituted,
+            get_topic(Task.Extended): self._extended,
         }
         self.topics = tuple(self.handlers)
 
@@ -127,6 +142,24 @@ class DrawProjection:
             f"INSERT INTO {dialect.table('draw_teams')} VALUES ({dialect.params(7)})",
             [(drawn.task_id, team.target, class_of[team.target], to_column(tuple(team.inspectors)),
               to_column(tuple(team.experts)), item.seq, None) for team in drawn.teams],
+        )
+
+    def _substituted(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
+        change = msgspec.json.decode(item.state, type=_Substituted)
+        p = dialect.placeholder
+        cursor.execute(f"SELECT inspectors FROM {dialect.table('draw_teams')} WHERE task_id = {p} AND uscc = {p}"
+                       " AND valid_to IS NULL", (change.task_id, change.target))
+        (current,) = cursor.fetchone()
+        inspectors = tuple(change.joining if b == change.leaving else b for b in from_column(current, True))
+        cursor.execute(f"UPDATE {dialect.table('draw_teams')} SET inspectors = {p} WHERE task_id = {p} AND uscc = {p}"
+                       " AND valid_to IS NULL", (to_column(inspectors), change.task_id, change.target))
+
+    def _extended(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
+        more = msgspec.json.decode(item.state, type=_Extended)
+        cursor.executemany(
+            f"INSERT INTO {dialect.table('draw_teams')} VALUES ({dialect.params(7)})",
+            [(more.task_id, team.target, more.risk_class, to_column(tuple(team.inspectors)),
+              to_column(tuple(team.experts)), item.seq, None) for team in more.teams],
         )
 
     def _voided(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:

@@ -23,7 +23,18 @@ import msgspec
 from eventsourcing.utils import get_topic
 
 from ledger.domain.commands import Command
-from ledger.domain.draws import BeaconChoice, CommitBody, PlanBody, RunBody, Task, TaskBody, VoidBody
+from ledger.domain.draws import (
+    BeaconChoice,
+    CommitBody,
+    ExtendBody,
+    PlanBody,
+    RecuseBody,
+    RunBody,
+    SubstituteBody,
+    Task,
+    TaskBody,
+    VoidBody,
+)
 from ledger.domain.filters import InspectorFilter
 from ledger.draw.spec import Candidate, DrawInputs, DrawOutcome, ItemRef, Team
 from ledger.integrity.commands import SignedCommand, sign_command
@@ -36,7 +47,8 @@ from ledger.store.config import StoreConfig
 __all__ = [
     "BeaconChoice", "CommitBody", "DrawRecord", "PlanBody", "RunBody", "TaskBody", "VoidBody", "commit_draw",
     "create_plan", "create_task", "default_round", "draw_inputs_source", "gather_inputs", "pinned_networks",
-    "run_draw", "void_draw", "DrawAttempt", "draw_attempts", "outcome_of_commitment",
+    "run_draw", "void_draw", "DrawAttempt", "draw_attempts", "outcome_of_commitment", "recuse", "substitute",
+    "extend",
 ]
 
 # A round named by default is published at least this long after the commitment.
@@ -100,6 +112,28 @@ def run_draw(ledger: LedgerService, signer: Signer, actor: str, task_id: str, si
     signed = _sign(signer, actor, "draw.run", RunBody(task_id=task_id, signatures=tuple(signatures)))
     receipt = ledger.submit(signed, attachment_source=draw_inputs_source(ledger))
     return recorded_draw(ledger.config, receipt)
+
+
+def recuse(ledger: LedgerService, signer: Signer, badge: str, task_id: str, target: str, reason: str) -> Receipt:
+    """An officer of a drawn team recuses itself (回避) from a target; the draw names its successor."""
+    signed = _sign(signer, badge, "draw.recuse", RecuseBody(task_id=task_id, target=target, reason=reason))
+    return ledger.submit(signed, attachment_source=draw_inputs_source(ledger))
+
+
+def substitute(ledger: LedgerService, signer: Signer, reviewer: str, task_id: str, target: str, officer: str,
+               reason: str) -> Receipt:
+    """A reviewer replaces an officer of a drawn team; the draw names the successor."""
+    signed = _sign(signer, reviewer, "draw.substitute",
+                   SubstituteBody(task_id=task_id, target=target, officer=officer, reason=reason))
+    return ledger.submit(signed, attachment_source=draw_inputs_source(ledger))
+
+
+def extend(ledger: LedgerService, signer: Signer, actor: str, task_id: str, risk_class: str, count: int,
+           reason: str) -> Receipt:
+    """补抽: `count` more targets of `risk_class`, continuing the draw's order."""
+    signed = _sign(signer, actor, "draw.extend",
+                   ExtendBody(task_id=task_id, risk_class=risk_class, count=count, reason=reason))
+    return ledger.submit(signed, attachment_source=draw_inputs_source(ledger))
 
 
 def void_draw(ledger: LedgerService, signer: Signer, actor: str, task_id: str, reason: str) -> Receipt:
@@ -167,9 +201,9 @@ def draw_inputs_source(ledger: LedgerService) -> AttachmentSource:
             settings = ledger.processor.app.find(Settings.create_id())
             cooling_off = (settings.governance if settings is not None else GovernanceSettings()).draw_cooling_off_days
             return gather_inputs(ledger.config, task, position, rfc3339(command.recorded_at), cooling_off)
-        if task.commitment is None:
-            return None  # the decision refuses a run without a commitment
-        frozen = task.commitment
+        frozen = task.commitment if command.name == "draw.run" else task.drawn_from
+        if frozen is None:
+            return None  # the decision refuses a run without a commitment, a change without a draw
         return gather_inputs(ledger.config, task, frozen.position, frozen.committed_at, frozen.cooling_off_days)
 
     return source

@@ -47,11 +47,12 @@ INSPECTOR_RECORD = (get_topic(Inspector.Registered), get_topic(Inspector.Updated
 ITEM_RECORD = (get_topic(InspectionItem.Registered), get_topic(InspectionItem.Updated))
 RECLASSIFIED = get_topic(Entity.Reclassified)
 CONFLICT_DECLARED, CONFLICT_WITHDRAWN = get_topic(Inspector.ConflictDeclared), get_topic(Inspector.ConflictWithdrawn)
-TASK_CREATED, TASK_COMMITTED, TASK_DRAWN, TASK_VOIDED = (
-    get_topic(Task.Created), get_topic(Task.Committed), get_topic(Task.Drawn), get_topic(Task.Voided))
+TASK_CREATED, TASK_COMMITTED, TASK_DRAWN, TASK_VOIDED, TASK_EXTENDED = (
+    get_topic(Task.Created), get_topic(Task.Committed), get_topic(Task.Drawn), get_topic(Task.Voided),
+    get_topic(Task.Extended))
 GENESIS = get_topic(Ledger.Genesis)
 TOPICS = (GENESIS, *ENTITY_RECORD, *INSPECTOR_RECORD, *ITEM_RECORD, RECLASSIFIED, CONFLICT_DECLARED, CONFLICT_WITHDRAWN,
-          TASK_CREATED, TASK_COMMITTED, TASK_DRAWN, TASK_VOIDED)
+          TASK_CREATED, TASK_COMMITTED, TASK_DRAWN, TASK_VOIDED, TASK_EXTENDED)
 
 
 class _Entity(msgspec.Struct):
@@ -141,6 +142,12 @@ class RecordedVoid(msgspec.Struct):
     actor: str
 
 
+class _Extended(msgspec.Struct):
+    task_id: str
+    risk_class: str
+    targets: list[str]
+
+
 class _Genesis(msgspec.Struct):
     beacons: dict[str, dict[str, Any]]
 
@@ -201,6 +208,10 @@ class DrawState:
         elif topic == TASK_DRAWN:
             drawn = msgspec.json.decode(state, type=RecordedDraw)
             self.draws.setdefault(drawn.task_id, []).append([row.seq, drawn.targets, None])
+        elif topic == TASK_EXTENDED:
+            more = msgspec.json.decode(state, type=_Extended)
+            targets = self.draws[more.task_id][-1][1]
+            targets[more.risk_class] = [*targets.get(more.risk_class, []), *more.targets]
         elif topic == TASK_VOIDED:
             void = msgspec.json.decode(state, type=RecordedVoid)
             if not void.commitment_only:

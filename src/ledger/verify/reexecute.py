@@ -57,6 +57,8 @@ IMPORT_ROW_CODES = frozenset({"invalid_rows", "unknown_reference", "out_of_juris
 
 
 COMMAND_TOPIC = "drledger/command/Accepted"
+# Commands that decide on the inputs frozen by the task's commitment.
+FROZEN_INPUTS = frozenset({"draw.run", "draw.recuse", "draw.substitute", "draw.extend"})
 
 
 IMPORT_TOPIC = "drledger/import/Recorded"
@@ -223,11 +225,9 @@ class Reexecution:
             self.state.copies = True
         self._compare(first, command, rows, _events_of(expected))
         self.report.commands[command.name] += 1
-        task_id = command.content.body.get("task_id")
         if command.name == "draw.commit":
-            self.frozen[task_id] = self._pending_inputs  # frozen until the run (or a void) of this commitment
-        elif command.name == "draw.run":
-            self.frozen.pop(task_id, None)
+            # Frozen for this commitment's draw, and for the substitutions and 补抽 after it.
+            self.frozen[command.content.body.get("task_id")] = self._pending_inputs
         return expected
 
     def _attachment(self, command: Command, rows: list[ChainRow]) -> Any:
@@ -239,7 +239,7 @@ class Reexecution:
             self._pending_inputs = self.draws.inputs_at(task_id, self.state.position, rfc3339(command.recorded_at),
                                                         governance(self.state).draw_cooling_off_days)
             return self._pending_inputs
-        if command.name == "draw.run" and isinstance(task_id, str):
+        if command.name in FROZEN_INPUTS and isinstance(task_id, str):
             return self.frozen.get(task_id)
         return None
 
@@ -325,7 +325,7 @@ class Reexecution:
         self.report.refusals += 1
 
     def _refused_attachment(self, command: Command) -> Any:
-        if command.name in ("draw.commit", "draw.run"):
+        if command.name == "draw.commit" or command.name in FROZEN_INPUTS:
             return self._attachment(command, [])
         return None
 
