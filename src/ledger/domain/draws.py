@@ -531,11 +531,13 @@ def decide_run(state: State, command: Command, inputs: object) -> list[LedgerAgg
     return [task]
 
 
-def results_exist(state: State, task: Task) -> bool:
+def results_exist(state: State, task: Task, targets: tuple[str, ...] | None = None) -> bool:
+    """Whether a result is recorded for any of `targets` (default: every drawn target) of the task."""
     from ledger.domain.results import InspectionResult
 
-    return any(state.get(InspectionResult, InspectionResult.create_id(task.task_id, team.target)) is not None
-               for team in task.teams)
+    wanted = targets if targets is not None else tuple(team.target for team in task.teams)
+    return any(state.get(InspectionResult, InspectionResult.create_id(task.task_id, target)) is not None
+               for target in wanted)
 
 
 @command("draw.void", "drawer")
@@ -600,6 +602,8 @@ def _replace(state: State, command: Command, task_id: str, target: str, leaving:
         raise Refusal("not_drawn", f"{where}: {short(target)} is not a drawn target")
     if leaving not in team.inspectors:
         raise Refusal("not_on_team", f"{where}: {short(leaving)} is not an officer of the team of {target}")
+    if results_exist(state, task, (target,)):
+        raise Refusal("result_exists", f"{where}: a result for {target} is recorded: its team stands as it was")
     if task.substitutions >= substitution_cap(task):
         raise Refusal("substitution_cap", f"{where}: {task.substitutions} substitution(s) already, the most this"
                                           f" draw allows ({substitution_cap(task)}: one in ten targets)")

@@ -145,6 +145,34 @@ def _refusal_rows(refusals: list[q.RefusalRow]) -> list[TraceRow]:
     return out
 
 
+class _Substituted(msgspec.Struct):
+    task_id: str
+    target: str
+    leaving: str
+    joining: str
+    basis: str
+    reason: str
+    actor: str
+
+
+def _substitutions(config: StoreConfig, task_id: str, uscc: str) -> list[TraceRow]:
+    """Who left the target's team and who joined (替换), from the events (the team row shows the team as it stands)."""
+    from eventsourcing.utils import get_topic
+
+    from ledger.domain.draws import Task
+    from ledger.store.reader import open_reader
+
+    with open_reader(config) as reader:
+        found = reader.events_with_topics([get_topic(Task.Substituted)])
+    rows = []
+    for row in found:
+        change = msgspec.json.decode(row.state or b"", type=_Substituted)
+        if (change.task_id, change.target) == (task_id, uscc):
+            rows.append(TraceRow(seq=row.seq, at="", kind="substituted", actor=change.actor, detail=_json(
+                {"leaving": change.leaving, "joining": change.joining, "basis": change.basis, "reason": change.reason})))
+    return rows
+
+
 def trace(config: StoreConfig, task_id: str, uscc: str) -> list[TraceRow]:
     with _read(config) as (conn, dialect):
         rows = [TraceRow(seq=t.drawn_seq, at="", kind="drawn", actor="",
@@ -152,11 +180,12 @@ def trace(config: StoreConfig, task_id: str, uscc: str) -> list[TraceRow]:
                 for t in q.teams_of_target(conn, dialect, task_id, uscc)]
         rows += [TraceRow(seq=t.seq, at=t.at, kind=t.kind, actor=t.actor, detail=t.detail)
                  for t in q.timeline(conn, dialect, task_id, uscc)]
+        rows += _substitutions(config, task_id, uscc)
         commands = commands_for(conn, dialect, [r.seq for r in rows])
         for row in rows:
             command = commands.get(row.seq)
             _signed_by(row, command)
-            if row.kind == "drawn" and command is not None:
+            if row.kind in ("drawn", "substituted") and command is not None:
                 row.at, row.actor = command.recorded_at, command.actor
         rows += _refusal_rows(q.refusals(conn, dialect, task_id=task_id, uscc=uscc))
     return _with_hashes(config, rows)
