@@ -336,7 +336,8 @@ ALLOWED: dict[str, set[str]] = {
     "actor.rotate_key": set(ROLES), "ledger.rotate_key": {"admin"},
     "directory.import": {"list_manager", "admin"},
     "plan.create": {"planner"}, "task.create": {"planner"},
-    "draw.commit": {"drawer"}, "draw.run": {"drawer"}, "draw.void": {"drawer"},
+    "draw.commit": {"drawer"}, "draw.run": {"drawer"}, "draw.void": {"drawer"}, "draw.extend": {"drawer"},
+    "draw.recuse": {"inspector"}, "draw.substitute": {"reviewer"},
     "result.record": {"inspector"}, "result.correct": {"inspector"}, "result.disclose": {"inspector"},
     "settings.results": {"admin"}, "settings.calendar": {"admin"}, "settings.governance": {"admin"},
     "witness.add": {"admin"}, "witness.remove": {"admin"},
@@ -345,7 +346,7 @@ ALLOWED: dict[str, set[str]] = {
 # Commands whose object belongs to a department: "own" is a sub-department of the
 # actor's, "other" a department outside it.
 SCOPED = {"actor.register", "directory.import", "plan.create", "task.create", "draw.commit", "draw.run",
-          "draw.void"}
+          "draw.void", "draw.extend", "draw.substitute"}
 # Ledger-wide powers: an admin of a department (as every matrix actor is) has them not.
 LEDGER_WIDE = {"ledger.rotate_key", "settings.results", "settings.calendar", "settings.governance", "witness.add",
                "witness.remove"}
@@ -401,6 +402,10 @@ def _body(name: str, scope: str, n: int) -> tuple[dict[str, Any], Any, Signer]:
         "draw.commit": {"task_id": f"T-{suffix}", "beacons": [{"network": "local-test-not-public", "round": 1}]},
         "draw.run": {"task_id": f"T-{suffix}", "signatures": ["00" * 48]},
         "draw.void": {"task_id": f"T-{suffix}", "reason": "测试"},
+        "draw.recuse": {"task_id": f"T-{suffix}", "target": "91110108551385082Q", "reason": "亲属"},
+        "draw.substitute": {"task_id": f"T-{suffix}", "target": "91110108551385082Q", "officer": "JX-1",
+                            "reason": "病假"},
+        "draw.extend": {"task_id": f"T-{suffix}", "risk_class": "C", "count": 1, "reason": "补抽"},
         "result.record": {"task_id": f"T-{suffix}", "uscc": "91110108551385082Q", "category": "no_issue",
                           "findings": "无", "methods": ["onsite"], "items": [f"I-{suffix}"],
                           "inspected_on": "2026-03-02"},
