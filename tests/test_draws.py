@@ -671,3 +671,26 @@ def test_an_altered_substitution_fails_verify(city: TestLedger, what: str, chang
     seq = _rewrite_draw(city.store, change, get_topic(Task.Substituted))
     report = verify_ledger(city.store)
     assert not report.ok and report.problems[0].position == seq and "draw.recuse" in report.problems[0].what, what
+
+
+def test_verify_says_which_commitments_a_witness_saw_before_their_round(city: TestLedger) -> None:
+    """A commitment is in a checkpoint a witness cosigned before the named round was published: its
+    time is attested from outside. One never cosigned in time rests on the operator's clock alone."""
+    from ledger.services.checkpoints import publish_checkpoint
+    from ledger.services.setup import load_ledger_signer
+    from ledger.services.witnesses import push_all
+    from tests.test_witness import log_key, register
+    from tests.witness_server import SpecWitness
+
+    new_task(city, "T1")
+    commit(city, "T1", rounds=(next_round(600),))
+    with SpecWitness() as witness:
+        register(city, witness)
+        witness.trust(log_key(city.store))
+        publish_checkpoint(city.store, load_ledger_signer(city.store))
+        assert push_all(city.store)[0].ok
+    new_task(city, "T2")
+    commit(city, "T2", rounds=(next_round(600),))
+    report = verify_ledger(city.store)
+    assert report.ok, report.problems
+    assert (report.checks["commitments_witnessed_in_time"], report.checks["commitments_operator_timed"]) == (1, 1)

@@ -211,6 +211,12 @@ def verify(
             f" {report.checks.get('draws_replayed', 0)} draws, {report.checks.get('draw_voids', 0)} voids,"
             f" {report.checks.get('abandoned_commitments', 0)} abandoned commitments (drledger draw list)"
         )
+        if report.checks.get("draw_commitments"):
+            click.echo(
+                f"draw timing: {report.checks.get('commitments_witnessed_in_time', 0)} commitment(s) cosigned by a"
+                " witness before their beacon round was published;"
+                f" {report.checks.get('commitments_operator_timed', 0)} attested by the operator's clock alone"
+            )
         if report.trusted_key:
             click.echo(f"genesis ledger key matches the trusted key {report.trusted_key} (pinned by {report.ledger_key_source})")
         if report.expected_head:

@@ -514,6 +514,11 @@ def _parse_signature_line(line: str) -> tuple[str, int, bytes]:
     return name, int.from_bytes(raw[:4], "big"), raw[4:]
 
 
+def signature_line(line: str) -> tuple[str, int, bytes]:
+    """(key name, key hash, signature bytes) of one note signature line ("— name base64")."""
+    return _parse_signature_line(line.strip())
+
+
 def _index_verifiers(verifiers: Iterable[Verifier]) -> dict[tuple[str, int], Verifier]:
     index: dict[tuple[str, int], Verifier] = {}
     for v in verifiers:

@@ -281,6 +281,7 @@ def verify_ledger(
         elif replay_failure is not None:
             raise replay_failure
     problems.sort(key=lambda p: (p.position is None, p.position or 0))
+    timing = draw_timing(config, log.witnessed) if not problems else {}
     warnings = [] if trusted_key is not None else [unpinned_warning(schedule.genesis_key)]
     warnings += local_beacon_warnings(config)
     return VerifyReport(
@@ -303,7 +304,7 @@ def verify_ledger(
         checks={"checkpoints": log.checkpoints, "cosignatures": log.cosignatures, "tree_nodes": log.tree_nodes,
                 "commands_reexecuted": sum(replay.commands.values()), "refusals_rechecked": replay.refusals,
                 "draws_replayed": replay.commands["draw.run"], "draw_commitments": replay.commands["draw.commit"],
-                "draw_voids": replay.commands["draw.void"], "abandoned_commitments": replay.abandoned},
+                "draw_voids": replay.commands["draw.void"], "abandoned_commitments": replay.abandoned, **timing},
     )
 
 
@@ -328,6 +329,23 @@ def _replay(config: StoreConfig, size: int,
             return reexecute(reader, progress), None
         except Exception as failure:  # noqa: BLE001 - judged by the caller, once the bytes are checked
             return ReplayReport(), failure
+
+
+def draw_timing(config: StoreConfig, witnessed: list[tuple[int, int]]) -> dict[str, int]:
+    """How many commitments a witness saw before their first named round was published (a
+    cosignature, timed before it, on a checkpoint that includes the commitment), and how many
+    have only the operator's recorded time to show they came first."""
+    from ledger.verify.draws import TASK_COMMITTED, RecordedCommitment
+
+    with open_reader(config) as reader:
+        rows = reader.events_with_topics([TASK_COMMITTED])
+    in_time = 0
+    for row in rows:
+        committed = msgspec.json.decode(row.state or b"", type=RecordedCommitment)
+        first_round = min(b.published_at for b in committed.beacons)
+        if any(size >= row.seq and at < first_round for size, at in witnessed):
+            in_time += 1
+    return {"commitments_witnessed_in_time": in_time, "commitments_operator_timed": len(rows) - in_time}
 
 
 def local_beacon_warnings(config: StoreConfig) -> list[str]:

@@ -66,6 +66,7 @@ class LogCheck(msgspec.Struct):
     cosignatures: int = 0
     tree_nodes: int = 0
     roots: dict[int, bytes] = {}  # rebuilt from the chain, at each checkpoint's size and at `root_sizes`
+    witnessed: list[tuple[int, int]] = []  # (checkpoint size, cosignature time) of every valid cosignature
 
 
 def check_log(config: StoreConfig, root_sizes: Iterable[int] = ()) -> LogCheck:
@@ -77,7 +78,7 @@ def check_log(config: StoreConfig, root_sizes: Iterable[int] = ()) -> LogCheck:
         wanted = {cp.size for cp in stored if 0 < cp.size <= size} | {n for n in root_sizes if 0 < n <= size}
         problems, roots, nodes = _check_tree(reader, size, wanted)
         roots[0] = EMPTY_ROOT
-        cosigned = 0
+        cosigned, witnessed = 0, []
         if stored:
             try:
                 schedule = key_schedule(reader)
@@ -85,9 +86,10 @@ def check_log(config: StoreConfig, root_sizes: Iterable[int] = ()) -> LogCheck:
                 return LogCheck(problems + [Problem(1, f"checkpoints cannot be checked: {error.what}")], len(stored),
                                 roots=roots)
             problems += _check_checkpoints(reader, stored, schedule, roots, size)
-            cosign_problems, cosigned = check_cosignatures(reader, stored)
+            cosign_problems, witnessed = check_cosignatures(reader, stored)
+            cosigned = len(witnessed)
             problems += cosign_problems
-    return LogCheck(problems, len(stored), cosigned, nodes, roots)
+    return LogCheck(problems, len(stored), cosigned, nodes, roots, witnessed)
 
 
 def saved_checkpoint_problem(note: str, schedule: LedgerKeySchedule, roots: dict[int, bytes], size: int,
@@ -208,11 +210,14 @@ def line_verifies(stored: StoredCheckpoint, line: str, verifier: CosignatureV1Ve
         return False
 
 
-def check_cosignatures(reader: LedgerReader, stored: list[StoredCheckpoint]) -> tuple[list[Problem], int]:
-    """Every stored cosignature verifies with its witness's registered key."""
+def check_cosignatures(reader: LedgerReader,
+                       stored: list[StoredCheckpoint]) -> tuple[list[Problem], list[tuple[int, int]]]:
+    """Every stored cosignature verifies with its witness's registered key; the (size, time)
+    each valid one attests: the checkpoint of that size existed at that time."""
     by_size = {cp.size: cp for cp in stored}
     witnesses = {w.name: w for w in registered_witnesses(reader)}
-    problems, checked = [], 0
+    problems: list[Problem] = []
+    checked: list[tuple[int, int]] = []
     for c in cosignatures(reader):
         cp, w = by_size.get(c.size), witnesses.get(c.witness)
         if cp is None:
@@ -222,8 +227,15 @@ def check_cosignatures(reader: LedgerReader, stored: list[StoredCheckpoint]) -> 
         elif not _verifies_as(cp, c.line, w):
             problems.append(Problem(None, f"cosignature by {c.witness!r} on the checkpoint at size {c.size} does not verify"))
         else:
-            checked += 1
+            checked.append((c.size, cosignature_time(c.line)))
     return problems, checked
+
+
+def cosignature_time(line: str) -> int:
+    """The time a valid cosignature/v1 line states (seconds since the epoch)."""
+    from ledger.integrity.note import decode_cosignature, signature_line
+
+    return decode_cosignature(signature_line(line)[2])[0]
 
 
 def count_witnesses(reader: LedgerReader, required: int) -> WitnessCount:
