@@ -117,6 +117,24 @@ def test_duplicates_in_a_large_input_are_refused(tmp_path: Path) -> None:
     assert_refused(result, "line 120001 (same as line 8)")
 
 
+@pytest.mark.parametrize("where", ["parent's part", "child's part"])
+def test_duplicates_inside_one_part_of_a_large_input_are_refused(tmp_path: Path, where: str) -> None:
+    # Each process checks its own part; the refusal is worded on the whole input.
+    ids = [f"ID-{k}" for k in range(120_000)]
+    first, second = (10, 20) if where == "parent's part" else (110_000, 119_000)
+    ids[second] = ids[first]
+    result = run("--seed", "s", "--ids", write(tmp_path, "\n".join(ids).encode()), "--n", "1")
+    assert_refused(result, f"line {second + 1} (same as line {first + 1})")
+
+
+def test_a_blank_line_is_named_before_duplicates_in_a_large_input(tmp_path: Path) -> None:
+    ids = [f"ID-{k}" for k in range(120_000)]
+    ids[5] = ids[4]
+    ids[115_000] = ""
+    result = run("--seed", "s", "--ids", write(tmp_path, "\n".join(ids).encode()), "--n", "1")
+    assert_refused(result, "blank line at line 115001")
+
+
 def test_many_problems_are_counted_not_all_listed() -> None:
     result = run("--seed", "s", "--ids", "-", "--n", "1", stdin=b"a\n" + b"\n" * 25 + b"b\n")
     assert_refused(result, "and 15 more")

@@ -3,10 +3,14 @@
 Only click is imported at module level; the sampler is imported inside the
 command so that `drledger sample --help` stays instant.
 
-For a large file the hashing is split between this process and one forked
-child.  The child is forked right after the file is read and splits its own
-part of the raw bytes, so that it touches no Python object of the parent
-(touching them would copy the parent's memory page by page).
+For a large file the work is split between this process and one forked
+child, which take about half of the lines each.  The child is forked right
+after the file is read and splits its own part of the raw bytes, so that it
+touches no Python object of the parent (touching them would copy the
+parent's memory page by page).  Each process checks its own part for
+duplicates and hashes it; the parent also checks the whole input's text and
+blank lines, and that no line of the child's part is one of its own.  Any
+refusal is then worded by the same whole-input checks as without a child.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from itertools import islice
 from typing import TYPE_CHECKING, BinaryIO
 
 import click
@@ -24,10 +29,10 @@ if TYPE_CHECKING:
 
 # Below this many IDs hashing takes a few tens of ms: not worth a second process.
 _PARALLEL_MIN_IDS = 100_000
-# The child's share of the IDs: the parent also checks blank lines and
-# duplicates over the whole file, so it takes the smaller part (balanced by
-# measuring both processes' CPU time on 1M IDs).
-_CHILD_SHARE = 0.67
+# The child's share of the IDs: the parent also splits and checks the whole
+# text and looks the child's lines up in its own set, so it takes the smaller
+# part (balanced by measuring both processes' CPU time on 1M IDs).
+_CHILD_SHARE = 0.55
 # Line numbers named in one error message; the rest are counted.
 _MAX_LINES_SHOWN = 10
 
@@ -149,8 +154,17 @@ class _Child:
             self.pid = 0
 
 
+def _child_work(data: bytes, cut: int, prefix: bytes, limit: int) -> bytes:
+    """In the child: its lines' scan, after one byte saying whether they are distinct."""
+    from ledger.draw.sampler import scan
+
+    lines = lines_of(data[cut:])
+    distinct = len(set(lines)) == len(lines)
+    return bytes([distinct]) + scan(prefix, lines, limit).to_bytes()
+
+
 def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[list[bytes], Scan]:
-    """Checked lines and their scan, the second part of ``data`` scanned in a child."""
+    """Checked lines and their scan, the second part of ``data`` checked and scanned in a child."""
     from ledger.draw.sampler import join_scans, scan
 
     expected = data.count(b"\n") + (not data.endswith(b"\n") and len(data) > 0)
@@ -159,25 +173,44 @@ def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[list[bytes], Scan
     cut = data.find(b"\n", int(len(data) * (1 - _CHILD_SHARE))) + 1
     if expected >= _PARALLEL_MIN_IDS and cut > 0 and _cores() >= 2 and hasattr(os, "fork"):
         try:
-            child = _Child(lambda: scan(prefix, lines_of(data[cut:]), limit).to_bytes())
+            child = _Child(lambda: _child_work(data, cut, prefix, limit))
         except OSError:  # no process to spare: one process does it all
             child = None
     try:
-        refuse_bad_text(data)  # here, so that it overlaps the child's hashing
+        refuse_bad_text(data)  # here, so that it overlaps the child's work
         lines = lines_of(data)
         refuse_blank_lines(lines)
-        refuse_duplicates(lines)
         if child is None:
+            refuse_duplicates(lines)
             return lines, scan(prefix, lines, limit)
         head = data.count(b"\n", 0, cut)
-        own = scan(prefix, lines[:head], limit)
-        rest = _scan_from(child.result())
-        if rest is None or head + len(rest.residues) != len(lines):
-            rest = scan(prefix, lines[head:], limit)  # the child failed: do its part here
-        return lines, join_scans([own, rest])
+        own = set(islice(lines, head))
+        distinct = len(own) == head and own.isdisjoint(islice(lines, head, None))
+        del own  # freed while the child works
+        if not distinct:
+            refuse_duplicates(lines)  # words the refusal
+        own_scan = scan(prefix, lines[:head], limit)
+        answer = _child_answer(child.result())
+        if answer is None or head + len(answer[1].residues) != len(lines):
+            # The child failed: its part is checked and scanned here.
+            refuse_duplicates(lines)
+            rest = scan(prefix, lines[head:], limit)
+        else:
+            child_distinct, rest = answer
+            if not child_distinct:
+                refuse_duplicates(lines)
+        return lines, join_scans([own_scan, rest])
     finally:
         if child is not None:
             child.stop()
+
+
+def _child_answer(sent: bytes | None) -> tuple[bool, Scan] | None:
+    """(the child's lines are distinct, their scan), or None for a failed or garbled answer."""
+    if not sent or sent[0] not in (0, 1):
+        return None
+    scanned = _scan_from(sent[1:])
+    return None if scanned is None else (sent[0] == 1, scanned)
 
 
 def _scan_from(sent: bytes | None) -> Scan | None:
