@@ -23,9 +23,18 @@ def drledger() -> str:
     return str(beside_python)
 
 
-def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+def run(*args: str, stdin: bytes = b"", sampler: str | None = None) -> subprocess.CompletedProcess[bytes]:
+    """`drledger sample ARGS`; sampler="pure" keeps numpy out (DRLEDGER_SAMPLER)."""
+    env = {k: v for k, v in os.environ.items() if k != "DRLEDGER_SAMPLER"}
+    if sampler is not None:
+        env["DRLEDGER_SAMPLER"] = sampler
     return subprocess.run([drledger(), "sample", *args], input=stdin, capture_output=True,
-                          timeout=120)
+                          timeout=120, env=env)
+
+
+# Above the size from which the command hashes in two processes and, unless told
+# otherwise, checks and orders with numpy (ledger.cli.sample._FAST_MIN_IDS).
+FAST_SIZE = 310_000
 
 
 def write(tmp_path: Path, data: bytes) -> str:
@@ -94,6 +103,36 @@ def test_large_input_uses_the_parallel_path_and_matches_the_library(tmp_path: Pa
     result = run("--seed", "parallel", "--ids", path, "--n", "1000", "--drop", "17")
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().splitlines() == sample("parallel", ids, n=1000, drop=17)
+
+
+def test_numpy_and_pure_paths_print_the_same_draw(tmp_path: Path) -> None:
+    ids = [f"91360502{k:09d}{k % 7}" for k in range(FAST_SIZE)]
+    path = write(tmp_path, ("\n".join(ids) + "\n").encode())
+    args = ("--seed", "both paths", "--ids", path, "--n", "3000", "--drop", "5")
+    fast, pure = run(*args), run(*args, sampler="pure")
+    assert fast.returncode == 0 and pure.returncode == 0, (fast.stderr, pure.stderr)
+    assert fast.stdout == pure.stdout
+    assert fast.stdout.decode().splitlines() == sample("both paths", ids, n=3000, drop=5)
+
+
+@pytest.mark.parametrize("sampler", [None, "pure"])
+@pytest.mark.parametrize(("first", "second"), [(10, 20), (1000, FAST_SIZE - 5), (FAST_SIZE - 900, FAST_SIZE - 2)],
+                         ids=["parent's part", "across parts", "child's part"])
+def test_duplicates_in_a_very_large_input_are_refused(tmp_path: Path, sampler: str | None, first: int,
+                                                      second: int) -> None:
+    ids = [f"ID-{k}" for k in range(FAST_SIZE)]
+    ids[second] = ids[first]
+    ids[second + 1] = ids[second]  # and a third one, next to it
+    result = run("--seed", "s", "--ids", write(tmp_path, "\n".join(ids).encode()), "--n", "1", sampler=sampler)
+    assert_refused(result, f"line {second + 1} (same as line {first + 1}), {second + 2} (same as line {first + 1})")
+
+
+def test_a_blank_line_is_named_before_duplicates_on_the_numpy_path(tmp_path: Path) -> None:
+    ids = [f"ID-{k}" for k in range(FAST_SIZE)]
+    ids[5] = ids[4]
+    ids[FAST_SIZE - 10] = ""
+    result = run("--seed", "s", "--ids", write(tmp_path, "\n".join(ids).encode()), "--n", "1")
+    assert_refused(result, f"blank line at line {FAST_SIZE - 9}")
 
 
 def test_blank_lines_are_refused_with_their_numbers() -> None:
@@ -192,3 +231,16 @@ def test_a_garbled_answer_from_the_child_is_not_trusted() -> None:
     assert _scan_from(good.to_bytes()) == good
     assert _scan_from(good.to_bytes()[:-1]) is None
     assert _scan_from(None) is None
+
+
+def test_a_garbled_or_missing_child_answer_is_not_trusted() -> None:
+    from ledger.cli.sample import _child_answer
+    from ledger.draw.sampler import scan, seed_prefix
+
+    good = scan(seed_prefix("s"), [b"a", b"b"], 9000)
+    evidence = b"\x01"
+    sent = len(evidence).to_bytes(8, "little") + evidence + good.to_bytes()
+    assert _child_answer(sent) == (evidence, good)
+    assert _child_answer(sent[:-1]) is None
+    assert _child_answer((99).to_bytes(8, "little") + evidence + good.to_bytes()) is None
+    assert _child_answer(b"") is None and _child_answer(None) is None

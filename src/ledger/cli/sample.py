@@ -20,6 +20,7 @@ import signal
 import sys
 from collections.abc import Callable
 from itertools import islice
+from types import ModuleType
 from typing import TYPE_CHECKING, BinaryIO
 
 import click
@@ -33,6 +34,9 @@ _PARALLEL_MIN_IDS = 100_000
 # text and looks the child's lines up in its own set, so it takes the smaller
 # part (balanced by measuring both processes' CPU time on 1M IDs).
 _CHILD_SHARE = 0.55
+# From this many IDs the per-ID arithmetic and the duplicate check run on numpy
+# arrays (ledger.draw.fastscan): importing numpy costs about 0.1 s.
+_FAST_MIN_IDS = 300_000
 # Line numbers named in one error message; the rest are counted.
 _MAX_LINES_SHOWN = 10
 
@@ -57,6 +61,8 @@ def refuse_bad_text(data: bytes) -> None:
     ...
     ledger.cli.sample.InputError: line 2: not valid UTF-8 (byte 3 of the input)
     """
+    if data.isascii():  # valid UTF-8, and no byte order mark (nothing decoded: no copy)
+        return
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -154,26 +160,54 @@ class _Child:
             self.pid = 0
 
 
-def _child_work(data: bytes, cut: int, prefix: bytes, limit: int) -> bytes:
-    """In the child: its lines' scan, after one byte saying whether they are distinct."""
+def _fast_scan(expected: int) -> ModuleType | None:
+    """ledger.draw.fastscan (numpy) for a large input, unless DRLEDGER_SAMPLER=pure or
+    numpy is missing; None: the reference path (ledger.draw.sampler) does it all."""
+    if expected < _FAST_MIN_IDS or os.environ.get("DRLEDGER_SAMPLER") == "pure":
+        return None
+    # No BLAS is used: one thread, so that importing numpy starts no thread pool.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    try:
+        from ledger.draw import fastscan
+    except ImportError:
+        return None
+    return fastscan
+
+
+def _check_part(fast: ModuleType | None, prefix: bytes, lines: list[bytes], limit: int,
+                checked: bool = False) -> tuple[bytes, Scan]:
+    """(evidence about duplicates, scan) of one part of the lines.
+
+    Evidence: with numpy, the part's sorted digest words (fastscan.has_repeats
+    over all parts finds every duplicate); without, one byte: 1 if the part's
+    lines are distinct (`checked`: already known to be)."""
+    if fast is not None:
+        hashed = fast.digests(prefix, lines)
+        return fast.sorted_words(hashed), fast.scan_digests(hashed, limit)
     from ledger.draw.sampler import scan
 
-    lines = lines_of(data[cut:])
-    distinct = len(set(lines)) == len(lines)
-    return bytes([distinct]) + scan(prefix, lines, limit).to_bytes()
+    return bytes([checked or len(set(lines)) == len(lines)]), scan(prefix, lines, limit)
 
 
-def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[list[bytes], Scan]:
-    """Checked lines and their scan, the second part of ``data`` checked and scanned in a child."""
-    from ledger.draw.sampler import join_scans, scan
+def _child_work(data: bytes, cut: int, fast: ModuleType | None, prefix: bytes, limit: int) -> bytes:
+    """In the child: its lines' evidence and scan (see `_child_answer`)."""
+    evidence, scanned = _check_part(fast, prefix, lines_of(data[cut:]), limit)
+    return len(evidence).to_bytes(8, "little") + evidence + scanned.to_bytes()
+
+
+def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[list[bytes], Scan, ModuleType | None]:
+    """Checked lines, their scan, and fastscan if it made the scan; the second
+    part of ``data`` checked and scanned in a child."""
+    from ledger.draw.sampler import join_scans
 
     expected = data.count(b"\n") + (not data.endswith(b"\n") and len(data) > 0)
+    fast = _fast_scan(expected)
     child = None
     # Cut just after a line end, so that both parts are whole lines.
     cut = data.find(b"\n", int(len(data) * (1 - _CHILD_SHARE))) + 1
     if expected >= _PARALLEL_MIN_IDS and cut > 0 and _cores() >= 2 and hasattr(os, "fork"):
         try:
-            child = _Child(lambda: _child_work(data, cut, prefix, limit))
+            child = _Child(lambda: _child_work(data, cut, fast, prefix, limit))
         except OSError:  # no process to spare: one process does it all
             child = None
     try:
@@ -181,36 +215,48 @@ def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[list[bytes], Scan
         lines = lines_of(data)
         refuse_blank_lines(lines)
         if child is None:
-            refuse_duplicates(lines)
-            return lines, scan(prefix, lines, limit)
+            evidence, scanned = _check_part(fast, prefix, lines, limit)
+            if _may_repeat(fast, [evidence]):
+                refuse_duplicates(lines)  # words the refusal
+            return lines, scanned, fast
         head = data.count(b"\n", 0, cut)
-        own = set(islice(lines, head))
-        distinct = len(own) == head and own.isdisjoint(islice(lines, head, None))
-        del own  # freed while the child works
-        if not distinct:
-            refuse_duplicates(lines)  # words the refusal
-        own_scan = scan(prefix, lines[:head], limit)
+        if fast is None:
+            # The child checks its own lines; here, this part's and that none of the child's is one of them.
+            own = set(islice(lines, head))
+            if len(own) != head or not own.isdisjoint(islice(lines, head, None)):
+                refuse_duplicates(lines)
+            del own  # freed while the child works
+        own_evidence, own_scan = _check_part(fast, prefix, lines[:head], limit, checked=True)
         answer = _child_answer(child.result())
         if answer is None or head + len(answer[1].residues) != len(lines):
             # The child failed: its part is checked and scanned here.
+            answer = _check_part(fast, prefix, lines[head:], limit)
+        evidence, rest = answer
+        if _may_repeat(fast, [own_evidence, evidence]):
             refuse_duplicates(lines)
-            rest = scan(prefix, lines[head:], limit)
-        else:
-            child_distinct, rest = answer
-            if not child_distinct:
-                refuse_duplicates(lines)
-        return lines, join_scans([own_scan, rest])
+        return lines, join_scans([own_scan, rest]), fast
     finally:
         if child is not None:
             child.stop()
 
 
-def _child_answer(sent: bytes | None) -> tuple[bool, Scan] | None:
-    """(the child's lines are distinct, their scan), or None for a failed or garbled answer."""
-    if not sent or sent[0] not in (0, 1):
+def _may_repeat(fast: ModuleType | None, evidence: list[bytes]) -> bool:
+    """Whether the parts' evidence allows a duplicate ID (then `refuse_duplicates` decides).
+
+    Without numpy the parent has checked that no line of its part repeats
+    anywhere (see `_scan_ids`), so only the other parts' own bytes count."""
+    if fast is not None:
+        return bool(fast.has_repeats(evidence))
+    return any(part != b"\x01" for part in evidence)
+
+
+def _child_answer(sent: bytes | None) -> tuple[bytes, Scan] | None:
+    """(evidence, scan) from the child, or None for a failed or garbled answer."""
+    if sent is None or len(sent) < 8:
         return None
-    scanned = _scan_from(sent[1:])
-    return None if scanned is None else (sent[0] == 1, scanned)
+    size = int.from_bytes(sent[:8], "little")
+    scanned = _scan_from(sent[8 + size:])
+    return None if scanned is None or len(sent) < 8 + size else (sent[8:8 + size], scanned)
 
 
 def _scan_from(sent: bytes | None) -> Scan | None:
@@ -268,11 +314,14 @@ def sample(seed: str, ids_path: str, n: int, drop: int, tickets: bool) -> None:
     data = _read_all(ids_path)
     expected = data.count(b"\n") + 1
     prefix = seed_prefix(seed)
-    lines, scanned = _scan_ids(data, prefix, first_band_limit(min(drop + n, expected), expected))
+    lines, scanned, fast = _scan_ids(data, prefix, first_band_limit(min(drop + n, expected), expected))
     if drop + n > len(lines):
         what = f"--n {n}" if drop == 0 else f"--drop {drop} plus --n {n}"
         raise InputError(f"{what} is more than the {len(lines)} IDs in {ids_path!r}")
-    order = sample_utf8(seed, lines, n, drop, scanned=scanned)
+    if fast is not None:
+        order = list(islice(fast.draw_indices(prefix, lines, scanned), drop, drop + n))
+    else:
+        order = sample_utf8(seed, lines, n, drop, scanned=scanned)
     try:
         _write_draws(sys.stdout.buffer, prefix, lines, order, tickets)
     except BrokenPipeError:
