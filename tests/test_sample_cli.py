@@ -234,13 +234,31 @@ def test_a_garbled_answer_from_the_child_is_not_trusted() -> None:
 
 
 def test_a_garbled_or_missing_child_answer_is_not_trusted() -> None:
-    from ledger.cli.sample import _child_answer
+    from ledger.cli.sample import _child_answer, _pack
     from ledger.draw.sampler import scan, seed_prefix
 
-    good = scan(seed_prefix("s"), [b"a", b"b"], 9000)
-    evidence = b"\x01"
-    sent = len(evidence).to_bytes(8, "little") + evidence + good.to_bytes()
-    assert _child_answer(sent) == (evidence, good)
-    assert _child_answer(sent[:-1]) is None
-    assert _child_answer((99).to_bytes(8, "little") + evidence + good.to_bytes()) is None
+    good = scan(seed_prefix("s"), [b"a", b"b", b"c"], 10_000)  # every ID is a member
+    lines = b"\n".join([b"a", b"b", b"c"][i] for i in good.members)
+    sent = _pack([b"words", good.to_bytes(), b"\x00", lines])
+    answer = _child_answer(sent, fast=True)
+    assert answer is not None and (answer.words, answer.scan, answer.blank) == (b"words", good, False)
+    assert dict(zip(good.members, answer.members)) == {0: b"a", 1: b"b", 2: b"c"}
+    assert _child_answer(sent[:-1], fast=True) is None  # cut short
+    assert _child_answer(sent + b"x", fast=True) is None  # too long
+    assert _child_answer(_pack([b"words", good.to_bytes(), b"\x02", lines])) is None  # not a flag
+    assert _child_answer(_pack([b"words", good.to_bytes(), b"\x00", b"a\nb"]), fast=True) is None  # lines missing
+    assert _child_answer(_pack([b"words", good.to_bytes()[:-1], b"\x00", lines])) is None  # scan cut
     assert _child_answer(b"") is None and _child_answer(None) is None
+
+
+def test_lines_known_by_their_members_split_the_rest_only_when_asked() -> None:
+    from ledger.cli.sample import _Lines, lines_of
+
+    data = b"h0\nh1\nc0\r\nc1\nc2"
+    whole = lines_of(data)
+    lines = _Lines(data, len(whole), {3: b"c1"})
+    assert len(lines) == 5 and lines[3] == b"c1" and lines.all is None  # a member: nothing split
+    assert [lines[i] for i in range(5)] == whole == [b"h0", b"h1", b"c0", b"c1", b"c2"]
+    assert lines.all is not None
+    with pytest.raises(IndexError):
+        lines[5]

@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import islice
 from types import ModuleType
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import click
 
@@ -30,10 +30,15 @@ if TYPE_CHECKING:
 
 # Below this many IDs hashing takes a few tens of ms: not worth a second process.
 _PARALLEL_MIN_IDS = 100_000
-# The child's share of the IDs: the parent also splits and checks the whole
-# text and looks the child's lines up in its own set, so it takes the smaller
-# part (balanced by measuring both processes' CPU time on 1M IDs).
+# The child's share of the IDs (balanced by measuring both processes' CPU time
+# on 1M IDs). Without numpy the parent also splits the child's part and looks
+# its lines up in its own set, so it takes the smaller part; with numpy each
+# process splits only its own part and the parts are even.
 _CHILD_SHARE = 0.55
+_CHILD_SHARE_NUMPY = 0.5
+# The numpy path splits and hashes a part this many bytes at a time (about
+# 50 000 lines of 18-character IDs): the same memory serves every chunk.
+_CHUNK_BYTES = 1 << 20
 # From this many IDs the per-ID arithmetic and the duplicate check run on numpy
 # arrays (ledger.draw.fastscan): importing numpy costs about 0.1 s.
 _FAST_MIN_IDS = 300_000
@@ -174,37 +179,118 @@ def _fast_scan(expected: int) -> ModuleType | None:
     return fastscan
 
 
-def _check_part(fast: ModuleType | None, prefix: bytes, lines: list[bytes], limit: int,
-                checked: bool = False) -> tuple[bytes, Scan]:
-    """(evidence about duplicates, scan) of one part of the lines.
-
-    Evidence: with numpy, the part's sorted digest words (fastscan.has_repeats
-    over all parts finds every duplicate); without, one byte: 1 if the part's
-    lines are distinct (`checked`: already known to be)."""
-    if fast is not None:
-        hashed = fast.digests(prefix, lines)
-        return fast.sorted_words(hashed), fast.scan_digests(hashed, limit)
+def _pure_part(prefix: bytes, lines: list[bytes], limit: int, checked: bool = False) -> tuple[bytes, Scan]:
+    """(evidence, scan) of one part of the lines without numpy. Evidence: one
+    byte, 1 if the part's lines are distinct (`checked`: already known to be)."""
     from ledger.draw.sampler import scan
 
     return bytes([checked or len(set(lines)) == len(lines)]), scan(prefix, lines, limit)
 
 
-def _child_work(data: bytes, cut: int, fast: ModuleType | None, prefix: bytes, limit: int) -> bytes:
-    """In the child: its lines' evidence and scan (see `_child_answer`)."""
-    evidence, scanned = _check_part(fast, prefix, lines_of(data[cut:]), limit)
-    return len(evidence).to_bytes(8, "little") + evidence + scanned.to_bytes()
+class _Part(NamedTuple):
+    """What the numpy path knows of the lines data[start:stop] (see `_numpy_part`)."""
+
+    words: bytes  # the digests' sorted words: evidence about duplicates (fastscan.has_repeats)
+    scan: Scan
+    blank: bool  # whether a line is blank
+    members: list[bytes]  # the lines of scan.members, in that order
 
 
-def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[list[bytes], Scan, ModuleType | None]:
-    """Checked lines, their scan, and fastscan if it made the scan; the second
-    part of ``data`` checked and scanned in a child."""
+def _numpy_part(fast: ModuleType, prefix: bytes, data: bytes, start: int, stop: int, limit: int) -> _Part:
+    """The lines of data[start:stop] (whole lines), split, hashed and scanned
+    a chunk at a time, so that memory is reused: only the members' lines are
+    kept."""
     from ledger.draw.sampler import join_scans
 
+    words, scans, members, blank = [], [], [], False
+    at = start
+    while at < stop:
+        end = data.find(b"\n", at + _CHUNK_BYTES, stop) + 1 or stop  # after a line end, or the end
+        lines = lines_of(data[at:end])
+        blank = blank or b"" in lines
+        hashed = fast.digests(prefix, lines)
+        words.append(fast.words(hashed))
+        scanned = fast.scan_digests(hashed, limit)
+        scans.append(scanned)
+        members.extend([lines[i] for i in scanned.members])
+        at = end
+    if not scans:
+        scans.append(fast.scan_digests(b"", limit))
+    return _Part(fast.sort_words(words), join_scans(scans), blank, members)
+
+
+def _child_work(data: bytes, cut: int, fast: ModuleType | None, prefix: bytes, limit: int) -> bytes:
+    """In the child: its lines' evidence about duplicates, scan, whether one is
+    blank and, with numpy, the members' lines (see `_child_answer`)."""
+    if fast is not None:
+        part = _numpy_part(fast, prefix, data, cut, len(data), limit)
+        return _pack([part.words, part.scan.to_bytes(), bytes([part.blank]), b"\n".join(part.members)])
+    lines = lines_of(data[cut:])
+    evidence, scanned = _pure_part(prefix, lines, limit)
+    return _pack([evidence, scanned.to_bytes(), bytes([b"" in lines]), b""])
+
+
+def _pack(parts: list[bytes]) -> bytes:
+    return b"".join(len(part).to_bytes(8, "little") + part for part in parts)
+
+
+def _unpack(sent: bytes | None, count: int) -> list[bytes] | None:
+    """The `count` parts `_pack` joined, or None if `sent` is not exactly that."""
+    parts, at = [], 0
+    for _ in range(count):
+        if sent is None or len(sent) < at + 8:
+            return None
+        size = int.from_bytes(sent[at:at + 8], "little")
+        parts.append(sent[at + 8:at + 8 + size])
+        at += 8 + size
+    return parts if sent is not None and at == len(sent) else None
+
+
+def _child_answer(sent: bytes | None, fast: bool = False) -> _Part | None:
+    """The child's answer (words: its evidence), or None for a failed or garbled one."""
+    parts = _unpack(sent, 4)
+    scanned = None if parts is None else _scan_from(parts[1])
+    if parts is None or scanned is None or parts[2] not in (b"\x00", b"\x01"):
+        return None
+    members: list[bytes] = []
+    if fast:
+        members = parts[3].split(b"\n") if scanned.members else []
+        if len(members) != len(scanned.members):
+            return None
+    return _Part(parts[0], scanned, parts[2] == b"\x01", members)
+
+
+class _Lines(Sequence[bytes]):
+    """All the lines, of which only the members are at hand: the whole input is
+    split only if another line is asked for (a draw beyond the first bands)."""
+
+    def __init__(self, data: bytes, total: int, members: dict[int, bytes]) -> None:
+        self.data, self.total, self.members = data, total, members  # members: line index -> line
+        self.all: list[bytes] | None = None
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index: int) -> bytes:  # type: ignore[override] - integers only
+        if not 0 <= index < self.total:
+            raise IndexError(index)
+        if self.all is None:
+            found = self.members.get(index)
+            if found is not None:
+                return found
+            self.all = lines_of(self.data)
+        return self.all[index]
+
+
+def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[Sequence[bytes], Scan, ModuleType | None]:
+    """Checked lines, their scan, and fastscan if it made the scan; the second
+    part of ``data`` checked and scanned in a child."""
     expected = data.count(b"\n") + (not data.endswith(b"\n") and len(data) > 0)
     fast = _fast_scan(expected)
     child = None
     # Cut just after a line end, so that both parts are whole lines.
-    cut = data.find(b"\n", int(len(data) * (1 - _CHILD_SHARE))) + 1
+    share = _CHILD_SHARE if fast is None else _CHILD_SHARE_NUMPY
+    cut = data.find(b"\n", int(len(data) * (1 - share))) + 1
     if expected >= _PARALLEL_MIN_IDS and cut > 0 and _cores() >= 2 and hasattr(os, "fork"):
         try:
             child = _Child(lambda: _child_work(data, cut, fast, prefix, limit))
@@ -212,32 +298,66 @@ def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[list[bytes], Scan
             child = None
     try:
         refuse_bad_text(data)  # here, so that it overlaps the child's work
+        if fast is not None:
+            return _numpy_scan(data, expected, cut, child, fast, prefix, limit)
         lines = lines_of(data)
         refuse_blank_lines(lines)
         if child is None:
-            evidence, scanned = _check_part(fast, prefix, lines, limit)
-            if _may_repeat(fast, [evidence]):
+            evidence, scanned = _pure_part(prefix, lines, limit)
+            if _may_repeat(None, [evidence]):
                 refuse_duplicates(lines)  # words the refusal
-            return lines, scanned, fast
-        head = data.count(b"\n", 0, cut)
-        if fast is None:
-            # The child checks its own lines; here, this part's and that none of the child's is one of them.
-            own = set(islice(lines, head))
-            if len(own) != head or not own.isdisjoint(islice(lines, head, None)):
-                refuse_duplicates(lines)
-            del own  # freed while the child works
-        own_evidence, own_scan = _check_part(fast, prefix, lines[:head], limit, checked=True)
-        answer = _child_answer(child.result())
-        if answer is None or head + len(answer[1].residues) != len(lines):
-            # The child failed: its part is checked and scanned here.
-            answer = _check_part(fast, prefix, lines[head:], limit)
-        evidence, rest = answer
-        if _may_repeat(fast, [own_evidence, evidence]):
-            refuse_duplicates(lines)
-        return lines, join_scans([own_scan, rest]), fast
+            return lines, scanned, None
+        return _pure_with_child(data, cut, lines, child, prefix, limit)
     finally:
         if child is not None:
             child.stop()
+
+
+def _pure_with_child(data: bytes, cut: int, lines: list[bytes], child: _Child, prefix: bytes,
+                     limit: int) -> tuple[list[bytes], Scan, None]:
+    from ledger.draw.sampler import join_scans
+
+    head = data.count(b"\n", 0, cut)
+    # The child checks its own lines; here, this part's and that none of the child's is one of them.
+    own = set(islice(lines, head))
+    if len(own) != head or not own.isdisjoint(islice(lines, head, None)):
+        refuse_duplicates(lines)
+    del own  # freed while the child works
+    own_scan = _pure_part(prefix, lines[:head], limit, checked=True)[1]
+    answer = _child_answer(child.result())
+    if answer is None or head + len(answer.scan.residues) != len(lines):
+        # The child failed: its part is checked and scanned here.
+        evidence, rest = _pure_part(prefix, lines[head:], limit)
+    else:
+        evidence, rest = answer.words, answer.scan
+    if _may_repeat(None, [evidence]):
+        refuse_duplicates(lines)
+    return lines, join_scans([own_scan, rest]), None
+
+
+def _numpy_scan(data: bytes, expected: int, cut: int, child: _Child | None, fast: ModuleType, prefix: bytes,
+                limit: int) -> tuple[Sequence[bytes], Scan, ModuleType]:
+    """With numpy: each process splits and hashes its own part a chunk at a
+    time and keeps only the members' lines; the whole input is split here only
+    to word a refusal, or for a draw beyond the first bands."""
+    from ledger.draw.sampler import join_scans
+
+    parts = [_numpy_part(fast, prefix, data, 0, cut if child is not None else len(data), limit)]
+    if child is not None:
+        answer = _child_answer(child.result(), fast=True)
+        if answer is None or len(parts[0].scan.residues) + len(answer.scan.residues) != expected:
+            answer = _numpy_part(fast, prefix, data, cut, len(data), limit)  # the child failed: done here
+        parts.append(answer)
+    if any(part.blank for part in parts):
+        refuse_blank_lines(lines_of(data))  # words the refusal
+    if _may_repeat(fast, [part.words for part in parts]):
+        refuse_duplicates(lines_of(data))
+    members: dict[int, bytes] = {}
+    offset = 0
+    for part in parts:
+        members.update(zip([offset + i for i in part.scan.members], part.members))
+        offset += len(part.scan.residues)
+    return _Lines(data, expected, members), join_scans([part.scan for part in parts]), fast
 
 
 def _may_repeat(fast: ModuleType | None, evidence: list[bytes]) -> bool:
@@ -250,15 +370,6 @@ def _may_repeat(fast: ModuleType | None, evidence: list[bytes]) -> bool:
     return any(part != b"\x01" for part in evidence)
 
 
-def _child_answer(sent: bytes | None) -> tuple[bytes, Scan] | None:
-    """(evidence, scan) from the child, or None for a failed or garbled answer."""
-    if sent is None or len(sent) < 8:
-        return None
-    size = int.from_bytes(sent[:8], "little")
-    scanned = _scan_from(sent[8 + size:])
-    return None if scanned is None or len(sent) < 8 + size else (sent[8:8 + size], scanned)
-
-
 def _scan_from(sent: bytes | None) -> Scan | None:
     from ledger.draw.sampler import Scan
 
@@ -268,7 +379,7 @@ def _scan_from(sent: bytes | None) -> Scan | None:
         return None
 
 
-def _write_draws(out: BinaryIO, prefix: bytes, lines: list[bytes], order: list[int],
+def _write_draws(out: BinaryIO, prefix: bytes, lines: Sequence[bytes], order: list[int],
                  tickets: bool) -> None:
     if tickets:
         from ledger.draw.sampler import utf8_ticket
@@ -327,3 +438,6 @@ def sample(seed: str, ids_path: str, n: int, drop: int, tickets: bool) -> None:
     except BrokenPipeError:
         # A reader such as `head` stopped early: not our error; keep exit quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    from ledger.cli.main import leave_now
+
+    leave_now()  # the console script ends here, without freeing the lines one by one

@@ -33,7 +33,7 @@ import numpy as np
 from ledger.draw import sampler
 from ledger.draw.sampler import _BANDS, _KEY_DIGITS, Scan, _band_mask, _prefix_key
 
-__all__ = ["digests", "draw_indices", "has_repeats", "scan", "scan_digests", "sorted_words"]
+__all__ = ["digests", "draw_indices", "has_repeats", "scan", "scan_digests", "sort_words", "words"]
 
 _DIGEST = 32
 # 2**(64 * (3 - k)) mod 10**BAND_DIGITS, for the words w0 (most significant) .. w3.
@@ -106,21 +106,28 @@ def draw_indices(prefix: bytes, ids_utf8: Sequence[bytes], scanned: Scan) -> Ite
     yield from sampler.draw_indices(prefix, ids_utf8, scanned._replace(members=array("Q"), keys=array("Q")))
 
 
-def sorted_words(hashed: bytes | bytearray) -> bytes:
-    """The last 8 bytes of each digest as sorted 64-bit words (native order): equal IDs
-    give equal words, so `has_repeats` over these finds every duplicate ID."""
-    words = np.frombuffer(hashed, dtype=np.uint64)[3::4].copy()
-    words.sort()
-    return words.tobytes()
+def words(hashed: bytes | bytearray) -> np.ndarray:
+    """The last 8 bytes of each digest as a 64-bit word (native order), in ID order.
+
+    Equal IDs give equal words, so `has_repeats` over the sorted words of all
+    the IDs (`sort_words`) finds every duplicate ID."""
+    return np.frombuffer(hashed, dtype=np.uint64)[3::4].copy()
+
+
+def sort_words(parts: Sequence[np.ndarray]) -> bytes:
+    """The `words` of consecutive chunks of IDs, together and sorted."""
+    merged = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+    merged.sort()
+    return merged.tobytes()
 
 
 def has_repeats(parts: Sequence[bytes]) -> bool:
-    """Whether some word occurs twice among the `sorted_words` of all parts.
+    """Whether some word occurs twice among the `sort_words` of all parts.
 
     True may also mean two distinct IDs share 64 digest bits (about 1 in 3e7
     for 1M IDs): the caller then compares the IDs themselves.
 
-    >>> a, b = sorted_words(bytes(range(32))), sorted_words(bytes(range(1, 33)))
+    >>> a, b = sort_words([words(bytes(range(32)))]), sort_words([words(bytes(range(1, 33)))])
     >>> has_repeats([a, b]), has_repeats([a, a])
     (False, True)
     """
