@@ -241,7 +241,7 @@ def test_a_garbled_or_missing_child_answer_is_not_trusted() -> None:
     lines = b"\n".join([b"a", b"b", b"c"][i] for i in good.members)
     sent = _pack([b"words", good.to_bytes(), b"\x00", lines])
     answer = _child_answer(sent, fast=True)
-    assert answer is not None and (answer.words, answer.scan, answer.blank) == (b"words", good, False)
+    assert answer is not None and (answer.evidence, answer.scan, answer.blank) == (b"words", good, False)
     assert dict(zip(good.members, answer.members)) == {0: b"a", 1: b"b", 2: b"c"}
     assert _child_answer(sent[:-1], fast=True) is None  # cut short
     assert _child_answer(sent + b"x", fast=True) is None  # too long

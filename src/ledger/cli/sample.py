@@ -4,13 +4,22 @@ Only click is imported at module level; the sampler is imported inside the
 command so that `drledger sample --help` stays instant.
 
 For a large file the work is split between this process and one forked
-child, which take about half of the lines each.  The child is forked right
-after the file is read and splits its own part of the raw bytes, so that it
-touches no Python object of the parent (touching them would copy the
-parent's memory page by page).  Each process checks its own part for
-duplicates and hashes it; the parent also checks the whole input's text and
-blank lines, and that no line of the child's part is one of its own.  Any
-refusal is then worded by the same whole-input checks as without a child.
+child, which take about half of the lines each (hashlib releases the GIL
+only for inputs of 2047 bytes or more: threads would hash one at a time).
+The child is forked right after the file is read and splits its own part of
+the raw bytes, so that it touches no Python object of the parent (touching
+them would copy the parent's memory page by page).  Each process checks its
+own part for blank lines and duplicates and hashes it; any refusal is then
+worded by the same whole-input checks as without a child.
+
+Two paths give the same output (tests/test_sample_cli.py runs both):
+
+* the reference, ledger.draw.sampler: the parent splits the whole input,
+  checks its part with a set and looks the child's lines up in it;
+* from 300 000 IDs, with numpy (ledger.draw.fastscan): each process splits
+  and hashes its part a chunk at a time, keeping only the members' lines,
+  and the digests' last 8 bytes, sorted in each process and merged here,
+  find any duplicate.  DRLEDGER_SAMPLER=pure keeps the reference path.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ _CHILD_SHARE_NUMPY = 0.5
 # 50 000 lines of 18-character IDs): the same memory serves every chunk.
 _CHUNK_BYTES = 1 << 20
 # From this many IDs the per-ID arithmetic and the duplicate check run on numpy
-# arrays (ledger.draw.fastscan): importing numpy costs about 0.1 s.
+# arrays (ledger.draw.fastscan): importing numpy costs 0.06-0.1 s.
 _FAST_MIN_IDS = 300_000
 # Line numbers named in one error message; the rest are counted.
 _MAX_LINES_SHOWN = 10
@@ -190,7 +199,9 @@ def _pure_part(prefix: bytes, lines: list[bytes], limit: int, checked: bool = Fa
 class _Part(NamedTuple):
     """What the numpy path knows of the lines data[start:stop] (see `_numpy_part`)."""
 
-    words: bytes  # the digests' sorted words: evidence about duplicates (fastscan.has_repeats)
+    # About duplicates. numpy: the digests' sorted words (fastscan.has_repeats over
+    # all parts); the reference path: one byte, 1 if the part's lines are distinct.
+    evidence: bytes
     scan: Scan
     blank: bool  # whether a line is blank
     members: list[bytes]  # the lines of scan.members, in that order
@@ -224,7 +235,7 @@ def _child_work(data: bytes, cut: int, fast: ModuleType | None, prefix: bytes, l
     blank and, with numpy, the members' lines (see `_child_answer`)."""
     if fast is not None:
         part = _numpy_part(fast, prefix, data, cut, len(data), limit)
-        return _pack([part.words, part.scan.to_bytes(), bytes([part.blank]), b"\n".join(part.members)])
+        return _pack([part.evidence, part.scan.to_bytes(), bytes([part.blank]), b"\n".join(part.members)])
     lines = lines_of(data[cut:])
     evidence, scanned = _pure_part(prefix, lines, limit)
     return _pack([evidence, scanned.to_bytes(), bytes([b"" in lines]), b""])
@@ -247,7 +258,7 @@ def _unpack(sent: bytes | None, count: int) -> list[bytes] | None:
 
 
 def _child_answer(sent: bytes | None, fast: bool = False) -> _Part | None:
-    """The child's answer (words: its evidence), or None for a failed or garbled one."""
+    """The child's answer, or None for a failed or garbled one."""
     parts = _unpack(sent, 4)
     scanned = None if parts is None else _scan_from(parts[1])
     if parts is None or scanned is None or parts[2] not in (b"\x00", b"\x01"):
@@ -329,7 +340,7 @@ def _pure_with_child(data: bytes, cut: int, lines: list[bytes], child: _Child, p
         # The child failed: its part is checked and scanned here.
         evidence, rest = _pure_part(prefix, lines[head:], limit)
     else:
-        evidence, rest = answer.words, answer.scan
+        evidence, rest = answer.evidence, answer.scan
     if _may_repeat(None, [evidence]):
         refuse_duplicates(lines)
     return lines, join_scans([own_scan, rest]), None
@@ -350,7 +361,7 @@ def _numpy_scan(data: bytes, expected: int, cut: int, child: _Child | None, fast
         parts.append(answer)
     if any(part.blank for part in parts):
         refuse_blank_lines(lines_of(data))  # words the refusal
-    if _may_repeat(fast, [part.words for part in parts]):
+    if _may_repeat(fast, [part.evidence for part in parts]):
         refuse_duplicates(lines_of(data))
     members: dict[int, bytes] = {}
     offset = 0
