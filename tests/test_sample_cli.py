@@ -33,7 +33,7 @@ def run(*args: str, stdin: bytes = b"", sampler: str | None = None) -> subproces
 
 
 # Above the size from which the command hashes in two processes and, unless told
-# otherwise, checks and orders with numpy (ledger.cli.sample._FAST_MIN_IDS).
+# otherwise, checks and orders with numpy (ledger.cli.sampling._FAST_MIN_IDS).
 FAST_SIZE = 310_000
 
 
@@ -223,8 +223,8 @@ def test_the_command_does_not_import_heavy_modules_for_help() -> None:
 
 
 def test_a_garbled_answer_from_the_child_is_not_trusted() -> None:
-    # The parent then scans the child's part itself (see _scan_ids).
-    from ledger.cli.sample import _scan_from
+    # The parent then scans the child's part itself (see ledger.cli.sampling._scan_ids).
+    from ledger.cli.sampling import _scan_from
     from ledger.draw.sampler import scan, seed_prefix
 
     good = scan(seed_prefix("s"), [b"a", b"b"], 9000)
@@ -234,7 +234,7 @@ def test_a_garbled_answer_from_the_child_is_not_trusted() -> None:
 
 
 def test_a_garbled_or_missing_child_answer_is_not_trusted() -> None:
-    from ledger.cli.sample import _child_answer, _pack
+    from ledger.cli.sampling import _child_answer, _pack
     from ledger.draw.sampler import scan, seed_prefix
 
     good = scan(seed_prefix("s"), [b"a", b"b", b"c"], 10_000)  # every ID is a member
@@ -252,7 +252,7 @@ def test_a_garbled_or_missing_child_answer_is_not_trusted() -> None:
 
 
 def test_lines_known_by_their_members_split_the_rest_only_when_asked() -> None:
-    from ledger.cli.sample import _Lines, lines_of
+    from ledger.cli.sampling import _Lines, lines_of
 
     data = b"h0\nh1\nc0\r\nc1\nc2"
     whole = lines_of(data)
@@ -262,3 +262,50 @@ def test_lines_known_by_their_members_split_the_rest_only_when_asked() -> None:
     assert lines.all is not None
     with pytest.raises(IndexError):
         lines[5]
+
+
+def through_click(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """`drledger sample ARGS` parsed by click, as for arguments that are not plain."""
+    code = "import sys; from ledger.cli.main import cli; cli(['sample', *sys.argv[1:]], prog_name='drledger')"
+    return subprocess.run([sys.executable, "-c", code, *args], input=stdin, capture_output=True, timeout=120)
+
+
+@pytest.mark.parametrize(("args", "stdin"), [
+    (("--seed", "41", "--ids", "-", "--n", "5", "--drop", "5"), "\n".join(map(str, range(100))).encode()),
+    (("--n", "3", "--tickets", "--ids", "-", "--seed", "种子"), "甲\n乙\n丙\n丁\n".encode()),
+    (("--seed", "s", "--ids", "-", "--n", "1"), b"a\nb\na\n"),  # refused: duplicate
+    (("--seed", "s", "--ids", "-", "--n", "1"), b"a\n\nb\n"),  # refused: blank line
+    (("--seed", "s", "--ids", "-", "--n", "4"), b"a\nb\n"),  # refused: too many
+    (("--seed", "s", "--ids", "-", "--n", "1"), b"a\n\xff\n"),  # refused: not UTF-8
+    (("--seed", "s", "--ids", "/nonexistent/ids.txt", "--n", "1"), b""),  # refused: unreadable
+    (("--seed", "s", "--ids", "-", "--n", "007"), b"a\nb\nc\nd\ne\nf\ng\n"),
+])
+def test_plain_arguments_skip_click_and_answer_as_click_does(args: tuple[str, ...], stdin: bytes) -> None:
+    from ledger.cli.sampling import plain_arguments
+
+    assert plain_arguments(list(args)) is not None  # the console script's own path
+    fast, slow = run(*args, stdin=stdin), through_click(*args, stdin=stdin)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (slow.returncode, slow.stdout, slow.stderr)
+
+
+@pytest.mark.parametrize("args", [
+    ["--seed", "s", "--ids", "-", "--n=1"], ["--seed", "s", "--ids", "-", "--n", "-1"],
+    ["--seed", "s", "--ids", "-", "--n", "1", "--n", "2"], ["--seed", "-s", "--ids", "-", "--n", "1"],
+    ["--seed", "s", "--ids", "-"], ["--seed", "s", "--ids", "-", "--n", "１"], ["--help"],
+    ["--seed", "s", "--ids", "-", "--n", "1", "--tickets", "--tickets"], ["--seed", "s", "--ids", "-", "--n"],
+    ["--seed", "s", "--ids", "-", "--n", "1", "extra"], ["--seed", "s", "--ids", "-", "--n", "1", "--"],
+])
+def test_other_arguments_are_left_to_click(args: list[str]) -> None:
+    from ledger.cli.sampling import plain_arguments
+
+    assert plain_arguments(args) is None
+
+
+def test_a_plain_run_does_not_import_click(tmp_path: Path) -> None:
+    path = write(tmp_path, b"a\nb\nc\n")
+    code = ("import sys; sys.argv = ['drledger', 'sample', '--seed', 's', '--ids', sys.argv[1], '--n', '2'];"
+            " from ledger.cli.main import main; main()")
+    result = subprocess.run([sys.executable, "-X", "importtime", "-c", code, path], capture_output=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.decode().splitlines() == sample("s", ["a", "b", "c"], n=2)
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.decode().splitlines()]
+    assert "ledger.cli.sampling" in imported and "click" not in imported
