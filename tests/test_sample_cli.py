@@ -258,6 +258,9 @@ def test_lines_known_by_their_members_split_the_rest_only_when_asked() -> None:
     whole = lines_of(data)
     lines = _Lines(data, len(whole), {3: b"c1"})
     assert len(lines) == 5 and lines[3] == b"c1" and lines.all is None  # a member: nothing split
+    assert lines.pick([3, 3]) == [b"c1", b"c1"] and lines.all is None
+    assert lines.pick([4, 3, 0]) == [b"c2", b"c1", b"h0"] and lines.all is not None
+    lines = _Lines(data, len(whole), {3: b"c1"})
     assert [lines[i] for i in range(5)] == whole == [b"h0", b"h1", b"c0", b"c1", b"c2"]
     assert lines.all is not None
     with pytest.raises(IndexError):

@@ -293,6 +293,12 @@ class _Lines(Sequence[bytes]):
             self.all = lines_of(self.data)
         return self.all[index]
 
+    def pick(self, indices: list[int]) -> list[bytes]:
+        """[self[i] for i in indices], without a method call per line when all are members."""
+        if self.all is None and all(map(self.members.__contains__, indices)):
+            return list(map(self.members.__getitem__, indices))
+        return [self[i] for i in indices]
+
 
 def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[Sequence[bytes], Scan, ModuleType | None]:
     """Checked lines, their scan, and fastscan if it made the scan; the second
@@ -393,12 +399,13 @@ def _scan_from(sent: bytes | None) -> Scan | None:
 
 def _write_draws(out: BinaryIO, prefix: bytes, lines: Sequence[bytes], order: list[int],
                  tickets: bool) -> None:
+    drawn = lines.pick(order) if isinstance(lines, _Lines) else [lines[i] for i in order]
     if tickets:
         from ledger.draw.sampler import utf8_ticket
 
-        rows = [utf8_ticket(prefix, lines[i]).encode("ascii") + b"\t" + lines[i] for i in order]
+        rows = [utf8_ticket(prefix, line).encode("ascii") + b"\t" + line for line in drawn]
     else:
-        rows = [lines[i] for i in order]
+        rows = drawn
     if rows:
         out.write(b"\n".join(rows) + b"\n")
     out.flush()
