@@ -87,3 +87,17 @@ def test_digests_of_nothing() -> None:
     prefix = sampler.seed_prefix("s")
     assert fastscan.scan(prefix, [], 10) == sampler.scan(prefix, [], 10)
     assert not fastscan.has_repeats([fastscan.sort_words([]), fastscan.sort_words([fastscan.words(b"")])])
+
+
+EDGE_DIGESTS = [bytes(32), b"\xff" * 32, (10**19 - 1).to_bytes(32, "big"), (10**19).to_bytes(32, "big"),
+                (5**19).to_bytes(32, "big"), (2**19).to_bytes(32, "big"), (2**255 + 10**19 + 1).to_bytes(32, "big")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=50), st.integers(1, 19))
+def test_prefix_keys_on_arrays_are_the_samplers(digests: list[bytes], key_digits: int) -> None:
+    import numpy as np
+
+    hashed = b"".join(digests + EDGE_DIGESTS)
+    keys = fastscan.prefix_keys(hashed, np.arange(len(hashed) // 32), key_digits)
+    assert keys.tolist() == [sampler._prefix_key(int.from_bytes(d), key_digits) for d in digests + EDGE_DIGESTS]

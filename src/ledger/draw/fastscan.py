@@ -9,8 +9,9 @@ inputs). It differs only in where the per-ID arithmetic happens:
   of becoming Python integers;
 * ``v mod 10**BAND_DIGITS`` of every digest, the band test and, for the
   duplicate check, the digests' last 8 bytes are computed on numpy arrays;
-* only the members (the IDs in the first bands, a few per cent) get their
-  prefix key in Python, by the sampler's own function;
+* the members (the IDs in the first bands, a few per cent) get their
+  19-digit prefix key on arrays too (`prefix_keys`, tested against the
+  sampler's own function);
 * `draw_indices` sorts the members by key with numpy; any tie of keys, and
   every band after the first ones, is left to the sampler itself.
 
@@ -33,11 +34,16 @@ import numpy as np
 from ledger.draw import sampler
 from ledger.draw.sampler import _BANDS, _KEY_DIGITS, Scan, _band_mask, _prefix_key
 
-__all__ = ["digests", "draw_indices", "has_repeats", "scan", "scan_digests", "sort_words", "words"]
+__all__ = ["digests", "draw_indices", "has_repeats", "prefix_keys", "scan", "scan_digests", "sort_words", "words"]
 
 _DIGEST = 32
 # 2**(64 * (3 - k)) mod 10**BAND_DIGITS, for the words w0 (most significant) .. w3.
 _WORD_WEIGHTS = tuple(pow(2, 64 * (3 - k), _BANDS) for k in range(4))
+# For the prefix keys (v mod 10**19): 5**19 < 2**45, and the inverse of 2**19
+# modulo 5**19 in three 16-bit limbs, most significant first.
+_FIVES = 5**_KEY_DIGITS
+_INVERSE = pow(2**_KEY_DIGITS, -1, _FIVES)
+_INVERSE_LIMBS = tuple((_INVERSE >> shift) & 0xFFFF for shift in (32, 16, 0))
 
 
 def digests(prefix: bytes, ids_utf8: Sequence[bytes]) -> bytearray:
@@ -73,11 +79,46 @@ def scan_digests(hashed: bytes | bytearray, limit: int, key_digits: int = _KEY_D
     residues %= _BANDS
     in_bands = np.frombuffer(_band_mask(0, limit), dtype=np.uint8)
     members = np.flatnonzero(in_bands[residues])
-    view = memoryview(hashed)
-    keys = array("Q", [
-        _prefix_key(int.from_bytes(view[i * _DIGEST:(i + 1) * _DIGEST]), key_digits) for i in members.tolist()
-    ])
+    if key_digits <= _KEY_DIGITS:
+        keys = _as_array("Q", prefix_keys(hashed, members, key_digits))
+    else:  # not used by the sampler: the reference function, one ID at a time
+        view = memoryview(hashed)
+        keys = array("Q", [
+            _prefix_key(int.from_bytes(view[i * _DIGEST:(i + 1) * _DIGEST]), key_digits) for i in members.tolist()
+        ])
     return Scan(_as_array("H", residues.astype(np.uint16)), limit, _as_array("Q", members.astype(np.uint64)), keys)
+
+
+def prefix_keys(hashed: bytes | bytearray, members: np.ndarray, key_digits: int = _KEY_DIGITS) -> np.ndarray:
+    """`sampler._prefix_key(v, key_digits)` of the digests at `members`, on uint64 arrays.
+
+    ``v mod 10**19`` is too wide for products in 64 bits, so it is put
+    together from ``v mod 2**19`` (the low bits) and ``v mod 5**19`` (< 2**45:
+    Horner over 16-bit limbs keeps every step below 2**62) by the Chinese
+    remainder theorem; then its digits are reversed.
+
+    >>> from ledger.draw.sampler import _prefix_key
+    >>> d = bytes(range(200, 232))
+    >>> int(prefix_keys(d, np.array([0]))[0]) == _prefix_key(int.from_bytes(d), 19)
+    True
+    """
+    if not 1 <= key_digits <= _KEY_DIGITS:
+        raise ValueError(f"key_digits must be 1..{_KEY_DIGITS}")
+    limbs = np.frombuffer(hashed, dtype=">u2").reshape(-1, 16)[members].astype(np.uint64)
+    mod5 = np.zeros(len(limbs), dtype=np.uint64)
+    for k in range(16):  # v mod 5**19
+        mod5 = (mod5 * 65536 + limbs[:, k]) % _FIVES
+    mod2 = limbs[:, 15] | ((limbs[:, 14] & 7) << 16)  # v mod 2**19
+    difference = (mod5 + _FIVES - mod2) % _FIVES  # mod2 < 5**19
+    lift = np.zeros(len(limbs), dtype=np.uint64)
+    for limb in _INVERSE_LIMBS:  # difference * (2**19)**-1 mod 5**19
+        lift = (lift * 65536 + difference * limb) % _FIVES
+    value = (mod2 + (lift << 19)) % (10 ** key_digits)  # v mod 10**19 (< 2**64), then mod 10**key_digits
+    key = np.zeros(len(limbs), dtype=np.uint64)
+    for _ in range(key_digits):  # the digits reversed: the ticket's first ones
+        key = key * 10 + value % 10
+        value //= 10
+    return key
 
 
 def scan(prefix: bytes, ids_utf8: Sequence[bytes], limit: int, key_digits: int = _KEY_DIGITS) -> Scan:
