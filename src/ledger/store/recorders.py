@@ -77,8 +77,9 @@ class IntegrityAppender:
         cursor.execute(self.head_sql)
 
     def read_head(self, cursor: Any) -> AppendHead:
-        """The head, from a cursor on which `request_head` ran."""
-        return head_from_rows(cursor.fetchall())
+        """The head, from a cursor on which `request_head` ran (with the tree off, a
+        tree left incomplete is no error: nothing reads it)."""
+        return head_from_rows(cursor.fetchall(), need_edge=self.tree)
 
     def append(self, cursor: Any, notification_ids: Sequence[int], events: Sequence[StoredEvent],
                head: AppendHead | None = None) -> None:

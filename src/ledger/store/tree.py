@@ -81,7 +81,7 @@ def fetch_nodes(cursor: Any, dialect: Dialect, ids: Sequence[NodeId]) -> dict[No
     cursor.execute(sql, params)
     nodes = rows_to_nodes(cursor.fetchall())
     missing = [node for node in ids if node not in nodes]
-    if missing:
+    if missing and need_edge:
         level, idx = missing[0]
         what = f"leaf {idx} (position {idx + 1})" if level == 0 else f"node ({level}, {idx})"
         raise TreeError(f"the transparency tree lacks {what}: the store is incomplete or was tampered with")
@@ -111,8 +111,9 @@ def head_query(dialect: Dialect) -> str:
     )
 
 
-def head_from_rows(rows: Iterable[Any]) -> AppendHead:
-    """The rows of `head_query` -> AppendHead; TreeError names a missing node."""
+def head_from_rows(rows: Iterable[Any], *, need_edge: bool = True) -> AppendHead:
+    """The rows of `head_query` -> AppendHead; TreeError names a missing node
+    (unless `need_edge` is False: an append that writes no tree)."""
     seq, head, edge = 0, GENESIS_PREV, {}
     missing: list[NodeId] = []
     for row in rows:
@@ -125,7 +126,7 @@ def head_from_rows(rows: Iterable[Any]) -> AppendHead:
             edge[(int(level), int(idx))] = bytes(raw)
     if seq & 1:
         edge[(0, seq - 1)] = leaf_hash(head)
-    if missing:
+    if missing and need_edge:
         level, idx = missing[0]
         raise TreeError(f"the transparency tree lacks node ({level}, {idx}): the store is incomplete or was tampered with")
     return AppendHead(seq, head, edge)
