@@ -1,22 +1,34 @@
-"""Signed commands through the one write path against bare eventsourcing, and verify throughput.
+"""Appends through drledger's write path against bare eventsourcing, and verify throughput.
 
-    .venv/bin/python benchmarks/append.py [--events 3000] [--verify-events 1000000] [--stores sqlite,postgres]
-    .venv/bin/python benchmarks/append.py --events 200 --verify-events 2000 --stores sqlite   # smoke run
+    .venv/bin/python benchmarks/append.py [--events 3000] [--rounds 5] [--verify-events 1000000] [--stores sqlite,postgres]
+    .venv/bin/python benchmarks/append.py --events 200 --rounds 2 --verify-events 2000 --stores sqlite   # smoke run
 
-drledger: each batch is one `directory.import` of BATCH new entities, signed
-by the admin and submitted to the command processor (authenticate, decide,
-one chained and signed transaction with the command's own event and the
-import record, a signed receipt). Bare: eventsourcing as it comes, with the
-same canonical msgspec mapper, saving the same entity events. Both are
-measured alternately in one run, in entities per second; the ratio is
-drledger / bare (1.0 = no overhead). PostgreSQL: 127.0.0.1:5432 database
-`test` (env DRLEDGER_BENCH_PG), each run in a scratch schema dropped after.
+Three writers, each on its own scratch store, save the same entity events
+(`Entity.register` of BATCH fresh rows per save, the canonical msgspec
+mapper on all three):
+
+* bare: eventsourcing as it comes;
+* store appends: drledger's recorder (store/recorders.py): the same events,
+  chained, signed and in the Merkle tree, in the append transaction. This is
+  issue 16's measure (goal >= 0.8x bare in batches of 100 on PostgreSQL);
+* signed commands: each batch is one `directory.import` signed by the admin
+  and submitted to the command processor (writer lock, authenticate, decide,
+  one chained and signed transaction with the command's own event and the
+  import record, a signed receipt).
+
+Each round times all three back to back, in an order that rotates from
+round to round, so all see the same machine load; a round's ratio is
+drledger / bare of that round (1.0 = no overhead). Printed: the median and
+the best ratio over the rounds, and the best rates. PostgreSQL:
+127.0.0.1:5432 database `test` (env DRLEDGER_BENCH_PG), each store in a
+scratch schema dropped after.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +46,7 @@ from ledger.domain.base import recorded_time  # noqa: E402
 from ledger.domain.directory import Entity  # noqa: E402
 from ledger.services.directory import sign_import  # noqa: E402
 from ledger.services.ledger import LedgerService  # noqa: E402
+from ledger.services.setup import open_for_writing  # noqa: E402
 from ledger.store.config import StoreConfig, resolve_store  # noqa: E402
 from ledger.store.mapper import CanonicalMapper  # noqa: E402
 from ledger.verify.ledger_check import verify_ledger  # noqa: E402
@@ -79,8 +92,8 @@ def timed_commands(ledger: TestLedger, service: LedgerService, rows: Rows, event
     return events / (time.perf_counter() - start)
 
 
-def timed_bare(app: Any, rows: Rows, events: int, batch: int) -> float:
-    """Entities per second saving the same entity events with bare eventsourcing."""
+def timed_saves(app: Any, rows: Rows, events: int, batch: int) -> float:
+    """Entities per second saving entity events straight through `app` (bare, or drledger's recorder)."""
     batches = [rows.take(batch) for _ in range(events // batch)]
     start = time.perf_counter()
     for chunk in batches:
@@ -109,31 +122,43 @@ def drop(config: StoreConfig) -> None:
             conn.execute(f'DROP SCHEMA "{config.schema}" CASCADE')
 
 
-def bench_appends(kind: str, events: int, root: Path) -> None:
+def bench_appends(kind: str, events: int, rounds: int, root: Path) -> None:
     for batch in (1, 100):
         n = events if batch == 100 else max(events // 5, 200)
-        ours_cfg = scratch_store(kind, root, f"{kind}_ours{batch}")
-        bare_cfg = scratch_store(kind, root, f"{kind}_bare{batch}")
+        configs = {label: scratch_store(kind, root, f"{kind}_{label}{batch}") for label in ("bare", "store", "cmds")}
         try:
-            ledger = ledger_with_entities(ours_cfg, 0)
-            ours = LedgerService(ours_cfg, sync=False)  # the write path alone (read models caught up later)
-            bare_cfg.home.mkdir(parents=True, exist_ok=True)
-            bare = BareApplication(env=bare_env(bare_cfg))
-            rates: dict[str, list[float]] = {"ours": [], "bare": []}
-            ours_rows, bare_rows = Rows(0), Rows(0)
-            for _ in range(3):  # alternate, so both see the same machine load
-                rates["bare"].append(timed_bare(bare, bare_rows, n, batch))
-                rates["ours"].append(timed_commands(ledger, ours, ours_rows, n, batch))
-            best_ours, best_bare = max(rates["ours"]), max(rates["bare"])
-            print(
-                f"{kind:8} batch {batch:>3}: drledger {best_ours:>9,.0f} entities/s (signed commands)"
-                f"   bare {best_bare:>9,.0f} entities/s   ratio {best_ours / best_bare:.2f}x"
-            )
-            ours.close()
+            ledger = ledger_with_entities(configs["cmds"], 0)
+            service = LedgerService(configs["cmds"], sync=False)  # the write path alone (read models caught up later)
+            ledger_with_entities(configs["store"], 0)
+            store_app = open_for_writing(configs["store"])
+            configs["bare"].home.mkdir(parents=True, exist_ok=True)
+            bare = BareApplication(env=bare_env(configs["bare"]))
+            rows = {label: Rows(0) for label in configs}
+            runs = {
+                "bare": lambda: timed_saves(bare, rows["bare"], n, batch),
+                "store": lambda: timed_saves(store_app, rows["store"], n, batch),
+                "cmds": lambda: timed_commands(ledger, service, rows["cmds"], n, batch),
+            }
+            for run in runs.values():  # warm up: caches, prepared statements, pool
+                run()
+            rates: dict[str, list[float]] = {label: [] for label in runs}
+            order = list(runs)
+            for r in range(rounds):
+                for label in order[r % 3:] + order[:r % 3]:  # rotate, so each path sees the same load
+                    rates[label].append(runs[label]())
+            for label, name in (("store", "store appends"), ("cmds", "signed commands")):
+                ratios = [ours / bare for ours, bare in zip(rates[label], rates["bare"])]
+                print(
+                    f"{kind:8} batch {batch:>3} {name:<15}: drledger {max(rates[label]):>7,.0f} entities/s"
+                    f"   bare {max(rates['bare']):>7,.0f} entities/s   ratio median {statistics.median(ratios):.2f}x"
+                    f" best {max(ratios):.2f}x ({rounds} rounds)"
+                )
+            service.close()
+            store_app.close()
             bare.close()
         finally:
-            drop(ours_cfg)
-            drop(bare_cfg)
+            for config in configs.values():
+                drop(config)
 
 
 def bench_verify(kind: str, events: int, root: Path) -> None:
@@ -163,12 +188,13 @@ def bench_verify(kind: str, events: int, root: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=3000, help="entities per batch-100 measurement")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per measurement")
     parser.add_argument("--verify-events", type=int, default=1_000_000)
     parser.add_argument("--stores", default="sqlite,postgres")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.stores.split(","):
-            bench_appends(kind, args.events, Path(tmp))
+            bench_appends(kind, args.events, args.rounds, Path(tmp))
         for kind in args.stores.split(","):
             if args.verify_events:
                 bench_verify(kind, args.verify_events, Path(tmp))

@@ -39,7 +39,7 @@ from ledger.store.log_reader import LogReader
 from ledger.store.reader import LedgerReader
 from ledger.store.recorders import CHAIN_COLUMNS  # noqa: E402
 from ledger.store.schema import SQLITE
-from ledger.store.tree import append_tree_nodes, fetch_nodes, insert_nodes_sql
+from ledger.store.tree import fetch_nodes, insert_nodes_sql
 
 
 def integration(rounds: int, batches: int, per_batch: int) -> None:
@@ -56,7 +56,7 @@ def integration(rounds: int, batches: int, per_batch: int) -> None:
         serial = 0
         for r in range(rounds):
             for label in (("with tree", "without tree") if r % 2 == 0 else ("without tree", "with tree")):
-                app.integrity.hooks = [append_tree_nodes] if label == "with tree" else []
+                app.integrity.tree = label == "with tree"
                 commands = []
                 for _ in range(batches):  # signed on the list manager's side, before the clock starts
                     rows = entity_rows(per_batch, start=serial)

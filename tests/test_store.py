@@ -123,7 +123,7 @@ def test_a_failure_inside_the_append_rolls_everything_back(store: StoreConfig) -
         hooks.append(failing_hook)
         with pytest.raises(RuntimeError, match="disk full"):
             import_rows(service, ledger.keys["admin"], "admin", "entities", entity_rows(50))
-        hooks.remove(failing_hook)  # keep the default tree hook
+        hooks.remove(failing_hook)
     with open_reader(store) as reader:
         assert (reader.size(), reader.event_count(), len(reader.transactions())) == (6, 6, 2)
     ledger.import_rows("admin", "entities", entity_rows(3))  # the store still works and the chain continues

@@ -8,12 +8,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.services.checkpoints import CheckpointRefused, publish_checkpoint
-from ledger.integrity.merkle import MemoryTree, ProofError, leaf_hash, verify_consistency, verify_inclusion
+from ledger.integrity.merkle import (
+    MemoryTree,
+    ProofError,
+    append_nodes_needed,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from ledger.integrity.note import Ed25519Signer, format_checkpoint, sign_note
 from ledger.services.setup import load_ledger_signer
 from ledger.store.config import StoreConfig
 from ledger.store.log_reader import LogReader
 from ledger.store.reader import open_reader
+from ledger.store.tree import TreeError, head_from_rows, head_query
 from ledger.verify.ledger_check import verify_ledger
 from tests.ledger_helpers import DEPARTMENT, Raw, TestLedger, entity_rows, ledger_with_entities, new_ledger
 
@@ -124,6 +132,39 @@ def test_a_deleted_tree_node_is_caught(store: StoreConfig) -> None:
         raw.close()
     problems = verify_ledger(store).problems
     assert any("tree node (2, 3) is missing" in p.what for p in problems)
+
+
+def test_the_append_head_query_reads_the_chain_head_and_the_left_edge(store: StoreConfig) -> None:
+    tree = build(store)
+    raw = Raw(store)
+    try:
+        head = head_from_rows(raw.sql(head_query(raw.dialect)))
+    finally:
+        raw.close()
+    assert (head.seq, head.hash) == (tree.size, memory_hashes(store)[-1])
+    assert head.left_edge == {node: tree.nodes[node] for node in append_nodes_needed(tree.size)}
+    assert bin(tree.size).count("1") == len(head.left_edge) > 1
+
+
+def test_an_append_over_a_missing_left_edge_node_is_refused_and_writes_nothing(store: StoreConfig) -> None:
+    ledger = ledger_with_entities(store, 0)
+    add_entities(ledger, 1, 3)  # size 6 + 5 = 11 = 0b1011: left edge (3, 0), (1, 4), (0, 10)
+    raw = Raw(store)
+    try:
+        raw.sql(f"DELETE FROM {raw.dialect.table('ledger_tree')} WHERE level = 1 AND idx = 4")
+    finally:
+        raw.close()
+    with open_reader(store) as reader:
+        before = (reader.size(), reader.event_count(), len(reader.transactions()))
+    with pytest.raises(TreeError, match=r"lacks node \(1, 4\)"):
+        add_entities(ledger, 1, 2)
+    with open_reader(store) as reader:
+        assert (reader.size(), reader.event_count(), len(reader.transactions())) == before == (11, 11, 3)
+
+
+def memory_hashes(store: StoreConfig) -> list[bytes]:
+    with open_reader(store) as reader:
+        return [reader.hash_at(seq) for seq in range(1, reader.size() + 1)]  # type: ignore[misc]
 
 
 def test_checkpoints_are_checked_by_verify(store: StoreConfig) -> None:

@@ -1,14 +1,16 @@
 """The `drledger` command: a lazy click group.
 
 Subcommands live in their own modules and are imported only when called,
-so that `drledger sample` and `drledger --help` start fast.
+so that `drledger sample` and `drledger --help` start fast. Click itself is
+imported on first use of `cli` (module `__getattr__`): the console script
+runs `drledger sample` with plain arguments without it (`main`).
 """
 
 from __future__ import annotations
 
 import importlib
-
-import click
+import sys
+from typing import Any
 
 # name -> "module:attribute" of a click command or group.
 COMMANDS: dict[str, str] = {
@@ -59,32 +61,57 @@ SUMMARIES: dict[str, str] = {
 }
 
 
-class LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+def _build() -> dict[str, Any]:
+    """The click group (importing click costs about 40 ms)."""
+    import click
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attribute = target.split(":")
-        return getattr(importlib.import_module(module_name), attribute)
+    class LazyGroup(click.Group):
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            return sorted(COMMANDS)
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+        def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+            target = COMMANDS.get(cmd_name)
+            if target is None:
+                return None
+            module_name, attribute = target.split(":")
+            return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
+
+        def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+            rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+    def cli() -> None:
+        """drledger: a signed, hash-chained audit ledger for 双随机、一公开 supervision.
+
+        \b
+        Example:
+          drledger init && drledger status && drledger verify
+        """
+
+    return {"LazyGroup": LazyGroup, "cli": cli}
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
-    """drledger: a signed, hash-chained audit ledger for 双随机、一公开 supervision.
+_BUILT: dict[str, Any] = {}
 
-    \b
-    Example:
-      drledger init && drledger status && drledger verify
-    """
+
+def _group(name: str) -> Any:
+    if not _BUILT:
+        _BUILT.update(_build())
+    return _BUILT[name]
+
+
+def __getattr__(name: str) -> Any:
+    """`cli` and `LazyGroup`, built on first use."""
+    if name in ("cli", "LazyGroup"):
+        return _group(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    cli(prog_name="drledger")
+    if sys.argv[1:2] == ["sample"]:
+        from ledger.cli.sampling import console
+
+        console(sys.argv[2:])  # ends the process, unless click is to parse these arguments
+    _group("cli")(prog_name="drledger")

@@ -1,205 +1,19 @@
 """`drledger sample`: Rivest's consistent sampler over IDs read from a file.
 
-Only click is imported at module level; the sampler is imported inside the
-command so that `drledger sample --help` stays instant.
-
-For a large file the hashing is split between this process and one forked
-child.  The child is forked right after the file is read and splits its own
-part of the raw bytes, so that it touches no Python object of the parent
-(touching them would copy the parent's memory page by page).
+The click command only: the work is in ledger.cli.sampling (imported when the
+command runs, so that `drledger sample --help` stays instant). The console
+script runs plain invocations without click (ledger.cli.sampling.console).
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, BinaryIO
-
 import click
-
-if TYPE_CHECKING:
-    from ledger.draw.sampler import Scan
-
-# Below this many IDs hashing takes a few tens of ms: not worth a second process.
-_PARALLEL_MIN_IDS = 100_000
-# The child's share of the IDs: the parent also checks blank lines and
-# duplicates over the whole file, so it takes the smaller part (balanced by
-# measuring both processes' CPU time on 1M IDs).
-_CHILD_SHARE = 0.67
-# Line numbers named in one error message; the rest are counted.
-_MAX_LINES_SHOWN = 10
 
 
 class InputError(click.ClickException):
     """A refused input: one line on stderr, exit status 2, no traceback."""
 
     exit_code = 2
-
-
-def _shown(items: list[str]) -> str:
-    more = len(items) - _MAX_LINES_SHOWN
-    return ", ".join(items[:_MAX_LINES_SHOWN]) + (f" and {more} more" if more > 0 else "")
-
-
-def refuse_bad_text(data: bytes) -> None:
-    """Refuse bytes that are not UTF-8 text or that start with a byte order mark.
-
-    >>> refuse_bad_text("甲\\n乙".encode())
-    >>> refuse_bad_text(b"a\\n\\xff\\n")
-    Traceback (most recent call last):
-    ...
-    ledger.cli.sample.InputError: line 2: not valid UTF-8 (byte 3 of the input)
-    """
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"line {line}: not valid UTF-8 (byte {exc.start + 1} of the input)") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        # A byte order mark would silently become part of the first ID.
-        raise InputError("line 1: starts with a UTF-8 byte order mark (U+FEFF); remove it")
-
-
-def lines_of(data: bytes) -> list[bytes]:
-    """The lines of ``data`` without their ``\\n`` or ``\\r\\n``; nothing else is stripped.
-
-    Every other byte is part of the ID, because it is part of what is hashed.
-
-    >>> lines_of(b"a\\r\\nb \\nc")
-    [b'a', b'b ', b'c']
-    >>> lines_of(b"")
-    []
-    """
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()  # after the final line end, or an empty input
-    if b"\r" in data:
-        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
-    return lines
-
-
-def refuse_blank_lines(lines: list[bytes]) -> None:
-    if b"" in lines:
-        blank = [str(number) for number, line in enumerate(lines, 1) if not line]
-        raise InputError(f"blank line at line {_shown(blank)}: every line must be one ID")
-
-
-def refuse_duplicates(lines: list[bytes]) -> None:
-    if len(set(lines)) == len(lines):
-        return
-    first_seen: dict[bytes, int] = {}
-    repeats: list[str] = []
-    for number, line in enumerate(lines, 1):
-        if line in first_seen:
-            repeats.append(f"{number} (same as line {first_seen[line]})")
-        else:
-            first_seen[line] = number
-    raise InputError(f"duplicate ID at line {_shown(repeats)}: IDs must be distinct")
-
-
-def _read_all(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise InputError(f"cannot read --ids {path!r}: {exc.strerror}") from None
-
-
-def _cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-class _Child:
-    """``work()`` computed in a forked child; ``result()`` is None if it failed."""
-
-    def __init__(self, work: Callable[[], bytes]) -> None:
-        read_end, write_end = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # child: compute, send, leave without the parent's cleanups
-            status = 1
-            try:
-                os.close(read_end)
-                with os.fdopen(write_end, "wb") as out:
-                    out.write(work())
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        self.incoming = os.fdopen(read_end, "rb")
-
-    def result(self) -> bytes | None:
-        data = self.incoming.read()
-        self.incoming.close()
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = 0
-        return data if status == 0 else None
-
-    def stop(self) -> None:
-        """Used when the parent refuses the input: end the child, reap it."""
-        if self.pid:
-            self.incoming.close()
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-            self.pid = 0
-
-
-def _scan_ids(data: bytes, prefix: bytes, limit: int) -> tuple[list[bytes], Scan]:
-    """Checked lines and their scan, the second part of ``data`` scanned in a child."""
-    from ledger.draw.sampler import join_scans, scan
-
-    expected = data.count(b"\n") + (not data.endswith(b"\n") and len(data) > 0)
-    child = None
-    # Cut just after a line end, so that both parts are whole lines.
-    cut = data.find(b"\n", int(len(data) * (1 - _CHILD_SHARE))) + 1
-    if expected >= _PARALLEL_MIN_IDS and cut > 0 and _cores() >= 2 and hasattr(os, "fork"):
-        try:
-            child = _Child(lambda: scan(prefix, lines_of(data[cut:]), limit).to_bytes())
-        except OSError:  # no process to spare: one process does it all
-            child = None
-    try:
-        refuse_bad_text(data)  # here, so that it overlaps the child's hashing
-        lines = lines_of(data)
-        refuse_blank_lines(lines)
-        refuse_duplicates(lines)
-        if child is None:
-            return lines, scan(prefix, lines, limit)
-        head = data.count(b"\n", 0, cut)
-        own = scan(prefix, lines[:head], limit)
-        rest = _scan_from(child.result())
-        if rest is None or head + len(rest.residues) != len(lines):
-            rest = scan(prefix, lines[head:], limit)  # the child failed: do its part here
-        return lines, join_scans([own, rest])
-    finally:
-        if child is not None:
-            child.stop()
-
-
-def _scan_from(sent: bytes | None) -> Scan | None:
-    from ledger.draw.sampler import Scan
-
-    try:
-        return None if sent is None else Scan.from_bytes(sent)
-    except ValueError:
-        return None
-
-
-def _write_draws(out: BinaryIO, prefix: bytes, lines: list[bytes], order: list[int],
-                 tickets: bool) -> None:
-    if tickets:
-        from ledger.draw.sampler import utf8_ticket
-
-        rows = [utf8_ticket(prefix, lines[i]).encode("ascii") + b"\t" + lines[i] for i in order]
-    else:
-        rows = [lines[i] for i in order]
-    if rows:
-        out.write(b"\n".join(rows) + b"\n")
-    out.flush()
 
 
 EPILOG = """\b
@@ -230,18 +44,9 @@ def sample(seed: str, ids_path: str, n: int, drop: int, tickets: bool) -> None:
     or invalid UTF-8 is refused with its line number (exit status 2).
     The spec, to reimplement it: docs/sampler.md.
     """
-    from ledger.draw.sampler import first_band_limit, sample_utf8, seed_prefix
+    from ledger.cli import sampling
 
-    data = _read_all(ids_path)
-    expected = data.count(b"\n") + 1
-    prefix = seed_prefix(seed)
-    lines, scanned = _scan_ids(data, prefix, first_band_limit(min(drop + n, expected), expected))
-    if drop + n > len(lines):
-        what = f"--n {n}" if drop == 0 else f"--drop {drop} plus --n {n}"
-        raise InputError(f"{what} is more than the {len(lines)} IDs in {ids_path!r}")
-    order = sample_utf8(seed, lines, n, drop, scanned=scanned)
     try:
-        _write_draws(sys.stdout.buffer, prefix, lines, order, tickets)
-    except BrokenPipeError:
-        # A reader such as `head` stopped early: not our error; keep exit quiet.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sampling.run(seed, ids_path, n, drop, tickets)
+    except sampling.InputError as refused:
+        raise InputError(str(refused)) from None

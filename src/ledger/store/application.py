@@ -33,6 +33,7 @@ class LedgerApplication(Application[UUID]):
         # Tables are created by `init` only: re-running eventsourcing's DDL while
         # another process appends deadlocks on PostgreSQL.
         self.config = config
+        self._reads: tuple[Any, Any] | None = None  # find_many's connection, opened on first use
         env = config.eventsourcing_env()
         env["CREATE_TABLE"] = "y" if create_tables else "n"
         env["IS_SNAPSHOTTING_ENABLED"] = "y"
@@ -57,13 +58,17 @@ class LedgerApplication(Application[UUID]):
 
     def find_many(self, aggregate_ids: list[UUID]) -> dict[UUID, Any]:
         """The existing aggregates among `aggregate_ids`, rebuilt from their events in a few
-        queries (bulk imports: one query per aggregate would dominate)."""
+        queries (bulk imports: one query per aggregate would dominate).
+
+        The read connection is opened once and kept (opening one costs more than
+        the query); each call ends its read transaction, so every call sees the
+        store as committed when it starts."""
         from eventsourcing.persistence import StoredEvent
 
-        from ledger.store.connection import connect
-
         found: dict[UUID, Any] = {}
-        connection, dialect, _ = connect(self.config, "read")
+        if not aggregate_ids:
+            return found
+        connection, dialect = self._read_connection()
         try:
             table = dialect.table(dialect.events_table)
             cursor = connection.cursor()
@@ -79,9 +84,31 @@ class LedgerApplication(Application[UUID]):
                     oid = oid if isinstance(oid, UUID) else UUID(oid)
                     event = self.mapper.to_domain_event(StoredEvent(oid, version, topic, bytes(state)))
                     found[oid] = event.mutate(found.get(oid))
-        finally:
-            connection.close()
+            connection.rollback()  # ends the read transaction
+        except BaseException:
+            self._close_read_connection()
+            raise
         return found
+
+    def _read_connection(self) -> tuple[Any, Any]:
+        if self._reads is None:
+            from ledger.store.connection import connect
+
+            connection, dialect, _ = connect(self.config, "read")
+            self._reads = (connection, dialect)
+        return self._reads
+
+    def _close_read_connection(self) -> None:
+        if self._reads is not None:
+            reads, self._reads = self._reads, None
+            try:
+                reads[0].close()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass
+
+    def close(self) -> None:
+        self._close_read_connection()
+        super().close()
 
     def ledger(self) -> Ledger:
         found = self.find(Ledger.ID)

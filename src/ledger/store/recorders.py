@@ -4,16 +4,24 @@ The store's write lock is held when `IntegrityAppender.append` runs (SQLite: the
 INSERT took the database write lock; PostgreSQL: the recorder's
 `LOCK TABLE ... IN EXCLUSIVE MODE`), so reading the chain head there is safe:
 chain order = position order = commit order. If anything fails, the whole
-transaction (events, chain rows, signature) rolls back together.
+transaction (events, chain rows, signature, tree nodes) rolls back together.
+
+The head (chain head and the tree's left edge) is read from the chain and the
+tree themselves, in one statement (store/tree.head_query). On PostgreSQL it is
+sent in the same pipeline as the LOCK and the events' INSERT, so an append
+costs two round trips, like bare eventsourcing's: the INSERT's ids with the
+head, then everything else with the COMMIT.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import (
     InterfaceError,
@@ -25,14 +33,14 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from eventsourcing.utils import retry
 from psycopg.sql import SQL
 
-from ledger.integrity.chain import GENESIS_PREV, event_hash, transaction_message
+from ledger.integrity.chain import event_hash, transaction_message
 from ledger.integrity.keys import Signer
 from ledger.store.schema import SQLITE, Dialect, postgres_dialect
-from ledger.store.tree import append_tree_nodes
+from ledger.store.tree import AppendHead, append_tree_nodes, head_from_rows, head_query
 
 CHAIN_COLUMNS = (("seq", "bigint"), ("notification_id", "bigint"), ("hash", "bytea"))
 
-# Extra work inside the append transaction (e.g. the Merkle tree), given the
+# Extra work inside the append transaction, after the Merkle tree, given the
 # cursor, the dialect, the first new position and the new event hashes.
 AppendHook = Callable[[Any, Dialect, int, list[bytes]], None]
 
@@ -44,10 +52,11 @@ class LedgerReadOnly(RuntimeError):
 class IntegrityAppender:
     """Chains and signs a batch of just-inserted events (one transaction).
 
-    `hooks` run in order inside the append transaction, after the chain and
-    signature rows. Every appender starts with the Merkle tree, then
-    `process_hooks`: hooks added there reach every ledger this process opens
-    afterwards, including those opened inside library calls.
+    Inside the append transaction: the chain rows, the signature row, the
+    Merkle tree's new nodes (unless `tree` is off: benchmarks only), then
+    `hooks` in order. `hooks` start as `process_hooks`: hooks added there
+    reach every ledger this process opens afterwards, including those opened
+    inside library calls.
     """
 
     process_hooks: ClassVar[list[AppendHook]] = []
@@ -55,16 +64,34 @@ class IntegrityAppender:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self.signer: Signer | None = None
-        self.hooks: list[AppendHook] = [append_tree_nodes, *IntegrityAppender.process_hooks]
+        self.tree = True
+        self.hooks: list[AppendHook] = [*IntegrityAppender.process_hooks]
+        self.head_sql = head_query(dialect)
 
-    def append(self, cursor: Any, notification_ids: Sequence[int], events: Sequence[StoredEvent]) -> None:
+    def check_writable(self) -> None:
         if self.signer is None:
             raise LedgerReadOnly("this ledger was opened without its key: it cannot append")
+
+    def request_head(self, cursor: Any) -> None:
+        """Send the head query; run it after the write lock is held, in the append transaction."""
+        cursor.execute(self.head_sql)
+
+    def read_head(self, cursor: Any) -> AppendHead:
+        """The head, from a cursor on which `request_head` ran (with the tree off, a
+        tree left incomplete is no error: nothing reads it)."""
+        return head_from_rows(cursor.fetchall(), need_edge=self.tree)
+
+    def append(self, cursor: Any, notification_ids: Sequence[int], events: Sequence[StoredEvent],
+               head: AppendHead | None = None) -> None:
+        """Chain, sign and extend the tree for `events`, just inserted with `notification_ids`.
+        `head`: read by the caller after the write lock (else read here, on `cursor`)."""
+        self.check_writable()
         if len(notification_ids) != len(events):
             raise RuntimeError("store returned a different number of ids than events")
-        cursor.execute(self.dialect.select_head)
-        head = cursor.fetchone()
-        last_seq, last_hash = (head["seq"], bytes(head["hash"])) if head else (0, GENESIS_PREV)
+        if head is None:
+            self.request_head(cursor)
+            head = self.read_head(cursor)
+        last_seq, last_hash = head.seq, head.hash
         first_seq = last_seq + 1
         rows: list[tuple[int, int, bytes]] = []
         for notification_id, event in zip(notification_ids, events):
@@ -82,8 +109,11 @@ class IntegrityAppender:
             self.dialect.insert_transaction,
             (last_seq, first_seq, self.signer.key_id, signed_at_us, signature),
         )
+        hashes = [row[2] for row in rows]
+        if self.tree:
+            append_tree_nodes(cursor, self.dialect, first_seq, hashes, head.left_edge)
         for hook in self.hooks:
-            hook(cursor, self.dialect, first_seq, [row[2] for row in rows])
+            hook(cursor, self.dialect, first_seq, hashes)
 
 
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
@@ -121,10 +151,28 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         # is raised after the insert. Here any error rolls everything back.
         if not stored_events:
             return []
-        # Pipeline mode: statements are sent without waiting; only the reads we
-        # depend on (ids, chain head, the tree's left edge) wait for the server.
-        with self.datastore.get_connection() as conn, conn.pipeline(), conn.transaction(), conn.cursor() as curs:
-            self._insert_stored_events(curs, stored_events, **kwargs)  # locks the table
-            notification_ids = [row["notification_id"] for row in curs.fetchall()]
-            self.integrity.append(curs, notification_ids, stored_events)
+        self.integrity.check_writable()  # before anything is sent
+        # One pipeline, two round trips: BEGIN, the LOCK, the events' INSERT and
+        # the head query go out together and the ids come back with the head
+        # (the head query runs after the lock, in this transaction); then the
+        # chain, signature and tree rows go out with the COMMIT, and the
+        # pipeline's closing sync waits for them. psycopg's conn.transaction()
+        # is not used: inside a pipeline it syncs on entry and on exit.
+        with self.datastore.get_connection() as conn:
+            try:
+                with conn.pipeline(), conn.cursor() as curs, conn.cursor() as head_cursor:
+                    curs.execute("BEGIN")
+                    self._insert_stored_events(curs, stored_events, **kwargs)  # locks the table
+                    self.integrity.request_head(head_cursor)
+                    notification_ids = [row["notification_id"] for row in curs.fetchall()]
+                    head = self.integrity.read_head(head_cursor)
+                    self.integrity.append(curs, notification_ids, stored_events, head)
+                    curs.execute("COMMIT")
+            except BaseException:
+                # Whatever was sent is undone (a no-op if no transaction is open). A
+                # broken connection cannot roll back: the pool discards it, and the
+                # server ends its transaction.
+                with contextlib.suppress(psycopg.Error):
+                    conn.rollback()
+                raise
         return notification_ids

@@ -47,21 +47,18 @@ class Dialect:
             " bucket TEXT NOT NULL, hour TEXT NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (bucket, hour))",
         ] + log_create_statements(self)
 
-    @property
-    def select_head(self) -> str:
-        return f"SELECT seq, hash FROM {self.table('ledger_chain')} ORDER BY seq DESC LIMIT 1"
-
     def insert_rows(self, cursor: Any, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> None:
         """Insert many rows in one statement on PostgreSQL (unnest of arrays, one
         round trip), with executemany on SQLite (in-process, no round trips).
 
         `columns` are (name, PostgreSQL type) pairs, e.g. ("seq", "bigint").
+        The arrays go in binary (%b): no text escaping of each bytea element.
         """
         names = ", ".join(name for name, _ in columns)
         if self.name == "sqlite":
             cursor.executemany(f"INSERT INTO {self.table(table)} ({names}) VALUES ({self.params(len(columns))})", rows)
             return
-        arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+        arrays = ", ".join(f"%b::{kind}[]" for _, kind in columns)
         cursor.execute(
             f"INSERT INTO {self.table(table)} ({names}) SELECT * FROM unnest({arrays})",
             [list(column) for column in zip(*rows)],
