@@ -9,11 +9,15 @@ credit codes from ``uscc_for_serial``; risk classes A/B/C/D in proportion
 60/30/8/2) as ONE entity CSV through ``import_file``, as a list manager
 would, every import a command signed by the admin. Then a plan and a 不定向
 task for the city's market regulator with the ratios A 1%, B 3%, C 10%,
-D 30%, signed by a planner, a commitment by a drawer, and times:
+D 30%, signed by a planner, and times (the ledger pins the demo's local
+test beacon, so the run needs no wait for the named round):
 
 * the import,
-* ``run_draw`` (the drawer's signed reveal; the ledger reads the pool at its
-  head, derives the seed, draws targets per class and teams, records them),
+* ``commit_draw`` (the drawer's commitment: the ledger reads the pool at its
+  head, freezes it by its digest and roots, names a beacon round),
+* ``run_draw`` (the round's signature: the ledger reads the frozen inputs
+  again, checks their digest, verifies the beacon, derives the seed, draws
+  targets per class and teams, records them),
 * ``replay_draws`` (rebuild everything from the events, recompute, compare),
 * ``verify_ledger`` (every transaction re-executed, the draw included),
 * ``export_bundle`` and ``docs/verify_draw.py`` on the bundle (stdlib only).
@@ -33,11 +37,13 @@ from pathlib import Path
 
 import msgspec
 
+from ledger.demo.beacon import DEMO_BEACON, demo_beacons
 from ledger.demo.city import generate_city, to_csv
 from ledger.domain.actors import RegisterBody
-from ledger.domain.draws import PlanBody, TaskBody
+from ledger.domain.draws import BeaconChoice, PlanBody, TaskBody
 from ledger.domain.rows import EntityRow
 from ledger.domain.uscc import uscc_for_serial
+from ledger.domain.settings import GovernanceSettings
 from ledger.draw.spec import Quota
 from ledger.integrity.commands import sign_command
 from ledger.integrity.keys import Signer, public_key_b64, read_key_file
@@ -97,10 +103,13 @@ def main() -> None:
         config = resolve_store(args.store, Path(tmp) / "home")
         admin_file = Path(tmp) / "actor-keys" / "admin.pem"  # actors' keys: never under the ledger's HOME
         init_ledger(config, origin="bench.drledger/draw-run", admin_id="admin", admin_name="Admin",
-                    admin_key_file=admin_file)
+                    admin_key_file=admin_file, beacons=demo_beacons())
         admin = read_key_file(admin_file, None)
         city = generate_city(2026, small=False)
         with open_ledger(config) as ledger:
+            # The inspectors are imported now and drawn at once: no draw cooling-off (a signed setting).
+            ledger.submit(sign_command(admin, "admin", "settings.governance",
+                                       msgspec.to_builtins(GovernanceSettings(draw_cooling_off_days=0))))
             for kind in ("departments", "items", "inspectors"):
                 import_file(ledger, admin, "admin", kind, to_csv(city.rows(kind), kind), accept_bad_check=True)
             planner, drawer = register(ledger, admin, "planner"), register(ledger, admin, "drawer")
@@ -122,13 +131,14 @@ def main() -> None:
                 window_end=date(2026, 5, 31), items=(ITEM,), departments=(SAMR,), quotas=quotas,
                 load_cap=args.load_cap,
             ))
-            kept = draws.commit_draw(ledger, drawer, "drawer", "T-BENCH", beacon_round="drand 1234567",
-                                     secrets_folder=Path(tmp) / "actor-keys" / "secrets")
-
+            network = DEMO_BEACON.network
+            named = network.round_at(int(time.time()) + 600)
             start = time.perf_counter()
-            outcome = draws.run_draw(ledger, drawer, "drawer", "T-BENCH", draws.read_secret(kept.secret_file),
-                                     "drand 1234567 9f2c")
-            run_s = lap("run_draw (head inputs, targets, teams)", start)
+            draws.commit_draw(ledger, drawer, "drawer", "T-BENCH", [BeaconChoice(network.beacon_id, named)])
+            commit_s = lap("commit_draw (inputs frozen at the head: pool read, digest, roots)", start)
+            start = time.perf_counter()
+            outcome = draws.run_draw(ledger, drawer, "drawer", "T-BENCH", [DEMO_BEACON.signature_for(named).hex()])
+            run_s = lap("run_draw (frozen inputs again, digest, beacon, targets, teams)", start)
         targets = sum(len(v) for v in outcome.targets.values())
         officers = {b for t in outcome.teams for b in t.inspectors}
         print(f"  pool {outcome.counts}, {targets:,} targets, {len(officers)} officers used")
@@ -153,7 +163,8 @@ def main() -> None:
         lap("docs/verify_draw.py (stdlib, plain sampler)", start)
         if done.returncode != 0:
             sys.exit(f"verify_draw.py failed: {done.stdout}{done.stderr}")
-        print(f"summary: run_draw {run_s:.2f} s, replay {replay_s:.2f} s for {targets:,} targets")
+        print(f"summary: commit_draw {commit_s:.2f} s, run_draw {run_s:.2f} s, replay {replay_s:.2f} s"
+              f" for {targets:,} targets")
 
 
 if __name__ == "__main__":

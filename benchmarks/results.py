@@ -37,6 +37,7 @@ from pathlib import Path
 import psycopg
 
 from ledger.demo.actors import DemoActors, demo_key_folder, drawer, planner
+from ledger.demo.beacon import commit_and_draw
 from ledger.demo.build import build_demo, init_demo_ledger
 from ledger.draw.spec import Quota
 from ledger.integrity.keys import Signer
@@ -59,7 +60,7 @@ def make_store(kind: str, home: Path) -> StoreConfig:
     return resolve_store(f"{kind}?schema={schema}", home)
 
 
-def build(config: StoreConfig, entries: int, small: bool, secrets: Path) -> tuple[list[Pair], dict[str, Signer]]:
+def build(config: StoreConfig, entries: int, small: bool) -> tuple[list[Pair], dict[str, Signer]]:
     init_demo_ledger(config, origin="bench.drledger/results")
     build_demo(config, seed=3, small=small)
     items = tuple(sorted(i.code for i in pools.items(config) if i.status == "active" and i.department == DEPARTMENT))
@@ -77,8 +78,7 @@ def build(config: StoreConfig, entries: int, small: bool, secrets: Path) -> tupl
                 task_id=task_id, plan_id="P-BENCH", name=task_id, window_start=date(2026, 9, 1),
                 window_end=date(2026, 9, 30), items=items[:1], departments=(DEPARTMENT,),
                 quotas={k: Quota(ratio="1") for k in "ABCD"}))
-            kept = draws.commit_draw(ledger, drawing, drawer(DEPARTMENT), task_id, secrets_folder=secrets)
-            drawn = draws.run_draw(ledger, drawing, drawer(DEPARTMENT), task_id, draws.read_secret(kept.secret_file))
+            drawn = commit_and_draw(ledger, drawing, drawer(DEPARTMENT), task_id)
             pairs += [(task_id, team.target, team.inspectors[0], items[:1]) for team in drawn.teams]
         # The demo registered every active inspector with its own demo key.
         keys = {badge: actors.signer(badge) for badge in sorted({badge for _, _, badge, _ in pairs})}
@@ -120,7 +120,7 @@ def main() -> None:
         config = make_store(args.store, Path(tmp) / "home")
         print(f"store {config.display}")
         try:
-            pairs, keys = build(config, args.entries + args.sync_entries, args.small, Path(tmp) / "secrets")
+            pairs, keys = build(config, args.entries + args.sync_entries, args.small)
             measure(config, pairs[: args.sync_entries], keys, sync=True)
             measure(config, pairs[args.sync_entries:], keys, sync=False)
         finally:
