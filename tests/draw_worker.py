@@ -47,8 +47,8 @@ def store(url: str, home: str) -> StoreConfig:
 def reclassify(config: StoreConfig, csv_file: str, key_file: str, actor: str) -> None:
     append = IntegrityAppender.append
 
-    def holding(self: IntegrityAppender, cursor: Any, notification_ids: Any, events: Any) -> None:
-        append(self, cursor, notification_ids, events)
+    def holding(self: IntegrityAppender, cursor: Any, notification_ids: Any, events: Any, *rest: Any) -> None:
+        append(self, cursor, notification_ids, events, *rest)
         table = self.dialect.table("ledger_chain")
         cursor.execute(f"SELECT MAX(seq) AS last FROM {table}")  # inside the open transaction
         last = int(cursor.fetchone()["last"])
