@@ -694,3 +694,71 @@ def test_verify_says_which_commitments_a_witness_saw_before_their_round(city: Te
     report = verify_ledger(city.store)
     assert report.ok, report.problems
     assert (report.checks["commitments_witnessed_in_time"], report.checks["commitments_operator_timed"]) == (1, 1)
+
+
+def test_a_guarded_void_and_a_new_beacon_need_m_of_n_with_discipline(city: TestLedger) -> None:
+    """What the drawer may not do alone: void a draw on which results rest; what nobody may do
+    alone: pin a new beacon network. Both are proposals carried by an admin and a discipline (纪检)
+    actor registered before the cooling-off period."""
+    from ledger.beacon.network import QUICKNET
+    from ledger.domain.draws import Task
+    from ledger.services.draws import draw_attempts
+
+    city.register("jj", "discipline")
+    city.register("adm2", "admin")
+    new_task(city, "T1")
+    outcome = draw(city, "T1")
+    _record_a_result(city, outcome)
+    refusal_checker(city.store)("needs_approval", "results rest on this draw", lambda: void(city, "T1", "重抽"))
+    clock = [datetime.now(UTC) + timedelta(days=4)]  # the discipline actor is past its cooling-off now
+
+    def submit(actor: str, name: str, body: dict[str, Any], source: bool = False) -> Any:
+        with city.service(clock=lambda: clock[0]) as service:
+            signed = city.sign(actor, name, body, issued_at=clock[0])
+            return service.submit(signed, attachment_source=h.draws.draw_inputs_source(service) if source else None)
+
+    submit("admin", "proposal.open", {"proposal_id": "P1", "action": "void_draw", "target": "T1",
+                                      "reason": "抽查事项清单错误，结果作废重抽"})
+    submit("adm2", "proposal.approve", {"proposal_id": "P1"})  # two admins: no discipline yet
+    with city.service() as service:
+        assert service.processor.app.find(Task.create_id("T1")).drawn
+    submit("jj", "proposal.approve", {"proposal_id": "P1"})
+    with city.service() as service:
+        assert not service.processor.app.find(Task.create_id("T1")).drawn
+    [voided] = [a for a in draw_attempts(city.store, "T1") if a.kind == "void"]
+    assert voided.reason and voided.reason.startswith("proposal P1: ")
+    # A new beacon network: refused before the proposal is carried, usable after.
+    named = QUICKNET.round_at(int(clock[0].timestamp()) + 600)
+    commit_body = {"task_id": "T1", "beacons": [{"network": "quicknet", "round": named}]}
+    with pytest.raises(CommandRefused, match="not pinned"):
+        submit("drawer", "draw.commit", commit_body, source=True)
+    with pytest.raises(CommandRefused, match="not quicknet|is of beacon network"):
+        submit("admin", "proposal.open", {"proposal_id": "P2", "action": "add_beacon", "target": "quicknet",
+                                          "reason": "公开信标", "beacon": DEMO_BEACON.network.to_chain_info()})
+    submit("admin", "proposal.open", {"proposal_id": "P2", "action": "add_beacon", "target": "quicknet",
+                                      "reason": "采用 drand quicknet 公开信标", "beacon": QUICKNET.to_chain_info()})
+    submit("jj", "proposal.approve", {"proposal_id": "P2"})
+    submit("drawer", "draw.commit", commit_body, source=True)
+    report = verify_ledger(city.store)
+    assert report.ok, report.problems
+
+
+def test_a_beacon_network_pinned_by_an_insider_fails_verify(city: TestLedger) -> None:
+    """The operator appends, with the ledger key, a BeaconPinned event for a network whose rounds it
+    knows in advance: no proposal, no command, verify names the position."""
+    from ledger.beacon.local import LocalBeaconNetwork
+    from ledger.domain.actors import Ledger
+
+    rogue = LocalBeaconNetwork("the operator's own beacon").network
+    state = canonical_bytes({"actor": "admin", "beacon_id": "rogue", "chain_info": rogue.to_chain_info(),
+                             "reason": "x", "timestamp": datetime.now(UTC)})
+    raw = Raw(city.store)
+    try:
+        _, ledger_id, version, topic, _ = raw.event_at(2)  # the genesis event: the Ledger aggregate, version 1
+    finally:
+        raw.close()
+    assert topic == get_topic(Ledger.Genesis) and version == 1
+    position = _append_event(city.store, ledger_id, 2, get_topic(Ledger.BeaconPinned), state)
+    report = verify_ledger(city.store)
+    assert not report.ok and report.problems[0].position == position, report.problems
+    assert "without a command" in report.problems[0].what

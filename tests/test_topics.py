@@ -20,7 +20,8 @@ drledger/command drledger/command/Accepted drledger/department drledger/departme
 drledger/department/Updated drledger/entity drledger/entity/Reclassified drledger/entity/Registered
 drledger/entity/Updated drledger/import drledger/import/Recorded drledger/inspector drledger/inspector/ConflictDeclared
 drledger/inspector/ConflictWithdrawn drledger/inspector/Registered drledger/inspector/Updated drledger/item
-drledger/item/Registered drledger/item/Updated drledger/ledger drledger/ledger/Genesis drledger/ledger/LedgerKeyRotated
+drledger/item/Registered drledger/item/Updated drledger/ledger drledger/ledger/BeaconPinned drledger/ledger/Genesis
+drledger/ledger/LedgerKeyRotated
 drledger/plan drledger/plan/Created drledger/plan/Filed drledger/proposal drledger/proposal/Approved
 drledger/proposal/Carried drledger/proposal/Opened drledger/refusals drledger/refusals/Opened
 drledger/refusals/Refused drledger/refusals/Suppressed drledger/result drledger/result/Corrected

@@ -33,19 +33,25 @@ def proposal() -> None:
 @store_options
 @click.argument("proposal_id")
 @click.option("--action", type=click.Choice(ACTIONS), required=True, help="What the proposal does.")
-@click.option("--target", required=True, metavar="ACTOR", help="The actor it is about.")
+@click.option("--target", required=True, metavar="ID",
+              help="The actor it is about (void_draw: the task; add_beacon: the beacon network's ID).")
 @click.option("--reason", required=True, help="Why (kept in the ledger).")
 @click.option("--public-key", default=None, metavar="BASE64", help="recover_key: the new public key.")
 @click.option("--role", "roles", multiple=True, help="set_roles: the roles the actor keeps (repeat).")
+@click.option("--chain-info", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="add_beacon: the network's drand chain info (JSON file).")
 @actor_options
 @clear_errors
 def open_cmd(store: str | None, home: str, proposal_id: str, action: str, target: str, reason: str,
-             public_key: str | None, roles: tuple[str, ...], as_actor: str, key: Path | None) -> None:
+             public_key: str | None, roles: tuple[str, ...], chain_info: Path | None, as_actor: str,
+             key: Path | None) -> None:
     """Open a proposal, signed by an admin (it counts as the first approval).
 
     \b
-    Example:
+    Examples:
       drledger proposal open P-2026-02 --action revoke --target JX-0007 --reason "调离" --as admin
+      drledger proposal open P-2026-03 --action void_draw --target T-2026-001 --reason "…" --as admin
+      drledger proposal open P-2026-04 --action add_beacon --target evmnet --chain-info evmnet.json --reason "…" --as admin
     """
     from ledger.services.actors import decode_public_key
     from ledger.services.ledger import open_ledger
@@ -58,8 +64,16 @@ def open_cmd(store: str | None, home: str, proposal_id: str, action: str, target
             raw = decode_public_key(public_key)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--public-key") from None
+    beacon = None
+    if chain_info is not None:
+        import json
+
+        try:
+            beacon = json.loads(chain_info.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise click.BadParameter(f"{chain_info}: not JSON ({error})", param_hint="--chain-info") from None
     signed = sign_open(signer_for(config, as_actor, key), as_actor, proposal_id=proposal_id, action=action,
-                       target=target, reason=reason, public_key=raw, roles=roles)
+                       target=target, reason=reason, public_key=raw, roles=roles, beacon=beacon)
     with open_ledger(config) as ledger:
         receipt = ledger.submit(signed)
     click.echo(f"proposal {proposal_id} opened at position {receipt.first}")

@@ -69,6 +69,11 @@ class Ledger(LedgerAggregate):
         self.admin_key = admin_key
         self.beacons = beacons
 
+    @event("BeaconPinned")
+    def pin_beacon(self, beacon_id: str, chain_info: dict[str, Any], reason: str, actor: str) -> None:
+        """A beacon network added after genesis, by a proposal approved by m of n with discipline."""
+        self.beacons = {**self.beacons, beacon_id: chain_info}
+
     @event("LedgerKeyRotated")
     def rotate_ledger_key(self, new_key: bytes, reason: str, actor: str) -> None:
         """From the next transaction on, the ledger signs with `new_key`."""

@@ -27,7 +27,7 @@ from ledger.domain.settings import Settings
 from ledger.domain.witness import Witness
 
 _AGGREGATES: Final[dict[str, tuple[type, tuple[str, ...]]]] = {
-    "ledger": (Ledger, ("Genesis", "LedgerKeyRotated")),
+    "ledger": (Ledger, ("Genesis", "LedgerKeyRotated", "BeaconPinned")),
     "actor": (Actor, ("Registered", "KeyRotated", "RolesChanged", "Revoked")),
     "command": (CommandRecord, ("Accepted",)),
     "settings": (Settings, ("Opened", "ResultsSet", "GovernanceSet", "CalendarYearRecorded")),

@@ -197,6 +197,16 @@ def _attempt(event: _TaskEvent) -> dict[str, Any]:
             "reason": event.attempt.reason if event.kind == "void" else None}
 
 
+def _pinned_beacons(reader: Any) -> dict[str, Any]:
+    """The beacon networks the ledger pins: at genesis and by carried proposals since."""
+    from ledger.verify.draws import BEACON_PINNED, GENESIS, DrawState
+
+    state = DrawState()
+    for row in reader.events_with_topics([GENESIS, BEACON_PINNED]):
+        state.apply(row)
+    return state.beacons
+
+
 def export_bundle(config: StoreConfig, task_id: str) -> bytes:
     """The standing (or latest) draw of `task_id` as canonical JSON (bundle v3)."""
     from ledger.store.reader import open_reader
@@ -209,11 +219,12 @@ def export_bundle(config: StoreConfig, task_id: str) -> bytes:
         run_first, run_command = _command_of(reader, standing.drawn_row.seq, "draw.run")
         keys = ActorKeys.from_events(reader.events_with_topics(ACTOR_KEY_TOPICS))
         genesis_row = reader.events_with_topics([GENESIS_TOPIC])[0]
+        pinned = _pinned_beacons(reader)
     assert genesis_row.state is not None
     genesis = msgspec.json.decode(genesis_row.state, type=_Genesis)
-    missing = [b.network for b in committed.beacons if b.network not in genesis.beacons]
+    missing = [b.network for b in committed.beacons if b.network not in pinned]
     if missing:
-        raise BundleError(f"the commitment names beacon network(s) {', '.join(missing)} the genesis does not pin")
+        raise BundleError(f"the commitment names beacon network(s) {', '.join(missing)} the ledger does not pin")
     pool = {k: sorted_ids(standing.inputs.pool.get(k, [])) for k in RISK_CLASSES}
     bundle = {
         "format": BUNDLE_FORMAT,
@@ -227,7 +238,7 @@ def export_bundle(config: StoreConfig, task_id: str) -> bytes:
             "public_key": _b64_key(keys.key_before(commit_command.actor, commit_first)),
             "signed": _signed(commit_first, commit_command),
         },
-        "beacons": {b.network: genesis.beacons[b.network] for b in committed.beacons},
+        "beacons": {b.network: pinned[b.network] for b in committed.beacons},
         "recorded": {
             **msgspec.to_builtins(drawn),
             "event_position": standing.drawn_row.seq,

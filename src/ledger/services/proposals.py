@@ -37,10 +37,14 @@ class ProposalInfo(msgspec.Struct, kw_only=True):
 
 
 def sign_open(signer: Signer, admin: str, *, proposal_id: str, action: str, target: str, reason: str,
-              public_key: bytes | None = None, roles: tuple[str, ...] = ()) -> SignedCommand:
-    return sign_command(signer, admin, "proposal.open", {
+              public_key: bytes | None = None, roles: tuple[str, ...] = (),
+              beacon: dict[str, Any] | None = None) -> SignedCommand:
+    body: dict[str, Any] = {
         "action": action, "proposal_id": proposal_id, "public_key": public_key_b64(public_key) if public_key else None,
-        "reason": reason, "roles": list(roles), "target": target})
+        "reason": reason, "roles": list(roles), "target": target}
+    if beacon is not None:
+        body["beacon"] = beacon
+    return sign_command(signer, admin, "proposal.open", body)
 
 
 def sign_approve(signer: Signer, actor: str, *, proposal_id: str) -> SignedCommand:

@@ -51,7 +51,8 @@ TASK_CREATED, TASK_COMMITTED, TASK_DRAWN, TASK_VOIDED, TASK_EXTENDED = (
     get_topic(Task.Created), get_topic(Task.Committed), get_topic(Task.Drawn), get_topic(Task.Voided),
     get_topic(Task.Extended))
 GENESIS = get_topic(Ledger.Genesis)
-TOPICS = (GENESIS, *ENTITY_RECORD, *INSPECTOR_RECORD, *ITEM_RECORD, RECLASSIFIED, CONFLICT_DECLARED, CONFLICT_WITHDRAWN,
+BEACON_PINNED = get_topic(Ledger.BeaconPinned)
+TOPICS = (GENESIS, BEACON_PINNED, *ENTITY_RECORD, *INSPECTOR_RECORD, *ITEM_RECORD, RECLASSIFIED, CONFLICT_DECLARED, CONFLICT_WITHDRAWN,
           TASK_CREATED, TASK_COMMITTED, TASK_DRAWN, TASK_VOIDED, TASK_EXTENDED)
 
 
@@ -148,6 +149,11 @@ class _Extended(msgspec.Struct):
     targets: list[str]
 
 
+class _Pinned(msgspec.Struct):
+    beacon_id: str
+    chain_info: dict[str, Any]
+
+
 class _Genesis(msgspec.Struct):
     beacons: dict[str, dict[str, Any]]
 
@@ -179,6 +185,9 @@ class DrawState:
         assert state is not None
         if topic == GENESIS:
             self.beacons = msgspec.json.decode(state, type=_Genesis).beacons
+        elif topic == BEACON_PINNED:
+            pinned = msgspec.json.decode(state, type=_Pinned)
+            self.beacons = {**self.beacons, pinned.beacon_id: pinned.chain_info}
         elif topic in ENTITY_RECORD:
             entity = msgspec.json.decode(msgspec.json.decode(state, type=_Record).record, type=_Entity)
             self.entities[entity.uscc] = entity

@@ -351,11 +351,13 @@ def draw_timing(config: StoreConfig, witnessed: list[tuple[int, int]]) -> dict[s
 def local_beacon_warnings(config: StoreConfig) -> list[str]:
     """A loud line for every local test beacon the genesis pins: its holder knows every round."""
     from ledger.beacon.network import LOCAL_BEACON_ID
-    from ledger.verify.draws import GENESIS, _Genesis
+    from ledger.verify.draws import BEACON_PINNED, GENESIS, DrawState
 
+    state = DrawState()
     with open_reader(config) as reader:
-        rows = reader.events_with_topics([GENESIS])
-    pinned = msgspec.json.decode(rows[0].state, type=_Genesis).beacons if rows and rows[0].state else {}
+        for row in reader.events_with_topics([GENESIS, BEACON_PINNED]):
+            state.apply(row)
+    pinned = state.beacons
     return [f"the genesis pins the beacon network {LOCAL_BEACON_ID!r}: a LOCAL TEST beacon whose holder knows every"
             " round in advance, so this ledger's draws prove nothing to outsiders (demo and tests only)"
             for beacon_id in pinned if beacon_id == LOCAL_BEACON_ID]
