@@ -1,7 +1,9 @@
 """Separation of powers: what no single key may do alone.
 
-Recovering an actor's lost key, and revoking (or taking the role from) an
-inspector or a drawer, can steer draws and results. Such an action is a
+Recovering an actor's lost key, revoking (or taking the role from) an
+inspector or a drawer, voiding a draw on which results rest (or a commitment
+whose beacon round is published: its outcome is fixed and public) and
+pinning a new beacon network can steer draws and results. Such an action is a
 proposal (`proposal.open`, by an admin) that takes effect only once
 `approvals_needed` distinct actors approved it (`proposal.approve`; the
 proposer's opening counts as its approval), at least one of them a discipline
