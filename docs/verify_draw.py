@@ -65,7 +65,10 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 RATIO_FORM = re.compile(r"(0|1)(\.[0-9]+)?")
 INPUT_FIELDS = ["committed_at", "conflicts", "cooling_off_days", "departments", "excluded", "experts_per_target",
                 "inspectors", "inspectors_per_target", "items", "load_cap", "pool", "position", "quotas", "task_id",
-                "version"]
+                "version", "window_end"]
+CANDIDATE_FIELDS = ["badge", "certificate_no", "certificate_valid_until", "department", "qualifications", "role",
+                    "since", "status"]
+DATE_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 NOT_CHECKED = "beacon signatures NOT checked: pip install py-arkworks-bls12381"
 
 
@@ -97,6 +100,22 @@ def moment(text: str) -> datetime:
     parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     need(parsed.tzinfo is not None, f"time {text!r} has no time zone")
     return parsed
+
+
+def day(text: str, what: str) -> str:
+    """A calendar date YYYY-MM-DD (such dates compare as text)."""
+    need(isinstance(text, str) and bool(DATE_FORM.fullmatch(text)), f"{what} {text!r} is not a date YYYY-MM-DD")
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise Rejected(f"{what} {text!r} is not a real date") from None
+    return text
+
+
+def certified(candidate: dict, window_end: str) -> bool:
+    """An enforcement certificate (执法证): a number, valid through the task's last inspection day."""
+    return bool(candidate["certificate_no"]) and candidate["certificate_valid_until"] is not None \
+        and candidate["certificate_valid_until"] >= window_end
 
 
 def unix_seconds(text: str) -> int:
@@ -188,6 +207,7 @@ def check_inputs(inputs: dict) -> str:
     need(isinstance(inputs["task_id"], str) and "\n" not in inputs["task_id"], "task_id is not one line of text")
     need(isinstance(inputs["cooling_off_days"], int) and inputs["cooling_off_days"] >= 0, "cooling_off_days is not >= 0")
     moment(inputs["committed_at"])
+    day(inputs["window_end"], "window_end")
     need(inputs["inspectors_per_target"] >= 2, "inspectors_per_target is below 2")
     for k in set(inputs["quotas"]) | set(inputs["pool"]):
         need(k in CLASSES, f"unknown risk class {k!r}")
@@ -207,7 +227,10 @@ def check_inputs(inputs: dict) -> str:
     for uscc in inputs["excluded"]:
         need(uscc not in seen, f"pool: {uscc} is both excluded and in class {seen.get(uscc)}")
     for c in inputs["inspectors"]:
+        same(f"fields of inspector {c.get('badge')}", sorted(c), CANDIDATE_FIELDS)
         moment(c["since"])
+        if c["certificate_valid_until"] is not None:
+            day(c["certificate_valid_until"], f"certificate_valid_until of {c['badge']}")
     return (f"draw {inputs['version']} of task {inputs['task_id']}, frozen at position {inputs['position']}:"
             f" {len(seen)} firms, {len(inputs['inspectors'])} inspectors, {len(inputs['conflicts'])} conflicts")
 
@@ -273,7 +296,8 @@ class Draw:
 
     def serves(self, c: dict) -> bool:
         return c["department"] in self.inputs["departments"] and any(
-            q in self.item_codes or q in self.item_departments for q in c["qualifications"])
+            q in self.item_codes or q in self.item_departments for q in c["qualifications"]) \
+            and certified(c, self.inputs["window_end"])
 
     def teams(self) -> list[dict]:
         inputs, seed = self.inputs, self.seed
@@ -307,6 +331,11 @@ class Draw:
                     f" day(s) before the commitment ({self.inputs['committed_at']}): within the cooling-off period")
         if (badge, target) in self.conflicts:
             return f"{badge} declared a conflict of interest (回避) with {target}"
+        if role == "enforcement" and c["role"] == role and not certified(c, self.inputs["window_end"]):
+            held = (f"{badge}'s certificate {c['certificate_no']} is valid until {c['certificate_valid_until']}"
+                    if c["certificate_no"] and c["certificate_valid_until"] else f"{badge} holds no dated certificate")
+            return (f"{held}: an enforcement officer needs an enforcement certificate (执法证) valid through"
+                    f" the task's window_end {self.inputs['window_end']}")
         if c["role"] != role or (role == "enforcement" and not self.serves(c)):
             return f"{badge} is not a qualified {role} of the task's departments"
         return None

@@ -39,7 +39,7 @@ from ledger.demo.draws import add_draws, demo_signer
 from ledger.domain.directory import file_digest
 from ledger.domain.draws import BeaconChoice, CommitBody, PlanBody, RunBody, TaskBody, VoidBody, outcome_digest
 from ledger.domain.filters import EntityFilter
-from ledger.domain.rows import ConflictRow
+from ledger.domain.rows import ConflictRow, InspectorRow
 from ledger.domain.settings import GovernanceSettings
 from ledger.draw.spec import BeaconOutput, DrawInputs, DrawOutcome, Quota, compute, derive_seed, inputs_digest
 from ledger.integrity.canonical import utc_now
@@ -66,6 +66,13 @@ RATIOS = ("0.01", "0.03", "0.05", "0.1", "0.125", "0.2", "0.333", "1")
 LATER = timedelta(days=8)  # the test's own commands: the city's inspectors are past the 7-day cooling-off
 LOCAL = DEMO_BEACON  # the LOCAL TEST network: it signs any round, so draws need not wait for publication
 IMPORT_ORDER = ("departments", "items", "entities", "inspectors", "conflicts")
+# 执法证: two XY-SCJG officers qualified for the whole department, active and cooled off, that no draw
+# may take: one holds no certificate, one a certificate ending the day before WINDOW ends.
+UNCERTIFIED = (
+    InspectorRow("CERT-NONE", "无证", "XY-SCJG", "360500", "enforcement", ("XY-SCJG",)),
+    InspectorRow("CERT-SHORT", "证将到期", "XY-SCJG", "360500", "enforcement", ("XY-SCJG",),
+                 certificate_no="赣ZF-0001", certificate_valid_until="2026-05-30"),
+)
 
 
 def later() -> datetime:
@@ -182,7 +189,8 @@ def demo_ledger(tmp: Path, seed: int) -> DemoLedger:
     city = generate_city(seed, small=True)
     ledger.submit("admin", "settings.governance", msgspec.to_builtins(GovernanceSettings(draw_cooling_off_days=0)))
     for kind in IMPORT_ORDER:
-        summary = ledger.import_rows("admin", kind, list(city.rows(kind)), accept_bad_check=True)
+        rows = list(city.rows(kind)) + (list(UNCERTIFIED) if kind == "inspectors" else [])
+        summary = ledger.import_rows("admin", kind, rows, accept_bad_check=True)
         assert summary.written and not summary.errors, (kind, summary.errors[:3])
     tasks = add_draws(config)  # the demo's own plans, tasks and draws
     ledger.register("planner", "planner")
@@ -323,6 +331,9 @@ def rich_template(tmp_path_factory: pytest.TempPathFactory) -> Rich:
              if datetime.fromisoformat(c["since"].replace("Z", "+00:00")) > cooled]
     assert recent == [rich.young] and bundle["inputs"]["cooling_off_days"] == 7
     assert all(rich.young not in t.inspectors for t in outcome.teams)
+    uncertified = {row.badge for row in UNCERTIFIED}  # qualified, active and cooled off, but never drawn
+    assert uncertified <= {c["badge"] for c in bundle["inputs"]["inspectors"]}
+    assert all(not uncertified & set(t.inspectors) for o in (outcome, forced) for t in o.teams)
     return rich
 
 
@@ -703,7 +714,8 @@ def _inspector(b: Bundle, **match: Any) -> dict[str, Any]:
     return next(c for c in b["inputs"]["inspectors"] if all(c[k] == v for k, v in match.items()))
 
 
-@pytest.mark.parametrize("rule", ["cooling-off", "not active", "conflict", "department"])
+@pytest.mark.parametrize("rule", ["cooling-off", "not active", "conflict", "department", "no certificate",
+                                  "certificate expires in the window"])
 def test_a_recorded_team_breaking_a_rule_is_named(rich_template: Rich, joint_bundle: Bundle, tmp_path: Path,
                                                   rule: str) -> None:
     """The inputs as committed, but a recorded team holds someone the rules leave out: rejected at
@@ -726,6 +738,14 @@ def test_a_recorded_team_breaking_a_rule_is_named(rich_template: Rich, joint_bun
         team = next(t for t in b["recorded"]["teams"] if t["target"] == target)
         team["experts"][0] = badge
         reason = f"{badge} declared a conflict of interest (回避) with {target}"
+    elif rule == "no certificate":
+        _seat(b, "CERT-NONE")
+        reason = ("CERT-NONE holds no dated certificate: an enforcement officer needs an enforcement certificate"
+                  " (执法证) valid through the task's window_end 2026-05-31")
+    elif rule == "certificate expires in the window":
+        _seat(b, "CERT-SHORT")
+        reason = ("CERT-SHORT's certificate 赣ZF-0001 is valid until 2026-05-30: an enforcement officer needs an"
+                  " enforcement certificate (执法证) valid through the task's window_end 2026-05-31")
     else:
         outsider = next(c for c in b["inputs"]["inspectors"] if c["status"] == "active" and c["role"] == "enforcement"
                         and c["department"] not in b["inputs"]["departments"])
@@ -936,7 +956,10 @@ def test_usage_and_malformed_input(joint_bundle: Bundle, tmp_path: Path) -> None
     b = copy.deepcopy(joint_bundle)
     del b["inputs"]["inspectors"][0]["since"]
     done = verify(_write(tmp_path, b, "no-since"))
-    assert rejected_by(done) == "inputs" and "malformed bundle (KeyError: 'since')" in done.stdout, done.stdout
+    assert rejected_by(done) == "inputs" and "fields of inspector " in done.stdout, done.stdout
+    del b["inputs"]["window_end"]
+    done = verify(_write(tmp_path, b, "no-window-end"))
+    assert rejected_by(done) == "inputs" and "input fields" in done.stdout, done.stdout
     bad.write_text("{not json")
     done = verify(bad)
     assert done.returncode == 1 and done.stdout.startswith("REJECTED: not a JSON file"), done.stdout
