@@ -724,3 +724,19 @@ def test_only_officers_certified_through_the_window_are_drawn(city: TestLedger) 
     report = verify_ledger(city.store)
     assert not report.ok and report.problems[0].position == seq and "draw.run" in report.problems[0].what, \
         report.problems
+
+
+@pytest.mark.parametrize("what, change", [
+    ("a target", lambda p: p["targets"].__setitem__(0, p["teams"][-1]["target"])),
+    ("a team", lambda p: p["teams"][0]["inspectors"].reverse()),
+])
+def test_an_altered_extension_fails_verify(city: TestLedger, what: str, change: Any) -> None:
+    """补抽 re-executed: an insider with the ledger key edits the recorded extension; verify fails at it."""
+    new_task(city, "T1", items=h.SCJG_ITEMS, quotas={"C": Quota(ratio="0.2")})
+    draw(city, "T1")
+    with city.service() as service:
+        h.draws.extend(service, city.keys["drawer"], "drawer", "T1", "C", 2, "2户已注销，按规定补抽")
+    seq = _rewrite_draw(city.store, change, get_topic(Task.Extended))
+    report = verify_ledger(city.store)
+    assert not report.ok and report.problems[0].position == seq and "draw.extend" in report.problems[0].what, \
+        (what, report.problems)
