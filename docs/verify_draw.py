@@ -11,7 +11,8 @@ per risk class, the inspectors, the conflicts, the task's parameters), the
 commitment (its digest of those inputs, the beacon rounds it named, the
 drawer's signed `draw.commit`), the chain info of each named beacon network,
 the recorded draw (the rounds' signatures and randomness, seed, targets,
-teams, the drawer's signed `draw.run`) and the task's earlier attempts. This
+teams, the drawer's signed `draw.run`), the task's earlier attempts and the
+changes after the draw (substitutions and 补抽, with their signed commands). This
 program recomputes everything that can be recomputed and prints each check
 as it passes; the first that fails is named and the program stops:
 
