@@ -11,13 +11,19 @@ per risk class, the inspectors, the conflicts, the task's parameters), the
 commitment (its digest of those inputs, the beacon rounds it named, the
 drawer's signed `draw.commit`), the chain info of each named beacon network,
 the recorded draw (the rounds' signatures and randomness, seed, targets,
-teams, the drawer's signed `draw.run`) and the task's earlier attempts. This
+teams, the drawer's signed `draw.run`), the task's earlier attempts and the
+changes after the draw (substitutions and 补抽, with their signed commands). This
 program recomputes everything that can be recomputed and prints each check
 as it passes; the first that fails is named and the program stops:
 
     format, inputs, inputs digest, pool, commitment, beacon rounds,
     beacon timing, beacon randomness, beacon signatures, seed, targets,
-    teams, outcome digest, attempts, commit signature, run signature
+    teams, outcome digest, attempts, commit signature, run signature,
+    changes, change signatures
+
+The changes are the draw's substitutions (替换: draw.recuse, draw.substitute)
+and 补抽 (draw.extend), each recomputed in ledger order from the frozen inputs
+and the seed; the final teams are the drawn teams with them applied.
 
 Exit codes: 0 every check passed; 1 a check failed (named on the last line);
 2 usage, or a file that cannot be read; 3 every other check passed but the
@@ -65,7 +71,14 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 RATIO_FORM = re.compile(r"(0|1)(\.[0-9]+)?")
 INPUT_FIELDS = ["committed_at", "conflicts", "cooling_off_days", "departments", "excluded", "experts_per_target",
                 "inspectors", "inspectors_per_target", "items", "load_cap", "pool", "position", "quotas", "task_id",
-                "version"]
+                "version", "window_end"]
+CANDIDATE_FIELDS = ["badge", "certificate_no", "certificate_valid_until", "department", "qualifications", "role",
+                    "since", "status"]
+DATE_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+CHANGE_FIELDS = ["actor", "event_hash", "fields", "kind", "position", "public_key", "signed", "task_version"]
+SUBSTITUTED_FIELDS = ["actor", "basis", "joining", "leaving", "reason", "target", "task_id", "timestamp"]
+EXTENDED_FIELDS = ["actor", "reason", "risk_class", "targets", "task_id", "teams", "timestamp"]
+BASIS = {"recuse": "recusal", "substitute": "approval"}
 NOT_CHECKED = "beacon signatures NOT checked: pip install py-arkworks-bls12381"
 
 
@@ -97,6 +110,22 @@ def moment(text: str) -> datetime:
     parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     need(parsed.tzinfo is not None, f"time {text!r} has no time zone")
     return parsed
+
+
+def day(text: str, what: str) -> str:
+    """A calendar date YYYY-MM-DD (such dates compare as text)."""
+    need(isinstance(text, str) and bool(DATE_FORM.fullmatch(text)), f"{what} {text!r} is not a date YYYY-MM-DD")
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise Rejected(f"{what} {text!r} is not a real date") from None
+    return text
+
+
+def certified(candidate: dict, window_end: str) -> bool:
+    """An enforcement certificate (执法证): a number, valid through the task's last inspection day."""
+    return bool(candidate["certificate_no"]) and candidate["certificate_valid_until"] is not None \
+        and candidate["certificate_valid_until"] >= window_end
 
 
 def unix_seconds(text: str) -> int:
@@ -188,6 +217,7 @@ def check_inputs(inputs: dict) -> str:
     need(isinstance(inputs["task_id"], str) and "\n" not in inputs["task_id"], "task_id is not one line of text")
     need(isinstance(inputs["cooling_off_days"], int) and inputs["cooling_off_days"] >= 0, "cooling_off_days is not >= 0")
     moment(inputs["committed_at"])
+    day(inputs["window_end"], "window_end")
     need(inputs["inspectors_per_target"] >= 2, "inspectors_per_target is below 2")
     for k in set(inputs["quotas"]) | set(inputs["pool"]):
         need(k in CLASSES, f"unknown risk class {k!r}")
@@ -207,7 +237,10 @@ def check_inputs(inputs: dict) -> str:
     for uscc in inputs["excluded"]:
         need(uscc not in seen, f"pool: {uscc} is both excluded and in class {seen.get(uscc)}")
     for c in inputs["inspectors"]:
+        same(f"fields of inspector {c.get('badge')}", sorted(c), CANDIDATE_FIELDS)
         moment(c["since"])
+        if c["certificate_valid_until"] is not None:
+            day(c["certificate_valid_until"], f"certificate_valid_until of {c['badge']}")
     return (f"draw {inputs['version']} of task {inputs['task_id']}, frozen at position {inputs['position']}:"
             f" {len(seen)} firms, {len(inputs['inspectors'])} inspectors, {len(inputs['conflicts'])} conflicts")
 
@@ -256,6 +289,14 @@ def draw_team(target: str, seed: str, officers: list[str], department_of: dict[s
     return team
 
 
+def load_of(teams: list[dict]) -> dict[str, int]:
+    load: dict[str, int] = {}
+    for team in teams:
+        for badge in team["inspectors"]:
+            load[badge] = load.get(badge, 0) + 1
+    return load
+
+
 class Draw:
     """Targets and teams of `inputs` with `seed` (docs/draw-spec.md §5-§6)."""
 
@@ -273,16 +314,21 @@ class Draw:
 
     def serves(self, c: dict) -> bool:
         return c["department"] in self.inputs["departments"] and any(
-            q in self.item_codes or q in self.item_departments for q in c["qualifications"])
+            q in self.item_codes or q in self.item_departments for q in c["qualifications"]) \
+            and certified(c, self.inputs["window_end"])
 
     def teams(self) -> list[dict]:
+        return self.teams_for([t for k in CLASSES for t in self.targets[k]], [])
+
+    def teams_for(self, targets: list[str], earlier: list[dict]) -> list[dict]:
+        """Teams for `targets` in order (§5), the load cap counting the `earlier` teams of the task."""
         inputs, seed = self.inputs, self.seed
         size = max(inputs["inspectors_per_target"], len(inputs["departments"]))
         needed = list(dict.fromkeys(inputs["departments"])) if len(inputs["departments"]) > 1 else []
         cap, per_target = inputs["load_cap"], inputs["experts_per_target"]
-        load: dict[str, int] = {}
+        load = load_of(earlier)
         teams = []
-        for target in [t for k in CLASSES for t in self.targets[k]]:
+        for target in targets:
             free = [b for b in self.officers if (b, target) not in self.conflicts and (cap is None or load.get(b, 0) < cap)]
             team = draw_team(target, seed, free, self.department_of, needed, size)
             chosen: list[str] = []
@@ -294,6 +340,34 @@ class Draw:
                 load[badge] = load.get(badge, 0) + 1
             teams.append({"experts": chosen, "inspectors": team, "target": target})
         return teams
+
+    def successor(self, teams: list[dict], target: str, leaving: str, left_before: list[str]) -> str:
+        """替换 (§7c): the draw's ranking for `target` continued, over the officers without a conflict
+        with it, under the load cap counting the current teams, not in the team, not `leaving` nor
+        anyone who left this target's team before; of `leaving`'s department in a joint task."""
+        cap = self.inputs["load_cap"]
+        load = load_of(teams)
+        team = next((t for t in teams if t["target"] == target), None)
+        need(team is not None and leaving in team["inspectors"], f"{leaving} is not an officer of the team of {target}")
+        gone = {leaving, *left_before, *team["inspectors"]}
+        free = [b for b in self.officers if (b, target) not in self.conflicts and b not in gone
+                and (cap is None or load.get(b, 0) < cap)]
+        joint = len(self.inputs["departments"]) > 1
+        for badge in sample(self.seed + ",inspectors," + target, free):
+            if not joint or self.department_of[badge] == self.department_of[leaving]:
+                return badge
+        raise Rejected(f"target {target}: no drawable officer left to take {leaving}'s place")
+
+    def more(self, targets: dict, teams: list[dict], k: str, count: int) -> tuple[list[str], list[dict]]:
+        """补抽 (§7c): the next `count` IDs of class `k` in the draw's order, and their teams."""
+        need(k in CLASSES, f"unknown risk class {k!r}")
+        need(count >= 1, "an extension draws at least one more target")
+        drawn = targets[k]
+        order = sample(self.seed, by_utf8(self.inputs["pool"].get(k, [])), len(drawn) + count)
+        same(f"class {k}: the targets drawn so far as the start of the draw's order", order[:len(drawn)], drawn)
+        need(len(order) - len(drawn) == count, f"class {k}: only {len(order) - len(drawn)} more firm(s) in the pool")
+        more = order[len(drawn):]
+        return more, self.teams_for(more, teams)
 
     def why_not(self, badge: str, target: str, role: str) -> str | None:
         """Why `badge` may not sit in the team of `target` as `role`, if a rule says so."""
@@ -307,6 +381,11 @@ class Draw:
                     f" day(s) before the commitment ({self.inputs['committed_at']}): within the cooling-off period")
         if (badge, target) in self.conflicts:
             return f"{badge} declared a conflict of interest (回避) with {target}"
+        if role == "enforcement" and c["role"] == role and not certified(c, self.inputs["window_end"]):
+            held = (f"{badge}'s certificate {c['certificate_no']} is valid until {c['certificate_valid_until']}"
+                    if c["certificate_no"] and c["certificate_valid_until"] else f"{badge} holds no dated certificate")
+            return (f"{held}: an enforcement officer needs an enforcement certificate (执法证) valid through"
+                    f" the task's window_end {self.inputs['window_end']}")
         if c["role"] != role or (role == "enforcement" and not self.serves(c)):
             return f"{badge} is not a qualified {role} of the task's departments"
         return None
@@ -414,6 +493,80 @@ def check_attempts(bundle: dict) -> str:
     return f"{len(attempts)} earlier attempt(s): {kinds}; this draw is {state}"
 
 
+def check_changes(bundle: dict, draw: "Draw", teams: list[dict]) -> tuple[str, list[dict]]:
+    """Substitutions (替换) and 补抽 after the draw (§7c), in ledger order, each recomputed from the
+    frozen inputs and the seed on the teams as the changes before it left them; the final teams."""
+    recorded, inputs, voided = bundle["recorded"], bundle["inputs"], bundle["voided"]
+    targets = {k: list(draw.targets[k]) for k in CLASSES}
+    teams = [{"experts": list(t["experts"]), "inspectors": list(t["inspectors"]), "target": t["target"]}
+             for t in teams]
+    left: dict[str, list[str]] = {}
+    substitutions, last, replaced, added = 0, recorded["event_position"], 0, 0
+    for number, c in enumerate(bundle["changes"], 1):
+        where = f"change {number} ({c.get('kind')} at position {c.get('position')})"
+        same(f"{where}: fields", sorted(c), CHANGE_FIELDS)
+        need(c["kind"] in ("recuse", "substitute", "extend"), f"{where}: unknown kind")
+        need(last < c["position"] and (voided is None or c["position"] < voided["position"]),
+             f"{where} is out of ledger order (after the draw, and before its void if any)")
+        same(f"{where}: its place in the task's events (the draw's + {number})", c["task_version"],
+             recorded["task_version"] + number)
+        same(f"{where}: position of its command (right before its event)", c["signed"]["position"], c["position"] - 1)
+        f = c["fields"]
+        same(f"{where}: event fields", sorted(f), EXTENDED_FIELDS if c["kind"] == "extend" else SUBSTITUTED_FIELDS)
+        same(f"{where}: task", f["task_id"], inputs["task_id"])
+        same(f"{where}: actor", f["actor"], c["actor"])
+        need(isinstance(f["reason"], str) and f["reason"].strip() != "", f"{where}: no reason given")
+        moment(f["timestamp"])
+        if c["kind"] == "extend":
+            k = f["risk_class"]
+            more, new = draw.more(targets, teams, k, len(f["targets"]))
+            for i, (mine, theirs) in enumerate(zip(more, f["targets"])):
+                same(f"{where}: class {k}: extra target #{i + 1}", mine, theirs)
+            same(f"{where}: number of teams", len(new), len(f["teams"]))
+            for mine, theirs in zip(new, f["teams"]):
+                if mine != theirs:
+                    target = theirs.get("target")
+                    reasons = [r for role, key in (("enforcement", "inspectors"), ("expert", "experts"))
+                               for b in theirs.get(key, []) if (r := draw.why_not(b, target, role))]
+                    raise Rejected(f"{where}: team for target {mine['target']}: recomputed {mine!r}, recorded"
+                                   f" {theirs!r}" + "".join(f"; {r}" for r in reasons))
+            targets[k] += more
+            teams += new
+            added += len(more)
+        else:
+            same(f"{where}: basis", f["basis"], BASIS[c["kind"]])
+            if c["kind"] == "recuse":
+                same(f"{where}: the recusing officer (回避 is signed by the officer itself)", c["actor"], f["leaving"])
+            substitutions += 1
+            cap = max(1, len(teams) // 10)
+            need(substitutions <= cap, f"{where}: substitution {substitutions} of this draw; it allows {cap}"
+                 " (one in ten targets, at least one)")
+            target, leaving = f["target"], f["leaving"]
+            joining = draw.successor(teams, target, leaving, left.get(target, []))
+            same(f"{where}: successor of {leaving} in the team of {target}", joining, f["joining"])
+            team = next(t for t in teams if t["target"] == target)
+            team["inspectors"] = [joining if b == leaving else b for b in team["inspectors"]]
+            left.setdefault(target, []).append(leaving)
+            replaced += 1
+        last = c["position"]
+    if not bundle["changes"]:
+        return "none: the teams stand as drawn", teams
+    kinds = ", ".join(f"{c['kind']}@{c['position']}" for c in bundle["changes"])
+    return (f"{len(bundle['changes'])} change(s): {kinds}; final: {len(teams)} teams ({replaced} officer(s)"
+            f" replaced, {added} target(s) added)"), teams
+
+
+def change_body(change: dict) -> dict:
+    """The body the change's signed command must carry (§7c)."""
+    f = change["fields"]
+    if change["kind"] == "extend":
+        return {"count": len(f["targets"]), "reason": f["reason"], "risk_class": f["risk_class"],
+                "task_id": f["task_id"]}
+    if change["kind"] == "recuse":
+        return {"reason": f["reason"], "target": f["target"], "task_id": f["task_id"]}
+    return {"officer": f["leaving"], "reason": f["reason"], "target": f["target"], "task_id": f["task_id"]}
+
+
 def verify_bundle(bundle: dict, skip_beacon_signature: bool, say=print) -> int:
     """Run the checks in order; 0, 1 or 3 (module text)."""
     step = "format"
@@ -424,8 +577,8 @@ def verify_bundle(bundle: dict, skip_beacon_signature: bool, say=print) -> int:
 
     try:
         same("bundle format", bundle["format"], BUNDLE_FORMAT)
-        same("bundle fields", sorted(bundle), ["attempts", "beacons", "commitment", "drawer", "format", "inputs",
-                                               "origin", "recorded", "voided"])
+        same("bundle fields", sorted(bundle), ["attempts", "beacons", "changes", "commitment", "drawer", "format",
+                                               "inputs", "origin", "recorded", "voided"])
         inputs, commitment, recorded = bundle["inputs"], bundle["commitment"], bundle["recorded"]
         ok(f"{BUNDLE_FORMAT} from ledger {bundle['origin']!r} (check its event hashes against a checkpoint)")
 
@@ -555,6 +708,19 @@ def verify_bundle(bundle: dict, skip_beacon_signature: bool, say=print) -> int:
         same("drawer", bundle["drawer"]["actor"], recorded["actor"])
         ok(check_signed(bundle["drawer"], recorded["actor"], "draw.run",
                         {"task_id": inputs["task_id"], "signatures": recorded["signatures"]}))
+
+        step = "changes"
+        text, _ = check_changes(bundle, draw, teams)
+        ok(text)
+
+        step = "change signatures"
+        for number, change in enumerate(bundle["changes"], 1):
+            try:
+                say(f"      change {number}: " + check_signed(change, change["actor"], f"draw.{change['kind']}",
+                                                                change_body(change)))
+            except Rejected as error:
+                raise Rejected(f"change {number} ({change['kind']} at position {change['position']}): {error}") from None
+        ok(f"{len(bundle['changes'])} signed change command(s)" if bundle["changes"] else "none")
     except Rejected as error:
         return failed(step, str(error), say)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:

@@ -17,8 +17,11 @@ from ledger.draw.spec import (
     DrawInputs,
     ItemRef,
     Quota,
+    check_feasible,
     compute,
+    extension,
     inputs_digest,
+    replacement,
     summarise_pool,
     target_count,
 )
@@ -27,24 +30,31 @@ from ledger.verify.draws import RecordedCommitment, RecordedDraw, compare
 DEPARTMENTS = ("D1", "D2")
 OLD = "2026-01-01T00:00:00.000000Z"  # inspector records in force since
 COMMITTED_AT = "2026-03-01T08:00:00.000000Z"
+WINDOW_END = "2026-06-30"  # the task's last inspection day
 BEACON = BeaconOutput(network="local-test-not-public", chain_hash="cd" * 32, round=4242, randomness="5a" * 32)
 
 
 def inputs(pool: dict[str, list[str]], quotas: dict[str, Quota], *, departments=("D1",), per_target=2,
            load_cap=None, experts=0, conflicts=(), task_id="T", young: tuple[str, ...] = (),
-           cooling_off_days: int = 7) -> DrawInputs:
+           cooling_off_days: int = 7, certificates: dict[str, tuple[str | None, str | None]] | None = None,
+           ) -> DrawInputs:
     """Inputs with 6 officers per department, 3 experts and a retired officer; `young` badges
-    got their record 1 day before the commitment."""
+    got their record 1 day before the commitment. Officers hold a certificate (执法证) valid to
+    2027-12-31 unless `certificates` gives (number, valid until) for their badge; experts none."""
     def since(badge: str) -> str:
         return "2026-02-28T08:00:00.000000Z" if badge in young else OLD
 
-    inspectors = [Candidate(f"{d}-{i}", d, "enforcement", "active", ("I1",), since(f"{d}-{i}"))
+    def certificate(badge: str) -> tuple[str | None, str | None]:
+        return (certificates or {}).get(badge, (f"ZF-{badge}", "2027-12-31"))
+
+    inspectors = [Candidate(f"{d}-{i}", d, "enforcement", "active", ("I1",), since(f"{d}-{i}"),
+                            *certificate(f"{d}-{i}"))
                   for d in DEPARTMENTS for i in range(6)]
     inspectors += [Candidate(f"X-{i}", "D1", "expert", "active", (), since(f"X-{i}")) for i in range(3)]
     inspectors += [Candidate("D1-gone", "D1", "enforcement", "retired", ("I1",), OLD)]
     return DrawInputs(
         task_id=task_id, position=10, committed_at=COMMITTED_AT, cooling_off_days=cooling_off_days,
-        departments=departments, items=(ItemRef("I1", "D1"),), quotas=quotas,
+        window_end=WINDOW_END, departments=departments, items=(ItemRef("I1", "D1"),), quotas=quotas,
         inspectors_per_target=per_target, experts_per_target=experts, load_cap=load_cap, pool=pool,
         excluded=[], inspectors=inspectors, conflicts=list(conflicts),
     )
@@ -162,3 +172,31 @@ def test_an_inspector_record_younger_than_the_cooling_off_is_not_drawn() -> None
 def test_a_draw_needs_a_beacon() -> None:
     with pytest.raises(DrawImpossible, match="at least one beacon"):
         compute(inputs({"A": ["X1"]}, {"A": Quota(count=1)}), [])
+
+
+def test_an_officer_without_a_certificate_valid_through_the_window_is_never_drawn() -> None:
+    """执法证: no number, no date, or a last valid day inside the window (even the day before
+    window_end) keeps an officer out of every team, of substitutions and of 补抽; a certificate
+    valid exactly through window_end is enough. Experts need none."""
+    barred = {"D1-0": (None, None), "D1-1": ("ZF-1", None), "D1-2": ("ZF-2", "2026-06-29"),
+              "D1-3": ("ZF-3", "2025-12-31")}
+    boundary = {"D1-4": ("ZF-4", WINDOW_END)}
+    pool = [f"F{i:03d}" for i in range(40)]
+    base = inputs({"C": pool}, {"C": Quota(count=20)}, departments=DEPARTMENTS, experts=1,
+                  certificates=barred | boundary)
+    outcome = compute(base, [BEACON])
+    drawn = {b for team in outcome.teams for b in team.inspectors}
+    assert drawn and not drawn & set(barred)
+    assert "D1-4" in drawn  # valid through the last day: drawable
+    team = outcome.teams[0]
+    for leaving in team.inspectors:
+        assert replacement(base, outcome.seed, outcome.teams, team.target, leaving, ()) not in barred
+    more, teams = extension(base, outcome.seed, outcome.targets, outcome.teams, "C", 20)
+    assert len(more) == 20 and not {b for t in teams for b in t.inspectors} & set(barred)
+    # The same officers, certified through the window, are drawn.
+    renewed = compute(inputs({"C": pool}, {"C": Quota(count=20)}, departments=DEPARTMENTS, experts=1), [BEACON])
+    assert {b for team in renewed.teams for b in team.inspectors} & set(barred)
+    # Too few certified officers: refused before any round is published, naming the rule.
+    with pytest.raises(DrawImpossible, match="certified"):
+        check_feasible(inputs({"C": pool}, {"C": Quota(count=1)},
+                              certificates={f"D1-{i}": (None, None) for i in range(5)}))

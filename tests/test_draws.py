@@ -762,3 +762,49 @@ def test_a_beacon_network_pinned_by_an_insider_fails_verify(city: TestLedger) ->
     report = verify_ledger(city.store)
     assert not report.ok and report.problems[0].position == position, report.problems
     assert "without a command" in report.problems[0].what
+
+
+def test_only_officers_certified_through_the_window_are_drawn(city: TestLedger) -> None:
+    """执法证 (国办发〔2024〕54号): three new XY-SCJG officers qualified for the whole department, alike
+    but for their certificates: none, one expiring inside the task's window (2026-05-30, the window
+    ends 2026-05-31), one valid through its last day. Only the last is ever drawn (with a count of
+    every class C firm it is, so the rule is what keeps the others out). An insider with the ledger
+    key who seats the uncertified officer in a recorded team fails verify at the draw's position."""
+    from ledger.domain.rows import InspectorRow
+
+    def officer(badge: str, **certificate: str) -> InspectorRow:
+        return InspectorRow(badge=badge, name="持证测试", department="XY-SCJG", region_code="360500",
+                            role="enforcement", qualifications=("XY-SCJG",), **certificate)
+
+    city.import_rows("admin", "inspectors", [
+        officer("CERT-NONE"), officer("CERT-SHORT", certificate_no="赣ZF-1", certificate_valid_until="2026-05-30"),
+        officer("CERT-OK", certificate_no="赣ZF-2", certificate_valid_until="2026-05-31")])
+    new_task(city, "T1", quotas={"C": Quota(ratio="1")})
+    outcome = draw(city, "T1")
+    drawn = {b for team in outcome.teams for b in team.inspectors}
+    assert "CERT-OK" in drawn and not drawn & {"CERT-NONE", "CERT-SHORT"}, sorted(drawn)
+    assert verify_ledger(city.store).ok
+
+    def seat(p: dict[str, Any]) -> None:
+        p["teams"][0]["inspectors"][-1] = "CERT-NONE"
+
+    seq = _rewrite_draw(city.store, seat)
+    report = verify_ledger(city.store)
+    assert not report.ok and report.problems[0].position == seq and "draw.run" in report.problems[0].what, \
+        report.problems
+
+
+@pytest.mark.parametrize("what, change", [
+    ("a target", lambda p: p["targets"].__setitem__(0, p["teams"][-1]["target"])),
+    ("a team", lambda p: p["teams"][0]["inspectors"].reverse()),
+])
+def test_an_altered_extension_fails_verify(city: TestLedger, what: str, change: Any) -> None:
+    """补抽 re-executed: an insider with the ledger key edits the recorded extension; verify fails at it."""
+    new_task(city, "T1", items=h.SCJG_ITEMS, quotas={"C": Quota(ratio="0.2")})
+    draw(city, "T1")
+    with city.service() as service:
+        h.draws.extend(service, city.keys["drawer"], "drawer", "T1", "C", 2, "2户已注销，按规定补抽")
+    seq = _rewrite_draw(city.store, change, get_topic(Task.Extended))
+    report = verify_ledger(city.store)
+    assert not report.ok and report.problems[0].position == seq and "draw.extend" in report.problems[0].what, \
+        (what, report.problems)

@@ -241,6 +241,26 @@ def test_inspector_lists() -> None:
                                      ("XY-SCJG-001", "XY-SCJG-002"), ("食品安全", "特种设备"), "active")
 
 
+def test_inspector_certificates() -> None:
+    """执法证: optional number (a code) and last valid day (a real YYYY-MM-DD date); each error
+    names its line and column; rows without them read as None and round-trip."""
+    head = "badge,name,department,region_code,role,certificate_no,certificate_valid_until\n"
+    data = (head + "B1,王伟,XY,360500,执法,赣A0012345,2028-12-31\nB2,李芳,XY,360500,expert,,\n").encode()
+    r = parse_rows("inspectors", data)
+    assert r.ok, r.errors
+    assert (r.rows[0].certificate_no, r.rows[0].certificate_valid_until) == ("赣A0012345", "2028-12-31")
+    assert (r.rows[1].certificate_no, r.rows[1].certificate_valid_until) == (None, None)
+    assert parse_rows("inspectors", rows_to_csv(r.rows, "inspectors")).rows == r.rows
+    bad = (head + "B1,王伟,XY,360500,执法,ZF 1,2028-12-31\n"
+                  "B2,李芳,XY,360500,执法,ZF2,2027-02-30\n"
+                  "B3,张敏,XY,360500,执法,ZF3,2028/12/31\n").encode()
+    assert errors_of(bad, "inspectors") == [
+        (2, "certificate_no", "'ZF 1' is not a code: 1-64 characters, no spaces or ';'"),
+        (3, "certificate_valid_until", "'2027-02-30' is not a real date"),
+        (4, "certificate_valid_until", "'2028/12/31' is not a date YYYY-MM-DD"),
+    ]
+
+
 def test_departments_and_items_vocabularies() -> None:
     data = ("code,name,level,region_code,parent\n"
             "XY-SCJG,新余市市场监督管理局,市,360500,\n"

@@ -37,14 +37,25 @@ from ledger.demo.beacon import DEMO_BEACON, demo_beacons
 from ledger.demo.city import City, generate_city
 from ledger.demo.draws import add_draws, demo_signer
 from ledger.domain.directory import file_digest
-from ledger.domain.draws import BeaconChoice, CommitBody, PlanBody, RunBody, TaskBody, VoidBody, outcome_digest
+from ledger.domain.draws import (
+    BeaconChoice,
+    CommitBody,
+    ExtendBody,
+    PlanBody,
+    RecuseBody,
+    RunBody,
+    SubstituteBody,
+    TaskBody,
+    VoidBody,
+    outcome_digest,
+)
 from ledger.domain.filters import EntityFilter
-from ledger.domain.rows import ConflictRow
+from ledger.domain.rows import ConflictRow, InspectorRow
 from ledger.domain.settings import GovernanceSettings
 from ledger.draw.spec import BeaconOutput, DrawInputs, DrawOutcome, Quota, compute, derive_seed, inputs_digest
 from ledger.integrity.canonical import utc_now
 from ledger.integrity.commands import sign_command
-from ledger.integrity.keys import Signer
+from ledger.integrity.keys import Signer, public_key_b64
 from ledger.services import draws
 from ledger.services.bundles import export_bundle
 from ledger.services.directory import import_body
@@ -66,6 +77,13 @@ RATIOS = ("0.01", "0.03", "0.05", "0.1", "0.125", "0.2", "0.333", "1")
 LATER = timedelta(days=8)  # the test's own commands: the city's inspectors are past the 7-day cooling-off
 LOCAL = DEMO_BEACON  # the LOCAL TEST network: it signs any round, so draws need not wait for publication
 IMPORT_ORDER = ("departments", "items", "entities", "inspectors", "conflicts")
+# 执法证: two XY-SCJG officers qualified for the whole department, active and cooled off, that no draw
+# may take: one holds no certificate, one a certificate ending the day before WINDOW ends.
+UNCERTIFIED = (
+    InspectorRow("CERT-NONE", "无证", "XY-SCJG", "360500", "enforcement", ("XY-SCJG",)),
+    InspectorRow("CERT-SHORT", "证将到期", "XY-SCJG", "360500", "enforcement", ("XY-SCJG",),
+                 certificate_no="赣ZF-0001", certificate_valid_until="2026-05-30"),
+)
 
 
 def later() -> datetime:
@@ -108,7 +126,7 @@ class DemoLedger:
         """Sign (issued now, on the moved clock) and submit through the ledger's processor."""
         signed = sign_command(self.ledger.keys[actor], actor, name, msgspec.to_builtins(body), issued_at=later())
         with self.service() as service:
-            source = draws.draw_inputs_source(service) if name in ("draw.commit", "draw.run") else None
+            source = draws.draw_inputs_source(service) if name.startswith("draw.") and name != "draw.void" else None
             return service.submit(signed, attachment, attachment_source=source)
 
     def import_rows(self, kind: str, rows: list[Any]) -> Receipt:
@@ -182,7 +200,8 @@ def demo_ledger(tmp: Path, seed: int) -> DemoLedger:
     city = generate_city(seed, small=True)
     ledger.submit("admin", "settings.governance", msgspec.to_builtins(GovernanceSettings(draw_cooling_off_days=0)))
     for kind in IMPORT_ORDER:
-        summary = ledger.import_rows("admin", kind, list(city.rows(kind)), accept_bad_check=True)
+        rows = list(city.rows(kind)) + (list(UNCERTIFIED) if kind == "inspectors" else [])
+        summary = ledger.import_rows("admin", kind, rows, accept_bad_check=True)
         assert summary.written and not summary.errors, (kind, summary.errors[:3])
     tasks = add_draws(config)  # the demo's own plans, tasks and draws
     ledger.register("planner", "planner")
@@ -323,6 +342,9 @@ def rich_template(tmp_path_factory: pytest.TempPathFactory) -> Rich:
              if datetime.fromisoformat(c["since"].replace("Z", "+00:00")) > cooled]
     assert recent == [rich.young] and bundle["inputs"]["cooling_off_days"] == 7
     assert all(rich.young not in t.inspectors for t in outcome.teams)
+    uncertified = {row.badge for row in UNCERTIFIED}  # qualified, active and cooled off, but never drawn
+    assert uncertified <= {c["badge"] for c in bundle["inputs"]["inspectors"]}
+    assert all(not uncertified & set(t.inspectors) for o in (outcome, forced) for t in o.teams)
     return rich
 
 
@@ -340,7 +362,9 @@ def test_rich_draws_verify(rich_template: Rich, tmp_path: Path) -> None:
         checks = [line.split(":")[0][6:] for line in done.stdout.splitlines() if line.startswith("ok    ")]
         assert checks == ["format", "inputs", "inputs digest", "pool", "commitment", "beacon rounds",
                           "beacon timing", "beacon randomness", "beacon signatures", "seed", "targets", "teams",
-                          "outcome digest", "attempts", "commit signature", "run signature"], done.stdout
+                          "outcome digest", "attempts", "commit signature", "run signature", "changes",
+                          "change signatures"], done.stdout
+        assert "ok    changes: none: the teams stand as drawn" in done.stdout
         assert "WARNING: local-test-not-public is a LOCAL TEST beacon" in done.stdout
     assert "5 earlier attempt(s): commit@" in verify(ledger.bundle_file(rich_template.joint)).stdout
     # The CLI's own export is the same bundle, and verifies too.
@@ -703,7 +727,8 @@ def _inspector(b: Bundle, **match: Any) -> dict[str, Any]:
     return next(c for c in b["inputs"]["inspectors"] if all(c[k] == v for k, v in match.items()))
 
 
-@pytest.mark.parametrize("rule", ["cooling-off", "not active", "conflict", "department"])
+@pytest.mark.parametrize("rule", ["cooling-off", "not active", "conflict", "department", "no certificate",
+                                  "certificate expires in the window"])
 def test_a_recorded_team_breaking_a_rule_is_named(rich_template: Rich, joint_bundle: Bundle, tmp_path: Path,
                                                   rule: str) -> None:
     """The inputs as committed, but a recorded team holds someone the rules leave out: rejected at
@@ -726,6 +751,14 @@ def test_a_recorded_team_breaking_a_rule_is_named(rich_template: Rich, joint_bun
         team = next(t for t in b["recorded"]["teams"] if t["target"] == target)
         team["experts"][0] = badge
         reason = f"{badge} declared a conflict of interest (回避) with {target}"
+    elif rule == "no certificate":
+        _seat(b, "CERT-NONE")
+        reason = ("CERT-NONE holds no dated certificate: an enforcement officer needs an enforcement certificate"
+                  " (执法证) valid through the task's window_end 2026-05-31")
+    elif rule == "certificate expires in the window":
+        _seat(b, "CERT-SHORT")
+        reason = ("CERT-SHORT's certificate 赣ZF-0001 is valid until 2026-05-30: an enforcement officer needs an"
+                  " enforcement certificate (执法证) valid through the task's window_end 2026-05-31")
     else:
         outsider = next(c for c in b["inputs"]["inspectors"] if c["status"] == "active" and c["role"] == "enforcement"
                         and c["department"] not in b["inputs"]["departments"])
@@ -936,9 +969,124 @@ def test_usage_and_malformed_input(joint_bundle: Bundle, tmp_path: Path) -> None
     b = copy.deepcopy(joint_bundle)
     del b["inputs"]["inspectors"][0]["since"]
     done = verify(_write(tmp_path, b, "no-since"))
-    assert rejected_by(done) == "inputs" and "malformed bundle (KeyError: 'since')" in done.stdout, done.stdout
+    assert rejected_by(done) == "inputs" and "fields of inspector " in done.stdout, done.stdout
+    del b["inputs"]["window_end"]
+    done = verify(_write(tmp_path, b, "no-window-end"))
+    assert rejected_by(done) == "inputs" and "input fields" in done.stdout, done.stdout
     bad.write_text("{not json")
     done = verify(bad)
     assert done.returncode == 1 and done.stdout.startswith("REJECTED: not a JSON file"), done.stdout
     assert "Traceback" not in done.stderr
-    assert os.path.getsize(VERIFIER) < 40_000  # short enough to read
+    assert os.path.getsize(VERIFIER) < 48_000  # short enough to read (with the changes of §7c: 45 KB)
+
+
+# -- Substitutions (替换) and 补抽 after the draw (draw-spec §7c) -------------------
+
+@dataclass
+class Changed:
+    ledger: DemoLedger
+    task_id: str
+    bundle: Bundle
+    drawn: list[dict[str, Any]]  # the teams as drawn
+
+
+@pytest.fixture(scope="module")
+def changed(rich_template: Rich, tmp_path_factory: pytest.TempPathFactory) -> Changed:
+    """On a copy of the rich ledger, the plain draw changes three times, each signed through the
+    ledger's processor: an officer of the first team recuses itself (回避, signed with its own key),
+    the drawer draws more class C firms (补抽) so that the draw allows a second substitution, and a
+    reviewer of the lead department replaces the leader of the last team."""
+    ledger = rich_template.ledger.copy_to(tmp_path_factory.mktemp("changed"))
+    task_id = rich_template.first
+    drawn = ledger.bundle(task_id)["recorded"]["teams"]
+    first = drawn[0]
+    officer = first["inspectors"][-1]
+    for actor, role in ((officer, "inspector"), ("reviewer", "reviewer")):  # registered on the moved clock
+        ledger.ledger.keys[actor] = signer = Signer.generate()
+        ledger.submit("admin", "actor.register", {"actor_id": actor, "department": "XY-SCJG", "name": actor,
+                                                  "public_key": public_key_b64(signer.public_key), "roles": [role]})
+    ledger.submit(officer, "draw.recuse", RecuseBody(task_id=task_id, target=first["target"], reason="与负责人系亲属"))
+    pool_c = ledger.bundle(task_id)["inputs"]["pool"]["C"]
+    more = max(20 - len(drawn), 1)
+    drawn_c = sum(1 for t in drawn if t["target"] in pool_c)
+    assert len(pool_c) - drawn_c >= more, "the class C pool is too small for this test"
+    ledger.submit("drawer", "draw.extend", ExtendBody(task_id=task_id, risk_class="C", count=more,
+                                                      reason="部分企业已注销，按规定补抽"))
+    last = drawn[-1]
+    ledger.submit("reviewer", "draw.substitute", SubstituteBody(task_id=task_id, target=last["target"],
+                                                                officer=last["inspectors"][0], reason="病假"))
+    bundle = json.loads(export_bundle(ledger.config, task_id))
+    assert [c["kind"] for c in bundle["changes"]] == ["recuse", "extend", "substitute"]
+    return Changed(ledger, task_id, bundle, drawn)
+
+
+def test_a_draw_with_substitutions_and_an_extension_verifies(changed: Changed, tmp_path: Path) -> None:
+    done = verify(_write(tmp_path, changed.bundle, "changed"))
+    assert done.returncode == 0, done.stdout
+    assert "ok    changes: 3 change(s): recuse@" in done.stdout
+    assert "2 officer(s) replaced" in done.stdout and "ok    change signatures: 3 signed change command(s)" in done.stdout
+    recusal, extension, substitution = changed.bundle["changes"]
+    assert recusal["actor"] == recusal["fields"]["leaving"] == changed.drawn[0]["inspectors"][-1]
+    assert substitution["fields"]["leaving"] == changed.drawn[-1]["inspectors"][0]
+    assert extension["fields"]["targets"] and len(extension["fields"]["teams"]) == len(extension["fields"]["targets"])
+    # The verifier's final teams are the ledger's: the drawn teams with the changes applied.
+    from ledger.domain.draws import Task
+    with changed.ledger.service() as service:
+        task = service.processor.app.find(Task.create_id(changed.task_id))
+    assert task.teams[0].inspectors[-1] == recusal["fields"]["joining"]
+    assert task.teams[len(changed.drawn) - 1].inspectors[0] == substitution["fields"]["joining"]
+    assert [t.target for t in task.teams[len(changed.drawn):]] == extension["fields"]["targets"]
+    # The CLI's export carries the same changes.
+    out = tmp_path / "cli.json"
+    assert drledger("draw", "export", changed.task_id, "--out", str(out), home=changed.ledger.config.home).returncode == 0
+    assert json.loads(out.read_bytes()) == changed.bundle
+
+
+def _other_officer(b: Bundle, *not_these: str) -> str:
+    return next(c["badge"] for c in b["inputs"]["inspectors"] if c["role"] == "enforcement"
+                and c["department"] in b["inputs"]["departments"] and c["badge"] not in not_these)
+
+
+def _alter_successor(b: Bundle) -> None:
+    f = b["changes"][0]["fields"]
+    f["joining"] = _other_officer(b, f["joining"], f["leaving"])
+
+
+def _alter_extension_target(b: Bundle) -> None:
+    f = b["changes"][1]["fields"]
+    f["targets"][0] = next(u for u in b["inputs"]["pool"]["C"] if u not in f["targets"]
+                           and u not in b["recorded"]["targets"]["C"])
+    f["teams"][0]["target"] = f["targets"][0]
+
+
+def _swap_extension_team(b: Bundle) -> None:
+    team = b["changes"][1]["fields"]["teams"][0]
+    team["inspectors"][0] = _other_officer(b, *team["inspectors"])
+
+
+CHANGE_ALTERATIONS: dict[str, tuple[Callable[[Bundle], Any], str]] = {
+    "altered successor": (_alter_successor, "changes"),
+    "altered extension target": (_alter_extension_target, "changes"),
+    "altered extension team": (_swap_extension_team, "changes"),
+    "dropped change": (lambda b: b["changes"].pop(0), "changes"),
+    "changes reordered": (lambda b: b["changes"].reverse(), "changes"),
+    "recusal by another actor": (lambda b: b["changes"][0].__setitem__("actor", "reviewer"), "changes"),
+    "substitution as a recusal": (lambda b: b["changes"][2].__setitem__("kind", "recuse"), "changes"),
+    "extension reason altered": (lambda b: b["changes"][1]["fields"].__setitem__("reason", "另一理由"),
+                                 "change signatures"),
+    "substitution signature altered": (lambda b: _flip_signature(b["changes"][2]), "change signatures"),
+    "recusal public key replaced": (lambda b: _replace_public_key(b["changes"][0]), "change signatures"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHANGE_ALTERATIONS))
+def test_an_altered_change_is_rejected_by_its_check(changed: Changed, tmp_path: Path, name: str) -> None:
+    alter, check = CHANGE_ALTERATIONS[name]
+    altered = copy.deepcopy(changed.bundle)
+    alter(altered)
+    assert altered != changed.bundle, "the alteration changed nothing"
+    done = _assert_rejected_by(tmp_path, altered, check, name)
+    if name == "altered successor":
+        assert "change 1 (recuse at position" in done.stdout and "successor of" in done.stdout, done.stdout
+    if name == "dropped change":
+        assert "its place in the task's events" in done.stdout, done.stdout

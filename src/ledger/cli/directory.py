@@ -16,7 +16,8 @@ Columns (CSV with a header line; UTF-8 with or without BOM, or GB18030):
   departments  code,name,level,region_code[,parent]
   items        code,name,department,legal_basis,content,methods,target_kind,key_item[,status]
   entities     uscc,name,entity_type,region_code,industry,risk_class[,departments,status]
-  inspectors   badge,name,department,region_code,role[,qualifications,expertise,status]
+  inspectors   badge,name,department,region_code,role[,qualifications,expertise,status,
+               certificate_no,certificate_valid_until (执法证; YYYY-MM-DD)]
   conflicts    badge,uscc,reason
 Lists inside a cell are separated by ';'.
 """

@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
@@ -319,6 +320,20 @@ def _entities(rng: random.Random, n: int) -> list[EntityRow]:
     return rows
 
 
+def _certificate(badge: str, region: str, fixed: bool) -> dict[str, str]:
+    """An officer's 执法证 (number, last valid day), from its badge alone (the seeded generator
+    stays as it was). About 1 in 16 has none, 1 in 16 one that expired in 2025 and 1 in 16 one
+    that expires inside the demo's spring window (2026-04-30): those are never drawn for a task
+    whose window they do not cover. The fixed officers that staff the small city always hold one."""
+    h = hashlib.sha256(badge.encode()).digest()
+    number = f"{region}{int.from_bytes(h[:4], 'big') % 10**8:08d}"
+    kind = 3 if fixed else h[4] % 16
+    if kind == 0:
+        return {}
+    until = {1: "2025-12-31", 2: "2026-04-30"}.get(kind, f"{2028 + h[5] % 3}-12-31")
+    return {"certificate_no": number, "certificate_valid_until": until}
+
+
 def _inspectors(rng: random.Random, n: int, items: list[ItemRow]) -> list[InspectorRow]:
     depts = [(code, CITY_REGION) for code, _ in _CITY_DEPTS]
     depts += [(code, region) for region, (code, _) in _COUNTY_SAMR.items()]
@@ -351,6 +366,7 @@ def _inspectors(rng: random.Random, n: int, items: list[ItemRow]) -> list[Inspec
             badge=badge, name=_person_name(rng), department=dept, region_code=region,
             role="expert" if expert else "enforcement", qualifications=quals, expertise=tags,
             status=_weighted(rng, (("active", 94), ("suspended", 2), ("transferred", 3), ("retired", 1))),
+            **({} if expert else _certificate(badge, region, fixed=k < 2 * len(depts))),
         ))
     return rows
 

@@ -369,6 +369,7 @@ def decide_task(state: State, command: Command, _: object) -> list[LedgerAggrega
     try:
         check_inputs(DrawInputs(
             task_id=spec.task_id, position=0, committed_at="1970-01-01T00:00:00.000000Z", cooling_off_days=0,
+            window_end=spec.window_end.isoformat(),
             departments=spec.departments, items=(), quotas=spec.quotas,
             inspectors_per_target=spec.inspectors_per_target, experts_per_target=spec.experts_per_target,
             load_cap=spec.load_cap, pool={}, excluded=[], inspectors=[], conflicts=[],

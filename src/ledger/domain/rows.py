@@ -33,6 +33,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 from typing import IO, Any, Final, Literal
 
 import msgspec
@@ -115,6 +116,9 @@ class InspectorRow(msgspec.Struct, frozen=True):
     qualifications: tuple[str, ...] = ()
     expertise: tuple[str, ...] = ()
     status: ref.InspectorStatus = "active"
+    # 执法证: an enforcement officer is drawn only with a certificate valid through the task's window.
+    certificate_no: str | None = None
+    certificate_valid_until: str | None = None  # YYYY-MM-DD, its last valid day
 
 
 class ConflictRow(msgspec.Struct, frozen=True):
@@ -362,6 +366,19 @@ def _tag(raw: str) -> str:
     return raw
 
 
+_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date(raw: str) -> str:
+    if _DATE.fullmatch(raw) is None:
+        raise _Bad(f"{raw!r} is not a date YYYY-MM-DD")
+    try:
+        date.fromisoformat(raw)
+    except ValueError:
+        raise _Bad(f"{raw!r} is not a real date") from None
+    return raw
+
+
 def _methods_list(raw: str) -> tuple[str, ...]:
     methods = _list(_vocab(ref.METHOD_LOOKUP, ref.INSPECTION_METHODS), ";；、")(raw)
     if not methods:
@@ -416,6 +433,8 @@ _PLANS: Final[dict[Kind, tuple[_Col, ...]]] = {
         ("qualifications", False, _list(_token), ()),
         ("expertise", False, _list(_tag), ()),
         ("status", False, _vocab(ref.INSPECTOR_STATUS_LOOKUP, ref.INSPECTOR_STATUSES), "active"),
+        ("certificate_no", False, _token, None),
+        ("certificate_valid_until", False, _date, None),
     ),
     "conflicts": (
         ("badge", True, _token, None),

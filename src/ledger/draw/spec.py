@@ -22,8 +22,9 @@ function; docs/draw-spec.md states it byte by byte.
 4. Teams. Targets in order (class A..D, each in draw order). For each,
    officers eligible at the commitment (active, enforcement, in one of the
    task's departments, qualified for one of the task's items (item code) or
-   for a whole department (department code), their record in force since at
-   least `cooling_off_days` before the commitment, no declared conflict with
+   for a whole department (department code), holding an enforcement
+   certificate (执法证) valid through the task's `window_end`, their record in
+   force since at least `cooling_off_days` before the commitment, no declared conflict with
    the target, fewer than `load_cap` assignments so far in this draw) are
    ranked by the sampler with seed + ",inspectors," + target; walking that
    order, an officer joins if it brings a department still missing, or if
@@ -63,6 +64,7 @@ from ledger.integrity.merkle import leaf_hash, root_from_leaf_hashes
 VERSION = "v2"
 HEX64 = re.compile(r"[0-9a-f]{64}")
 RATIO_FORM = re.compile(r"(0|1)(\.[0-9]+)?")
+DATE_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 RISK_CLASSES = ("A", "B", "C", "D")
 SEED_TAG = "drledger/draw-seed/v2"
 
@@ -90,6 +92,8 @@ class Candidate(msgspec.Struct, frozen=True):
     status: str
     qualifications: tuple[str, ...]
     since: str  # RFC 3339 time of the event that put this record in force (the cooling-off counts from it)
+    certificate_no: str | None = None  # 执法证 number; an enforcement officer without one is not drawn
+    certificate_valid_until: str | None = None  # YYYY-MM-DD, the certificate's last valid day
 
 
 class BeaconOutput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -107,6 +111,7 @@ class DrawInputs(msgspec.Struct, frozen=True, kw_only=True):
     position: int  # the commitment's ledger position: pool, inspectors and conflicts as of here
     committed_at: str  # RFC 3339 recorded time of the commitment
     cooling_off_days: int  # an inspector record younger than this at the commitment is not drawn
+    window_end: str  # YYYY-MM-DD, the task's last inspection day: an officer's certificate must be valid through it
     departments: tuple[str, ...]  # lead first, then participants
     items: tuple[ItemRef, ...]
     quotas: dict[str, Quota]
@@ -198,6 +203,8 @@ def check_inputs(inputs: DrawInputs) -> None:
         raise DrawImpossible(f"draw version {inputs.version!r} is not {VERSION!r}")
     if "\n" in inputs.task_id:
         raise DrawImpossible("task_id must not contain a newline")
+    if not DATE_FORM.fullmatch(inputs.window_end):
+        raise DrawImpossible(f"window_end {inputs.window_end!r} is not a date YYYY-MM-DD")
     if inputs.cooling_off_days < 0:
         raise DrawImpossible("cooling_off_days must be >= 0")
     if inputs.inspectors_per_target < 2:
@@ -254,16 +261,30 @@ def _shortfall(target: str, ranking: list[str], departments_of: dict[str, str], 
     )
 
 
+def certified(candidate: Candidate, window_end: str) -> bool:
+    """An enforcement certificate (执法证) valid through the task's whole window: a number, and a
+    last valid day on or after `window_end` (dates YYYY-MM-DD compare as text).
+
+    >>> c = Candidate("B1", "D", "enforcement", "active", (), "", "Z-1", "2026-06-30")
+    >>> certified(c, "2026-06-30"), certified(c, "2026-07-01"), certified(Candidate("B2", "D", "enforcement", "active", (), ""), "2026-01-01")
+    (True, False, False)
+    """
+    return bool(candidate.certificate_no) and candidate.certificate_valid_until is not None \
+        and candidate.certificate_valid_until >= window_end
+
+
 def _drawable(inputs: DrawInputs) -> tuple[list[str], list[str]]:
     """(officers, experts) a draw may take: active and cooled off; officers also enforcement,
-    of a department taking part and qualified for one of the task's items."""
+    of a department taking part, qualified for one of the task's items and certified (执法证)
+    through the task's window."""
     item_codes = {item.code for item in inputs.items}
     item_departments = {item.department for item in inputs.items}
     in_task = set(inputs.departments)
     drawable = [c for c in inputs.inspectors
                 if c.status == "active" and cooled_off(c, inputs.committed_at, inputs.cooling_off_days)]
     officers = [c.badge for c in drawable
-                if c.role == "enforcement" and c.department in in_task and _qualified(c, item_codes, item_departments)]
+                if c.role == "enforcement" and c.department in in_task and _qualified(c, item_codes, item_departments)
+                and certified(c, inputs.window_end)]
     return officers, [c.badge for c in drawable if c.role == "expert"]
 
 
@@ -277,10 +298,10 @@ def check_feasible(inputs: DrawInputs) -> None:
     lacking = [d for d in inputs.departments if not any(departments_of[b] == d for b in officers)] \
         if len(inputs.departments) > 1 else []
     if lacking:
-        raise DrawImpossible(f"no drawable officer of department {', '.join(lacking)} (qualified, active,"
-                             f" in force for {inputs.cooling_off_days} day(s))")
+        raise DrawImpossible(f"no drawable officer of department {', '.join(lacking)} (qualified, certified,"
+                             f" active, in force for {inputs.cooling_off_days} day(s))")
     if len(officers) < size:
-        raise DrawImpossible(f"{len(officers)} drawable officer(s) (qualified, active, in force for"
+        raise DrawImpossible(f"{len(officers)} drawable officer(s) (qualified, certified, active, in force for"
                              f" {inputs.cooling_off_days} day(s)); a team needs {size}")
     targets = sum(target_count(q, len(inputs.pool.get(k, []))) for k, q in inputs.quotas.items())
     if inputs.load_cap is not None and len(officers) * inputs.load_cap < targets * size:

@@ -16,7 +16,10 @@ latest) draw:
 - `drawer`: the actor that ran the draw, its public key in force then and its
   signed `draw.run` command as stored;
 - `attempts`: every earlier commit, run and void of the task, in ledger order;
-- `voided`: the void of this draw, if it was voided later (else null).
+- `voided`: the void of this draw, if it was voided later (else null);
+- `changes`: every substitution (替换: `draw.recuse`, `draw.substitute`) and
+  补抽 (`draw.extend`) of this draw, in ledger order, each with its event's
+  fields, position, chain hash and version, and its signed command as stored.
 
 docs/verify_draw.py checks it (standard library, plus py-arkworks-bls12381
 for the beacon signatures).
@@ -45,6 +48,7 @@ COMMAND_TOPIC = get_topic(CommandRecord.Accepted)
 # The task's events after its creation (version 1), by the attempt kind they record.
 ATTEMPT_KINDS = {get_topic(Task.Committed): "commit", get_topic(Task.Drawn): "run", get_topic(Task.Voided): "void"}
 COMMAND_OF = {"commit": "draw.commit", "run": "draw.run", "void": "draw.void"}
+SUBSTITUTED, EXTENDED = get_topic(Task.Substituted), get_topic(Task.Extended)
 
 
 class BundleError(LookupError):
@@ -88,6 +92,31 @@ class _Drawn(msgspec.Struct):
     targets: dict[str, list[str]]
     teams: list[Team]
     outcome_digest: str
+    actor: str
+    timestamp: str
+
+
+class _Substituted(msgspec.Struct):
+    """A `Task.Substituted` event's fields, exactly (a substitution's `fields`)."""
+
+    task_id: str
+    target: str
+    leaving: str
+    joining: str
+    basis: str
+    reason: str
+    actor: str
+    timestamp: str
+
+
+class _Extended(msgspec.Struct):
+    """A `Task.Extended` event's fields, exactly (an extension's `fields`)."""
+
+    task_id: str
+    risk_class: str
+    targets: list[str]
+    teams: list[Team]
+    reason: str
     actor: str
     timestamp: str
 
@@ -207,6 +236,33 @@ def _pinned_beacons(reader: Any) -> dict[str, Any]:
     return state.beacons
 
 
+def _changes(reader: LedgerReader, keys: Any, standing: Standing) -> list[dict[str, Any]]:
+    """The substitutions and 补抽 of the standing draw, in ledger order (after the draw, before its void)."""
+    task_id = standing.drawn.task_id
+    end = standing.voided.row.seq if standing.voided else None
+    changes = []
+    for row in reader.events_with_topics([SUBSTITUTED, EXTENDED]):
+        assert row.state is not None
+        if row.seq <= standing.drawn_row.seq or (end is not None and row.seq > end):
+            continue
+        fields: Any = msgspec.json.decode(row.state, type=_Substituted if row.topic == SUBSTITUTED else _Extended)
+        if fields.task_id != task_id:
+            continue
+        kind = ("recuse" if fields.basis == "recusal" else "substitute") if row.topic == SUBSTITUTED else "extend"
+        first, accepted = _command_of(reader, row.seq, f"draw.{kind}")
+        changes.append({
+            "kind": kind,
+            "position": row.seq,
+            "event_hash": row.hash.hex(),
+            "task_version": row.originator_version,
+            "actor": accepted.actor,
+            "public_key": _b64_key(keys.key_before(accepted.actor, first)),
+            "fields": msgspec.to_builtins(fields),
+            "signed": _signed(first, accepted),
+        })
+    return changes
+
+
 def export_bundle(config: StoreConfig, task_id: str) -> bytes:
     """The standing (or latest) draw of `task_id` as canonical JSON (bundle v3)."""
     from ledger.store.reader import open_reader
@@ -218,6 +274,7 @@ def export_bundle(config: StoreConfig, task_id: str) -> bytes:
         commit_first, commit_command = _command_of(reader, standing.commit_row.seq, "draw.commit")
         run_first, run_command = _command_of(reader, standing.drawn_row.seq, "draw.run")
         keys = ActorKeys.from_events(reader.events_with_topics(ACTOR_KEY_TOPICS))
+        changes = _changes(reader, keys, standing)
         genesis_row = reader.events_with_topics([GENESIS_TOPIC])[0]
         pinned = _pinned_beacons(reader)
     assert genesis_row.state is not None
@@ -252,6 +309,7 @@ def export_bundle(config: StoreConfig, task_id: str) -> bytes:
         },
         "attempts": [_attempt(e) for e in standing.earlier],
         "voided": {k: v for k, v in _attempt(standing.voided).items() if k != "kind"} if standing.voided else None,
+        "changes": changes,
     }
     return canonical_bytes(bundle)
 

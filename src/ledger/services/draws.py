@@ -237,14 +237,14 @@ def gather_inputs(config: StoreConfig, task: Task, position: int, committed_at: 
         since = reader.recorded_times(sorted(set(record_positions.values())))
     return DrawInputs(
         task_id=task.task_id, position=position, committed_at=committed_at, cooling_off_days=cooling_off_days,
-        departments=task.departments, items=tuple(ItemRef(code, items[code].department) for code in task.items),
+        window_end=task.window_end.isoformat(), departments=task.departments, items=tuple(ItemRef(code, items[code].department) for code in task.items),
         quotas=task.quotas, inspectors_per_target=task.inspectors_per_target,
         experts_per_target=task.experts_per_target, load_cap=task.load_cap,
         pool={k: [u for u in ids if u not in excluded] for k, ids in snapshot.ids.items()},
         excluded=sorted(excluded, key=str.encode),
         # Sorted here, not by the database's collation: the same order as verify's.
         inspectors=[Candidate(i.badge, i.department, i.role, i.status, i.qualifications,
-                              since[record_positions[i.badge]])
+                              since[record_positions[i.badge]], i.certificate_no, i.certificate_valid_until)
                     for i in sorted(inspectors, key=lambda i: i.badge)],
         conflicts=sorted(declared),
     )

@@ -73,6 +73,8 @@ class _Inspector(msgspec.Struct):
     qualifications: tuple[str, ...] = ()
     status: str = "active"
     since: str = ""  # the recorded time of the event that put this record in force
+    certificate_no: str | None = None
+    certificate_valid_until: str | None = None
 
 
 class _Item(msgspec.Struct):
@@ -255,12 +257,13 @@ class DrawState:
                 pool[e.risk_class].append(e.uscc)
         return DrawInputs(
             task_id=task.task_id, position=position, committed_at=committed_at, cooling_off_days=cooling_off_days,
-            departments=task.departments,
+            window_end=task.window_end.isoformat(), departments=task.departments,
             items=tuple(ItemRef(code, self.items[code].department) for code in task.items),
             quotas=task.quotas, inspectors_per_target=task.inspectors_per_target,
             experts_per_target=task.experts_per_target, load_cap=task.load_cap, pool=pool,
             excluded=sorted(excluded, key=str.encode),
-            inspectors=[Candidate(i.badge, i.department, i.role, i.status, i.qualifications, i.since)
+            inspectors=[Candidate(i.badge, i.department, i.role, i.status, i.qualifications, i.since,
+                                  i.certificate_no, i.certificate_valid_until)
                         for i in sorted(self.inspectors.values(), key=lambda i: i.badge)],
             conflicts=sorted(self.conflicts),
         )
