@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Check a drledger draw ("v2", bundle v3) with Python's standard library (and one package for BLS).
+"""Check a drledger draw ("v2", bundle v4) with Python's standard library (and one package for BLS).
 
-    python3 verify_draw.py BUNDLE.json                  # from `drledger draw export TASK`
+    python3 verify_draw.py BUNDLE.json                  # from `drledger draw export TASK [--public]`
     python3 verify_draw.py --skip-beacon-signature BUNDLE.json
     python3 verify_draw.py --proof PROOF.json [BUNDLE.json]
                                                         # from `drledger draw prove TASK USCC`
@@ -11,7 +11,13 @@ per risk class, the inspectors, the conflicts, the task's parameters), the
 commitment (its digest of those inputs, the beacon rounds it named, the
 drawer's signed `draw.commit`), the chain info of each named beacon network,
 the recorded draw (the rounds' signatures and randomness, seed, targets,
-teams, the drawer's signed `draw.run`) and the task's earlier attempts. This
+teams, the drawer's signed `draw.run`) and the task's earlier attempts. A
+full bundle (for auditors) lists the pool by USCC with the salt key; a
+public bundle (`--public`) lists each class as salted commitments and
+reveals only the drawn firms with their salts; both are checked, the format
+tells which. A proof (`drledger draw prove`) gives one firm its salt and the
+inclusion of its commitment, or its absence between adjacent commitments,
+checkable against either bundle. This
 program recomputes everything that can be recomputed and prints each check
 as it passes; the first that fails is named and the program stops:
 

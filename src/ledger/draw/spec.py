@@ -9,16 +9,21 @@ function; docs/draw-spec.md states it byte by byte.
    with the commitment, together with the beacon round(s) named in advance.
    Nothing the drawer holds enters the draw: once the named rounds are
    published, anyone can compute the outcome.
-1. Pool roots. Per risk class k, the eligible IDs sorted by UTF-8 bytes;
-   root_k = RFC 9162 root with leaf = UTF-8 ID. The pool root is the
-   RFC 9162 root over the four leaves "A:<root_A hex>" .. "D:<root_D hex>",
-   so it binds each firm to its class as well as to the pool.
+1. Pool roots. Each firm enters as its salted commitment
+   c = SHA-256("drledger/pool-commitment/v1\n" || salt || UTF-8 uscc), with
+   salt = HMAC-SHA256(salt key, UTF-8 uscc) and the salt key 32 random bytes
+   the write path makes at the commitment (frozen with the inputs). Per risk
+   class k, the commitments sorted (hex); root_k = RFC 9162 root with leaf =
+   the commitment's hex. The pool root is the RFC 9162 root over the four
+   leaves "A:<root_A hex>" .. "D:<root_D hex>", so it binds each firm to its
+   class as well as to the pool, and a public bundle need name no undrawn firm.
 2. Seed = SHA-256 hex of the UTF-8 text "drledger/draw-seed/v2\n" + task_id
-   + "\n" + inputs digest hex, then for each beacon in the committed order
+   + "\n" + inputs digest hex (over the public form: firms by commitment), then for each beacon in the committed order
    "\n" + chain hash hex + ":" + round + ":" + randomness hex.
 3. Targets. For each class k in A, B, C, D: n_k = ceil(ratio_k x N_k)
    (exact decimal arithmetic) or count_k, at most N_k; the targets are
-   the first n_k IDs of Rivest's sampler over that class's IDs with the seed.
+   firms of the first n_k commitments of Rivest's sampler over that class's
+   commitments (hex) with the seed.
 4. Teams. Targets in order (class A..D, each in draw order). For each,
    officers eligible at the commitment (active, enforcement, in one of the
    task's departments, qualified for one of the task's items (item code) or

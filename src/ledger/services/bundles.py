@@ -1,10 +1,11 @@
 """Draws for third parties: a self-contained bundle and pool proofs.
 
-Bundle v3 (draw v2, docs/draw-spec.md §1) holds, for a task's standing (or
-latest) draw:
+Bundle v4 (draw v2, docs/draw-spec.md §1), for authorised auditors, holds,
+for a task's standing (or latest) draw:
 
 - `inputs`: the draw inputs frozen by the commitment, as rebuilt from the
-  ledger's events (verify/draws.py), each class's pool sorted by UTF-8 bytes;
+  ledger's events (verify/draws.py), each class's pool sorted by UTF-8 bytes,
+  and the salt key of the pool's commitments;
 - `commitment`: the `Task.Committed` event's fields, its position, chain
   hash and version in the task's history, the committing drawer's public key
   in force then, and its signed `draw.commit` command exactly as the ledger
@@ -18,7 +19,11 @@ latest) draw:
 - `attempts`: every earlier commit, run and void of the task, in ledger order;
 - `voided`: the void of this draw, if it was voided later (else null).
 
-docs/verify_draw.py checks it (standard library, plus py-arkworks-bls12381
+The public bundle (v4-public, §1b) is the same but names no undrawn firm:
+`inputs` in their public form (each class as sorted salted commitments, the
+salt key's digest), no salt key, and `revealed`: each drawn target's salt.
+
+docs/verify_draw.py checks either (standard library, plus py-arkworks-bls12381
 for the beacon signatures).
 """
 
