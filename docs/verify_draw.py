@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Check a drledger draw ("v2", bundle v3) with Python's standard library (and one package for BLS).
+"""Check a drledger draw ("v2", bundle v4) with Python's standard library (and one package for BLS).
 
-    python3 verify_draw.py BUNDLE.json                  # from `drledger draw export TASK`
+    python3 verify_draw.py BUNDLE.json                  # from `drledger draw export TASK [--public]`
     python3 verify_draw.py --skip-beacon-signature BUNDLE.json
     python3 verify_draw.py --proof PROOF.json [BUNDLE.json]
                                                         # from `drledger draw prove TASK USCC`
@@ -12,7 +12,13 @@ commitment (its digest of those inputs, the beacon rounds it named, the
 drawer's signed `draw.commit`), the chain info of each named beacon network,
 the recorded draw (the rounds' signatures and randomness, seed, targets,
 teams, the drawer's signed `draw.run`), the task's earlier attempts and the
-changes after the draw (substitutions and 补抽, with their signed commands). This
+changes after the draw (substitutions and 补抽, with their signed commands). A
+full bundle (for auditors) lists the pool by USCC with the salt key; a
+public bundle (`--public`) lists each class as salted commitments and
+reveals only the drawn firms with their salts; both are checked, the format
+tells which. A proof (`drledger draw prove`) gives one firm its salt and the
+inclusion of its commitment, or its absence between adjacent commitments,
+checkable against either bundle. This
 program recomputes everything that can be recomputed and prints each check
 as it passes; the first that fails is named and the program stops:
 
@@ -47,6 +53,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 import sys
@@ -55,7 +62,11 @@ from fractions import Fraction
 from math import ceil
 
 CLASSES = ("A", "B", "C", "D")
-BUNDLE_FORMAT = "drledger-draw-bundle/v3"
+BUNDLE_FORMAT = "drledger-draw-bundle/v4"
+PUBLIC_FORMAT = "drledger-draw-bundle/v4-public"
+PROOF_FORMAT = "drledger-pool-proof/v2"
+COMMITMENT_TAG = b"drledger/pool-commitment/v1\n"
+SALT_KEY_TAG = b"drledger/salt-key/v1\n"
 DRAW_VERSION = "v2"
 SEED_TAG = "drledger/draw-seed/v2"
 COMMAND_TAG = b"drledger/command/v2\n"
@@ -70,8 +81,11 @@ MAX_BEACONS = 4
 HEX64 = re.compile(r"[0-9a-f]{64}")
 RATIO_FORM = re.compile(r"(0|1)(\.[0-9]+)?")
 INPUT_FIELDS = ["committed_at", "conflicts", "cooling_off_days", "departments", "excluded", "experts_per_target",
-                "inspectors", "inspectors_per_target", "items", "load_cap", "pool", "position", "quotas", "task_id",
-                "version", "window_end"]
+                "inspectors", "inspectors_per_target", "items", "load_cap", "pool", "position", "quotas", "salt_key",
+                "task_id", "version", "window_end"]
+PUBLIC_INPUT_FIELDS = sorted([*(f for f in INPUT_FIELDS if f != "salt_key"), "salt_key_digest"])
+BUNDLE_FIELDS = ["attempts", "beacons", "changes", "commitment", "drawer", "format", "inputs", "origin", "recorded",
+                 "voided"]
 CANDIDATE_FIELDS = ["badge", "certificate_no", "certificate_valid_until", "department", "qualifications", "role",
                     "since", "status"]
 DATE_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -180,8 +194,30 @@ def by_utf8(ids: list[str]) -> list[str]:
 
 
 def class_root(ids: list[str]) -> str:
-    """One class's IDs sorted by UTF-8 bytes; leaf = the UTF-8 ID."""
+    """One class's commitments (hex) sorted; leaf = the 64 ASCII hex digits."""
     return merkle_root([leaf_hash(i.encode()) for i in by_utf8(ids)]).hex()
+
+
+# -- Salted commitments (docs/draw-spec.md §2) --------------------------------
+
+def firm_salt(salt_key: str, uscc: str) -> bytes:
+    return hmac.new(bytes.fromhex(salt_key), uscc.encode(), hashlib.sha256).digest()
+
+
+def firm_commitment(salt: bytes, uscc: str) -> str:
+    return sha256(COMMITMENT_TAG + salt + uscc.encode()).hex()
+
+
+def public_form(inputs: dict) -> dict:
+    """The full inputs as their digest covers them: USCCs by their commitments, the key by its digest."""
+    key = inputs["salt_key"]
+    c = lambda u: firm_commitment(firm_salt(key, u), u)  # noqa: E731
+    covered = {n: v for n, v in inputs.items() if n != "salt_key"}
+    covered["salt_key_digest"] = sha256(SALT_KEY_TAG + bytes.fromhex(key)).hex()
+    covered["pool"] = {k: sorted(c(u) for u in v) for k, v in inputs["pool"].items()}
+    covered["excluded"] = sorted(c(u) for u in inputs["excluded"])
+    covered["conflicts"] = sorted([b, c(u)] for b, u in inputs["conflicts"])
+    return covered
 
 
 def class_leaves(roots: dict[str, str]) -> list[bytes]:
@@ -210,10 +246,19 @@ def sample(seed: str, ids: list[str], n: int | None = None) -> list[str]:
 
 # -- The draw (docs/draw-spec.md §3-§8) ------------------------------------------
 
-def check_inputs(inputs: dict) -> str:
-    """What the ledger refuses before drawing; a bundle breaking these is not a v2 draw."""
-    same("input fields", sorted(inputs), INPUT_FIELDS)
+def check_inputs(inputs: dict, public: bool) -> str:
+    """What the ledger refuses before drawing; a bundle breaking these is not a v2 draw. `public`:
+    the inputs as the digest covers them (firms by commitment), else the full inputs."""
+    same("input fields", sorted(inputs), PUBLIC_INPUT_FIELDS if public else INPUT_FIELDS)
     same("draw version", inputs["version"], DRAW_VERSION)
+    key = inputs["salt_key_digest" if public else "salt_key"]
+    need(isinstance(key, str) and bool(HEX64.fullmatch(key)), "the salt key (or its digest) is not 64 hex digits")
+    if public:
+        for k, v in inputs["pool"].items():
+            need(all(isinstance(c, str) and HEX64.fullmatch(c) for c in v), f"class {k}: a commitment is not 64 hex")
+            same(f"class {k}: commitments in sorted order", v, sorted(v))
+        same("excluded commitments in sorted order", inputs["excluded"], sorted(inputs["excluded"]))
+        same("conflicts in sorted order", inputs["conflicts"], sorted(inputs["conflicts"]))
     need(isinstance(inputs["task_id"], str) and "\n" not in inputs["task_id"], "task_id is not one line of text")
     need(isinstance(inputs["cooling_off_days"], int) and inputs["cooling_off_days"] >= 0, "cooling_off_days is not >= 0")
     moment(inputs["committed_at"])
@@ -242,12 +287,12 @@ def check_inputs(inputs: dict) -> str:
         if c["certificate_valid_until"] is not None:
             day(c["certificate_valid_until"], f"certificate_valid_until of {c['badge']}")
     return (f"draw {inputs['version']} of task {inputs['task_id']}, frozen at position {inputs['position']}:"
-            f" {len(seen)} firms, {len(inputs['inspectors'])} inspectors, {len(inputs['conflicts'])} conflicts")
+            f" {len(seen)} firms{' (salted commitments)' if public else ''}, {len(inputs['inspectors'])} inspectors,"
+            f" {len(inputs['conflicts'])} conflicts")
 
 
-def inputs_digest(inputs: dict) -> str:
-    """SHA-256 of the canonical inputs, each class's pool sorted by UTF-8 bytes."""
-    covered = dict(inputs, pool={k: by_utf8(v) for k, v in inputs["pool"].items()})
+def inputs_digest(covered: dict) -> str:
+    """SHA-256 of the canonical public form of the inputs (public_form; sorted lists)."""
     return hashlib.sha256(canonical_json(covered)).hexdigest()
 
 
@@ -298,15 +343,23 @@ def load_of(teams: list[dict]) -> dict[str, int]:
 
 
 class Draw:
-    """Targets and teams of `inputs` with `seed` (docs/draw-spec.md §5-§6)."""
+    """Targets and teams of the public-form `inputs` with `seed` (docs/draw-spec.md §4-§6);
+    `firm_of` maps the commitments whose firm is known (every one for a full bundle, the
+    revealed targets for a public one) to their USCC."""
 
-    def __init__(self, inputs: dict, seed: str) -> None:
+    def __init__(self, inputs: dict, seed: str, firm_of: dict[str, str]) -> None:
         self.inputs, self.seed = inputs, seed
-        pool = {k: by_utf8(inputs["pool"].get(k, [])) for k in CLASSES}
-        self.targets = {k: sample(seed, pool[k], target_count(inputs["quotas"].get(k), len(pool[k]))) for k in CLASSES}
+        pool = {k: sorted(inputs["pool"].get(k, [])) for k in CLASSES}
+        self.drawn = {k: sample(seed, pool[k], target_count(inputs["quotas"].get(k), len(pool[k]))) for k in CLASSES}
+        for k in CLASSES:
+            for i, c in enumerate(self.drawn[k]):
+                need(c in firm_of, f"class {k}: target #{i + 1} is commitment {c}, which the bundle does not reveal")
+        self.targets = {k: [firm_of[c] for c in self.drawn[k]] for k in CLASSES}
+        self.firm_of = firm_of
+        self.commitment_of = {u: c for c, u in firm_of.items()}
         self.item_codes = {item["code"] for item in inputs["items"]}
         self.item_departments = {item["department"] for item in inputs["items"]}
-        self.conflicts = {(badge, uscc) for badge, uscc in inputs["conflicts"]}
+        self.conflicts = {(badge, c) for badge, c in inputs["conflicts"]}
         self.department_of = {c["badge"]: c["department"] for c in inputs["inspectors"]}
         drawable = [c for c in inputs["inspectors"] if c["status"] == "active" and cooled_off(c, inputs)]
         self.officers = [c["badge"] for c in drawable if c["role"] == "enforcement" and self.serves(c)]
@@ -329,11 +382,12 @@ class Draw:
         load = load_of(earlier)
         teams = []
         for target in targets:
-            free = [b for b in self.officers if (b, target) not in self.conflicts and (cap is None or load.get(b, 0) < cap)]
+            mine = self.commitment_of[target]
+            free = [b for b in self.officers if (b, mine) not in self.conflicts and (cap is None or load.get(b, 0) < cap)]
             team = draw_team(target, seed, free, self.department_of, needed, size)
             chosen: list[str] = []
             if per_target:
-                available = [b for b in self.experts if (b, target) not in self.conflicts]
+                available = [b for b in self.experts if (b, mine) not in self.conflicts]
                 need(len(available) >= per_target, f"target {target}: too few experts (the ledger would have refused)")
                 chosen = sample(seed + ",experts," + target, available, per_target)
             for badge in team:
@@ -350,7 +404,8 @@ class Draw:
         team = next((t for t in teams if t["target"] == target), None)
         need(team is not None and leaving in team["inspectors"], f"{leaving} is not an officer of the team of {target}")
         gone = {leaving, *left_before, *team["inspectors"]}
-        free = [b for b in self.officers if (b, target) not in self.conflicts and b not in gone
+        mine = self.commitment_of[target]
+        free = [b for b in self.officers if (b, mine) not in self.conflicts and b not in gone
                 and (cap is None or load.get(b, 0) < cap)]
         joint = len(self.inputs["departments"]) > 1
         for badge in sample(self.seed + ",inspectors," + target, free):
@@ -362,11 +417,13 @@ class Draw:
         """补抽 (§7c): the next `count` IDs of class `k` in the draw's order, and their teams."""
         need(k in CLASSES, f"unknown risk class {k!r}")
         need(count >= 1, "an extension draws at least one more target")
-        drawn = targets[k]
-        order = sample(self.seed, by_utf8(self.inputs["pool"].get(k, [])), len(drawn) + count)
+        drawn = [self.commitment_of[u] for u in targets[k]]
+        order = sample(self.seed, sorted(self.inputs["pool"].get(k, [])), len(drawn) + count)
         same(f"class {k}: the targets drawn so far as the start of the draw's order", order[:len(drawn)], drawn)
         need(len(order) - len(drawn) == count, f"class {k}: only {len(order) - len(drawn)} more firm(s) in the pool")
-        more = order[len(drawn):]
+        for c in order[len(drawn):]:
+            need(c in self.firm_of, f"class {k}: the extension's commitment {c} is not revealed by the bundle")
+        more = [self.firm_of[c] for c in order[len(drawn):]]
         return more, self.teams_for(more, teams)
 
     def why_not(self, badge: str, target: str, role: str) -> str | None:
@@ -379,7 +436,7 @@ class Draw:
         if not cooled_off(c, self.inputs):
             return (f"{badge}'s record is in force since {c['since']}, less than {self.inputs['cooling_off_days']}"
                     f" day(s) before the commitment ({self.inputs['committed_at']}): within the cooling-off period")
-        if (badge, target) in self.conflicts:
+        if (badge, self.commitment_of.get(target)) in self.conflicts:
             return f"{badge} declared a conflict of interest (回避) with {target}"
         if role == "enforcement" and c["role"] == role and not certified(c, self.inputs["window_end"]):
             held = (f"{badge}'s certificate {c['certificate_no']} is valid until {c['certificate_valid_until']}"
@@ -576,14 +633,29 @@ def verify_bundle(bundle: dict, skip_beacon_signature: bool, say=print) -> int:
         say(f"ok    {step}: {text}")
 
     try:
-        same("bundle format", bundle["format"], BUNDLE_FORMAT)
-        same("bundle fields", sorted(bundle), ["attempts", "beacons", "changes", "commitment", "drawer", "format",
-                                               "inputs", "origin", "recorded", "voided"])
-        inputs, commitment, recorded = bundle["inputs"], bundle["commitment"], bundle["recorded"]
-        ok(f"{BUNDLE_FORMAT} from ledger {bundle['origin']!r} (check its event hashes against a checkpoint)")
+        public = bundle["format"] == PUBLIC_FORMAT
+        need(public or bundle["format"] == BUNDLE_FORMAT,
+             f"bundle format {bundle['format']!r} is neither {BUNDLE_FORMAT!r} nor {PUBLIC_FORMAT!r}")
+        same("bundle fields", sorted(bundle), sorted([*BUNDLE_FIELDS, "revealed"]) if public else BUNDLE_FIELDS)
+        given, commitment, recorded = bundle["inputs"], bundle["commitment"], bundle["recorded"]
+        ok(f"{bundle['format']} from ledger {bundle['origin']!r} (check its event hashes against a checkpoint)")
 
         step = "inputs"
-        ok(check_inputs(inputs))
+        ok(check_inputs(given, public))
+        if public:
+            need("salt_key" not in commitment, "a public bundle carries the salt key")
+            inputs = given
+            salts = {u: bytes.fromhex(s) for u, s in bundle["revealed"].items()}
+            need(all(len(s) == 32 for s in salts.values()), "a revealed salt is not 32 bytes")
+            extended = [u for c in bundle.get("changes", []) if isinstance(c, dict) and c.get("kind") == "extend"
+                        for u in c.get("fields", {}).get("targets", [])]
+            same("revealed firms (exactly the drawn targets and 补抽's)", sorted(salts),
+                 sorted([*(u for ids in recorded["targets"].values() for u in ids), *extended]))
+        else:
+            same("salt key recorded with the commitment", commitment["salt_key"], given["salt_key"])
+            inputs = public_form(given)
+            salts = {u: firm_salt(given["salt_key"], u) for ids in given["pool"].values() for u in ids}
+        firm_of = {firm_commitment(salt, u): u for u, salt in salts.items()}
 
         step = "inputs digest"
         digest = inputs_digest(inputs)
@@ -671,7 +743,7 @@ def verify_bundle(bundle: dict, skip_beacon_signature: bool, say=print) -> int:
         ok(seed)
 
         step = "targets"
-        draw = Draw(inputs, seed)
+        draw = Draw(inputs, seed, firm_of)
         same("risk classes with targets", sorted(recorded["targets"]), list(CLASSES))
         for k in CLASSES:
             mine, theirs = draw.targets[k], recorded["targets"][k]
@@ -760,6 +832,11 @@ def check_leaf(entry: dict, k: str, leaf: dict) -> None:
 
 
 def verify_proof(proof: dict, bundle: dict | None) -> list[str]:
+    same("proof format", proof["format"], PROOF_FORMAT)
+    uscc = proof["uscc"]
+    mine = firm_commitment(bytes.fromhex(proof["salt"]), uscc)
+    need(len(bytes.fromhex(proof["salt"])) == 32, "the salt is not 32 bytes")
+    same(f"commitment of {uscc} with its salt", mine, proof["commitment"])
     same("pool root from the class roots", pool_root(proof["class_roots"]), proof["pool_root"])
     if bundle is not None:  # the roots and sizes the commitment recorded (check the bundle itself first)
         same("task", proof["task_id"], bundle["inputs"]["task_id"])
@@ -768,19 +845,19 @@ def verify_proof(proof: dict, bundle: dict | None) -> list[str]:
         same("class roots", proof["class_roots"], bundle["commitment"]["pool_roots"])
         for entry in proof.get("absence") or [proof.get("membership")]:
             same(f"class {entry['class']}: size", entry["treeSize"], bundle["commitment"]["counts"][entry["class"]])
-    uscc = proof["uscc"]
     head = f"task {proof['task_id']}, pool at position {proof['position']}, pool root {proof['pool_root']}"
     if proof["in_pool"]:
         entry = proof["membership"]
         k = entry["class"]
         same("class of the member", proof["risk_class"], k)
-        same("proved ID", entry["id"], uscc)
+        same("proved leaf (the firm's commitment)", entry["id"], mine)
         check_class_leaf(proof, entry, k)
         check_leaf({**entry, "root": proof["class_roots"][k]}, k, entry)
-        return [head, f"{uscc} IS in the pool: class {k}, leaf {entry['leafIndex']} of {entry['treeSize']}"]
+        return [head, f"{uscc} IS in the pool: class {k}, leaf {entry['leafIndex']} of {entry['treeSize']}"
+                      f" (commitment {mine})"]
     same("classes covered by the absence proof", [e["class"] for e in proof["absence"]], list(CLASSES))
     lines = [head]
-    key = uscc.encode()
+    key = mine.encode()
     for entry in proof["absence"]:
         k, size, left, right = entry["class"], entry["treeSize"], entry["left"], entry["right"]
         entry = {**entry, "root": proof["class_roots"][k]}
@@ -793,19 +870,19 @@ def verify_proof(proof: dict, bundle: dict | None) -> list[str]:
         need(left is not None or right is not None, f"class {k}: no neighbour given")
         if left is not None:
             check_leaf(entry, k, left)
-            need(left["id"].encode() < key, f"class {k}: left neighbour {left['id']} does not sort before {uscc}")
+            need(left["id"].encode() < key, f"class {k}: left neighbour {left['id']} does not sort before {mine}")
         else:
             same(f"class {k}: index of the first leaf (no left neighbour)", right["leafIndex"], 0)
         if right is not None:
             check_leaf(entry, k, right)
-            need(key < right["id"].encode(), f"class {k}: right neighbour {right['id']} does not sort after {uscc}")
+            need(key < right["id"].encode(), f"class {k}: right neighbour {right['id']} does not sort after {mine}")
             if left is not None:
                 same(f"class {k}: right neighbour's index", right["leafIndex"], left["leafIndex"] + 1)
         else:
             same(f"class {k}: index of the last leaf (no right neighbour)", left["leafIndex"], size - 1)
         between = f"{left['id'] if left else '(start)'} and {right['id'] if right else '(end)'}"
         lines.append(f"class {k}: absent, between adjacent leaves {between} of {size}")
-    lines.append(f"{uscc} is NOT in the pool")
+    lines.append(f"{uscc} is NOT in the pool (commitment {mine})")
     return lines
 
 

@@ -18,6 +18,7 @@ from ledger.draw.spec import (
     ItemRef,
     Quota,
     check_feasible,
+    commitment_for,
     compute,
     extension,
     inputs_digest,
@@ -31,6 +32,7 @@ DEPARTMENTS = ("D1", "D2")
 OLD = "2026-01-01T00:00:00.000000Z"  # inspector records in force since
 COMMITTED_AT = "2026-03-01T08:00:00.000000Z"
 WINDOW_END = "2026-06-30"  # the task's last inspection day
+SALT_KEY = "a7" * 32
 BEACON = BeaconOutput(network="local-test-not-public", chain_hash="cd" * 32, round=4242, randomness="5a" * 32)
 
 
@@ -56,8 +58,14 @@ def inputs(pool: dict[str, list[str]], quotas: dict[str, Quota], *, departments=
         task_id=task_id, position=10, committed_at=COMMITTED_AT, cooling_off_days=cooling_off_days,
         window_end=WINDOW_END, departments=departments, items=(ItemRef("I1", "D1"),), quotas=quotas,
         inspectors_per_target=per_target, experts_per_target=experts, load_cap=load_cap, pool=pool,
-        excluded=[], inspectors=inspectors, conflicts=list(conflicts),
+        excluded=[], inspectors=inspectors, conflicts=list(conflicts), salt_key=SALT_KEY,
     )
+
+
+def in_sampler_order(seed: str, pool: list[str], n: int | None = None, key: str = SALT_KEY) -> list[str]:
+    """The firms in the order the sampler ranks their commitments (docs/draw-spec.md §4)."""
+    by_commitment = {commitment_for(key, u): u for u in pool}
+    return [by_commitment[c] for c in sample(seed, sorted(by_commitment), n=n)]
 
 
 ids = st.lists(st.text("0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=4, max_size=8), min_size=1, max_size=40, unique=True)
@@ -70,7 +78,7 @@ def test_the_seed_binds_the_quotas_and_targets_are_a_prefix_of_its_stream(pool: 
     second = compute(inputs({"B": pool}, {"B": Quota(count=b)}, load_cap=None), [BEACON])
     assert (first.seed == second.seed) == (a == b)  # the frozen inputs, quotas included, are in the seed
     for outcome, n in ((first, a), (second, b)):
-        assert outcome.targets["B"] == sample(outcome.seed, pool)[:n]
+        assert outcome.targets["B"] == in_sampler_order(outcome.seed, pool)[:n]
 
 
 @given(ids, ids)
@@ -78,11 +86,11 @@ def test_the_seed_binds_the_quotas_and_targets_are_a_prefix_of_its_stream(pool: 
 def test_each_class_draws_the_sampler_stream_of_its_own_ids(a_ids: list[str], c_ids: list[str]) -> None:
     c_only = [i for i in c_ids if i not in a_ids]
     outcome = compute(inputs({"A": a_ids, "C": c_only}, {"A": Quota(ratio="0.5"), "C": Quota(ratio="1")}), [BEACON])
-    assert outcome.targets["A"] == sample(outcome.seed, a_ids, n=target_count(Quota(ratio="0.5"), len(a_ids)))
-    assert outcome.targets["C"] == sample(outcome.seed, c_only)
+    assert outcome.targets["A"] == in_sampler_order(outcome.seed, a_ids, n=target_count(Quota(ratio="0.5"), len(a_ids)))
+    assert outcome.targets["C"] == in_sampler_order(outcome.seed, c_only)
 
 
-@given(ids, st.sampled_from(["add", "remove", "move", "randomness", "round", "task", "ratio", "cooling"]))
+@given(ids, st.sampled_from(["add", "remove", "move", "randomness", "round", "task", "ratio", "cooling", "salt"]))
 @settings(max_examples=80, deadline=None)
 def test_any_change_to_beacons_inputs_or_pool_changes_the_verdict(pool: list[str], change: str) -> None:
     base = inputs({"B": list(pool)}, {"B": Quota(ratio="0.5")})
@@ -92,7 +100,7 @@ def test_any_change_to_beacons_inputs_or_pool_changes_the_verdict(pool: list[str
         task_id="T", position=10, committed_at=COMMITTED_AT, cooling_off_days=7, inputs_digest=inputs_digest(base),
         pool_roots=summary.pool_roots, pool_root=summary.pool_root, counts=summary.counts, excluded=0,
         beacons=[BeaconRound(network=BEACON.network, chain_hash=BEACON.chain_hash, round=BEACON.round,
-                             published_at=0)], actor="drawer")
+                             published_at=0)], actor="drawer", salt_key=SALT_KEY)
     recorded = RecordedDraw(
         task_id="T", position=10, inputs_digest=inputs_digest(base), beacons=[BEACON], signatures=["00"],
         seed=outcome.seed, targets=outcome.targets, teams=outcome.teams, outcome_digest=outcome_digest(outcome),
@@ -115,6 +123,8 @@ def test_any_change_to_beacons_inputs_or_pool_changes_the_verdict(pool: list[str
         altered = inputs({"B": list(pool)}, {"B": Quota(ratio="0.5")}, task_id="T2")
     elif change == "cooling":
         altered = msgspec.structs.replace(base, cooling_off_days=6)
+    elif change == "salt":  # another salt key: other commitments, pool roots and digest
+        altered = msgspec.structs.replace(base, salt_key="a8" * 32)
     else:
         altered = msgspec.structs.replace(base, quotas={"B": Quota(ratio="1")}) if len(pool) > 1 else \
             msgspec.structs.replace(base, pool={"B": []})

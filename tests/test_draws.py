@@ -308,6 +308,8 @@ def _bump_round(p: dict[str, Any]) -> None:
     ("the committed round", COMMITTED, _bump_round),
     ("the committed position", COMMITTED, lambda p: p.__setitem__("position", p["position"] - 1)),
     ("the committed cooling-off", COMMITTED, lambda p: p.__setitem__("cooling_off_days", 0 if p["cooling_off_days"] else 7)),
+    ("the committed salt key", COMMITTED, lambda p: p.__setitem__("salt_key", _flip_last(p["salt_key"]))),
+    ("the committed salt key, malformed", COMMITTED, lambda p: p.__setitem__("salt_key", p["salt_key"].upper())),
 ])
 def test_replay_and_verify_catch_an_altered_draw(city: TestLedger, what: str, topic: str, change: Any) -> None:
     new_task(city, "T1")
@@ -336,7 +338,7 @@ def test_changes_after_the_commitment_leave_the_outcome_unchanged(city: TestLedg
     with city.service() as service:
         task = service.processor.app.find(Task.create_id("T1"))
         frozen = gather_inputs(city.store, task, task.commitment.position, task.commitment.committed_at,
-                               task.commitment.cooling_off_days)
+                               task.commitment.cooling_off_days, task.commitment.salt_key)
     output = BeaconOutput(network=DEMO_BEACON.network.beacon_id, chain_hash=DEMO_BEACON.network.chain_hash.hex(),
                           round=named, randomness=DEMO_BEACON.randomness_for(named).hex())
     expected = compute(frozen, [output])
@@ -486,6 +488,7 @@ def test_a_draw_waits_for_a_reclassification_in_progress(city: TestLedger, tmp_p
 
 
 def test_export_and_prove(city: TestLedger) -> None:
+    from ledger.draw.spec import firm_commitment
     from ledger.integrity.merkle import leaf_hash, verify_inclusion
 
     store = city.store
@@ -503,7 +506,9 @@ def test_export_and_prove(city: TestLedger) -> None:
     proof = json.loads(prove_membership(store, "T1", member))
     assert proof["in_pool"] and proof["risk_class"] == "C"
     m = proof["membership"]
-    verify_inclusion(leaf_hash(member.encode()), m["leafIndex"], m["treeSize"],
+    commitment = firm_commitment(bytes.fromhex(proof["salt"]), member)
+    assert m["id"] == commitment == proof["commitment"]  # the leaf is the firm's salted commitment
+    verify_inclusion(leaf_hash(commitment.encode()), m["leafIndex"], m["treeSize"],
                      [base64.b64decode(p) for p in m["proof"]], bytes.fromhex(outcome.pool_roots["C"]))
     absent = json.loads(prove_membership(store, "T1", "91110108551385082Q"))
     assert not absent["in_pool"] and len(absent["absence"]) == 4
@@ -595,7 +600,7 @@ def test_substitution_and_extension_continue_the_draw_and_replay(city: TestLedge
     replacement, the drawer draws three more firms of class C; each follows the draw's own order
     (draw/spec.py steps 7-8), is capped, and verify re-executes it."""
     from ledger.domain.draws import Task
-    from ledger.draw.spec import sample
+    from ledger.draw.spec import commitment_for, sample
     from ledger.services import draws as services
     from ledger.services.draws import gather_inputs
 
@@ -619,7 +624,8 @@ def test_substitution_and_extension_continue_the_draw_and_replay(city: TestLedge
     # The successor is the draw's own ranking for this target, continued past the team and the leaver.
     frozen = task.drawn_from
     with city.service() as service:
-        inputs = gather_inputs(city.store, task, frozen.position, frozen.committed_at, frozen.cooling_off_days)
+        inputs = gather_inputs(city.store, task, frozen.position, frozen.committed_at, frozen.cooling_off_days,
+                               frozen.salt_key)
     free = [c.badge for c in inputs.inspectors if c.role == "enforcement" and c.status == "active"
             and c.department == "XY-SCJG" and set(h.SCJG_ITEMS) & set(c.qualifications)
             and (c.badge, target) not in set(map(tuple, inputs.conflicts))]
@@ -641,8 +647,9 @@ def test_substitution_and_extension_continue_the_draw_and_replay(city: TestLedge
         task = service.processor.app.find(Task.create_id("T1"))
         refused("draw_impossible", "more firm", lambda: services.extend(
             service, city.keys["drawer"], "drawer", "T1", "D", 10_000, "全部"))
-    pool_c = sorted(inputs.pool["C"], key=str.encode)
-    assert task.targets["C"] == sample(task.seed, pool_c, n=len(outcome.targets["C"]) + 3)
+    by_commitment = {commitment_for(inputs.salt_key, u): u for u in inputs.pool["C"]}
+    order = [by_commitment[c] for c in sample(task.seed, sorted(by_commitment), n=len(outcome.targets["C"]) + 3)]
+    assert task.targets["C"] == order
     assert all(task.team_of(u) is not None for u in task.targets["C"])
     # Once the team recorded a result for its target, it stands as it was.
     _record_a_result(city, task, target=target)

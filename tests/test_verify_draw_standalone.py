@@ -52,7 +52,16 @@ from ledger.domain.draws import (
 from ledger.domain.filters import EntityFilter
 from ledger.domain.rows import ConflictRow, InspectorRow
 from ledger.domain.settings import GovernanceSettings
-from ledger.draw.spec import BeaconOutput, DrawInputs, DrawOutcome, Quota, compute, derive_seed, inputs_digest
+from ledger.draw.spec import (
+    BeaconOutput,
+    DrawInputs,
+    DrawOutcome,
+    Quota,
+    commitment_for,
+    compute,
+    derive_seed,
+    inputs_digest,
+)
 from ledger.integrity.canonical import utc_now
 from ledger.integrity.commands import sign_command
 from ledger.integrity.keys import Signer, public_key_b64
@@ -174,6 +183,14 @@ class DemoLedger:
 
     def bundle(self, task_id: str) -> dict[str, Any]:
         return json.loads(self.bundle_file(task_id).read_bytes())
+
+    def public_file(self, task_id: str) -> Path:
+        """The public bundle, as `drledger draw export TASK --public` writes it."""
+        path = self.tmp / f"{task_id}.public.json"
+        if not path.exists():
+            done = drledger("draw", "export", task_id, "--public", "--out", str(path), home=self.config.home)
+            assert done.returncode == 0, done.stderr
+        return path
 
     def copy_to(self, tmp: Path) -> DemoLedger:
         """An independent copy: the ledger home copied under `tmp`, files written there."""
@@ -927,27 +944,43 @@ def test_altered_membership_proofs_fail(rich_template: Rich, tmp_path: Path, nam
     _assert_proof_rejected(_write(tmp_path, proof, "member"), ledger.bundle_file(joint), name)
 
 
+def _interior_absence(ledger: Any, task_id: str) -> dict[str, Any]:
+    """An absence proof whose commitment falls between two leaves in classes A and B (the
+    commitments are salted, so which non-member does is found by trying)."""
+    every = sorted((u for ids in ledger.bundle(task_id)["inputs"]["pool"].values() for u in ids), key=str.encode)
+    for candidate in every[:20]:
+        proof = json.loads(ledger.prove(task_id, candidate + "0").read_text())
+        if all(e["left"] and e["right"] for e in proof["absence"] if e["class"] in "AB"):
+            return proof
+    raise AssertionError("no absence proof with interior gaps in A and B")
+
+
 @pytest.mark.parametrize("name", sorted(ABSENCE_ALTERATIONS))
 def test_altered_absence_proofs_fail(rich_template: Rich, tmp_path: Path, name: str) -> None:
     ledger, joint = rich_template.ledger, rich_template.joint
-    every = sorted((u for ids in ledger.bundle(joint)["inputs"]["pool"].values() for u in ids), key=str.encode)
-    proof = json.loads(ledger.prove(joint, every[len(every) // 2] + "0").read_text())
-    assert all(e["left"] and e["right"] for e in proof["absence"] if e["class"] in "AB"), "need interior gaps"
+    proof = _interior_absence(ledger, joint)
     ABSENCE_ALTERATIONS[name](proof)
     _assert_proof_rejected(_write(tmp_path, proof, "absent"), ledger.bundle_file(joint), name)
 
 
 def test_a_member_cannot_be_proved_absent_with_its_real_neighbours(rich_template: Rich, tmp_path: Path) -> None:
-    """Splice the genuine proofs of a member's two neighbours into an absence proof: not adjacent, rejected."""
+    """Splice the genuine proofs of a member's two neighbours (in commitment order) into an
+    absence proof: not adjacent, rejected."""
     ledger, joint = rich_template.ledger, rich_template.joint
-    ids = sorted(ledger.bundle(joint)["inputs"]["pool"]["A"], key=str.encode)
+    bundle = ledger.bundle(joint)
+    key = bundle["inputs"]["salt_key"]
+    by_commitment = dict(sorted((commitment_for(key, u), u)
+                                for u in bundle["inputs"]["pool"]["A"]))
+    ids = list(by_commitment.values())
     member, before, after = ids[10], ids[9], ids[11]
-    absent = json.loads(ledger.prove(joint, before + "0").read_text())  # absent: between ids[9] and ids[10]
+    member_proof = json.loads(ledger.prove(joint, member).read_text())
+    left = json.loads(ledger.prove(joint, before).read_text())["membership"]
     right = json.loads(ledger.prove(joint, after).read_text())["membership"]
+    absent = _interior_absence(ledger, joint)
     entry = next(e for e in absent["absence"] if e["class"] == "A")
-    assert entry["left"]["id"] == before
+    entry["left"] = {k: left[k] for k in ("id", "leafIndex", "proof")}
     entry["right"] = {k: right[k] for k in ("id", "leafIndex", "proof")}
-    absent["uscc"] = member
+    absent.update(uscc=member, salt=member_proof["salt"], commitment=member_proof["commitment"])
     done = verify("--proof", _write(tmp_path, absent, "spliced"))
     assert done.returncode == 1 and "right neighbour's index" in done.stdout, done.stdout
 
@@ -964,7 +997,7 @@ def test_usage_and_malformed_input(joint_bundle: Bundle, tmp_path: Path) -> None
     assert verify(tmp_path / "missing.json").returncode == 2
     assert verify("--proof").returncode == 2
     bad = tmp_path / "bad.json"
-    bad.write_text('{"format": "drledger-draw-bundle/v3"}')
+    bad.write_text('{"format": "drledger-draw-bundle/v4"}')
     assert rejected_by(verify(bad)) == "format"
     b = copy.deepcopy(joint_bundle)
     del b["inputs"]["inspectors"][0]["since"]
@@ -977,7 +1010,7 @@ def test_usage_and_malformed_input(joint_bundle: Bundle, tmp_path: Path) -> None
     done = verify(bad)
     assert done.returncode == 1 and done.stdout.startswith("REJECTED: not a JSON file"), done.stdout
     assert "Traceback" not in done.stderr
-    assert os.path.getsize(VERIFIER) < 48_000  # short enough to read (with the changes of §7c: 45 KB)
+    assert os.path.getsize(VERIFIER) < 56_000  # short enough to read (with §7c changes and public bundles)
 
 
 # -- Substitutions (替换) and 补抽 after the draw (draw-spec §7c) -------------------
@@ -1090,3 +1123,109 @@ def test_an_altered_change_is_rejected_by_its_check(changed: Changed, tmp_path: 
         assert "change 1 (recuse at position" in done.stdout and "successor of" in done.stdout, done.stdout
     if name == "dropped change":
         assert "its place in the task's events" in done.stdout, done.stdout
+
+
+# -- Public bundles (`drledger draw export TASK --public`): no undrawn firm named ------------------
+
+def _firms_named_by(full: Bundle) -> set[str]:
+    """Every USCC the full bundle names: pool, excluded, conflicts, targets."""
+    inputs = full["inputs"]
+    return ({u for ids in inputs["pool"].values() for u in ids} | set(inputs["excluded"])
+            | {u for _, u in inputs["conflicts"]})
+
+
+def test_a_public_bundle_names_no_undrawn_firm_and_verifies(rich_template: Rich) -> None:
+    ledger = rich_template.ledger
+    for task_id in (rich_template.first, rich_template.joint, rich_template.conflicted):
+        full = ledger.bundle(task_id)
+        raw = ledger.public_file(task_id).read_bytes()
+        drawn = {u for ids in full["recorded"]["targets"].values() for u in ids}
+        undrawn = _firms_named_by(full) - drawn
+        assert len(undrawn) > 50 and drawn, task_id
+        leaked = sorted(u for u in undrawn if u.encode() in raw)
+        assert not leaked, (task_id, leaked[:3])
+        assert full["inputs"]["salt_key"].encode() not in raw and b'"salt_key"' not in raw
+        assert all(u.encode() in raw for u in drawn)
+        public = json.loads(raw)
+        assert set(public["revealed"]) == drawn
+        done = verify(ledger.public_file(task_id))
+        assert done.returncode == 0, done.stdout
+        checks = [line.split(":")[0][6:] for line in done.stdout.splitlines() if line.startswith("ok    ")]
+        assert checks[:3] == ["format", "inputs", "inputs digest"] and "run signature" in checks, done.stdout
+        assert "salted commitments" in done.stdout
+        # The same digest as the full bundle's: it covers the commitments, not the USCCs.
+        assert public["commitment"]["inputs_digest"] == full["commitment"]["inputs_digest"]
+
+
+def _first_target(b: Bundle) -> str:
+    return next(u for k in "ABCD" for u in b["recorded"]["targets"][k])
+
+
+def _swap_revealed_salt(b: Bundle) -> None:
+    first, second = b["recorded"]["targets"]["A"][:2]
+    b["revealed"][first], b["revealed"][second] = b["revealed"][second], b["revealed"][first]
+
+
+PUBLIC_ALTERATIONS: dict[str, tuple[str, Callable[[Bundle], Any]]] = {
+    "a pool commitment": ("inputs digest", lambda b: b["inputs"]["pool"]["B"].__setitem__(
+        -1, "f" * 64)),
+    "a commitment dropped": ("inputs digest", lambda b: b["inputs"]["pool"]["C"].pop()),
+    "commitments out of order": ("inputs", lambda b: b["inputs"]["pool"]["A"].reverse()),
+    "the salt key digest": ("inputs digest", lambda b: b["inputs"].__setitem__("salt_key_digest", "ab" * 32)),
+    "a conflict's firm": ("inputs digest", lambda b: b["inputs"]["conflicts"][0].__setitem__(1, "cd" * 32)),
+    "a revealed salt": ("targets", lambda b: b["revealed"].__setitem__(_first_target(b), "00" * 32)),
+    "two revealed salts swapped": ("targets", _swap_revealed_salt),
+    "a target not revealed": ("inputs", lambda b: b["revealed"].pop(_first_target(b))),
+    "an extra firm revealed": ("inputs", lambda b: b["revealed"].__setitem__("91110108551385082Q", "00" * 32)),
+    "the salt key added": ("inputs", lambda b: b["commitment"].__setitem__("salt_key", "00" * 32)),
+    "a recorded target": ("targets", lambda b: b["recorded"]["targets"]["A"].reverse()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_ALTERATIONS))
+def test_an_altered_public_bundle_is_rejected(rich_template: Rich, tmp_path: Path, name: str) -> None:
+    check, change = PUBLIC_ALTERATIONS[name]
+    bundle = json.loads(rich_template.ledger.public_file(rich_template.joint).read_bytes())
+    change(bundle)
+    done = verify(_write(tmp_path, bundle, "public"))
+    assert rejected_by(done) == check, (name, done.stdout)
+
+
+def test_a_firm_checks_its_absence_against_the_public_bundle(rich_template: Rich, tmp_path: Path) -> None:
+    """A firm outside the pool gets its salt and adjacent commitments in every class; a member
+    cannot pass the same proof off as its own, nor can a forged salt."""
+    ledger, joint = rich_template.ledger, rich_template.joint
+    public = ledger.public_file(joint)
+    full = ledger.bundle(joint)
+    outsider = full["inputs"]["excluded"][0]  # recently inspected: not in this pool
+    absent = ledger.prove(joint, outsider)
+    done = verify("--proof", absent, public)
+    assert done.returncode == 0 and f"{outsider} is NOT in the pool" in done.stdout, done.stdout
+    member = sorted(full["inputs"]["pool"]["B"])[3]
+    present = verify("--proof", ledger.prove(joint, member), public)
+    assert present.returncode == 0 and f"{member} IS in the pool: class B" in present.stdout, present.stdout
+    # A member claims the outsider's absence proof: its commitment is not between those neighbours.
+    mine = json.loads(ledger.prove(joint, member).read_text())
+    forged = json.loads(absent.read_text())
+    forged.update(uscc=member, salt=mine["salt"], commitment=mine["commitment"])
+    done = verify("--proof", _write(tmp_path, forged, "member-claims-absence"), public)
+    assert done.returncode == 1 and "does not sort" in done.stdout, done.stdout
+    # A forged salt: the commitment shown is not the firm's.
+    forged = json.loads(absent.read_text())
+    forged["salt"] = "00" * 32
+    done = verify("--proof", _write(tmp_path, forged, "forged-salt"), public)
+    assert done.returncode == 1 and "commitment of" in done.stdout, done.stdout
+
+
+def test_a_public_bundle_of_a_changed_draw_reveals_the_extension_and_verifies(changed: Changed) -> None:
+    """补抽 targets are drawn firms: the public bundle reveals them (and no other undrawn firm)."""
+    raw = changed.ledger.public_file(changed.task_id)
+    public = json.loads(raw.read_bytes())
+    extended = [u for c in public["changes"] if c["kind"] == "extend" for u in c["fields"]["targets"]]
+    drawn = {u for ids in public["recorded"]["targets"].values() for u in ids}
+    assert extended and set(public["revealed"]) == drawn | set(extended)
+    done = verify(raw)
+    assert done.returncode == 0, done.stdout
+    b = copy.deepcopy(public)
+    del b["revealed"][extended[0]]
+    assert rejected_by(verify(_write(raw.parent, b, "no-extension-reveal"))) == "inputs"

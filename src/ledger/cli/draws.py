@@ -469,23 +469,27 @@ def replay(store: str | None, home: str, task_id: str, as_json: bool) -> None:
 @store_options
 @click.argument("task_id")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File to write (default stdout).")
+@click.option("--public", is_flag=True, help="The public bundle: the pool as salted commitments, no undrawn firm named.")
 @clear_errors
-def export(store: str | None, home: str, task_id: str, out: Path | None) -> None:
-    """Write a self-contained JSON bundle of the task's standing (or latest) draw for third parties.
+def export(store: str | None, home: str, task_id: str, out: Path | None, public: bool) -> None:
+    """Write a self-contained JSON bundle of the task's standing (or latest) draw.
 
-    It holds the inputs the commitment froze (pool IDs, inspectors, conflicts), the commitment and the
-    draw with the drawer's signed commands, the beacon networks' chain info and the task's earlier
-    attempts. Check it with Python: `python3 docs/verify_draw.py bundle.json` (standard library, plus
-    py-arkworks-bls12381 for the beacon signatures).
+    By default the full bundle, for authorised auditors: the inputs the commitment froze (every pool
+    firm by USCC and risk class, the salt key, inspectors, conflicts), the commitment and the draw with
+    the drawer's signed commands, the beacon networks' chain info and the task's earlier attempts.
+    With --public, the bundle to publish (风险分类不公开): each class's pool as salted commitments, only
+    the drawn firms revealed with their salts. Check either with Python:
+    `python3 docs/verify_draw.py bundle.json` (standard library, plus py-arkworks-bls12381 for the
+    beacon signatures).
 
     \b
     Example:
-      drledger draw export T-2026-001 --out T-2026-001.bundle.json
+      drledger draw export T-2026-001 --public --out T-2026-001.public.json
     """
     from ledger.services.bundles import BundleError, export_bundle
 
     try:
-        data = export_bundle(config_from(store, home), task_id)
+        data = export_bundle(config_from(store, home), task_id, public=public)
     except BundleError as error:
         fail(str(error))
     if out:
@@ -501,7 +505,10 @@ def export(store: str | None, home: str, task_id: str, out: Path | None) -> None
 @click.argument("uscc")
 @clear_errors
 def prove(store: str | None, home: str, task_id: str, uscc: str) -> None:
-    """Prove whether a firm was in a draw's pool (RFC 9162 proofs against its roots).
+    """Prove to a firm whether it was in a draw's pool: its salt, its commitment and RFC 9162 proofs.
+
+    Give the output to that firm alone: with a public bundle it checks its membership (or its absence
+    from every class) with `python3 docs/verify_draw.py --proof PROOF.json BUNDLE.json`.
 
     \b
     Example:

@@ -33,6 +33,7 @@ from ledger.domain.base import LedgerAggregate, natural_id
 from ledger.domain.commands import Command, Refusal, State, command, need_text, require_jurisdiction, short
 from ledger.domain.filters import EntityFilter
 from ledger.draw.spec import (
+    HEX64,
     BeaconOutput,
     DrawImpossible,
     DrawInputs,
@@ -93,6 +94,7 @@ class Commitment(msgspec.Struct, frozen=True):
     cooling_off_days: int
     inputs_digest: str
     beacons: tuple[BeaconRound, ...]
+    salt_key: str  # 64 hex: the commitments' salt key, frozen with the inputs (for auditors; never public)
 
 
 class Task(LedgerAggregate):
@@ -158,9 +160,10 @@ class Task(LedgerAggregate):
     @event("Committed")
     def commit(self, task_id: str, position: int, committed_at: str, cooling_off_days: int, inputs_digest: str,
                pool_roots: dict[str, str], pool_root: str, counts: dict[str, int], excluded: int,
-               beacons: tuple[BeaconRound, ...], actor: str) -> None:
+               beacons: tuple[BeaconRound, ...], salt_key: str, actor: str) -> None:
         self.commitment = Commitment(position=position, committed_at=committed_at,
-                                     cooling_off_days=cooling_off_days, inputs_digest=inputs_digest, beacons=beacons)
+                                     cooling_off_days=cooling_off_days, inputs_digest=inputs_digest, beacons=beacons,
+                                     salt_key=salt_key)
 
     @event("Drawn")
     def record_draw(
@@ -372,7 +375,7 @@ def decide_task(state: State, command: Command, _: object) -> list[LedgerAggrega
             window_end=spec.window_end.isoformat(),
             departments=spec.departments, items=(), quotas=spec.quotas,
             inspectors_per_target=spec.inspectors_per_target, experts_per_target=spec.experts_per_target,
-            load_cap=spec.load_cap, pool={}, excluded=[], inspectors=[], conflicts=[],
+            load_cap=spec.load_cap, pool={}, excluded=[], inspectors=[], conflicts=[], salt_key="00" * 32,
         ))
     except DrawImpossible as error:
         raise Refusal("invalid", f"{where}: {error}") from None
@@ -442,6 +445,8 @@ def _frozen_inputs(state: State, command: Command, task: Task, inputs: object, w
         raise Refusal("invalid", f"{where}: the inputs must be read at the commitment's own time")
     if inputs.cooling_off_days != governance(state).draw_cooling_off_days:
         raise Refusal("invalid", f"{where}: the inputs must apply the cooling-off period in force")
+    if not HEX64.fullmatch(inputs.salt_key):
+        raise Refusal("invalid", f"{where}: the salt key must be 64 lowercase hex digits (32 random bytes)")
     try:
         check_feasible(inputs)
     except DrawImpossible as error:
@@ -485,7 +490,8 @@ def decide_commit(state: State, command: Command, inputs: object) -> list[Ledger
     task.commit(task_id=body.task_id, position=frozen.position, committed_at=frozen.committed_at,
                 cooling_off_days=frozen.cooling_off_days, inputs_digest=inputs_digest(frozen),
                 pool_roots=pool.pool_roots, pool_root=pool.pool_root, counts=pool.counts,
-                excluded=len(frozen.excluded), beacons=tuple(rounds), actor=command.actor_id)
+                excluded=len(frozen.excluded), beacons=tuple(rounds), salt_key=frozen.salt_key,
+                actor=command.actor_id)
     return [task]
 
 

@@ -9,16 +9,21 @@ function; docs/draw-spec.md states it byte by byte.
    with the commitment, together with the beacon round(s) named in advance.
    Nothing the drawer holds enters the draw: once the named rounds are
    published, anyone can compute the outcome.
-1. Pool roots. Per risk class k, the eligible IDs sorted by UTF-8 bytes;
-   root_k = RFC 9162 root with leaf = UTF-8 ID. The pool root is the
-   RFC 9162 root over the four leaves "A:<root_A hex>" .. "D:<root_D hex>",
-   so it binds each firm to its class as well as to the pool.
+1. Pool roots. Each firm enters as its salted commitment
+   c = SHA-256("drledger/pool-commitment/v1\n" || salt || UTF-8 uscc), with
+   salt = HMAC-SHA256(salt key, UTF-8 uscc) and the salt key 32 random bytes
+   the write path makes at the commitment (frozen with the inputs). Per risk
+   class k, the commitments sorted (hex); root_k = RFC 9162 root with leaf =
+   the commitment's hex. The pool root is the RFC 9162 root over the four
+   leaves "A:<root_A hex>" .. "D:<root_D hex>", so it binds each firm to its
+   class as well as to the pool, and a public bundle need name no undrawn firm.
 2. Seed = SHA-256 hex of the UTF-8 text "drledger/draw-seed/v2\n" + task_id
-   + "\n" + inputs digest hex, then for each beacon in the committed order
+   + "\n" + inputs digest hex (over the public form: firms by commitment), then for each beacon in the committed order
    "\n" + chain hash hex + ":" + round + ":" + randomness hex.
 3. Targets. For each class k in A, B, C, D: n_k = ceil(ratio_k x N_k)
    (exact decimal arithmetic) or count_k, at most N_k; the targets are
-   the first n_k IDs of Rivest's sampler over that class's IDs with the seed.
+   firms of the first n_k commitments of Rivest's sampler over that class's
+   commitments (hex) with the seed.
 4. Teams. Targets in order (class A..D, each in draw order). For each,
    officers eligible at the commitment (active, enforcement, in one of the
    task's departments, qualified for one of the task's items (item code) or
@@ -51,6 +56,7 @@ After the draw, without a redraw (each a signed command; `verify` re-executes it
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -67,6 +73,8 @@ RATIO_FORM = re.compile(r"(0|1)(\.[0-9]+)?")
 DATE_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 RISK_CLASSES = ("A", "B", "C", "D")
 SEED_TAG = "drledger/draw-seed/v2"
+COMMITMENT_TAG = b"drledger/pool-commitment/v1\n"
+SALT_KEY_TAG = b"drledger/salt-key/v1\n"
 
 
 class DrawImpossible(ValueError):
@@ -122,6 +130,7 @@ class DrawInputs(msgspec.Struct, frozen=True, kw_only=True):
     excluded: list[str]  # recently inspected, left out of the pool
     inspectors: list[Candidate]
     conflicts: list[tuple[str, str]]  # (badge, uscc)
+    salt_key: str  # 64 hex: 32 random bytes made at the commitment; each firm's salt is HMAC-SHA256(key, uscc)
 
 
 class Team(msgspec.Struct, frozen=True):
@@ -143,6 +152,49 @@ def sorted_ids(ids: list[str]) -> list[str]:
     return sorted(ids, key=str.encode)
 
 
+def firm_salt(salt_key: str, uscc: str) -> bytes:
+    """A firm's salt: HMAC-SHA256(salt key, UTF-8 uscc), 32 bytes."""
+    return hmac.new(bytes.fromhex(salt_key), uscc.encode(), hashlib.sha256).digest()
+
+
+def firm_commitment(salt: bytes, uscc: str) -> str:
+    """hex SHA-256("drledger/pool-commitment/v1\\n" || salt || UTF-8 uscc): the firm as the pool shows it.
+
+    >>> firm_commitment(bytes(32), "91360502E1NYPH5A4X")[:16]
+    '7dbb43668effeee5'
+    """
+    return hashlib.sha256(COMMITMENT_TAG + salt + uscc.encode()).hexdigest()
+
+
+def commitment_for(salt_key: str, uscc: str) -> str:
+    return firm_commitment(firm_salt(salt_key, uscc), uscc)
+
+
+def salt_key_digest(salt_key: str) -> str:
+    """hex SHA-256("drledger/salt-key/v1\\n" || salt key): what the digest and a public bundle show of it."""
+    return hashlib.sha256(SALT_KEY_TAG + bytes.fromhex(salt_key)).hexdigest()
+
+
+def committed_pool(inputs: DrawInputs) -> dict[str, dict[str, str]]:
+    """class -> {commitment hex: uscc}, the commitments in order of their bytes (= their hex)."""
+    return {k: dict(sorted((commitment_for(inputs.salt_key, u), u) for u in inputs.pool.get(k, [])))
+            for k in RISK_CLASSES}
+
+
+def public_inputs(inputs: DrawInputs) -> dict:
+    """The inputs as their digest covers them (docs/draw-spec.md §6b) and a public bundle shows
+    them: every USCC (pool, excluded, conflicts) replaced by its commitment, each list sorted,
+    and the salt key by its digest."""
+    data = msgspec.to_builtins(inputs)
+    key = inputs.salt_key
+    del data["salt_key"]
+    data["salt_key_digest"] = salt_key_digest(key)
+    data["pool"] = {k: sorted(commitment_for(key, u) for u in v) for k, v in inputs.pool.items()}
+    data["excluded"] = sorted(commitment_for(key, u) for u in inputs.excluded)
+    data["conflicts"] = sorted([b, commitment_for(key, u)] for b, u in inputs.conflicts)
+    return data
+
+
 def stratum_root(ids_sorted: list[str]) -> bytes:
     return root_from_leaf_hashes([leaf_hash(i.encode()) for i in ids_sorted])
 
@@ -152,16 +204,11 @@ def combined_root(roots: dict[str, str]) -> str:
 
 
 def inputs_digest(inputs: DrawInputs) -> str:
-    """SHA-256 hex of the canonical inputs (recorded with the commitment).
-
-    Pools are sorted by UTF-8 bytes first, so the digest does not depend on
-    the order the pool was read in.
-    """
+    """SHA-256 hex of the canonical public inputs (recorded with the commitment): the salt key's
+    digest, and the firms by their commitments, so a public bundle can recompute it."""
     from ledger.integrity.canonical import canonical_bytes
 
-    data = msgspec.to_builtins(inputs)
-    data["pool"] = {k: sorted_ids(list(v)) for k, v in inputs.pool.items()}
-    return hashlib.sha256(canonical_bytes(data)).hexdigest()
+    return hashlib.sha256(canonical_bytes(public_inputs(inputs))).hexdigest()
 
 
 def derive_seed(task_id: str, digest: str, beacons: list[BeaconOutput] | tuple[BeaconOutput, ...]) -> str:
@@ -205,6 +252,8 @@ def check_inputs(inputs: DrawInputs) -> None:
         raise DrawImpossible("task_id must not contain a newline")
     if not DATE_FORM.fullmatch(inputs.window_end):
         raise DrawImpossible(f"window_end {inputs.window_end!r} is not a date YYYY-MM-DD")
+    if not HEX64.fullmatch(inputs.salt_key):
+        raise DrawImpossible("the salt key must be 64 lowercase hex digits (32 bytes)")
     if inputs.cooling_off_days < 0:
         raise DrawImpossible("cooling_off_days must be >= 0")
     if inputs.inspectors_per_target < 2:
@@ -381,9 +430,9 @@ def extension(inputs: DrawInputs, seed: str, targets: dict[str, list[str]], team
         raise DrawImpossible(f"unknown risk class {risk_class!r}")
     if count < 1:
         raise DrawImpossible("draw at least one more target")
-    pool = sorted_ids(list(inputs.pool.get(risk_class, [])))
+    committed = committed_pool(inputs)[risk_class]
     drawn = targets.get(risk_class, [])
-    order = sample(seed, pool, n=len(drawn) + count)
+    order = [committed[c] for c in sample(seed, list(committed), n=len(drawn) + count)] if committed else []
     if order[: len(drawn)] != drawn:
         raise DrawImpossible(f"class {risk_class}: the drawn targets are not the start of the draw's order")
     more = order[len(drawn):]
@@ -402,7 +451,7 @@ class PoolSummary(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def summarise_pool(inputs: DrawInputs) -> PoolSummary:
-    pool = {k: sorted_ids(list(inputs.pool.get(k, []))) for k in RISK_CLASSES}
+    pool = {k: list(v) for k, v in committed_pool(inputs).items()}
     roots = {k: stratum_root(pool[k]).hex() for k in RISK_CLASSES}
     return PoolSummary(pool_roots=roots, pool_root=combined_root(roots), counts={k: len(pool[k]) for k in RISK_CLASSES})
 
@@ -413,7 +462,8 @@ def compute(inputs: DrawInputs, beacons: list[BeaconOutput] | tuple[BeaconOutput
     check_inputs(inputs)
     if not beacons:
         raise DrawImpossible("a draw needs at least one beacon output")
-    pool = {k: sorted_ids(list(inputs.pool.get(k, []))) for k in RISK_CLASSES}
+    committed = committed_pool(inputs)
+    pool = {k: list(committed[k]) for k in RISK_CLASSES}  # commitments, sorted
     roots = {k: stratum_root(pool[k]).hex() for k in RISK_CLASSES}
     pool_root = combined_root(roots)
     seed = derive_seed(inputs.task_id, inputs_digest(inputs), beacons)
@@ -421,7 +471,7 @@ def compute(inputs: DrawInputs, beacons: list[BeaconOutput] | tuple[BeaconOutput
     for k in RISK_CLASSES:
         quota = inputs.quotas.get(k)
         n = target_count(quota, len(pool[k])) if quota else 0
-        targets[k] = sample(seed, pool[k], n=n) if n else []
+        targets[k] = [committed[k][c] for c in sample(seed, pool[k], n=n)] if n else []
 
     teams = draw_teams(inputs, seed, [t for k in RISK_CLASSES for t in targets[k]], [])
     return DrawOutcome(

@@ -1,10 +1,11 @@
 """Draws for third parties: a self-contained bundle and pool proofs.
 
-Bundle v3 (draw v2, docs/draw-spec.md §1) holds, for a task's standing (or
-latest) draw:
+Bundle v4 (draw v2, docs/draw-spec.md §1), for authorised auditors, holds,
+for a task's standing (or latest) draw:
 
 - `inputs`: the draw inputs frozen by the commitment, as rebuilt from the
-  ledger's events (verify/draws.py), each class's pool sorted by UTF-8 bytes;
+  ledger's events (verify/draws.py), each class's pool sorted by UTF-8 bytes,
+  and the salt key of the pool's commitments;
 - `commitment`: the `Task.Committed` event's fields, its position, chain
   hash and version in the task's history, the committing drawer's public key
   in force then, and its signed `draw.commit` command exactly as the ledger
@@ -21,7 +22,11 @@ latest) draw:
   补抽 (`draw.extend`) of this draw, in ledger order, each with its event's
   fields, position, chain hash and version, and its signed command as stored.
 
-docs/verify_draw.py checks it (standard library, plus py-arkworks-bls12381
+The public bundle (v4-public, §1b) is the same but names no undrawn firm:
+`inputs` in their public form (each class as sorted salted commitments, the
+salt key's digest), no salt key, and `revealed`: each drawn target's salt.
+
+docs/verify_draw.py checks either (standard library, plus py-arkworks-bls12381
 for the beacon signatures).
 """
 
@@ -37,13 +42,25 @@ from eventsourcing.utils import get_topic
 
 from ledger.domain.commands import CommandRecord
 from ledger.domain.draws import BeaconRound, Task
-from ledger.draw.spec import RISK_CLASSES, BeaconOutput, DrawInputs, Team, sorted_ids
+from ledger.draw.spec import (
+    RISK_CLASSES,
+    BeaconOutput,
+    DrawInputs,
+    Team,
+    committed_pool,
+    firm_commitment,
+    firm_salt,
+    public_inputs,
+    sorted_ids,
+)
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.merkle import MemoryTree, leaf_hash
 from ledger.store.config import StoreConfig
 from ledger.store.reader import ChainRow, LedgerReader
 
-BUNDLE_FORMAT = "drledger-draw-bundle/v3"
+BUNDLE_FORMAT = "drledger-draw-bundle/v4"
+PUBLIC_FORMAT = "drledger-draw-bundle/v4-public"
+PROOF_FORMAT = "drledger-pool-proof/v2"
 COMMAND_TOPIC = get_topic(CommandRecord.Accepted)
 # The task's events after its creation (version 1), by the attempt kind they record.
 ATTEMPT_KINDS = {get_topic(Task.Committed): "commit", get_topic(Task.Drawn): "run", get_topic(Task.Voided): "void"}
@@ -76,6 +93,7 @@ class _Committed(msgspec.Struct):
     counts: dict[str, int]
     excluded: int
     beacons: list[BeaconRound]
+    salt_key: str
     actor: str
     timestamp: str
 
@@ -263,8 +281,11 @@ def _changes(reader: LedgerReader, keys: Any, standing: Standing) -> list[dict[s
     return changes
 
 
-def export_bundle(config: StoreConfig, task_id: str) -> bytes:
-    """The standing (or latest) draw of `task_id` as canonical JSON (bundle v3)."""
+def export_bundle(config: StoreConfig, task_id: str, public: bool = False) -> bytes:
+    """The standing (or latest) draw of `task_id` as canonical JSON: bundle v4 for authorised
+    auditors (every firm of the pool by its USCC and class, the salt key), or with `public` the
+    public bundle, which names no firm that was not drawn: the pool as commitments per class, the
+    drawn targets revealed with their salts, no salt key (docs/draw-spec.md §1b)."""
     from ledger.store.reader import open_reader
     from ledger.verify.keys import ACTOR_KEY_TOPICS, GENESIS_TOPIC, ActorKeys
 
@@ -283,12 +304,19 @@ def export_bundle(config: StoreConfig, task_id: str) -> bytes:
     if missing:
         raise BundleError(f"the commitment names beacon network(s) {', '.join(missing)} the ledger does not pin")
     pool = {k: sorted_ids(standing.inputs.pool.get(k, [])) for k in RISK_CLASSES}
+    commitment = msgspec.to_builtins(committed)
+    if public:
+        del commitment["salt_key"]
+        key = standing.inputs.salt_key
+        shown = public_inputs(msgspec.structs.replace(standing.inputs, pool=pool))
+    else:
+        shown = msgspec.to_builtins(msgspec.structs.replace(standing.inputs, pool=pool))
     bundle = {
-        "format": BUNDLE_FORMAT,
+        "format": PUBLIC_FORMAT if public else BUNDLE_FORMAT,
         "origin": genesis.origin,
-        "inputs": msgspec.to_builtins(msgspec.structs.replace(standing.inputs, pool=pool)),
+        "inputs": shown,
         "commitment": {
-            **msgspec.to_builtins(committed),
+            **commitment,
             "event_position": standing.commit_row.seq,
             "event_hash": standing.commit_row.hash.hex(),
             "task_version": standing.commit_row.originator_version,
@@ -311,6 +339,10 @@ def export_bundle(config: StoreConfig, task_id: str) -> bytes:
         "voided": {k: v for k, v in _attempt(standing.voided).items() if k != "kind"} if standing.voided else None,
         "changes": changes,
     }
+    if public:
+        extended = [u for change in changes if change["kind"] == "extend" for u in change["fields"]["targets"]]
+        bundle["revealed"] = {u: firm_salt(key, u).hex()
+                              for u in [*(u for ids in drawn.targets.values() for u in ids), *extended]}
     return canonical_bytes(bundle)
 
 
@@ -323,25 +355,30 @@ def _leaf_proof(tree: MemoryTree, ids: list[str], index: int) -> dict[str, Any]:
 
 
 def prove_membership(config: StoreConfig, task_id: str, uscc: str) -> bytes:
-    """Inclusion in one class's pool, or absence from every class (adjacent leaves), against the
-    roots the standing (or latest) draw's commitment recorded."""
+    """For the firm `uscc` alone: its salt, its commitment, and the commitment's inclusion in one
+    class's tree, or its absence from every class (the adjacent commitments), against the roots
+    the standing (or latest) draw's commitment recorded (docs/draw-spec.md §8)."""
     standing = standing_draw(config, task_id)
     inputs, committed = standing.inputs, standing.committed
+    salt = firm_salt(inputs.salt_key, uscc)
+    mine = firm_commitment(salt, uscc)
     class_tree = MemoryTree()
     for k in RISK_CLASSES:
         class_tree.append(leaf_hash(f"{k}:{committed.pool_roots[k]}".encode()))
     answer: dict[str, Any] = {
-        "task_id": task_id, "uscc": uscc, "position": inputs.position, "pool_root": committed.pool_root,
-        "class_roots": committed.pool_roots, "in_pool": False,
+        "format": PROOF_FORMAT, "task_id": task_id, "uscc": uscc, "salt": salt.hex(), "commitment": mine,
+        "position": inputs.position, "pool_root": committed.pool_root, "class_roots": committed.pool_roots,
+        "in_pool": False,
     }
     evidence = []
+    pool = committed_pool(inputs)
     for i, k in enumerate(RISK_CLASSES):
-        ids = sorted_ids(inputs.pool.get(k, []))
+        ids = list(pool[k])  # commitments, sorted
         tree = MemoryTree()
         tree.extend([leaf_hash(x.encode()) for x in ids])
-        where = bisect_left([x.encode() for x in ids], uscc.encode())
+        where = bisect_left(ids, mine)
         class_proof = {"classLeafIndex": i, "classProof": _b64(class_tree.inclusion_proof(i, 4))}
-        if where < len(ids) and ids[where] == uscc:
+        if where < len(ids) and ids[where] == mine:
             answer.update(in_pool=True, risk_class=k, membership={
                 "class": k, "treeSize": len(ids), **_leaf_proof(tree, ids, where), **class_proof})
             return canonical_bytes(answer)

@@ -17,6 +17,7 @@ both decisions.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import msgspec
@@ -200,18 +201,22 @@ def draw_inputs_source(ledger: LedgerService) -> AttachmentSource:
         if command.name == "draw.commit":
             settings = ledger.processor.app.find(Settings.create_id())
             cooling_off = (settings.governance if settings is not None else GovernanceSettings()).draw_cooling_off_days
-            return gather_inputs(ledger.config, task, position, rfc3339(command.recorded_at), cooling_off)
+            # The salt key is made here, outside the pure decision (which checks its form); it is
+            # recorded with the commitment and verify takes it from there.
+            return gather_inputs(ledger.config, task, position, rfc3339(command.recorded_at), cooling_off,
+                                 secrets.token_hex(32))
         frozen = task.commitment if command.name == "draw.run" else task.drawn_from
         if frozen is None:
             return None  # the decision refuses a run without a commitment, a change without a draw
-        return gather_inputs(ledger.config, task, frozen.position, frozen.committed_at, frozen.cooling_off_days)
+        return gather_inputs(ledger.config, task, frozen.position, frozen.committed_at, frozen.cooling_off_days,
+                             frozen.salt_key)
 
     return source
 
 
 def gather_inputs(config: StoreConfig, task: Task, position: int, committed_at: str,
-                  cooling_off_days: int) -> DrawInputs:
-    """The inputs of `task` as of `position`, for a commitment recorded at `committed_at`."""
+                  cooling_off_days: int, salt_key: str) -> DrawInputs:
+    """The inputs of `task` as of `position`, for a commitment recorded at `committed_at` with `salt_key`."""
     from ledger.projections import all_projections
     from ledger.projections.draws import recently_inspected
     from ledger.projections.pools import (
@@ -247,6 +252,7 @@ def gather_inputs(config: StoreConfig, task: Task, position: int, committed_at: 
                               since[record_positions[i.badge]], i.certificate_no, i.certificate_valid_until)
                     for i in sorted(inspectors, key=lambda i: i.badge)],
         conflicts=sorted(declared),
+        salt_key=salt_key,
     )
 
 
@@ -355,7 +361,8 @@ def outcome_of_commitment(ledger: LedgerService, task_id: str, signatures: list[
             raise Refusal("beacon_invalid", f"{named.network} round {named.round}: {error}") from None
         outputs.append(BeaconOutput(network=named.network, chain_hash=named.chain_hash, round=named.round,
                                     randomness=randomness.hex()))
-    inputs = gather_inputs(ledger.config, task, frozen.position, frozen.committed_at, frozen.cooling_off_days)
+    inputs = gather_inputs(ledger.config, task, frozen.position, frozen.committed_at, frozen.cooling_off_days,
+                           frozen.salt_key)
     try:
         return compute(inputs, outputs)
     except DrawImpossible as error:

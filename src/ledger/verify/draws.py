@@ -27,6 +27,7 @@ from ledger.domain.directory import Entity, InspectionItem, Inspector
 from ledger.domain.draws import BeaconRound, Task
 from ledger.domain.filters import EntityFilter, matches
 from ledger.draw.spec import (
+    HEX64,
     BeaconOutput,
     Candidate,
     DrawImpossible,
@@ -123,6 +124,7 @@ class RecordedCommitment(msgspec.Struct):
     excluded: int
     beacons: list[BeaconRound]
     actor: str
+    salt_key: str = ""  # "" only in a malformed event: the digest check then fails
 
 
 class RecordedDraw(msgspec.Struct):
@@ -242,7 +244,8 @@ class DrawState:
                     excluded.update(u for ids in targets.values() for u in ids)
         return excluded
 
-    def inputs_at(self, task_id: str, position: int, committed_at: str, cooling_off_days: int) -> DrawInputs:
+    def inputs_at(self, task_id: str, position: int, committed_at: str, cooling_off_days: int,
+                  salt_key: str) -> DrawInputs:
         """The draw inputs of `task_id` from this state, which is the ledger at `position`
         (the commitment's: the inputs are frozen there)."""
         task = self.tasks[task_id]
@@ -266,6 +269,7 @@ class DrawState:
                                   i.certificate_no, i.certificate_valid_until)
                         for i in sorted(self.inspectors.values(), key=lambda i: i.badge)],
             conflicts=sorted(self.conflicts),
+            salt_key=salt_key,
         )
 
     def beacon_network(self, beacon_id: str) -> Any:
@@ -422,10 +426,13 @@ def _replay_one(state: DrawState, position: int, drawn_seq: int, recorded: Recor
         differences.append("the draw names a task that does not exist before it")
     elif commitment is not None:
         committed = commitment[1]
-        inputs = state.inputs_at(recorded.task_id, position, committed.committed_at, committed.cooling_off_days)
+        inputs = state.inputs_at(recorded.task_id, position, committed.committed_at, committed.cooling_off_days,
+                                 committed.salt_key)
         if keep_inputs:
             kept[recorded.task_id] = (inputs, recorded)
-        if inputs_digest(inputs) != recorded.inputs_digest:
+        if not HEX64.fullmatch(committed.salt_key):
+            differences.append("the commitment's salt key is not 64 lowercase hex digits")
+        elif inputs_digest(inputs) != recorded.inputs_digest:
             differences.append("the draw's inputs (task parameters, pool, inspectors, conflicts) differ from those"
                                " frozen by its commitment (inputs digest)")
         if len(inputs.excluded) != committed.excluded:

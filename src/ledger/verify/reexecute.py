@@ -83,6 +83,30 @@ class _ImportRecord(msgspec.Struct):
     unchanged: tuple[str, ...]
 
 
+class _SaltKey(msgspec.Struct):
+    salt_key: str = ""
+
+
+def _salt_key(rows: list[ChainRow]) -> str:
+    """The salt key a commitment recorded (made by the write path, not recomputable): the
+    decision then recomputes the digest and roots from it, so an edited key fails the
+    comparison with the stored event. A refused commitment records none (rows of a refusal)."""
+    from ledger.draw.spec import HEX64
+    from ledger.verify.draws import TASK_COMMITTED
+
+    for row in rows[1:]:
+        if row.topic == TASK_COMMITTED:
+            try:
+                key = msgspec.json.decode(row.state or b"", type=_SaltKey).salt_key
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                key = ""
+            if not HEX64.fullmatch(key):
+                raise ReplayProblem(row.seq, "command draw.commit: the recorded salt key is not 64 lowercase hex digits")
+            return key
+    # A refused commitment records no key; whether it is feasible does not depend on the key.
+    return "00" * 32
+
+
 class _Conflict(msgspec.Struct):
     badge: str
     uscc: str
@@ -237,7 +261,8 @@ class Reexecution:
         task_id = command.content.body.get("task_id")
         if command.name == "draw.commit" and isinstance(task_id, str) and task_id in self.draws.tasks:
             self._pending_inputs = self.draws.inputs_at(task_id, self.state.position, rfc3339(command.recorded_at),
-                                                        governance(self.state).draw_cooling_off_days)
+                                                        governance(self.state).draw_cooling_off_days,
+                                                        _salt_key(rows))
             return self._pending_inputs
         if command.name in FROZEN_INPUTS and isinstance(task_id, str):
             return self.frozen.get(task_id)
