@@ -114,7 +114,8 @@ def make_world(store: StoreConfig, secrets: Path) -> World:
                                key_item=False) for code in (ITEM1, ITEM2)]),
             ("entities", B_FIRMS + C_FIRMS),
             ("inspectors", [InspectorRow(badge=badge, name=f"张{badge[-1]}丰", department="XY-SCJG",
-                                         region_code="360502", role="enforcement", qualifications=(item,))
+                                         region_code="360502", role="enforcement", qualifications=(item,),
+                                         certificate_no=f"赣执{badge}", certificate_valid_until="2030-12-31")
                             for badge, item in OFFICERS.items()]),
         ]
         for kind, kind_rows in rows:
