@@ -114,7 +114,7 @@ class _Drawn(msgspec.Struct):
     timestamp: str
 
 
-class _Substituted(msgspec.Struct):
+class SubstitutedEvent(msgspec.Struct):
     """A `Task.Substituted` event's fields, exactly (a substitution's `fields`)."""
 
     task_id: str
@@ -263,7 +263,7 @@ def _changes(reader: LedgerReader, keys: Any, standing: Standing) -> list[dict[s
         assert row.state is not None
         if row.seq <= standing.drawn_row.seq or (end is not None and row.seq > end):
             continue
-        fields: Any = msgspec.json.decode(row.state, type=_Substituted if row.topic == SUBSTITUTED else _Extended)
+        fields: Any = msgspec.json.decode(row.state, type=SubstitutedEvent if row.topic == SUBSTITUTED else _Extended)
         if fields.task_id != task_id:
             continue
         kind = ("recuse" if fields.basis == "recusal" else "substitute") if row.topic == SUBSTITUTED else "extend"

@@ -145,28 +145,19 @@ def _refusal_rows(refusals: list[q.RefusalRow]) -> list[TraceRow]:
     return out
 
 
-class _Substituted(msgspec.Struct):
-    task_id: str
-    target: str
-    leaving: str
-    joining: str
-    basis: str
-    reason: str
-    actor: str
-
-
 def _substitutions(config: StoreConfig, task_id: str, uscc: str) -> list[TraceRow]:
     """Who left the target's team and who joined (替换), from the events (the team row shows the team as it stands)."""
     from eventsourcing.utils import get_topic
 
     from ledger.domain.draws import Task
+    from ledger.services.bundles import SubstitutedEvent
     from ledger.store.reader import open_reader
 
     with open_reader(config) as reader:
         found = reader.events_with_topics([get_topic(Task.Substituted)])
     rows = []
     for row in found:
-        change = msgspec.json.decode(row.state or b"", type=_Substituted)
+        change = msgspec.json.decode(row.state or b"", type=SubstitutedEvent)
         if (change.task_id, change.target) == (task_id, uscc):
             rows.append(TraceRow(seq=row.seq, at="", kind="substituted", actor=change.actor, detail=_json(
                 {"leaving": change.leaving, "joining": change.joining, "basis": change.basis, "reason": change.reason})))
