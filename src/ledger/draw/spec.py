@@ -61,6 +61,7 @@ import re
 from datetime import datetime, timedelta
 from fractions import Fraction
 from math import ceil
+from typing import Any
 
 import msgspec
 
@@ -154,7 +155,7 @@ def sorted_ids(ids: list[str]) -> list[str]:
 
 def firm_salt(salt_key: str, uscc: str) -> bytes:
     """A firm's salt: HMAC-SHA256(salt key, UTF-8 uscc), 32 bytes."""
-    return hmac.new(bytes.fromhex(salt_key), uscc.encode(), hashlib.sha256).digest()
+    return hmac.digest(bytes.fromhex(salt_key), uscc.encode(), "sha256")
 
 
 def firm_commitment(salt: bytes, uscc: str) -> str:
@@ -175,10 +176,26 @@ def salt_key_digest(salt_key: str) -> str:
     return hashlib.sha256(SALT_KEY_TAG + bytes.fromhex(salt_key)).hexdigest()
 
 
+# The last pool committed: (its pool dict, salt key, committed pool). A draw's decision asks for
+# the same inputs' commitments several times (feasibility, roots, digest, sampler); a pure result,
+# cached by the identity of the (frozen) inputs' pool, computed once: 1M firms take seconds.
+_LAST_COMMITTED: list[Any] = [None, None, None]
+
+
 def committed_pool(inputs: DrawInputs) -> dict[str, dict[str, str]]:
     """class -> {commitment hex: uscc}, the commitments in order of their bytes (= their hex)."""
-    return {k: dict(sorted((commitment_for(inputs.salt_key, u), u) for u in inputs.pool.get(k, [])))
-            for k in RISK_CLASSES}
+    pool, key = inputs.pool, inputs.salt_key
+    if _LAST_COMMITTED[0] is pool and _LAST_COMMITTED[1] == key:
+        return _LAST_COMMITTED[2]
+    raw_key, sha, mac = bytes.fromhex(key), hashlib.sha256, hmac.digest
+
+    def committed(uscc: str) -> str:
+        data = uscc.encode()
+        return sha(COMMITMENT_TAG + mac(raw_key, data, "sha256") + data).hexdigest()
+
+    result = {k: dict(sorted((committed(u), u) for u in pool.get(k, []))) for k in RISK_CLASSES}
+    _LAST_COMMITTED[:] = [pool, key, result]
+    return result
 
 
 def public_inputs(inputs: DrawInputs) -> dict:
@@ -189,7 +206,9 @@ def public_inputs(inputs: DrawInputs) -> dict:
     key = inputs.salt_key
     del data["salt_key"]
     data["salt_key_digest"] = salt_key_digest(key)
-    data["pool"] = {k: sorted(commitment_for(key, u) for u in v) for k, v in inputs.pool.items()}
+    committed = committed_pool(inputs)
+    data["pool"] = {k: list(committed[k]) if k in committed else sorted(commitment_for(key, u) for u in v)
+                    for k, v in inputs.pool.items()}
     data["excluded"] = sorted(commitment_for(key, u) for u in inputs.excluded)
     data["conflicts"] = sorted([b, commitment_for(key, u)] for b, u in inputs.conflicts)
     return data
