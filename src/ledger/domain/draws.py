@@ -43,6 +43,7 @@ from ledger.draw.spec import (
     check_feasible,
     check_inputs,
     compute,
+    PoolSummary,
     inputs_digest,
     summarise_pool,
 )
@@ -95,6 +96,7 @@ class Commitment(msgspec.Struct, frozen=True):
     inputs_digest: str
     beacons: tuple[BeaconRound, ...]
     salt_key: str  # 64 hex: the commitments' salt key, frozen with the inputs (for auditors; never public)
+    pool: PoolSummary  # the roots and counts of the frozen pool, as the commitment recorded them
 
 
 class Task(LedgerAggregate):
@@ -163,7 +165,8 @@ class Task(LedgerAggregate):
                beacons: tuple[BeaconRound, ...], salt_key: str, actor: str) -> None:
         self.commitment = Commitment(position=position, committed_at=committed_at,
                                      cooling_off_days=cooling_off_days, inputs_digest=inputs_digest, beacons=beacons,
-                                     salt_key=salt_key)
+                                     salt_key=salt_key, pool=PoolSummary(pool_roots=pool_roots, pool_root=pool_root,
+                                                                         counts=counts))
 
     @event("Drawn")
     def record_draw(
@@ -527,7 +530,7 @@ def decide_run(state: State, command: Command, inputs: object) -> list[LedgerAgg
         raise Refusal("invalid", f"{where}: the inputs frozen at the commitment (position {commitment.position})"
                                  " are needed")
     try:
-        outcome = compute(inputs, outputs)
+        outcome = compute(inputs, outputs, commitment.pool)  # the digest matched: the committed pool's roots
     except DrawImpossible as error:
         raise Refusal("draw_impossible", f"{where} cannot be drawn: {error}") from None
     task.record_draw(

@@ -475,16 +475,20 @@ def summarise_pool(inputs: DrawInputs) -> PoolSummary:
     return PoolSummary(pool_roots=roots, pool_root=combined_root(roots), counts={k: len(pool[k]) for k in RISK_CLASSES})
 
 
-def compute(inputs: DrawInputs, beacons: list[BeaconOutput] | tuple[BeaconOutput, ...]) -> DrawOutcome:
+def compute(inputs: DrawInputs, beacons: list[BeaconOutput] | tuple[BeaconOutput, ...],
+            summary: PoolSummary | None = None) -> DrawOutcome:
     """Targets and teams for `inputs` and the verified beacon outputs (module docstring);
-    DrawImpossible if none exist."""
+    DrawImpossible if none exist. `summary`: the pool's roots and counts when the caller already
+    holds them for exactly these inputs (the run: its commitment's, whose inputs digest it checked);
+    they do not enter the seed, targets or teams, only the outcome's record of the pool."""
     check_inputs(inputs)
     if not beacons:
         raise DrawImpossible("a draw needs at least one beacon output")
     committed = committed_pool(inputs)
     pool = {k: list(committed[k]) for k in RISK_CLASSES}  # commitments, sorted
-    roots = {k: stratum_root(pool[k]).hex() for k in RISK_CLASSES}
-    pool_root = combined_root(roots)
+    if summary is None:
+        summary = summarise_pool(inputs)
+    roots, pool_root = summary.pool_roots, summary.pool_root
     seed = derive_seed(inputs.task_id, inputs_digest(inputs), beacons)
     targets: dict[str, list[str]] = {}
     for k in RISK_CLASSES:

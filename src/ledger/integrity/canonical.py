@@ -26,6 +26,9 @@ class NotCanonical(ValueError):
     """A value that has no canonical encoding (e.g. a naive datetime)."""
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _to_utc(value: Any) -> Any:
     # Times must be unambiguous before they are signed: aware, then in UTC.
     if isinstance(value, datetime):
@@ -35,7 +38,8 @@ def _to_utc(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _to_utc(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_to_utc(v) for v in value]
+        # Long lists of plain values (a draw's pool) pass without a call per element.
+        return [v if type(v) in _PLAIN else _to_utc(v) for v in value]
     return value
 
 
