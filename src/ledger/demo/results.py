@@ -20,7 +20,7 @@ from datetime import date, timedelta
 
 import msgspec
 
-from ledger.demo.actors import ADMIN, DemoActors, demo_key_folder, demo_keys_dir, drawer, list_manager, planner
+from ledger.demo.actors import ADMIN, DemoActors, demo_key_folder, drawer, list_manager, planner
 from ledger.demo.calendar import supply_standin_years
 from ledger.demo.city import to_csv
 from ledger.domain.commands import china_date
