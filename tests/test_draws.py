@@ -681,8 +681,9 @@ def test_an_altered_substitution_fails_verify(city: TestLedger, what: str, chang
 
 
 def test_verify_says_which_commitments_a_witness_saw_before_their_round(city: TestLedger) -> None:
-    """A commitment is in a checkpoint a witness cosigned before the named round was published: its
-    time is attested from outside. One never cosigned in time rests on the operator's clock alone."""
+    """T1 is in a checkpoint a witness cosigned before T1's round was published: its time is attested
+    from outside. T2 is in the same checkpoint, but its round was published before the witness
+    cosigned; T3 is in no cosigned checkpoint. Both rest on the operator's clock alone."""
     from ledger.services.checkpoints import publish_checkpoint
     from ledger.services.setup import load_ledger_signer
     from ledger.services.witnesses import push_all
@@ -691,16 +692,20 @@ def test_verify_says_which_commitments_a_witness_saw_before_their_round(city: Te
 
     new_task(city, "T1")
     commit(city, "T1", rounds=(next_round(600),))
+    new_task(city, "T2")
+    soon = next_round(4)
+    commit(city, "T2", rounds=(soon,))
+    time.sleep(max(0.0, DEMO_BEACON.network.published_at(soon) - time.time()) + 1.1)  # T2's round is out
     with SpecWitness() as witness:
         register(city, witness)
         witness.trust(log_key(city.store))
         publish_checkpoint(city.store, load_ledger_signer(city.store))
         assert push_all(city.store)[0].ok
-    new_task(city, "T2")
-    commit(city, "T2", rounds=(next_round(600),))
+    new_task(city, "T3")
+    commit(city, "T3", rounds=(next_round(600),))
     report = verify_ledger(city.store)
     assert report.ok, report.problems
-    assert (report.checks["commitments_witnessed_in_time"], report.checks["commitments_operator_timed"]) == (1, 1)
+    assert (report.checks["commitments_witnessed_in_time"], report.checks["commitments_operator_timed"]) == (1, 2)
 
 
 def test_a_guarded_void_and_a_new_beacon_need_m_of_n_with_discipline(city: TestLedger) -> None:
