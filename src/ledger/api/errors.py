@@ -1,0 +1,85 @@
+"""The one error body every API answer uses: {"code", "message", "detail"}.
+
+`code` is stable (clients key on it; refusals keep the domain's refusal
+codes), `message` is Chinese for the people reading it, `detail` says which
+field or object and why, in English. No exception reaches a client as a
+traceback: anything unexpected is logged server-side and answered as
+`internal` without its text.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+
+log = logging.getLogger("drledger.api")
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    code: str
+    message: str
+    detail: Any = None
+
+
+MESSAGES: dict[str, str] = {
+    "invalid": "请求内容无效",
+    "not_found": "未找到",
+    "unauthorized": "需要有效的访问令牌",
+    "forbidden": "无权执行此操作",
+    "conflict": "与账本当前状态冲突",
+    "too_large": "请求体过大",
+    "rate_limited": "请求过于频繁，请稍后再试",
+    "method_not_allowed": "不支持该请求方法",
+    "internal": "服务器内部错误",
+}
+
+
+class ApiError(Exception):
+    """Raise from a handler: answered as `status` with the error body."""
+
+    def __init__(self, status: int, code: str, detail: Any = None, message: str | None = None) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.message = message or MESSAGES.get(code, MESSAGES["invalid"])
+
+
+def error_response(status: int, code: str, detail: Any = None, message: str | None = None) -> Response[ErrorBody]:
+    body = ErrorBody(code=code, message=message or MESSAGES.get(code, MESSAGES["invalid"]), detail=detail)
+    return Response(body, status_code=status)
+
+
+def _api_error(_: Request, exc: ApiError) -> Response[ErrorBody]:
+    return error_response(exc.status, exc.code, exc.detail, exc.message)
+
+
+_HTTP_CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+               409: "conflict", 413: "too_large", 422: "invalid", 429: "rate_limited"}
+
+
+def _http_error(_: Request, exc: HTTPException) -> Response[ErrorBody]:
+    status = exc.status_code if exc.status_code < 500 else 500
+    code = _HTTP_CODES.get(status, "internal" if status >= 500 else "invalid")
+    detail: Any = exc.detail if status < 500 else None
+    if isinstance(exc, ValidationException) and exc.extra:
+        detail = exc.extra  # names the invalid field(s)
+    if isinstance(exc, NotFoundException):
+        detail = exc.detail
+    return error_response(status, code, detail)
+
+
+def _unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ApiError: _api_error,
+    HTTPException: _http_error,
+    Exception: _unexpected,
+}
