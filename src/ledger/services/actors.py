@@ -23,7 +23,7 @@ from ledger.integrity.keys import Signer, decode_public_key, key_id, public_key_
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 
-__all__ = ["ROLES", "ActorInfo", "decode_public_key", "find_actor", "list_actors", "new_key_file", "public_key_b64",
+__all__ = ["ROLES", "ActorInfo", "actor_with_key", "decode_public_key", "find_actor", "list_actors", "new_key_file", "public_key_b64",
            "read_own_key", "register_body", "sign_register", "sign_revoke", "sign_rotate_key", "sign_set_roles"]
 
 REGISTERED = get_topic(Actor.Registered)
@@ -104,31 +104,44 @@ class _Roles(msgspec.Struct):
     department: str | None
 
 
-def list_actors(config: StoreConfig) -> list[ActorInfo]:
-    """Every registered actor as the actor events say now, in registration order."""
+def _registry(config: StoreConfig) -> list[tuple[ActorInfo, bytes | None]]:
+    """Every registered actor with its public key in force (None once revoked), in registration order."""
     with open_reader(config) as reader:
         rows = reader.events_with_topics(ACTOR_TOPICS)
-    by_aggregate: dict[Any, ActorInfo] = {}
+    by_aggregate: dict[Any, tuple[ActorInfo, bytes | None]] = {}
     for row in rows:
         assert row.state is not None
         if row.topic == REGISTERED:
             r = msgspec.json.decode(row.state, type=_Registered)
-            by_aggregate[row.originator_id] = ActorInfo(
+            by_aggregate[row.originator_id] = (ActorInfo(
                 actor_id=r.actor_id, name=r.name, roles=r.roles, department=r.department,
-                key_id=key_id(r.public_key), revoked=False, registered_at=row.seq, changed_at=row.seq)
+                key_id=key_id(r.public_key), revoked=False, registered_at=row.seq, changed_at=row.seq), r.public_key)
             continue
-        info = by_aggregate.get(row.originator_id)
-        if info is None:
+        found = by_aggregate.get(row.originator_id)
+        if found is None:
             continue  # verify reports an event for an unknown actor
+        info, public_key = found
         info.changed_at = row.seq
         if row.topic == KEY_ROTATED:
-            info.key_id = key_id(msgspec.json.decode(row.state, type=_Rotated).public_key)
+            public_key = msgspec.json.decode(row.state, type=_Rotated).public_key
+            info.key_id = key_id(public_key)
         elif row.topic == ROLES_CHANGED:
             roles = msgspec.json.decode(row.state, type=_Roles)
             info.roles, info.department = roles.roles, roles.department
         elif row.topic == REVOKED:
-            info.revoked, info.key_id = True, None
+            info.revoked, info.key_id, public_key = True, None, None
+        by_aggregate[row.originator_id] = (info, public_key)
     return list(by_aggregate.values())
+
+
+def list_actors(config: StoreConfig) -> list[ActorInfo]:
+    """Every registered actor as the actor events say now, in registration order."""
+    return [info for info, _ in _registry(config)]
+
+
+def actor_with_key(config: StoreConfig, actor_id: str) -> tuple[ActorInfo, bytes | None] | None:
+    """The actor and its public key in force (None once revoked), or None if unknown."""
+    return next((found for found in _registry(config) if found[0].actor_id == actor_id), None)
 
 
 def find_actor(config: StoreConfig, actor_id: str) -> ActorInfo | None:
