@@ -28,6 +28,7 @@ Nothing is written outside the temporary directory.
 from __future__ import annotations
 
 import argparse
+import resource
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,14 @@ def lap(label: str, start: float) -> float:
     return seconds
 
 
+RSS_CAP_MIB = 1024  # issue 16: the 1M-entity draw and its replay stay under 1 GiB
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entities", type=int, default=1_000_000)
@@ -139,6 +148,7 @@ def main() -> None:
             start = time.perf_counter()
             outcome = draws.run_draw(ledger, drawer, "drawer", "T-BENCH", [DEMO_BEACON.signature_for(named).hex()])
             run_s = lap("run_draw (frozen inputs again, digest, beacon, targets, teams)", start)
+            draw_rss = peak_rss_mib()
         targets = sum(len(v) for v in outcome.targets.values())
         officers = {b for t in outcome.teams for b in t.inspectors}
         print(f"  pool {outcome.counts}, {targets:,} targets, {len(officers)} officers used")
@@ -147,6 +157,9 @@ def main() -> None:
         results, _ = replay_draws(config)
         replay_s = lap("replay_draws (from events, recompute, compare)", start)
         assert len(results) == 1 and results[0].ok, results[0].differences
+        replay_rss = peak_rss_mib()
+        print(f"peak RSS: {draw_rss:,.0f} MiB after the import, commit and run; {replay_rss:,.0f} MiB after the replay"
+              f" (cap {RSS_CAP_MIB:,} MiB: {'within' if replay_rss <= RSS_CAP_MIB else 'OVER'})", flush=True)
 
         start = time.perf_counter()
         report = verify_ledger(config)
