@@ -271,3 +271,26 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     process.stdout.close()  # the reader goes away, as `head -1` does
     _, err = process.communicate(timeout=60)
     assert b"error" not in err and b"Traceback" not in err, err
+
+
+def test_demo_refuses_a_ledger_that_holds_more_than_its_genesis_before_writing(tmp_path: Path) -> None:
+    from ledger.services.admin import event_count
+    from ledger.store.config import resolve_store
+
+    home = tmp_path / "home"
+    assert run("init", home=home).returncode == 0
+    key = tmp_path / "planner.pem"
+    made = run("actor", "keygen", "--out", str(key), home=home)
+    assert made.returncode == 0, made.stderr
+    public = made.stdout.split()[2]
+    registered = run("actor", "register", "P-1", "--name", "规划员", "--role", "planner", "--public-key", public,
+                     "--as", "admin", home=home)
+    assert registered.returncode == 0, registered.stderr
+    config = resolve_store(None, home)
+    before = event_count(config)
+    refused = run("demo", "--small", home=home)
+    assert_clear_failure(refused, "already holds more than its genesis")
+    assert event_count(config) == before
+    kept = run("demo", "--small", "--if-empty", home=home)
+    assert kept.returncode == 0 and "leaving it as it is" in kept.stdout
+    assert event_count(config) == before

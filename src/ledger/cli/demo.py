@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ledger.cli.common import clear_errors, config_from, store_options
+from ledger.cli.common import clear_errors, config_from, fail, store_options
 
 
 @click.command()
@@ -34,9 +34,13 @@ def demo(store: str | None, home: str, small: bool, seed: int, if_empty: bool) -
     if not store_has_ledger(config):
         result = init_demo_ledger(config)
         click.echo(f"initialised {config.display} (origin {result.origin})")
-    elif if_empty and demo_is_done(config):
-        click.echo(f"{config.display} already holds more than its genesis: leaving it as it is")
-        return
+    elif demo_is_done(config):
+        # Checked before anything is written: the demo fills a new ledger only.
+        if if_empty:
+            click.echo(f"{config.display} already holds more than its genesis: leaving it as it is")
+            return
+        fail(f"{config.display} already holds more than its genesis: the demo fills only a new ledger"
+             " (pass --if-empty to leave this one as it is, or choose another --home/--store)")
     summary = run_demo(config, seed=seed, small=small, say=click.echo)
     click.echo(f"demo city {summary.city} (seed {seed}{', small' if small else ''}) is in the ledger")
     click.echo(f"the demo actors' keys are in {summary.keys} (demo keys): sign as one with"
