@@ -23,7 +23,7 @@ from typing import Any, Final, Literal, TypeVar
 
 import click
 
-__all__ = ["ColumnKind", "write_xlsx", "column_kinds", "emit_xlsx", "xlsx_output"]
+__all__ = ["ColumnKind", "write_xlsx", "rows_workbook", "column_kinds", "emit_xlsx", "xlsx_output", "template"]
 
 ColumnKind = Literal["text", "code", "int", "number", "bool", "date"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -219,22 +219,33 @@ def xlsx_output(row_type: str | None = None) -> Callable[[F], F]:
     return decorate
 
 
-def emit_xlsx(rows: list[Any]) -> None:
-    """Write `rows` (Structs of one type, or dicts) as the workbook the current command's --out names."""
+def rows_workbook(path: Path | str | Any, rows: list[Any], row_type: type | None = None, *,
+                  sheet: str = "Sheet1") -> int:
+    """Write query rows (msgspec Structs of one type, or dicts) as a workbook; the rows written.
+
+    Columns are the Struct's fields in order (so an exported pool has the
+    import's columns and imports back unchanged); `row_type` gives the
+    header when `rows` is empty.
+    """
     import msgspec
 
-    out, reference, title = click.get_current_context().meta["ledger.xlsx"]
-    row_type = type(rows[0]) if rows and isinstance(rows[0], msgspec.Struct) else _load(reference)
+    if rows and isinstance(rows[0], msgspec.Struct):
+        row_type = type(rows[0])
     if row_type is not None and issubclass(row_type, msgspec.Struct):
         headers = list(row_type.__struct_fields__)
-        table = [[getattr(r, h) for h in headers] for r in rows] if rows and isinstance(rows[0], msgspec.Struct) \
-            else [[r.get(h) for h in headers] for r in msgspec.to_builtins(rows)]
+        table = [[getattr(r, h) for h in headers] for r in rows]
     else:
         builtins = msgspec.to_builtins(rows)
         headers = list(builtins[0]) if builtins else []
         table = [list(r.values()) for r in builtins]
     kinds = column_kinds(headers, row_type, table[0] if table else None)
-    count = write_xlsx(out, headers, table, kinds, sheet=title.replace(" ", "-"))
+    return write_xlsx(path, headers, table, kinds, sheet=sheet)
+
+
+def emit_xlsx(rows: list[Any]) -> None:
+    """Write `rows` as the workbook the current command's --out names (see xlsx_output)."""
+    out, reference, title = click.get_current_context().meta["ledger.xlsx"]
+    count = rows_workbook(out, rows, _load(reference), sheet=title.replace(" ", "-"))
     click.echo(f"{out}: {count} rows", err=True)
 
 
