@@ -329,3 +329,18 @@ def test_cli_workbooks_in_and_out(tmp_path: Path) -> None:
     csv_template = run("template", "entities", "--format", "csv", "--out", "-", home=home)
     assert csv_template.stdout.startswith("\ufeff统一社会信用代码(uscc),")
     assert run("import", "--help", home=home).stdout.count("xlsx") >= 1
+
+
+def test_the_docs_list_every_header_alias() -> None:
+    """docs/imports.md's tables are LABELS, kind by kind, with the code columns marked."""
+    from ledger.domain.rows import REQUIRED
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "imports.md").read_text()
+    for kind, columns in LABELS.items():
+        section = text.split(f"### {kind}\n", 1)[1].split("###", 1)[0]
+        table = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| `")]
+        documented = {cells[0].strip().strip("`"): [c.strip() for c in cells[1:]] for cells in table}
+        assert list(documented) == list(columns), kind
+        for column, (required, labels, code) in documented.items():
+            assert labels.split("、") == list(columns[column]), (kind, column)
+            assert (required == "yes") == (column in REQUIRED[kind]) and (code == "yes") == (column in CODE_COLUMNS)
