@@ -27,7 +27,7 @@ from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import verify_ledger
 from tests.cli_helpers import run
 from tests.ledger_helpers import TestLedger, new_ledger
-from tests.workbook_helpers import ods, xlsx
+from tests.workbook_helpers import ods, xls, xlsx
 
 XIAOMI = "91110108551385082Q"
 ENTITY_HEADER = ["uscc", "name", "entity_type", "region_code", "industry", "risk_class"]
@@ -54,11 +54,12 @@ def test_a_sheet_gives_the_same_typed_rows_as_the_csv_file() -> None:
     for kind in ("departments", "items", "entities", "inspectors", "conflicts"):
         rows = CITY.rows(kind)
         from_csv = parse_rows(kind, to_csv(rows, kind), accept_bad_check=True)  # type: ignore[arg-type]
-        for data in (xlsx(("Sheet1", as_sheet(rows, kind))), ods(("Sheet1", as_sheet(rows, kind)))):
+        for make in (xlsx, xls, ods):
+            data = make(("Sheet1", as_sheet(rows, kind)))
             result, sheet, _ = parse_workbook(kind, data, accept_bad_check=True)  # type: ignore[arg-type]
             assert result.ok, result.errors[:3]
             assert sheet == "Sheet1"
-            assert result.rows == from_csv.rows and result.lines == from_csv.lines, kind
+            assert result.rows == from_csv.rows and result.lines == from_csv.lines, (kind, make)
 
 
 def test_codes_with_leading_zeros_stay_text() -> None:
@@ -70,7 +71,7 @@ def test_codes_with_leading_zeros_stay_text() -> None:
     assert (row.badge, row.department, row.certificate_no) == ("0012", "007", "0360502001")
 
 
-@pytest.mark.parametrize("make", [xlsx, ods], ids=["xlsx", "ods"])
+@pytest.mark.parametrize("make", [xlsx, xls, ods], ids=["xlsx", "xls", "ods"])
 def test_a_number_in_a_code_column_is_refused_with_its_cell(make) -> None:  # type: ignore[no-untyped-def]
     rows = [INSPECTOR_HEADER,
             ["0012", "张伟", "XY-SCJG", "360502", "enforcement", None, None],
@@ -91,22 +92,23 @@ def test_a_long_code_typed_as_a_number_is_refused_not_guessed() -> None:
     assert error.startswith("Sheet1!A2, uscc: a number cell (911101085513851")
 
 
-def test_numbers_dates_and_booleans_outside_code_columns() -> None:
+@pytest.mark.parametrize("make", [xlsx, xls, ods], ids=["xlsx", "xls", "ods"])
+def test_numbers_dates_and_booleans_outside_code_columns(make) -> None:  # type: ignore[no-untyped-def]
     item = ["XY-SCJG-001", 2026, "XY-SCJG", "《食品安全法》", "检查内容", "onsite", "entity", True]
     header = ["code", "name", "department", "legal_basis", "content", "methods", "target_kind", "key_item"]
-    result, _, _ = parse_workbook("items", xlsx(("Sheet1", [header, item])))
+    result, _, _ = parse_workbook("items", make(("Sheet1", [header, item])))
     assert result.ok, result.errors
     assert result.rows[0].name == "2026" and result.rows[0].key_item is True
     # Dates: a date cell becomes YYYY-MM-DD; a time of day or a text date in another form is refused.
     rows = [INSPECTOR_HEADER,
             ["0012", "张伟", "XY-SCJG", "360502", "enforcement", "A1", date(2028, 12, 31)],
             ["0013", "李娜", "XY-SCJG", "360502", "enforcement", "A2", datetime(2028, 12, 31, 0, 0)]]
-    result, _, _ = parse_workbook("inspectors", xlsx(("Sheet1", rows)))
+    result, _, _ = parse_workbook("inspectors", make(("Sheet1", rows)))
     assert result.ok, result.errors
     assert [r.certificate_valid_until for r in result.rows] == ["2028-12-31", "2028-12-31"]
     rows[1][6] = datetime(2028, 12, 31, 9, 30)
     rows[2][6] = "2028/12/31"
-    errors = errors_of("inspectors", xlsx(("Sheet1", rows)))
+    errors = errors_of("inspectors", make(("Sheet1", rows)))
     assert errors == ["Sheet1!G2, certificate_valid_until: '2028-12-31 09:30:00' is not a date YYYY-MM-DD",
                       "Sheet1!G3, certificate_valid_until: '2028/12/31' is not a date YYYY-MM-DD"]
 
@@ -143,11 +145,15 @@ def test_merged_header_cells_are_refused() -> None:
             ["91350100M000100Y43", "某某", "企业", "110108", "I6513", "A"]]
     errors = errors_of("entities", xlsx(("Sheet1", rows), merges={"Sheet1": ["F2:F3"]}))
     assert errors[0].startswith("Sheet1!F2:F3: merged cells Sheet1!F2:F3: unmerge them and fill every cell")
+    # The same in an Excel 97-2003 file.
+    rows = [["uscc", "名称", None, "entity_type", "region_code", "industry", "risk_class"]]
+    [error] = errors_of("entities", xls(("Sheet1", rows), merges={"Sheet1": [(0, 0, 1, 2)]}))
+    assert error.startswith("Sheet1 row 1: merged header cells Sheet1!B1:C1: unmerge them")
 
 
 def test_an_empty_sheet_and_sheet_choice() -> None:
     good = [ENTITY_HEADER, [XIAOMI, "小米", "企业", "110108", "I6513", "A"]]
-    for make in (xlsx, ods):
+    for make in (xlsx, xls, ods):
         data = make(("说明", []), ("名录", good))
         assert errors_of("entities", data) == ["说明 row 1: sheet '说明' is empty: expected a header row"]
         for choice in ("名录", "2"):
