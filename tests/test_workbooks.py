@@ -25,7 +25,7 @@ from ledger.services.directory import import_file as import_signed
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import verify_ledger
-from tests.cli_helpers import run
+from tests.cli_helpers import assert_clear_failure, run
 from tests.ledger_helpers import TestLedger, new_ledger
 from tests.workbook_helpers import ods, xls, xlsx
 
@@ -331,6 +331,8 @@ def test_cli_workbooks_in_and_out(tmp_path: Path) -> None:
         assert header and all(isinstance(h, str) and h for h in header), args
     missing = run("report", "overdue", "--format", "xlsx", home=home)
     assert missing.returncode == 2 and "--format xlsx needs --out FILE" in missing.stderr
+    assert_clear_failure(run("items", "--format", "xlsx", "--out", str(tmp_path / "no" / "x.xlsx"), home=home),
+                         "cannot write", "no/x.xlsx")
     # A CSV template imports its own example row (dry run: references aside).
     csv_template = run("template", "entities", "--format", "csv", "--out", "-", home=home)
     assert csv_template.stdout.startswith("\ufeff统一社会信用代码(uscc),")

@@ -14,9 +14,10 @@ their leading zeros.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
@@ -245,8 +246,23 @@ def rows_workbook(path: Path | str | Any, rows: list[Any], row_type: type | None
 def emit_xlsx(rows: list[Any]) -> None:
     """Write `rows` as the workbook the current command's --out names (see xlsx_output)."""
     out, reference, title = click.get_current_context().meta["ledger.xlsx"]
-    count = rows_workbook(out, rows, _load(reference), sheet=title.replace(" ", "-"))
+    with _writing(out):
+        count = rows_workbook(out, rows, _load(reference), sheet=title.replace(" ", "-"))
     click.echo(f"{out}: {count} rows", err=True)
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A file that cannot be written is one clear line, not a traceback."""
+    from xlsxwriter.exceptions import FileCreateError
+
+    from ledger.cli.common import fail
+
+    try:
+        yield
+    except (OSError, FileCreateError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        fail(f"cannot write {path}: {reason}")
 
 
 # ---------------------------------------------------------------------------
@@ -325,5 +341,6 @@ def template(kind: str, fmt: str, out: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    target.write_bytes(data)
+    with _writing(target):
+        target.write_bytes(data)
     click.echo(f"{target}: {kind} template, {len(headers)} columns", err=True)

@@ -13,6 +13,11 @@ Nothing is half-accepted: if there is any error, ``ParseResult.rows`` is
 empty.  Callers that must not hold a million rows in memory can run
 :func:`iter_rows` twice: once to collect errors, once to write.
 
+Headers name columns by their canonical names or their Chinese names
+(columns.py).  Workbooks (workbook_rows.py) feed their sheet's cells through
+the same rule (:func:`typed_rows`), so a sheet gives exactly the rows the
+same table gives as CSV.
+
 Values are trimmed; an empty optional value takes the default.  Every
 vocabulary column accepts the ASCII code or the Chinese label (reference.py).
 Lists (departments, qualifications, expertise, methods) are separated by
