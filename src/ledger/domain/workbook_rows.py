@@ -70,6 +70,7 @@ def column_letters(index: int) -> str:
 
 
 _PLAIN_SHEET: Final = re.compile(r"\w+")
+_TEXT: Final = {str}
 
 
 def cell_name(sheet: str, row: int, column: int) -> str:
@@ -211,20 +212,24 @@ def _sheet_rows(kind: Kind, name: str, cells: list[list[Any]], merged: list[Any]
         for r in range(top + 1, len(cells)):
             row = cells[r]
             line = r + 1
-            fields: list[str] = []
-            for value in row:
-                if type(value) is str:
-                    fields.append(value)
-                    continue
-                try:
-                    fields.append("" if value is None else _text(value))
-                except ValueError as exc:
-                    yield RowError(line, None, str(exc), cell_name(name, line, len(fields)))
-                    fields.append("")
+            text_only = set(map(type, row)) == _TEXT  # the common case: nothing to convert or refuse
+            if text_only:
+                fields = row
+            else:
+                fields = []
+                for value in row:
+                    if type(value) is str:
+                        fields.append(value)
+                        continue
+                    try:
+                        fields.append("" if value is None else _text(value))
+                    except ValueError as exc:
+                        yield RowError(line, None, str(exc), cell_name(name, line, len(fields)))
+                        fields.append("")
             # Skip blank rows (the cheap first test keeps the join off the common path).
             if (not fields or not fields[0] or fields[0].isspace()) and not "".join(fields).strip():
                 continue
-            for i in codes:
+            for i in () if text_only else codes:
                 value = row[i]
                 if type(value) is not str and value is not None:
                     refused.add((line, code_columns[i]))
