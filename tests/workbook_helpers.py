@@ -136,8 +136,8 @@ def xls(*sheets: Sheet, merges: dict[str, list[tuple[int, int, int, int]]] | Non
     for name, rows in sheets:
         cells = b"".join(_xls_cell(r, c, v) for r, row in enumerate(rows) for c, v in enumerate(row) if v is not None)
         ranges = (merges or {}).get(name, [])
-        merged = _record(0x00E5, len(ranges).to_bytes(2, "little") + b"".join(struct.pack("<HHHH", *m) for m in ranges)) \
-            if ranges else b""
+        spans = b"".join(struct.pack("<HHHH", *m) for m in ranges)
+        merged = _record(0x00E5, len(ranges).to_bytes(2, "little") + spans) if ranges else b""
         bodies.append(_bof(0x0010) + cells + merged + _record(0x000A, b""))
     names = [name.encode("utf-16-le") for name, _ in sheets]
     head = _bof(0x0005) + _record(0x0042, (1200).to_bytes(2, "little")) + _record(0x00E0, xf) + _record(0x00E0, date_xf)

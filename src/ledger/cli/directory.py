@@ -63,8 +63,9 @@ def _run_import(store: str | None, home: str, kind: str, file: Path, encoding: s
         save_receipt(receipt_out, summary.receipt)
     if not as_json:
         verb = "would write" if dry_run else "wrote"
+        sheet = f"sheet {summary.sheet!r}: " if summary.sheet is not None else ""
         click.echo(
-            (f"sheet {summary.sheet!r}: " if summary.sheet is not None else "") + f"{kind}: {summary.rows} rows, {summary.new} new, {summary.changed} changed, "
+            f"{sheet}{kind}: {summary.rows} rows, {summary.new} new, {summary.changed} changed, "
             f"{summary.unchanged} unchanged; {verb} {summary.events} events"
             + (f" at positions {summary.receipt.first}-{summary.receipt.last}" if summary.receipt else "")
         )
@@ -105,9 +106,9 @@ def import_cmd(store: str | None, home: str, kind: str, file: Path, encoding: st
     is signed or written and the exit code is 1. In a workbook, code columns
     (USCC, badge, region, department, item code...) must be text cells: a
     number cell there is refused, since Excel may already have dropped
-    leading zeros or digits. Then the rows are signed with the acting list manager's own key
-    (departments: an admin's) and the ledger re-checks them. Unchanged rows
-    write nothing; changed rows become change events.
+    leading zeros or digits. Then the rows are signed with the acting list
+    manager's own key (departments: an admin's) and the ledger re-checks
+    them. Unchanged rows write nothing; changed rows become change events.
 
     \b
     Example:

@@ -117,8 +117,8 @@ def _open(data: bytes) -> Any:
     try:
         return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises several types for damaged files
-        raise WorkbookError(f"not a readable workbook: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
-            from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise WorkbookError(f"not a readable workbook: {reason}") from None
 
 
 def _choose(names: list[str], sheet: str | None) -> int:
@@ -129,11 +129,15 @@ def _choose(names: list[str], sheet: str | None) -> int:
         return names.index(sheet)
     if sheet.strip().isdigit() and 1 <= int(sheet) <= len(names):
         return int(sheet) - 1
-    raise WorkbookError(f"no sheet {sheet!r}; the sheets are: " + ", ".join(f"{i} {n!r}" for i, n in enumerate(names, 1)))
+    listed = ", ".join(f"{i} {n!r}" for i, n in enumerate(names, 1))
+    raise WorkbookError(f"no sheet {sheet!r}; the sheets are: {listed}")
+
+
+Locate = Callable[[list[RowError]], list[RowError]]
 
 
 def parse_workbook(kind: Kind, data: bytes, *, sheet: str | None = None,
-                   accept_bad_check: bool = False) -> tuple[ParseResult, str, Callable[[list[RowError]], list[RowError]]]:
+                   accept_bad_check: bool = False) -> tuple[ParseResult, str, Locate]:
     """Validate one sheet whole: (all rows typed or every error, the sheet's name,
     a function that gives later errors about these rows (line, column) their cell).
 
