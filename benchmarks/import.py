@@ -13,6 +13,11 @@ them (`pool entities --risk-class C --region 360502 --type enterprise`), then
 a reclassification file of every entity in which 5% change class. Goals
 (issue 3): >= 40k rows/s on SQLite, >= 10k rows/s on PostgreSQL, query <
 200 ms, reclassification < 10 s.
+
+Then (issue 17) the same `--xlsx-rows` entities (default 100,000) as a CSV
+file and as an .xlsx sheet (text cells, as a list manager's workbook holds
+them): parsing alone, and the whole import into a fresh ledger of the first
+store, each in rows/s, and the ratio xlsx / CSV (goal: comparable, >= 0.5).
 """
 
 from __future__ import annotations
@@ -121,16 +126,74 @@ def bench(kind: str, rows: int, data: bytes, reclass: bytes, root: Path) -> None
         drop(config)
 
 
+def entities_xlsx(data: bytes) -> bytes:
+    """The CSV's table as a workbook of text cells (what `drledger template` asks users for)."""
+    import csv
+    import io
+
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_numbers": False})
+    sheet = book.add_worksheet("名录")
+    for r, row in enumerate(csv.reader(io.StringIO(data.decode()))):
+        for c, value in enumerate(row):
+            sheet.write_string(r, c, value)
+    book.close()
+    return buf.getvalue()
+
+
+def compare_xlsx(kind: str, rows: int, root: Path) -> None:
+    from ledger.domain.rows import parse_rows
+    from ledger.domain.workbook_rows import parse_workbook
+
+    data, _ = entities_csv(rows, seed=3)
+    book = entities_xlsx(data)
+    print(f"{kind:8} xlsx vs CSV, {rows:,} entities ({len(book) / 1e6:.1f} MB xlsx, {len(data) / 1e6:.1f} MB CSV)")
+    speeds: dict[str, list[float]] = {}
+    for name, parse in (("csv", lambda: parse_rows("entities", data)),
+                        ("xlsx", lambda: parse_workbook("entities", book)[0])):
+        best = float("inf")
+        for _ in range(2):  # best of two: the first run also pays imports and warms caches
+            start = time.perf_counter()
+            result = parse()
+            best = min(best, time.perf_counter() - start)
+            assert result.ok and len(result.rows) == rows, result.errors[:3]
+        speeds[name] = [rows / best]
+    for name, payload in (("csv", data), ("xlsx", book)):
+        config = scratch(kind, root / f"compare-{name}")
+        try:
+            ledger = new_ledger(config, origin="bench/import-xlsx")
+            city = generate_city(1, small=True)
+            with open_ledger(config) as service:
+                import_file(service, ledger.admin, "admin", "departments", to_csv(city.departments, "departments"))
+            start = time.perf_counter()
+            with open_ledger(config) as service:
+                summary = import_file(service, ledger.admin, "admin", "entities", payload, file_name=f"名录.{name}")
+            elapsed = time.perf_counter() - start
+            assert summary.new == rows and not summary.errors, summary.errors[:3]
+            speeds[name].append(rows / elapsed)
+        finally:
+            drop(config)
+    for i, what in enumerate(("parse only", "whole import")):
+        csv_speed, xlsx_speed = speeds["csv"][i], speeds["xlsx"][i]
+        print(f"{kind:8}   {what:12}: CSV {csv_speed:,.0f} rows/s, xlsx {xlsx_speed:,.0f} rows/s,"
+              f" ratio xlsx/CSV {xlsx_speed / csv_speed:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--xlsx-rows", type=int, default=100_000, help="Rows of the xlsx vs CSV comparison (0: skip).")
     args = parser.parse_args()
     data, classes = entities_csv(args.rows)
     reclass = reclassification_csv(classes)
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.stores.split(","):
             bench(kind, args.rows, data, reclass, Path(tmp))
+        if args.xlsx_rows:
+            compare_xlsx(args.stores.split(",")[0], args.xlsx_rows, Path(tmp))
 
 
 if __name__ == "__main__":

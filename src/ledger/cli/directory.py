@@ -10,9 +10,12 @@ import click
 
 from ledger.cli.common import EXIT_FAILED_CHECK, actor_options, clear_errors, config_from, signer_for, store_options
 from ledger.cli.receipts import receipt_option, save_receipt
+from ledger.cli.workbook import xlsx_output
 
 COLUMNS_HELP = """\b
-Columns (CSV with a header line; UTF-8 with or without BOM, or GB18030):
+Files: CSV (UTF-8 with or without BOM, or GB18030) or a workbook (.xlsx,
+.xls, .ods; --sheet chooses the sheet). Columns, in the header line or row
+(Chinese headers such as 统一社会信用代码 too; see docs/imports.md):
   departments  code,name,level,region_code[,parent]
   items        code,name,department,legal_basis,content,methods,target_kind,key_item[,status]
   entities     uscc,name,entity_type,region_code,industry,risk_class[,departments,status]
@@ -36,7 +39,7 @@ def _progress_run(label: str, work: Any) -> Any:
 
 def _run_import(store: str | None, home: str, kind: str, file: Path, encoding: str, dry_run: bool,
                 accept_bad_check: bool, as_actor: str, key: Path | None, as_json: bool,
-                receipt_out: Path | None) -> None:
+                receipt_out: Path | None, sheet: str | None = None) -> None:
     import msgspec
 
     from ledger.services.directory import import_file
@@ -47,7 +50,7 @@ def _run_import(store: str | None, home: str, kind: str, file: Path, encoding: s
     signer = signer_for(config, as_actor, key)
     with open_ledger(config) as ledger:
         summary = import_file(ledger, signer, as_actor, kind, data, file_name=file.name, encoding=encoding,
-                              accept_bad_check=accept_bad_check, dry_run=dry_run)
+                              accept_bad_check=accept_bad_check, dry_run=dry_run, sheet=sheet)
     if as_json:
         click.echo(msgspec.json.encode(summary).decode())
     if summary.errors:
@@ -60,16 +63,22 @@ def _run_import(store: str | None, home: str, kind: str, file: Path, encoding: s
         save_receipt(receipt_out, summary.receipt)
     if not as_json:
         verb = "would write" if dry_run else "wrote"
+        sheet = f"sheet {summary.sheet!r}: " if summary.sheet is not None else ""
         click.echo(
-            f"{kind}: {summary.rows} rows, {summary.new} new, {summary.changed} changed, "
+            f"{sheet}{kind}: {summary.rows} rows, {summary.new} new, {summary.changed} changed, "
             f"{summary.unchanged} unchanged; {verb} {summary.events} events"
             + (f" at positions {summary.receipt.first}-{summary.receipt.last}" if summary.receipt else "")
         )
         if summary.flagged_lines:
-            click.echo(f"accepted with a bad USCC check character (flagged): lines {', '.join(map(str, summary.flagged_lines))}")
+            where = "sheet rows" if summary.sheet is not None else "lines"
+            click.echo(f"accepted with a bad USCC check character (flagged): {where} "
+                       f"{', '.join(map(str, summary.flagged_lines))}")
 
 
-ENCODING = click.option("--encoding", type=click.Choice(["utf-8", "gb18030"]), default="utf-8", show_default=True)
+ENCODING = click.option("--encoding", type=click.Choice(["utf-8", "gb18030"]), default="utf-8", show_default=True,
+                        help="Of a CSV file (a workbook needs none).")
+SHEET = click.option("--sheet", default=None, metavar="NAME|N",
+                     help="The workbook sheet to read, by name or number (1 = first; default the first).")
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Check the file and run the ledger's rules on it; write nothing.")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 
@@ -79,44 +88,51 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print the summary a
 @click.argument("kind", type=click.Choice(["departments", "items", "entities", "inspectors", "conflicts"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
 @ENCODING
+@SHEET
 @DRY_RUN
 @click.option("--accept-bad-check", is_flag=True, help="Accept USCCs whose check character fails (they stay flagged).")
 @actor_options
 @JSON
 @receipt_option
 @clear_errors
-def import_cmd(store: str | None, home: str, kind: str, file: Path, encoding: str, dry_run: bool,
+def import_cmd(store: str | None, home: str, kind: str, file: Path, encoding: str, sheet: str | None, dry_run: bool,
                accept_bad_check: bool, as_actor: str, key: Path | None, as_json: bool,
                receipt_out: Path | None) -> None:
-    """Import a CSV file into the item list or a pool, all or nothing, signed by a list manager.
+    """Import a CSV file or workbook into the item list or a pool, all or nothing, signed by a list manager.
 
     The whole file is checked first, on this machine: if any row is invalid
     or names something the ledger does not know, every bad row is reported
-    (line, column, reason), nothing is signed or written and the exit code
-    is 1. Then the rows are signed with the acting list manager's own key
-    (departments: an admin's) and the ledger re-checks them. Unchanged rows
-    write nothing; changed rows become change events.
+    (line, column, reason; in a workbook its cell, e.g. Sheet1!C7), nothing
+    is signed or written and the exit code is 1. In a workbook, code columns
+    (USCC, badge, region, department, item code...) must be text cells: a
+    number cell there is refused, since Excel may already have dropped
+    leading zeros or digits. Then the rows are signed with the acting list
+    manager's own key (departments: an admin's) and the ledger re-checks
+    them. Unchanged rows write nothing; changed rows become change events.
 
     \b
     Example:
       drledger import departments departments.csv --as admin
       drledger import entities 名录库.csv --encoding gb18030 --as lm-XY-SCJG --dry-run
+      drledger import inspectors 执法检查人员名录库.xlsx --sheet 2 --as lm-XY-SCJG
     """
-    _run_import(store, home, kind, file, encoding, dry_run, accept_bad_check, as_actor, key, as_json, receipt_out)
+    _run_import(store, home, kind, file, encoding, dry_run, accept_bad_check, as_actor, key, as_json, receipt_out,
+                sheet)
 
 
 @click.command()
 @store_options
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
 @ENCODING
+@SHEET
 @DRY_RUN
 @actor_options
 @JSON
 @receipt_option
 @clear_errors
-def reclassify(store: str | None, home: str, file: Path, encoding: str, dry_run: bool, as_actor: str,
-               key: Path | None, as_json: bool, receipt_out: Path | None) -> None:
-    """Apply a monthly credit-risk reclassification file (uscc,risk_class), signed by a list manager.
+def reclassify(store: str | None, home: str, file: Path, encoding: str, sheet: str | None, dry_run: bool,
+               as_actor: str, key: Path | None, as_json: bool, receipt_out: Path | None) -> None:
+    """Apply a monthly credit-risk reclassification file (uscc,risk_class; CSV or workbook), signed by a list manager.
 
     Only entities whose class changed become events.
 
@@ -124,7 +140,8 @@ def reclassify(store: str | None, home: str, file: Path, encoding: str, dry_run:
     Example:
       drledger reclassify 2026-11-信用风险分类.csv --as lm-XY-SCJG
     """
-    _run_import(store, home, "reclassifications", file, encoding, dry_run, False, as_actor, key, as_json, receipt_out)
+    _run_import(store, home, "reclassifications", file, encoding, dry_run, False, as_actor, key, as_json, receipt_out,
+                sheet)
 
 
 def _emit(rows: list[Any], fmt: str) -> None:
@@ -133,6 +150,10 @@ def _emit(rows: list[Any], fmt: str) -> None:
 
     import msgspec
 
+    if fmt == "xlsx":  # --format xlsx --out FILE (cli/workbook.py)
+        from ledger.cli.workbook import emit_xlsx
+
+        return emit_xlsx(rows)
     builtins = msgspec.to_builtins(rows)
     if fmt == "json":
         click.echo(msgspec.json.encode(builtins).decode())
@@ -184,6 +205,7 @@ def pool() -> None:
 @click.option("--department", default=None, help="Supervising department code.")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(["active", "deregistered", "revoked", "moved"]))
 @AS_OF
+@xlsx_output("ledger.domain.rows:EntityRow")
 @FORMAT
 @clear_errors
 def entities(store: str | None, home: str, risk_classes: tuple[str, ...], region: str | None,
@@ -210,6 +232,7 @@ def entities(store: str | None, home: str, risk_classes: tuple[str, ...], region
 @click.option("--qualification", default=None, help="Item code or category the inspector is qualified for.")
 @click.option("--status", "statuses", multiple=True)
 @AS_OF
+@xlsx_output("ledger.domain.rows:InspectorRow")
 @FORMAT
 @clear_errors
 def inspectors(store: str | None, home: str, department: str | None, region: str | None, role: str | None,
@@ -230,6 +253,7 @@ def inspectors(store: str | None, home: str, department: str | None, region: str
 @click.command()
 @store_options
 @AS_OF
+@xlsx_output("ledger.domain.rows:ItemRow")
 @FORMAT
 @clear_errors
 def items(store: str | None, home: str, as_of: int | None, fmt: str) -> None:

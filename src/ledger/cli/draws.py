@@ -26,6 +26,7 @@ from ledger.cli.common import (
     store_options,
 )
 from ledger.cli.receipts import receipt_option, save_receipt
+from ledger.cli.workbook import xlsx_output
 
 
 def _submit(store: str | None, home: str, as_actor: str, key: Path | None, act: Any) -> Any:
@@ -284,6 +285,7 @@ def run(store: str | None, home: str, task_id: str, signatures: tuple[str, ...],
 @draw.command(name="list")
 @store_options
 @click.option("--task", "task_id", default=None, help="Only this task's attempts.")
+@xlsx_output("ledger.services.draws:DrawAttempt")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @clear_errors
 def list_attempts(store: str | None, home: str, task_id: str | None, fmt: str) -> None:

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "settings": "ledger.cli.results:settings",
     "proposal": "ledger.cli.proposals:proposal",
     "beacon": "ledger.cli.beacon:beacon",
+    "template": "ledger.cli.workbook:template",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -45,7 +46,7 @@ SUMMARIES: dict[str, str] = {
     "sample": "Rivest's consistent sampler over IDs read from a file.",
     "log": "Transparency log: checkpoints, vkey and proofs.",
     "actor": "Actors: keys, registration, revocation, listing.",
-    "import": "Import departments, items, entities, inspectors or conflicts (CSV).",
+    "import": "Import departments, items, entities, inspectors or conflicts (CSV or workbook).",
     "reclassify": "Apply a monthly credit-risk reclassification file.",
     "pool": "Query the target pool and the inspector pool.",
     "items": "List the inspection item list.",
@@ -58,6 +59,7 @@ SUMMARIES: dict[str, str] = {
     "settings": "Results settings and working-day calendars (signed ledger data).",
     "proposal": "Guarded actions (key recovery, revoking inspectors or drawers) approved by m of n with 纪检.",
     "beacon": "Public beacon (drand quicknet): verify a round offline, find a round by time.",
+    "template": "Write an empty import file (xlsx or CSV) with bilingual headers.",
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from ledger.cli.common import actor_options, clear_errors, config_from, fail, signer_for, store_options
+from ledger.cli.workbook import xlsx_output
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
@@ -182,6 +183,7 @@ def disclose(store: str | None, home: str, task_id: str, uscc: str, as_actor: st
 @result.command(name="public")
 @store_options
 @click.option("--task", "task_id", default=None, help="Only this task.")
+@xlsx_output("ledger.services.reports:PublicResult")
 @FORMAT
 @clear_errors
 def public(store: str | None, home: str, task_id: str | None, fmt: str) -> None:
@@ -211,6 +213,7 @@ def report() -> None:
 @store_options
 @click.option("--task", "task_id", required=True)
 @click.option("--target", "uscc", required=True, help="The target's USCC.")
+@xlsx_output("ledger.services.reports:TraceRow")
 @FORMAT
 @clear_errors
 def trace(store: str | None, home: str, task_id: str, uscc: str, fmt: str) -> None:
@@ -231,6 +234,7 @@ def trace(store: str | None, home: str, task_id: str, uscc: str, fmt: str) -> No
 @report.command(name="actor")
 @store_options
 @click.argument("actor")
+@xlsx_output("ledger.services.reports:TraceRow")
 @FORMAT
 @clear_errors
 def actor_cmd(store: str | None, home: str, actor: str, fmt: str) -> None:
@@ -248,6 +252,7 @@ def actor_cmd(store: str | None, home: str, actor: str, fmt: str) -> None:
 @report.command()
 @store_options
 @click.option("--actor", default=None, help="Only attempts claiming this actor.")
+@xlsx_output("ledger.services.reports:RefusedRow")
 @FORMAT
 @clear_errors
 def refused(store: str | None, home: str, actor: str | None, fmt: str) -> None:
@@ -266,6 +271,7 @@ def refused(store: str | None, home: str, actor: str | None, fmt: str) -> None:
 @report.command()
 @store_options
 @click.option("--as-of", default=None, metavar="DATE", help="Judge deadlines as of this date (default today, China).")
+@xlsx_output("ledger.services.reports:OverdueRow")
 @FORMAT
 @clear_errors
 def overdue(store: str | None, home: str, as_of: str | None, fmt: str) -> None:
@@ -282,6 +288,7 @@ def overdue(store: str | None, home: str, as_of: str | None, fmt: str) -> None:
 
 @report.command()
 @store_options
+@xlsx_output("ledger.services.reports:ConflictRow")
 @FORMAT
 @clear_errors
 def conflicts(store: str | None, home: str, fmt: str) -> None:

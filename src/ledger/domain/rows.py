@@ -13,6 +13,11 @@ Nothing is half-accepted: if there is any error, ``ParseResult.rows`` is
 empty.  Callers that must not hold a million rows in memory can run
 :func:`iter_rows` twice: once to collect errors, once to write.
 
+Headers name columns by their canonical names or their Chinese names
+(columns.py).  Workbooks (workbook_rows.py) feed their sheet's cells through
+the same rule (:func:`typed_rows`), so a sheet gives exactly the rows the
+same table gives as CSV.
+
 Values are trimmed; an empty optional value takes the default.  Every
 vocabulary column accepts the ASCII code or the Chinese label (reference.py).
 Lists (departments, qualifications, expertise, methods) are separated by
@@ -39,6 +44,7 @@ from typing import IO, Any, Final, Literal
 import msgspec
 
 from ledger.domain import reference as ref
+from ledger.domain.columns import DERIVED_COLUMNS, canonical
 from ledger.domain.uscc import normalize_uscc, validate_uscc
 
 __all__ = [
@@ -57,6 +63,8 @@ __all__ = [
     "REQUIRED",
     "parse_rows",
     "iter_rows",
+    "typed_rows",
+    "header_index",
     "rows_to_csv",
     "normalize_encoding",
     "parse_industry",
@@ -162,9 +170,14 @@ class RowError(msgspec.Struct, frozen=True):
     line: int
     column: str | None
     reason: str
+    # In a workbook, the cell or row as the spreadsheet shows it ("Sheet1!C7",
+    # "Sheet1 row 7"); `line` is then the sheet's row number.
+    where: str | None = None
 
     def __str__(self) -> str:
-        where = f"line {self.line}" + (f", {self.column}" if self.column else "")
+        if self.where == "":  # about the whole file
+            return self.reason
+        where = (self.where or f"line {self.line}") + (f", {self.column}" if self.column else "")
         return f"{where}: {self.reason}"
 
 
@@ -530,9 +543,6 @@ def iter_rows(
     if kind not in _PLANS:
         raise ValueError(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
     enc = normalize_encoding(encoding)
-    plan = _PLANS[kind]
-    row_type = ROW_TYPES[kind]
-    has_check = kind in _HAS_CHECK
     decode_errors: list[RowError] = []
     # strict: a stray quote must be an error at its line, not a field that
     # silently swallows the rest of the file.
@@ -555,53 +565,92 @@ def iter_rows(
     if header is None:
         yield RowError(1, None, "the file is empty: expected a header line")
         return
-    header_line = reader.line_num
-    names = [h.strip().lstrip("\ufeff").lower() for h in header]
+    width = len(header)
+
+    def records() -> Iterator[tuple[int, list[str]] | RowError]:
+        prev = reader.line_num
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                # The csv module cannot resynchronise after a structural error.
+                yield from pending()
+                yield RowError(prev + 1, None, f"unreadable CSV, parsing stopped here: {exc}")
+                return
+            line, prev = prev + 1, reader.line_num
+            if decode_errors:
+                yield from pending()
+            # Skip blank lines and ",,,," lines as spreadsheets write them (the
+            # cheap first test keeps the join off the common path).
+            if (not fields or not fields[0] or fields[0].isspace()) and not "".join(fields).strip():
+                continue
+            if len(fields) != width:
+                yield RowError(line, None, f"{len(fields)} fields, but the header has {width}")
+                continue
+            yield line, fields
+        yield from pending()
+
+    yield from typed_rows(kind, header, reader.line_num, records(), accept_bad_check=accept_bad_check)
+
+
+def header_index(kind: Kind, header: list[str], header_line: int, *,
+                 skip_blank: bool = False) -> tuple[dict[str, int], list[RowError]]:
+    """Which field holds which column (Chinese aliases accepted, columns.py), and
+    the header's errors: unknown, repeated and missing columns. `skip_blank`:
+    blank header cells name no column (a workbook's unused columns)."""
+    plan = _PLANS[kind]
     known = {c[0] for c in plan}
+    derived = DERIVED_COLUMNS if kind in _HAS_CHECK else frozenset()
     index: dict[str, int] = {}
-    for i, n in enumerate(names):
-        if n in index:
-            yield RowError(header_line, n, f"column {n!r} appears twice (columns {index[n] + 1} and {i + 1})")
-        elif n in known:
-            index[n] = i
-    unknown = [n for n in names if n not in known]
+    unknown: list[str] = []
+    errors: list[RowError] = []
+    for i, text in enumerate(header):
+        name = canonical(kind, text)
+        if name is None or (name not in known and name not in derived):
+            if not (skip_blank and not text.strip()):
+                unknown.append(text.strip().lstrip("\ufeff"))
+            continue
+        if name in index:
+            errors.append(RowError(header_line, name, f"column {name!r} appears twice "
+                                                      f"(columns {index[name] + 1} and {i + 1})"))
+        elif name in known:
+            index[name] = i
     if unknown:
-        yield RowError(header_line, None, "unknown column(s) " + ", ".join(repr(n) for n in unknown)
-                       + f"; {kind} columns are: " + ",".join(COLUMNS[kind]))
+        errors.append(RowError(header_line, None, "unknown column(s) " + ", ".join(repr(n) for n in unknown)
+                               + f"; {kind} columns are: " + ",".join(COLUMNS[kind])
+                               + " (or their Chinese names, see docs/imports.md)"))
     missing = [c[0] for c in plan if c[1] and c[0] not in index]
     if missing:
-        yield RowError(header_line, None, "missing required column(s): " + ", ".join(missing))
+        errors.append(RowError(header_line, None, "missing required column(s): " + ", ".join(missing)))
+    return index, errors
+
+
+def typed_rows(kind: Kind, header: list[str], header_line: int,
+               records: Iterable[tuple[int, list[str]] | RowError], *, accept_bad_check: bool = False,
+               skip_blank: bool = False) -> Iterator[tuple[int, Any] | RowError]:
+    """The rule shared by every file format: a header and its records (line, text
+    fields) in, ``(line, row)`` for each valid record and every RowError out.
+    RowErrors among the records (a reader's own) are passed through in place."""
+    plan = _PLANS[kind]
+    row_type = ROW_TYPES[kind]
+    has_check = kind in _HAS_CHECK
+    index, header_errors = header_index(kind, header, header_line, skip_blank=skip_blank)
+    yield from header_errors
     # Absent optional (or missing required, already reported) columns read
     # as empty: index -1 marks them.
     positions = [index.get(name, -1) for name, _, _, _ in plan]
     steps = _steps(plan, {name for name, required, _, _ in plan if required and name in index})
-    width = len(names)
     key_names = KEYS[kind]
     key_pos = tuple(COLUMNS[kind].index(k) for k in key_names)
     single_key = key_pos == (0,)
     seen: dict[Any, int] = {}
-
-    prev = reader.line_num
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            # The csv module cannot resynchronise after a structural error.
-            yield from pending()
-            yield RowError(prev + 1, None, f"unreadable CSV, parsing stopped here: {exc}")
-            return
-        line, prev = prev + 1, reader.line_num
-        if decode_errors:
-            yield from pending()
-        # Skip blank lines and ",,,," lines as spreadsheets write them (the
-        # cheap first test keeps the join off the common path).
-        if (not fields or not fields[0] or fields[0].isspace()) and not "".join(fields).strip():
+    for record in records:
+        if type(record) is RowError:
+            yield record
             continue
-        if len(fields) != width:
-            yield RowError(line, None, f"{len(fields)} fields, but the header has {width}")
-            continue
+        line, fields = record  # type: ignore[misc]
         values, check_ok, problems = _convert(steps, [fields[i] if i >= 0 else "" for i in positions], line,
                                               accept_bad_check)
         if problems:
@@ -620,7 +669,6 @@ def iter_rows(
         if has_check:
             values.append(check_ok)
         yield line, row_type(*values)
-    yield from pending()
 
 
 _Step = tuple[str, bool, Converter, Any, "dict[str, Any] | None"]

@@ -16,13 +16,14 @@ without writing (the processor's preview).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from ledger.domain.commands import Refusal
 from ledger.domain.directory import DirectoryImport, file_digest, rows_root
-from ledger.domain.rows import RowError, parse_rows
+from ledger.domain.rows import ParseResult, RowError, parse_rows
 from ledger.integrity.commands import SignedCommand, sign_command
 from ledger.integrity.keys import Signer
 from ledger.services.ledger import LedgerService
@@ -47,6 +48,7 @@ class ImportSummary(msgspec.Struct, kw_only=True):
     dry_run: bool = False
     errors: list[RowError] = []
     receipt: Receipt | None = None
+    sheet: str | None = None  # the workbook sheet read (None: a CSV file)
 
 
 def import_body(kind: str, rows: list[Any], *, file_name: str, file_sha256: str,
@@ -94,28 +96,47 @@ def import_rows(ledger: LedgerService, signer: Signer, actor: str, kind: str, ro
 
 
 def import_file(ledger: LedgerService, signer: Signer, actor: str, kind: str, data: bytes, *, file_name: str = "-",
-                encoding: str = "utf-8", accept_bad_check: bool = False, dry_run: bool = False) -> ImportSummary:
-    """Check a CSV file whole (every bad row named with its line, nothing signed
-    if any), then sign and import its rows."""
+                encoding: str = "utf-8", accept_bad_check: bool = False, dry_run: bool = False,
+                sheet: str | None = None) -> ImportSummary:
+    """Check a CSV file or one sheet of a workbook (.xlsx, .xls, .ods: magic bytes
+    decide) whole (every bad row named with its line or cell, nothing signed if
+    any), then sign and import its rows. The signed file hash is of `data` as given."""
     if kind not in KINDS:
         raise Refusal("invalid", f"unknown import kind {kind!r}: one of {', '.join(KINDS)}")
     # Conflicts and reclassifications name registered entities: the operator
     # decided on a flagged check character at registration.
     accept = accept_bad_check or kind in ("conflicts", "reclassifications")
-    parsed = parse_rows(kind, data, encoding=encoding, accept_bad_check=accept)  # type: ignore[arg-type]
     digest = file_digest(data)
+    parsed, sheet_name, locate = _parse(kind, data, file_name, encoding, accept, sheet)
     if parsed.errors:
         return ImportSummary(kind=kind, file_sha256=digest, rows=len(parsed.rows), errors=parsed.errors,
-                             dry_run=dry_run)
+                             dry_run=dry_run, sheet=sheet_name)
     check = precheck(ledger.config, kind, parsed.rows, parsed.lines)
     if check.errors:
-        return ImportSummary(kind=kind, file_sha256=digest, rows=len(parsed.rows), errors=check.errors,
-                             dry_run=dry_run)
+        return ImportSummary(kind=kind, file_sha256=digest, rows=len(parsed.rows), errors=locate(check.errors),
+                             dry_run=dry_run, sheet=sheet_name)
     summary = import_rows(ledger, signer, actor, kind, parsed.rows, file_name=file_name, file_sha256=digest,
                           accept_bad_check=accept_bad_check, dry_run=dry_run,
                           confirm_change=not check.changes)
     summary.flagged_lines = parsed.flagged_lines
+    summary.sheet = sheet_name
     return summary
+
+
+def _parse(kind: str, data: bytes, file_name: str, encoding: str, accept: bool,
+           sheet: str | None) -> tuple[ParseResult, str | None, Callable[[list[RowError]], list[RowError]]]:
+    """CSV or workbook into typed rows: (result, the sheet read, how to place later errors)."""
+    from ledger.domain.workbook_rows import WorkbookError, parse_workbook, workbook_format
+
+    try:
+        if workbook_format(data, file_name) is not None:
+            return parse_workbook(kind, data, sheet=sheet, accept_bad_check=accept)  # type: ignore[arg-type]
+    except WorkbookError as exc:
+        return ParseResult(kind, [], [], [RowError(1, None, str(exc), "")]), None, list  # type: ignore[arg-type]
+    if sheet is not None:
+        error = RowError(1, None, "--sheet applies to workbooks (.xlsx, .xls, .ods); this is a CSV file", "")
+        return ParseResult(kind, [], [], [error]), None, list  # type: ignore[arg-type]
+    return parse_rows(kind, data, encoding=encoding, accept_bad_check=accept), None, list  # type: ignore[arg-type]
 
 
 class Precheck(msgspec.Struct):
