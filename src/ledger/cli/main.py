@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "settings": "ledger.cli.results:settings",
     "proposal": "ledger.cli.proposals:proposal",
     "beacon": "ledger.cli.beacon:beacon",
+    "mirror": "ledger.cli.mirror:mirror_cmd",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -58,6 +59,7 @@ SUMMARIES: dict[str, str] = {
     "settings": "Results settings and working-day calendars (signed ledger data).",
     "proposal": "Guarded actions (key recovery, revoking inspectors or drawers) approved by m of n with 纪检.",
     "beacon": "Public beacon (drand quicknet): verify a round offline, find a round by time.",
+    "mirror": "Auditors: pull the ledger from a server into a verified local copy.",
 }
 
 
