@@ -32,6 +32,7 @@ from ledger.store.config import StoreConfig, resolve_store
 from ledger.store.reader import open_reader
 from ledger.verify.ledger_check import verify_ledger
 from tests.cli_helpers import run
+from tests.conftest import PG_URL
 from tests.insider import Insider
 from tests.ledger_helpers import entity_rows, ledger_with_entities
 
@@ -165,9 +166,9 @@ def _rechain(page: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
-def test_a_tampered_or_forbidden_pull_is_refused_and_the_copy_kept(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_tampered_or_forbidden_pull_is_refused_and_the_copy_kept(served, tmp_path: Path, pg_schema: str) -> None:  # type: ignore[no-untyped-def]
     ledger, url, auditor, _ = served
-    copy = resolve_store(None, tmp_path / "copy")
+    copy = resolve_store(f"{PG_URL}?schema={pg_schema}", tmp_path / "copy")  # the copy on PostgreSQL
     mirror(copy, url, "AUD-1", auditor)
     kept = snapshot(copy)
     ledger.import_rows("admin", "entities", entity_rows(4, start=50, risk_class="B"))

@@ -143,11 +143,20 @@ def mirror(config: StoreConfig, server: str, actor: str, signer: Signer, *, orig
     """Bring the copy at `config` up to the ledger served at `server` (rules in the module doc)."""
     import httpx
 
+    client = http or httpx.Client(timeout=60)
+    try:
+        return _pull(config, server, actor, signer, origin, page_events, trusted_key, client,
+                     on_progress or (lambda _: None))
+    finally:
+        if http is None:
+            client.close()
+
+
+def _pull(config: StoreConfig, server: str, actor: str, signer: Signer, origin: str | None, page_events: int,
+          trusted_key: bytes | None, client: Any, say: Callable[[str], None]) -> MirrorResult:
     from ledger.api.auth import make_token
     from ledger.verify.ledger_check import PARALLEL_FROM, verify_ledger
 
-    say = on_progress or (lambda _: None)
-    client = http or httpx.Client(timeout=60)
     base = server.rstrip("/")
     size, head, key_events = _local_state(config)
     before = size
@@ -164,7 +173,7 @@ def mirror(config: StoreConfig, server: str, actor: str, signer: Signer, *, orig
         raise MirrorRefused("the server has published no checkpoint yet: give the ledger's origin (--origin)")
     served_size = _served_size(served_note)
 
-    fetched = 0
+    fetched, target = 0, served_size
     while True:
         token = make_token(signer, actor, origin)
         answer = _get(client, f"{base}/api/v1/feeds/ledger", params={"since": size, "limit": page_events},
@@ -184,6 +193,7 @@ def mirror(config: StoreConfig, server: str, actor: str, signer: Signer, *, orig
             if size < served_size:
                 raise MirrorRefused(f"the server's checkpoint has size {served_size} but its feed ends at {size}")
             break
+        target = max(target, page.size) if fetched == 0 else target
         new_head, key_events = check_page(page.transactions, size, head, key_events)
         try:
             append_rows(config, [transaction_rows(tx) for tx in page.transactions],
@@ -194,6 +204,8 @@ def mirror(config: StoreConfig, server: str, actor: str, signer: Signer, *, orig
         fetched += len(page.transactions)
         say(f"appended positions {page.since + 1}-{size} ({len(page.transactions)} transactions;"
             f" the server has {page.size})")
+        if size >= target:  # what the server held when the pull began: a busy server is not chased forever
+            break
 
     try:
         checkpoint = _keep_checkpoint(config, served_note, origin) if served_note else None
