@@ -86,6 +86,7 @@ def served(store: StoreConfig, tmp_path: Path):  # type: ignore[no-untyped-def]
         yield ledger, url, auditor, key_file
 
 
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)  # the others serve from SQLite
 def test_a_mirror_stays_verified_while_the_server_takes_writes(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ledger, url, auditor, key_file = served
     home = tmp_path / "copy"

@@ -26,13 +26,13 @@ from ledger.cli.common import EXIT_FAILED_CHECK, clear_errors, config_from, fail
 @clear_errors
 def mirror_cmd(server: str, as_actor: str, key: Path | None, origin: str | None, ledger_key: str | None,
                page_events: int, as_json: bool, store: str | None, home: str) -> None:
-    """Pull the ledger from SERVER into the local copy (--home / --store) and verify it.
+    """Pull the ledger from --server into the local copy (--home / --store) and verify it.
 
     Appends the server's rows exactly as stored, from where the copy ends,
     after checking that they chain onto it and carry valid ledger
     signatures; then runs verify over the copy. Rows that fail are not kept:
-    the copy stays as it was and the exit status is 1. Progress goes to
-    stderr, the result to stdout.
+    the copy stays as it was and the exit status is 1 (2: the server cannot
+    be reached). Progress goes to stderr, the result to stdout.
 
     \b
     Example:
@@ -43,7 +43,7 @@ def mirror_cmd(server: str, as_actor: str, key: Path | None, origin: str | None,
 
     from ledger.integrity.keys import decode_public_key, read_key_file
     from ledger.services.keys import load_signer, passphrase
-    from ledger.services.mirror import MirrorRefused, mirror
+    from ledger.services.mirror import MirrorRefused, MirrorUnavailable, mirror
     from ledger.services.verification import trusted_ledger_key
 
     config = config_from(store, home)
@@ -64,6 +64,9 @@ def mirror_cmd(server: str, as_actor: str, key: Path | None, origin: str | None,
     try:
         result = mirror(config, server, as_actor, signer, origin=origin, page_events=page_events,
                         trusted_key=trusted, on_progress=progress)
+    except MirrorUnavailable as error:
+        fail(str(error))
+        return
     except MirrorRefused as error:
         fail(f"mirror refused: {error}", EXIT_FAILED_CHECK)
         return

@@ -45,13 +45,17 @@ from ledger.store.reader import ChainRow, open_reader
 from ledger.verify.keys import LEDGER_KEY_TOPICS, KeyProblem, LedgerKeySchedule
 from ledger.verify.log_check import log_verifier
 
-__all__ = ["MirrorRefused", "MirrorResult", "mirror"]
+__all__ = ["MirrorRefused", "MirrorResult", "MirrorUnavailable", "mirror"]
 
 PAGE_EVENTS = 1000
 
 
 class MirrorRefused(Exception):
     """The server's answer cannot be appended to the copy (the copy is unchanged)."""
+
+
+class MirrorUnavailable(MirrorRefused):
+    """The server cannot be reached (nothing was checked; the copy is unchanged)."""
 
 
 class MirrorResult(msgspec.Struct, kw_only=True):
@@ -65,15 +69,14 @@ class MirrorResult(msgspec.Struct, kw_only=True):
     problems: list[str] = []
 
 
-def _local_state(config: StoreConfig) -> tuple[int, bytes, list[ChainRow]]:
-    """(size, head hash, ledger key events) of the copy; tables created on first use."""
+def _local_state(config: StoreConfig) -> tuple[int, bytes, list[ChainRow]] | None:
+    """(size, head hash, ledger key events) of the copy; None if it holds no ledger yet."""
     try:
         reader = open_reader(config)
     except StoreUnavailable as error:
         if "holds no ledger" not in str(error) and "no ledger at" not in str(error):
             raise
-        _create_tables(config)
-        reader = open_reader(config)
+        return None
     with reader:
         head = reader.head()
         keys = reader.events_with_topics(LEDGER_KEY_TOPICS) if head else []
@@ -158,7 +161,9 @@ def _pull(config: StoreConfig, server: str, actor: str, signer: Signer, origin: 
     from ledger.verify.ledger_check import PARALLEL_FROM, verify_ledger
 
     base = server.rstrip("/")
-    size, head, key_events = _local_state(config)
+    state = _local_state(config)
+    created = state is not None
+    size, head, key_events = state or (0, GENESIS_PREV, [])
     before = size
     local_origin = _schedule(key_events).origin if key_events else None
     if local_origin and origin and origin != local_origin:
@@ -195,6 +200,9 @@ def _pull(config: StoreConfig, server: str, actor: str, signer: Signer, origin: 
             break
         target = max(target, page.size) if fetched == 0 else target
         new_head, key_events = check_page(page.transactions, size, head, key_events)
+        if not created:  # the copy's tables, made only once there is something to keep
+            _create_tables(config)
+            created = True
         try:
             append_rows(config, [transaction_rows(tx) for tx in page.transactions],
                         [row for tx in page.transactions for row in raw_rows(tx)], (size, head))
@@ -259,7 +267,7 @@ def _get(client: Any, url: str, **kwargs: Any) -> Any:
     try:
         return client.get(url, **kwargs)
     except httpx.HTTPError as error:
-        raise MirrorRefused(f"cannot reach {url}: {error}") from None
+        raise MirrorUnavailable(f"cannot reach {url}: {error}") from None
 
 
 def _detail(answer: Any) -> str:
