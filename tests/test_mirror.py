@@ -130,8 +130,8 @@ def test_a_mirror_stays_verified_while_the_server_takes_writes(served, tmp_path:
 class Tamper(httpx.BaseTransport):
     """A man in the middle (or a lying server): rewrites the ledger feed's JSON."""
 
-    def __init__(self, change: Any) -> None:
-        self.inner, self.change = httpx.HTTPTransport(), change
+    def __init__(self, change: Any, page: int = 1) -> None:
+        self.inner, self.change, self.page, self.seen = httpx.HTTPTransport(), change, page, 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         answer = self.inner.handle_request(request)
@@ -139,7 +139,9 @@ class Tamper(httpx.BaseTransport):
             return answer
         page = msgspec.json.decode(answer.read())
         if page["transactions"]:
-            self.change(page)
+            self.seen += 1
+            if self.seen == self.page:
+                self.change(page)
         headers = [(k, v) for k, v in answer.headers.items() if k.lower() not in ("content-length", "content-encoding")]
         return httpx.Response(answer.status_code, headers=headers, content=msgspec.json.encode(page))
 
@@ -173,9 +175,11 @@ def test_a_tampered_or_forbidden_pull_is_refused_and_the_copy_kept(served, tmp_p
     mirror(copy, url, "AUD-1", auditor)
     kept = snapshot(copy)
     ledger.import_rows("admin", "entities", entity_rows(4, start=50, risk_class="B"))
-    for change, why in ((_flip_state, "hash does not match"), (_rechain, "ledger signature does not verify")):
+    ledger.import_rows("admin", "entities", entity_rows(2, start=60, risk_class="B"))  # a second page
+    for change, page, why in ((_flip_state, 1, "hash does not match"), (_rechain, 1, "ledger signature does not verify"),
+                              (_flip_state, 2, "hash does not match")):  # page 1 was appended, then dropped
         with pytest.raises(MirrorRefused, match=why):
-            mirror(copy, url, "AUD-1", auditor, http=httpx.Client(transport=Tamper(change)))
+            mirror(copy, url, "AUD-1", auditor, page_events=2, http=httpx.Client(transport=Tamper(change, page)))
         assert snapshot(copy) == kept
 
     # An insider with the ledger key appends an event no command caused: it chains and is

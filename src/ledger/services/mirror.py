@@ -58,6 +58,10 @@ class MirrorUnavailable(MirrorRefused):
     """The server cannot be reached (nothing was checked; the copy is unchanged)."""
 
 
+class _CopyMoved(MirrorRefused):
+    """Another writer appended to the copy meanwhile: its rows are not this call's to undo."""
+
+
 class MirrorResult(msgspec.Struct, kw_only=True):
     origin: str
     store: str
@@ -157,7 +161,6 @@ def mirror(config: StoreConfig, server: str, actor: str, signer: Signer, *, orig
 
 def _pull(config: StoreConfig, server: str, actor: str, signer: Signer, origin: str | None, page_events: int,
           trusted_key: bytes | None, client: Any, say: Callable[[str], None]) -> MirrorResult:
-    from ledger.api.auth import make_token
     from ledger.verify.ledger_check import PARALLEL_FROM, verify_ledger
 
     base = server.rstrip("/")
@@ -178,6 +181,42 @@ def _pull(config: StoreConfig, server: str, actor: str, signer: Signer, origin: 
         raise MirrorRefused("the server has published no checkpoint yet: give the ledger's origin (--origin)")
     served_size = _served_size(served_note)
 
+    try:
+        size, head, fetched = _pull_pages(config, base, actor, signer, origin, page_events, client, say,
+                                          (size, head, key_events), served_size, created)
+        checkpoint = _keep_checkpoint(config, served_note, origin) if served_note else None
+        if checkpoint is not None:
+            say(f"checkpoint at size {checkpoint}: signed by the ledger key, same root as this copy")
+        say(f"verifying the copy ({size} events) ...")
+        # A second process costs more than it saves on a small copy (verify's own threshold).
+        report = verify_ledger(config, trusted_key=trusted_key, workers=1 if size < PARALLEL_FROM else None)
+    except _CopyMoved:
+        raise
+    except BaseException:
+        _undo(config, before)
+        raise
+    if not report.ok:
+        _undo(config, before)
+        problems = [f"position {p.position}: {p.what}" if p.position else p.what for p in report.problems]
+        raise MirrorRefused(f"the pulled rows fail verification, nothing was kept: {problems[0]}")
+    say(f"verified: {report.signatures_checked} ledger signatures, {report.actor_signatures_checked} actor signatures")
+    return MirrorResult(origin=origin, store=config.display, before=before, size=size, transactions=fetched,
+                        checkpoint=checkpoint, verified=True)
+
+
+def _undo(config: StoreConfig, before: int) -> None:
+    """Remove whatever this call appended (nothing to do if the copy was never created)."""
+    if _local_state(config) is not None:
+        truncate(config, before)
+
+
+def _pull_pages(config: StoreConfig, base: str, actor: str, signer: Signer, origin: str, page_events: int,
+                client: Any, say: Callable[[str], None], state: tuple[int, bytes, list[ChainRow]], served_size: int,
+                created: bool) -> tuple[int, bytes, int]:
+    """Append checked pages until the size the server had when the pull began; (size, head, transactions)."""
+    from ledger.api.auth import make_token
+
+    size, head, key_events = state
     fetched, target = 0, served_size
     while True:
         token = make_token(signer, actor, origin)
@@ -197,7 +236,7 @@ def _pull(config: StoreConfig, server: str, actor: str, signer: Signer, origin: 
         if not page.transactions:
             if size < served_size:
                 raise MirrorRefused(f"the server's checkpoint has size {served_size} but its feed ends at {size}")
-            break
+            return size, head, fetched
         target = max(target, page.size) if fetched == 0 else target
         new_head, key_events = check_page(page.transactions, size, head, key_events)
         if not created:  # the copy's tables, made only once there is something to keep
@@ -207,31 +246,13 @@ def _pull(config: StoreConfig, server: str, actor: str, signer: Signer, origin: 
             append_rows(config, [transaction_rows(tx) for tx in page.transactions],
                         [row for tx in page.transactions for row in raw_rows(tx)], (size, head))
         except CopyConflict as error:
-            raise MirrorRefused(f"the copy changed during the pull: {error}") from None
+            raise _CopyMoved(f"the copy changed during the pull (run one mirror at a time): {error}") from None
         size, head = page.transactions[-1].last, new_head
         fetched += len(page.transactions)
         say(f"appended positions {page.since + 1}-{size} ({len(page.transactions)} transactions;"
             f" the server has {page.size})")
         if size >= target:  # what the server held when the pull began: a busy server is not chased forever
-            break
-
-    try:
-        checkpoint = _keep_checkpoint(config, served_note, origin) if served_note else None
-        if checkpoint is not None:
-            say(f"checkpoint at size {checkpoint}: signed by the ledger key, same root as this copy")
-        say(f"verifying the copy ({size} events) ...")
-        # A second process costs more than it saves on a small copy (verify's own threshold).
-        report = verify_ledger(config, trusted_key=trusted_key, workers=1 if size < PARALLEL_FROM else None)
-    except BaseException:
-        truncate(config, before)
-        raise
-    if not report.ok:
-        truncate(config, before)
-        problems = [f"position {p.position}: {p.what}" if p.position else p.what for p in report.problems]
-        raise MirrorRefused(f"the pulled rows fail verification, nothing was kept: {problems[0]}")
-    say(f"verified: {report.signatures_checked} ledger signatures, {report.actor_signatures_checked} actor signatures")
-    return MirrorResult(origin=origin, store=config.display, before=before, size=size, transactions=fetched,
-                        checkpoint=checkpoint, verified=True)
+            return size, head, fetched
 
 
 def _served_size(note: str | None) -> int:
