@@ -89,8 +89,8 @@ class _Accepted(msgspec.Struct):
 
 
 def _check(since: int, limit: int) -> None:
-    if since < 0:
-        raise FeedError(f"since: must be a position >= 0, got {since}")
+    if not 0 <= since < 1 << 63:
+        raise FeedError(f"since: must be a position in [0, 2^63), got {since}")
     if not 1 <= limit <= MAX_LIMIT:
         raise FeedError(f"limit: must be 1..{MAX_LIMIT}, got {limit}")
 
