@@ -30,13 +30,13 @@ SHORT = "public, max-age=10"
 CHECKPOINT_CACHE = "no-cache, max-age=0"
 
 
-def _error(status: int, description: str) -> ResponseSpec:
+def _error(description: str) -> ResponseSpec:
     return ResponseSpec(data_container=ErrorBody, description=description)
 
 
 @get("/log/checkpoint", summary="Latest signed checkpoint (C2SP tlog-checkpoint) with witness cosignatures",
      tags=["log"], media_type="text/plain; charset=utf-8", sync_to_thread=True,
-     responses={404: _error(404, "no checkpoint has been published yet")})
+     responses={404: _error("no checkpoint has been published yet")})
 def checkpoint(request: Request[Any, Any, Any]) -> Response[str]:
     note = served_checkpoint(request.app.state.config)
     if note is None:
@@ -46,10 +46,10 @@ def checkpoint(request: Request[Any, Any, Any]) -> Response[str]:
 
 @get("/log/tile/{tail:path}", summary="A hash tile or entry bundle (C2SP tlog-tiles, tile height 8)",
      tags=["log"], media_type="application/octet-stream", sync_to_thread=True,
-     responses={400: _error(400, "not a tile path as the spec spells it"),
-                401: _error(401, "entry bundles need a bearer token"),
-                403: _error(403, "entry bundles need the auditor or discipline role"),
-                404: _error(404, "the tree has no such tile (yet)")})
+     responses={400: _error("not a tile path as the spec spells it"),
+                401: _error("entry bundles need a bearer token"),
+                403: _error("entry bundles need the auditor or discipline role"),
+                404: _error("the tree has no such tile (yet)")})
 def tile(request: Request[Any, Any, Any], tail: FromPath[str]) -> Response[bytes]:
     # The router drops a trailing slash from `tail`; the spec's paths have none, so read the raw path.
     raw = (request.scope.get("raw_path") or b"").decode("latin-1")

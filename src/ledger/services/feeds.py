@@ -170,7 +170,8 @@ def disclosed_since(config: StoreConfig, since: int = 0, limit: int = DEFAULT_LI
     _check(since, limit)
     from ledger.services.reports import public_results
 
-    public: dict[tuple[str, str], Any] | None = None
+    public: dict[tuple[str, str], Any] = {}
+    tasks_read: set[str] = set()
     lines: list[DisclosedLine] = []
     while len(lines) < limit:
         with open_reader(config) as reader:
@@ -179,15 +180,17 @@ def disclosed_since(config: StoreConfig, since: int = 0, limit: int = DEFAULT_LI
             disclosed_at = versions_of(reader, DISCLOSED_TOPIC, sorted(set(corrected), key=str))
         if not found:
             break
-        if public is None:
-            public = {(r.task_id, r.uscc): r for r in public_results(config)}
+        keys = {row.seq: msgspec.json.decode(row.state, type=_ResultKey) for row in found}
+        for task in sorted({k.task_id for k in keys.values()} - tasks_read):  # only the tasks this page names
+            public.update({(r.task_id, r.uscc): r for r in public_results(config, task)})
+            tasks_read.add(task)
         for row in found:
             if len(lines) == limit:
                 break
             since = row.seq
             if row.topic == CORRECTED_TOPIC and not row.originator_version > disclosed_at.get(row.originator_id, 1 << 62):
                 continue  # a correction before disclosure is not public
-            key = msgspec.json.decode(row.state, type=_ResultKey)
+            key = keys[row.seq]
             result = public.get((key.task_id, key.uscc))
             if result is None:  # the read models lag behind the chain: stop here, the next call resumes
                 return lines
