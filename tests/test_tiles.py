@@ -235,3 +235,27 @@ def test_index_encoding_matches_the_spec_example() -> None:
 
     assert index_path(1234067) == encode_index(1234067) == "x001/x234/067"
     assert parse_tile_path("0/x001/x234/067.p/12") == (0, 1234067, 12)
+
+
+def test_tile_paths_round_trip_and_anything_else_is_a_path_error() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from ledger.services.tiles import TilePathError, parse_tile_path, tile_path
+
+    @given(st.one_of(st.none(), st.integers(0, 63)), st.integers(0, 2**64), st.one_of(st.none(), st.integers(1, 255)))
+    def round_trip(level: int | None, index: int, width: int | None) -> None:
+        path = tile_path(level, index, width)
+        assert path.split("/", 1)[1].split(".p/")[0] == ("entries/" if level is None else f"{level}/") + index_path(index)
+        assert parse_tile_path(path.removeprefix("tile/")) == (level, index, width)
+
+    @given(st.text(alphabet="0123456789x./pentris-", max_size=40))
+    def only_path_errors(text: str) -> None:
+        try:
+            parsed = parse_tile_path(text)
+        except TilePathError:
+            return
+        assert tile_path(*parsed) == "tile/" + text.removeprefix("/")  # only the canonical spelling is accepted
+
+    round_trip()
+    only_path_errors()
