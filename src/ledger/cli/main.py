@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "proposal": "ledger.cli.proposals:proposal",
     "beacon": "ledger.cli.beacon:beacon",
     "template": "ledger.cli.workbook:template",
+    "mirror": "ledger.cli.mirror:mirror_cmd",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -60,6 +61,7 @@ SUMMARIES: dict[str, str] = {
     "proposal": "Guarded actions (key recovery, revoking inspectors or drawers) approved by m of n with 纪检.",
     "beacon": "Public beacon (drand quicknet): verify a round offline, find a round by time.",
     "template": "Write an empty import file (xlsx or CSV) with bilingual headers.",
+    "mirror": "Auditors: pull the ledger from a server into a verified local copy.",
 }
 
 

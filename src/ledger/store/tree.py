@@ -81,7 +81,7 @@ def fetch_nodes(cursor: Any, dialect: Dialect, ids: Sequence[NodeId]) -> dict[No
     cursor.execute(sql, params)
     nodes = rows_to_nodes(cursor.fetchall())
     missing = [node for node in ids if node not in nodes]
-    if missing and need_edge:
+    if missing:
         level, idx = missing[0]
         what = f"leaf {idx} (position {idx + 1})" if level == 0 else f"node ({level}, {idx})"
         raise TreeError(f"the transparency tree lacks {what}: the store is incomplete or was tampered with")
