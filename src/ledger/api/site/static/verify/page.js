@@ -6,7 +6,7 @@ import { CHECKS, verifyBundle } from './draw.js';
 
 const STATUS = {
   pending: ['待检', 'pending'], running: ['检查中', 'running'], pass: ['通过', 'pass'], fail: ['未通过', 'FAIL'],
-  skip: ['未检查', 'skipped'],
+  skip: ['未检查', 'skipped'], notrun: ['未运行', 'not run'],
 };
 const LABEL = Object.fromEntries(CHECKS);
 LABEL.download = '下载抽取包';
@@ -74,6 +74,9 @@ class Verifier {
 
   end(result) {
     const { verdict } = this;
+    for (const [name, entry] of this.items) {
+      if (entry.item.getAttribute('data-status') === 'pending') this.setStatus(name, 'notrun');
+    }
     verdict.setAttribute('data-verdict', result.verdict);
     if (result.verdict === 'pass') {
       verdict.replaceChildren(...bilingual('验证通过：每一项检查都通过。', 'PASS: every check passed.'));
