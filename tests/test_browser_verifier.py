@@ -493,3 +493,26 @@ def test_standalone_file_verifies_a_chosen_file_offline(browser: Any, site: Site
         assert not errors, errors
     finally:
         context.close()
+
+
+@pytest.mark.slow
+def test_agrees_on_the_reference_tests_alterations(page: Any, site: Site) -> None:
+    """Every single-field alteration of tests/test_verify_draw_standalone.py that applies to these full
+    bundles: the page names the same first failing check as docs/verify_draw.py."""
+    from tests.test_verify_draw_standalone import ALTERATIONS
+
+    tried = set()
+    for task_id in site.tasks[:1]:
+        bundle = json.loads((site.root / "public" / "draws" / task_id / "full.json").read_bytes())
+        for name, (alter, _) in sorted(ALTERATIONS.items()):
+            altered = copy.deepcopy(bundle)
+            try:
+                alter(altered)
+            except (IndexError, StopIteration, AssertionError, KeyError, ValueError, RuntimeError, TypeError):
+                continue  # needs what this draw lacks (experts, attempts, a void...)
+            if altered == bundle:
+                continue
+            expected = python_verdict(altered)
+            assert js_verdict(page, altered) == expected, (task_id, name)
+            tried.add(name)
+    assert len(tried) >= len(ALTERATIONS) // 2, sorted(set(ALTERATIONS) - tried)
