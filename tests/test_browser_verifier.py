@@ -321,6 +321,37 @@ def test_a_real_draw_passes_in_the_browser(browser: Any, site: Site, artifacts: 
         tab.close()
 
 
+def test_each_check_is_shown_as_it_runs(page: Any, site: Site) -> None:
+    """The list shows each check running, then its outcome, one after the other, in the reference's order;
+    after a failure the remaining checks are marked as not run."""
+    watch = """() => {
+        window.statusLog = [];
+        window.statusWatch?.disconnect();
+        window.statusWatch = new MutationObserver((changes) => changes.forEach((c) => window.statusLog.push(
+            [c.target.dataset.check, c.target.dataset.status])));
+        window.statusWatch.observe(
+            document.getElementById('checks'), {subtree: true, attributes: true, attributeFilter: ['data-status']});
+    }"""
+    page.evaluate(watch)
+    bundle = site.bundle(site.tasks[0])
+    assert js_verdict(page, bundle) == ("pass", None)
+    names = ["format", "inputs", "inputs digest", "pool", "commitment", "beacon rounds", "beacon timing",
+             "beacon randomness", "beacon signatures", "seed", "targets", "teams", "outcome digest", "attempts",
+             "commit signature", "run signature", "changes", "change signatures"]
+    log = page.evaluate("window.statusLog")
+    assert log == [[n, s] for n in names for s in ("running", "pass")] + [
+        ["checkpoint inclusion", "running"], ["checkpoint inclusion", "skip"]], log
+    altered = copy.deepcopy(bundle)
+    change_seed(altered)
+    page.evaluate(watch)
+    assert js_verdict(page, altered) == ("fail", "seed")
+    log = page.evaluate("window.statusLog")
+    at = names.index("seed")
+    assert log[: 2 * at + 2] == [[n, s] for n in names[:at] for s in ("running", "pass")] + [["seed", "running"],
+                                                                                          ["seed", "fail"]], log
+    assert log[2 * at + 2:] == [[n, "notrun"] for n in [*names[at + 1:], "checkpoint inclusion"]], log
+
+
 def test_the_draws_event_is_in_the_checkpoint(page: Any, site: Site) -> None:
     """With `drledger log prove`'s inclusion proof of the draw's event, the last check runs too."""
     task_id = site.tasks[1]
