@@ -49,6 +49,7 @@ class Verifier {
       this.setStatus(name, 'pending');
       this.list.append(item);
     }
+    this.list.setAttribute('aria-busy', 'true'); // read the list once it is complete, not at every step
     this.verdict.setAttribute('data-verdict', 'running');
     this.verdict.removeAttribute('data-failed-check');
     this.verdict.replaceChildren(...bilingual('正在验证……', 'Verifying…'));
@@ -74,6 +75,7 @@ class Verifier {
 
   end(result) {
     const { verdict } = this;
+    this.list.setAttribute('aria-busy', 'false');
     for (const [name, entry] of this.items) {
       if (entry.item.getAttribute('data-status') === 'pending') this.setStatus(name, 'notrun');
     }
