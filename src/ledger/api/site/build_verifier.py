@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import hashlib
-import io
 import json
 import posixpath
 import re
@@ -87,6 +87,13 @@ def standalone_html(root: Path = STATIC) -> bytes:
 
 def standalone_sha256(root: Path = STATIC) -> str:
     return hashlib.sha256(standalone_html(root)).hexdigest()
+
+
+@functools.cache
+def served_standalone() -> tuple[bytes, str]:
+    """(verify.html, its SHA-256 hex) built once per process: what the site serves and prints."""
+    html = standalone_html()
+    return html, hashlib.sha256(html).hexdigest()
 
 
 def vendor(tarballs: list[Path], out: Path = VENDOR) -> list[str]:
