@@ -21,8 +21,10 @@ run: install
 	$(BIN)/drledger status
 	$(BIN)/drledger verify
 
-# All tests: SQLite file and PostgreSQL (127.0.0.1:5432, database `test`).
+# All tests: SQLite file and PostgreSQL (127.0.0.1:5432, database `test`), and
+# browser tests in Debian's chromium (installed by tests/setup_browser.sh if missing).
 test: install
+	sh tests/setup_browser.sh
 	$(BIN)/python -m pytest -n 2 -q
 
 # Every benchmark, one after another (tens of minutes; each prints ratios
