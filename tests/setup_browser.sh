@@ -1,10 +1,10 @@
 #!/bin/sh
 # Test setup for the browser tests (tests/browser.py): Debian's chromium and a font with Chinese
 # glyphs (WenQuanYi Zen Hei), from Debian's own packages. Playwright never downloads a browser here.
-# Idempotent: does nothing when /usr/bin/chromium is already there. Needs root (or sudo) to install.
+# Idempotent: does nothing when chromium and the font are already there. Needs root (or sudo) to install.
 #   sh tests/setup_browser.sh
 set -eu
-if [ -x /usr/bin/chromium ]; then
+if [ -x /usr/bin/chromium ] && dpkg -s fonts-wqy-zenhei >/dev/null 2>&1; then
     exit 0
 fi
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
