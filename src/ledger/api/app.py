@@ -27,7 +27,9 @@ from ledger.api.errors import EXCEPTION_HANDLERS
 from ledger.store.config import StoreConfig
 
 # Modules of ledger.api that contribute routes (each exports ROUTES).
-_route_modules: tuple[str, ...] = ()
+_route_modules: tuple[str, ...] = (
+    "site.routes",
+)
 
 _writer_lock = threading.Lock()
 
