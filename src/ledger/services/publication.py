@@ -299,18 +299,23 @@ def search_results(config: StoreConfig, query: ResultQuery, options: Publication
         return Page(rows=[_result(r, labels, names) for r in rows], total=total, page=page, per_page=per_page)
 
 
-def _batched(config: StoreConfig, fetch: Any, key: Any, batch: int) -> Iterator[tuple[Any, Any, Any]]:
-    """(conn, dialect, row) over keyset batches, one short connection per batch (a streamed
-    response may resume on another thread; a connection never outlives its batch)."""
+def _batched(config: StoreConfig, fetch: Any, key: Any, batch: int) -> Iterator[Any]:
+    """Rows over keyset batches. Each batch is read on a connection closed before its rows are
+    yielded: a streamed response resumes its generator on any worker thread, and a SQLite
+    connection must stay on the thread that opened it."""
     after = None
     while True:
         with _connection(config) as (conn, dialect, _):
             rows = fetch(conn, dialect, after, batch)
-            for row in rows:
-                yield conn, dialect, row
+        yield from rows
         if len(rows) < batch:
             return
         after = key(rows[-1])
+
+
+def _stream_labels(config: StoreConfig, options: PublicationOptions) -> _Labels:
+    with _connection(config) as (conn, dialect, _):
+        return _Labels(conn, dialect, _mode(config, options))
 
 
 def iter_results(config: StoreConfig, query: ResultQuery, options: PublicationOptions,
@@ -320,11 +325,9 @@ def iter_results(config: StoreConfig, query: ResultQuery, options: PublicationOp
     from ledger.projections.runner import catch_up
 
     catch_up(config, all_projections())
-    labels, mode, f = _category_labels(config), _mode(config, options), query.filter()
-    names: _Labels | None = None
-    for conn, dialect, row in _batched(config, lambda c, d, after, n: q.disclosed(c, d, f, limit=n, after=after),
-                                       lambda r: (r.task_id, r.uscc), batch):
-        names = names or _Labels(conn, dialect, mode)
+    labels, names, f = _category_labels(config), _stream_labels(config, options), query.filter()
+    for row in _batched(config, lambda c, d, after, n: q.disclosed(c, d, f, limit=n, after=after),
+                        lambda r: (r.task_id, r.uscc), batch):
         yield _result(row, labels, names)
 
 
@@ -349,8 +352,8 @@ def iter_tasks(config: StoreConfig, query: TaskQuery, batch: int = BATCH) -> Ite
 
     catch_up(config, all_projections())
     f = query.filter()
-    for _, _, row in _batched(config, lambda c, d, after, n: q.tasks(c, d, f, limit=n, after=after),
-                              lambda r: r.task_id, batch):
+    for row in _batched(config, lambda c, d, after, n: q.tasks(c, d, f, limit=n, after=after),
+                        lambda r: r.task_id, batch):
         yield _task(row)
 
 
@@ -406,11 +409,9 @@ def iter_draws(config: StoreConfig, query: DrawQuery, options: PublicationOption
     from ledger.projections.runner import catch_up
 
     catch_up(config, all_projections())
-    mode, f = _mode(config, options), query.filter()
-    names: _Labels | None = None
-    for conn, dialect, row in _batched(config, lambda c, d, after, n: q.targets(c, d, f, limit=n, after=after),
-                                       lambda r: (r.task_id, r.uscc), batch):
-        names = names or _Labels(conn, dialect, mode)
+    names, f = _stream_labels(config, options), query.filter()
+    for row in _batched(config, lambda c, d, after, n: q.targets(c, d, f, limit=n, after=after),
+                        lambda r: (r.task_id, r.uscc), batch):
         yield _target(row, names)
 
 
@@ -474,7 +475,8 @@ def statistics(config: StoreConfig, today: str | None = None) -> Statistics:
             visits += targets * (len(departments) - 1)
     by_count = sorted(per_department.items(), key=lambda kv: (-kv[1], kv[0]))
     entry = Share(label="按时录入", part=sum(1 for t in timing if not t.late), whole=len(timing))
-    due = [t for t in timing if t.disclosed_on is not None or date.fromisoformat(t.disclosure_due) < date.fromisoformat(day)]
+    today_ = date.fromisoformat(day)
+    due = [t for t in timing if t.disclosed_on is not None or date.fromisoformat(t.disclosure_due) < today_]
     disclosure = Share(label="按时公示", part=sum(1 for t in due if t.disclosed_on is not None and not t.disclosure_late),
                        whole=len(due))
     return Statistics(

@@ -11,16 +11,16 @@ from __future__ import annotations
 from html import escape
 from typing import Final
 
-WIDTH: Final = 640
-BAR: Final = 22
+WIDTH: Final = 480
+BAR: Final = 24
 GAP: Final = 10
-LABEL: Final = 200  # width of the label column
-VALUE: Final = 110  # width of the value column
+LABEL: Final = 160  # width of the label column
+VALUE: Final = 130  # width of the value column
 
 
 def _text_width(label: str) -> int:
-    """Roughly: a CJK character is twice a Latin one (13 px font)."""
-    return sum(13 if ord(c) > 0x2E80 else 7 for c in label)
+    """Roughly, at the charts' 15 px font: a CJK character is about twice a Latin one."""
+    return sum(15 if ord(c) > 0x2E80 else 8 for c in label)
 
 
 def _clip(label: str, width: int) -> str:
@@ -34,8 +34,8 @@ def _clip(label: str, width: int) -> str:
     return out + "…"
 
 
-def bar_chart(title: str, rows: list[tuple[str, float]], *, shown: list[str] | None = None, maximum: float | None = None,
-              chart_id: str = "chart") -> str:
+def bar_chart(title: str, rows: list[tuple[str, float]], *, shown: list[str] | None = None,
+              maximum: float | None = None, chart_id: str = "chart") -> str:
     """An SVG bar chart of `rows` (label, value); `shown`: the text written beside each bar."""
     shown = shown if shown is not None else [f"{v:g}" for _, v in rows]
     top = max([maximum or 0.0, *(v for _, v in rows)]) or 1.0

@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response, get
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 from litestar.static_files import create_static_files_router
 from markupsafe import Markup
@@ -130,8 +130,8 @@ def plans_page(request: Request[Any, Any, Any]) -> Response[str]:
 
 
 @get("/public/tasks", sync_to_thread=True, include_in_schema=False)
-def tasks_page(request: Request[Any, Any, Any], q: str = "", department: str = "", year: str = "",
-               page: str = "1") -> Response[str]:
+def tasks_page(request: Request[Any, Any, Any], q: FromQuery[str] = "", department: FromQuery[str] = "",
+               year: FromQuery[str] = "", page: FromQuery[str] = "1") -> Response[str]:
     query = pub.TaskQuery(q=_limit("q", q), department=_limit("department", department), year=_limit("year", year, 4))
     found = pub.list_tasks(_config(request), query, _page_number(page), PER_PAGE)
     _, departments = pub.items(_config(request))
@@ -139,7 +139,7 @@ def tasks_page(request: Request[Any, Any, Any], q: str = "", department: str = "
 
 
 @get("/public/tasks/{task_id:str}", sync_to_thread=True, include_in_schema=False)
-def task_page(request: Request[Any, Any, Any], task_id: str) -> Response[str]:
+def task_page(request: Request[Any, Any, Any], task_id: FromPath[str]) -> Response[str]:
     detail = pub.task_detail(_config(request), task_id, _options(request))
     if detail is None:
         return not_found(f"抽查任务 {task_id}")
@@ -147,7 +147,7 @@ def task_page(request: Request[Any, Any, Any], task_id: str) -> Response[str]:
 
 
 @get("/public/draws/{task_id:str}/verify", sync_to_thread=True, include_in_schema=False)
-def verify_page(request: Request[Any, Any, Any], task_id: str) -> Response[str]:
+def verify_page(request: Request[Any, Any, Any], task_id: FromPath[str]) -> Response[str]:
     detail = pub.task_detail(_config(request), task_id, _options(request))
     if detail is None:
         return not_found(f"抽查任务 {task_id}")
@@ -158,7 +158,7 @@ def verify_page(request: Request[Any, Any, Any], task_id: str) -> Response[str]:
 
 
 @get("/public/draws/{task_id:str}/bundle.json", sync_to_thread=True, include_in_schema=False)
-def bundle(request: Request[Any, Any, Any], task_id: str) -> Response[bytes]:
+def bundle(request: Request[Any, Any, Any], task_id: FromPath[str]) -> Response[bytes]:
     """The public draw bundle (v4-public): no firm that was not drawn is named."""
     from ledger.services.bundles import BundleError, export_bundle
 
@@ -171,9 +171,10 @@ def bundle(request: Request[Any, Any, Any], task_id: str) -> Response[bytes]:
 
 
 @get("/public/results", sync_to_thread=True, include_in_schema=False)
-def results_page(request: Request[Any, Any, Any], q: str = "", task: str = "", category: str = "",
-                 disclosed_from: str = Parameter(query="from", default=""),
-                 disclosed_to: str = Parameter(query="to", default=""), page: str = "1") -> Response[str]:
+def results_page(request: Request[Any, Any, Any], q: FromQuery[str] = "", task: FromQuery[str] = "",
+                 category: FromQuery[str] = "", disclosed_from: Annotated[str, QueryParameter(name="from")] = "",
+                 disclosed_to: Annotated[str, QueryParameter(name="to")] = "",
+                 page: FromQuery[str] = "1") -> Response[str]:
     config = _config(request)
     error = ""
     try:
@@ -245,30 +246,30 @@ def _format(request: Request[Any, Any, Any]) -> str:
 
 
 @get(["/public/results.csv", "/public/results.ndjson"], sync_to_thread=False, include_in_schema=False)
-def results_data(request: Request[Any, Any, Any], q: str = "", task: str = "", category: str = "",
-                 disclosed_from: str = Parameter(query="from", default=""),
-                 disclosed_to: str = Parameter(query="to", default="")) -> Stream:
+def results_data(request: Request[Any, Any, Any], q: FromQuery[str] = "", task: FromQuery[str] = "",
+                 category: FromQuery[str] = "", disclosed_from: Annotated[str, QueryParameter(name="from")] = "",
+                 disclosed_to: Annotated[str, QueryParameter(name="to")] = "") -> Stream:
     query = _result_query(q, task, category, disclosed_from, disclosed_to)
     return _stream("results", _format(request), opendata.RESULT_COLUMNS,
                    pub.iter_results(_config(request), query, _options(request)))
 
 
 @get(["/public/tasks.csv", "/public/tasks.ndjson"], sync_to_thread=False, include_in_schema=False)
-def tasks_data(request: Request[Any, Any, Any], q: str = "", department: str = "",
-               year: str = "") -> Stream:
+def tasks_data(request: Request[Any, Any, Any], q: FromQuery[str] = "", department: FromQuery[str] = "",
+               year: FromQuery[str] = "") -> Stream:
     query = pub.TaskQuery(q=_limit("q", q), department=_limit("department", department), year=_limit("year", year, 4))
     return _stream("tasks", _format(request), opendata.TASK_COLUMNS, pub.iter_tasks(_config(request), query))
 
 
 @get(["/public/draws.csv", "/public/draws.ndjson"], sync_to_thread=False, include_in_schema=False)
-def draws_data(request: Request[Any, Any, Any], q: str = "", task: str = "") -> Stream:
+def draws_data(request: Request[Any, Any, Any], q: FromQuery[str] = "", task: FromQuery[str] = "") -> Stream:
     query = pub.DrawQuery(q=_limit("q", q), task=_limit("task", task))
     return _stream("draws", _format(request), opendata.DRAW_COLUMNS,
                    pub.iter_draws(_config(request), query, _options(request)))
 
 
 @get(["/public/attempts.csv", "/public/attempts.ndjson"], sync_to_thread=False, include_in_schema=False)
-def attempts_data(request: Request[Any, Any, Any], task: str = "") -> Stream:
+def attempts_data(request: Request[Any, Any, Any], task: FromQuery[str] = "") -> Stream:
     fmt = _format(request)
     config, task_id = _config(request), _limit("task", task) or None
 
