@@ -98,7 +98,7 @@ def test_a_task_shows_its_drawn_firms_teams_and_every_attempt(site: Site) -> Non
     attempts = pub.attempts(site.sw.config, "T1")
     assert [a.kind for a in attempts] == ["commit", "run"]
     for a in attempts:
-        assert f'<tr class="attempt-{a.kind}"><th scope="row">{a.position}</th>' in html
+        assert f'<tr class="attempt-{a.kind}"><th scope="row" data-label="账本位置">{a.position}</th>' in html
     assert "/public/draws/T1/verify" in html and "/public/draws/T1/bundle.json" in html
 
 
@@ -303,6 +303,10 @@ def test_browser_pages_render_chinese_and_the_search_finds_a_firm(served: tuple[
     assert rows.count() == 1 and sw.redacted in rows.first.inner_text() and name in rows.first.inner_text()
     assert ID_NUMBER not in page.content()
     page.screenshot(path=str(tmp_path / "results.png"), full_page=True)
+    page.goto(f"{base}/public/tasks/T1")
+    for uscc in sw.world.teams:
+        assert page.get_by_text(uscc, exact=True).is_visible()
+    page.screenshot(path=str(tmp_path / "task.png"), full_page=True)
     page.goto(f"{base}/public/stats")
     assert page.locator("svg.chart").count() == 5
     page.screenshot(path=str(tmp_path / "stats.png"), full_page=True)
@@ -310,3 +314,10 @@ def test_browser_pages_render_chinese_and_the_search_finds_a_firm(served: tuple[
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     assert (tmp_path / "home.png").stat().st_size > 0
     page.close()
+
+
+def test_pages_forbid_anything_from_elsewhere(site: Site) -> None:
+    for path in ("/public", "/public/results", "/public/stats"):
+        policy = site.get(path).headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "style-src 'self'" in policy
+    assert site.get("/public/results.csv").headers.get("content-security-policy") is None  # a file, not a page

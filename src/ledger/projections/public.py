@@ -2,7 +2,7 @@
 
 They read the draw, directory and results read models; none of them reads
 an undisclosed result's content (`disclosed` and `count_disclosed` require
-`disclosed_on`; `result_timing` returns dates and flags only, for counts).
+`disclosed_on`; `timeliness` returns counts only).
 Long lists page by keyset (`after` = the last row's key), so a caller
 streams any number of rows one batch at a time.
 """
@@ -113,18 +113,23 @@ def count_disclosed(conn: Any, dialect: Dialect, f: ResultFilter) -> int:
     return int(_all(conn, dialect, "SELECT COUNT(*)" + _RESULTS_FROM + " WHERE " + " AND ".join(where), params)[0][0])
 
 
-class TimingRow(msgspec.Struct, kw_only=True):
-    late: bool
-    disclosure_due: str
-    disclosed_on: str | None
-    disclosure_late: bool
+class Timeliness(msgspec.Struct, kw_only=True):
+    recorded: int
+    recorded_on_time: int
+    disclosure_due: int  # disclosed, or past the disclosure deadline on `today`
+    disclosed_on_time: int
+    disclosed: int
 
 
-def result_timing(conn: Any, dialect: Dialect) -> list[TimingRow]:
-    """Deadlines and flags of every recorded result (no content): for the on-time rates."""
-    return [TimingRow(late=bool(r[0]), disclosure_due=r[1], disclosed_on=r[2], disclosure_late=bool(r[3]))
-            for r in _all(conn, dialect, "SELECT late, disclosure_due, disclosed_on, disclosure_late"
-                                         " FROM {t}res_results")]
+def timeliness(conn: Any, dialect: Dialect, today: str) -> Timeliness:
+    """Counts over every recorded result (no content): for the on-time rates."""
+    count = "COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0)"
+    row = _all(conn, dialect, f"SELECT COUNT(*), {count.format('late = 0')},"
+                              f" {count.format('disclosed_on IS NOT NULL OR disclosure_due < ?')},"
+                              f" {count.format('disclosed_on IS NOT NULL AND disclosure_late = 0')},"
+                              " COUNT(disclosed_on) FROM {t}res_results", (today,))[0]
+    return Timeliness(recorded=int(row[0]), recorded_on_time=int(row[1]), disclosure_due=int(row[2]),
+                      disclosed_on_time=int(row[3]), disclosed=int(row[4]))
 
 
 # ---------------------------------------------------------------------------

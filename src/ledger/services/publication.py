@@ -453,8 +453,6 @@ class Statistics(msgspec.Struct, kw_only=True):
 
 
 def statistics(config: StoreConfig, today: str | None = None) -> Statistics:
-    from datetime import date
-
     from ledger.domain.commands import china_date
     from ledger.integrity.canonical import utc_now
 
@@ -464,7 +462,7 @@ def statistics(config: StoreConfig, today: str | None = None) -> Statistics:
         tasks = q.task_departments(conn, dialect)
         firms = q.firms_per_department(conn, dialect)
         per_class = q.coverage(conn, dialect)
-        timing = q.result_timing(conn, dialect)
+        timing = q.timeliness(conn, dialect, day)
     per_department: dict[str, int] = {}
     joint = visits = 0
     for departments, targets in tasks:
@@ -474,18 +472,15 @@ def statistics(config: StoreConfig, today: str | None = None) -> Statistics:
             joint += 1
             visits += targets * (len(departments) - 1)
     by_count = sorted(per_department.items(), key=lambda kv: (-kv[1], kv[0]))
-    entry = Share(label="按时录入", part=sum(1 for t in timing if not t.late), whole=len(timing))
-    today_ = date.fromisoformat(day)
-    due = [t for t in timing if t.disclosed_on is not None or date.fromisoformat(t.disclosure_due) < today_]
-    disclosure = Share(label="按时公示", part=sum(1 for t in due if t.disclosed_on is not None and not t.disclosure_late),
-                       whole=len(due))
+    entry = Share(label="按时录入", part=timing.recorded_on_time, whole=timing.recorded)
+    disclosure = Share(label="按时公示", part=timing.disclosed_on_time, whole=timing.disclosure_due)
     return Statistics(
         tasks_per_department=[(names.get(d, d), n) for d, n in by_count],
         firms_per_department=[(names.get(d, d), n) for d, n in sorted(firms.items(), key=lambda kv: (-kv[1], kv[0]))],
         joint=Share(label="联合抽查", part=joint, whole=len(tasks)), visits_saved=visits,
         coverage=[Share(label=f"{k} 类", part=drawn, whole=total) for k, drawn, total in per_class],
         entry_on_time=entry, disclosure_on_time=disclosure,
-        disclosed=sum(1 for t in timing if t.disclosed_on is not None),
+        disclosed=timing.disclosed,
     )
 
 
