@@ -321,3 +321,23 @@ def test_pages_forbid_anything_from_elsewhere(site: Site) -> None:
         policy = site.get(path).headers["content-security-policy"]
         assert "default-src 'none'" in policy and "style-src 'self'" in policy
     assert site.get("/public/results.csv").headers.get("content-security-policy") is None  # a file, not a page
+
+
+def test_a_voided_draw_shows_its_reason_redacted_and_no_longer_lists_its_firms(store: Any, tmp_path: Path) -> None:
+    from ledger.services import draws
+
+    sw = build_site_world(store, tmp_path / "secrets")
+    reason = "企业负责人来电（13912345678）反映抽取时名录未更新，重新抽取"
+    with sw.world.ledger.service() as ledger:
+        draws.void_draw(ledger, sw.world.key("drawer"), "drawer", "T2", reason)
+    with TestClient(create_app(store)) as client:
+        html = client.get("/public/tasks/T2").text
+        draws_file = client.get("/public/draws.ndjson").text
+        attempts_file = client.get("/public/attempts.csv", params={"task": "T2"}).text
+    assert '<tr class="attempt-void">' in html and "作废" in html and "已作废" in html
+    assert "13912345678" not in html + draws_file + attempts_file
+    assert f"企业负责人来电（{pub.MOBILE_MARK}）反映抽取时名录未更新" in html
+    assert pub.MOBILE_MARK in attempts_file and ",void," in attempts_file
+    for uscc in sw.world.teams2:
+        assert f'"task_id":"T2","task_name":"T2","uscc":"{uscc}"' not in draws_file
+    assert "<caption>抽中企业" not in html and "本任务的抽取已作废" in html

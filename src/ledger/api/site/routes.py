@@ -70,13 +70,13 @@ def not_found(what: str) -> Response[str]:
     return render("not_found.html", status=404, title="未找到", what=what)
 
 
+# Read when the application is created: an unknown mode stops the start, never a page.
+DEPLOYMENT: Final = pub.options_from_env()
+
+
 def _options(request: Request[Any, Any, Any]) -> pub.PublicationOptions:
     found = request.app.state.get("publication")
-    if isinstance(found, pub.PublicationOptions):
-        return found
-    options = pub.options_from_env()
-    request.app.state.publication = options
-    return options
+    return found if isinstance(found, pub.PublicationOptions) else DEPLOYMENT
 
 
 def _config(request: Request[Any, Any, Any]) -> Any:
