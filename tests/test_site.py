@@ -341,3 +341,20 @@ def test_a_voided_draw_shows_its_reason_redacted_and_no_longer_lists_its_firms(s
     for uscc in sw.world.teams2:
         assert f'"task_id":"T2","task_name":"T2","uscc":"{uscc}"' not in draws_file
     assert "<caption>抽中企业" not in html and "本任务的抽取已作废" in html
+
+
+def test_the_item_list_plans_and_task_list_show_the_ledgers_records(site: Site) -> None:
+    items = body_text(site.get("/public/items"))
+    for code in ("XY-SCJG-001", "XY-SCJG-002"):
+        assert f'<th scope="row" data-label="编号">{code}</th>' in items
+    assert "《价格法》" in items and "一般检查事项" in items and "新余市市场监督管理局" in items
+    plans = body_text(site.get("/public/plans"))
+    assert "P-RES" in plans and "结果测试" in plans and "2026" in plans
+    only_t2 = body_text(site.get("/public/tasks", q="T2"))
+    assert 'href="/public/tasks/T2"' in only_t2 and 'href="/public/tasks/T1"' not in only_t2
+    by_department = body_text(site.get("/public/tasks", department="XY-SCJG", year="2026"))
+    assert 'href="/public/tasks/T1"' in by_department and 'href="/public/tasks/T2"' in by_department
+    assert 'href="/public/tasks/T1"' not in body_text(site.get("/public/tasks", department="OTHER"))
+    home = body_text(site.get("/public"))
+    view = pub.checkpoint(site.sw.config)
+    assert view is not None and f"共 {view.size} 条记录" in home and 'href="/public/tasks/T1"' in home
