@@ -358,3 +358,27 @@ def test_the_item_list_plans_and_task_list_show_the_ledgers_records(site: Site) 
     home = body_text(site.get("/public"))
     view = pub.checkpoint(site.sw.config)
     assert view is not None and f"共 {view.size} 条记录" in home and 'href="/public/tasks/T1"' in home
+
+
+def test_the_checkpoint_page_shows_the_witnesses_cosignatures(tmp_path: Path) -> None:
+    from ledger.services.checkpoints import publish_checkpoint
+    from ledger.services.witnesses import add_witness, push_all
+    from tests.ledger_helpers import ledger_with_entities
+    from tests.test_witness import log_key
+    from tests.witness_server import SpecWitness
+
+    with site_store("sqlite", tmp_path / "home") as store:
+        ledger = ledger_with_entities(store, 3)
+        with SpecWitness() as witness:
+            with ledger.service() as service:
+                add_witness(service, ledger.admin, "admin", name="w1", vkey=witness.vkey, url=witness.url)
+            witness.trust(log_key(store))
+            publish_checkpoint(store)
+            with TestClient(create_app(store)) as client:
+                before = client.get("/public/checkpoint").text
+                [pushed] = push_all(store)
+                assert pushed.ok, pushed
+                after = client.get("/public/checkpoint").text
+    assert "<code>w1</code>：尚未联署此检查点" in before and "未达见证门槛" in before
+    assert "<code>w1</code>：已联署此检查点" in after and "1 个有效联署，门槛 1：已见证" in after
+    assert f"\u2014 {witness.name} " in after and f"\u2014 {witness.name} " not in before
