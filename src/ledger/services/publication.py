@@ -22,6 +22,7 @@ stream of any length holds one batch at a time.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ from ledger.store.config import StoreConfig
 __all__ = ["INSPECTOR_MODES", "PublicationOptions", "ResultQuery", "TaskQuery", "DrawQuery", "PublicResult",
            "PublicTask", "PublicTarget", "Page", "redact", "inspector_label", "options_from_env", "search_results",
            "iter_results", "list_tasks", "iter_tasks", "task_detail", "iter_draws", "attempts", "items", "plans",
-           "statistics", "checkpoint", "Statistics"]
+           "statistics", "checkpoint", "Statistics", "TaskDetail", "CheckpointView", "category_choices"]
 
 INSPECTOR_MODES: Final = ("full", "masked", "department", "ledger")
 ENV_INSPECTORS: Final = "DRLEDGER_PUBLIC_INSPECTORS"
@@ -515,8 +516,6 @@ def checkpoint(config: StoreConfig) -> CheckpointView | None:
         stored = latest_checkpoint(reader)
     body = parse_checkpoint(note[: note.find("\n\n") + 1])
     status = witness_status(config)
-    import base64
-
     return CheckpointView(note=note, origin=body.origin, size=body.size, root=base64.b64encode(body.root).decode(),
                           created_at=stored.created_at if stored else "",
                           witnesses=[(w.name, w.cosigned) for w in status.witnesses if w.active],
