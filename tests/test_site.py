@@ -106,7 +106,11 @@ def test_the_verify_page_is_a_shell_for_the_browser_verifier(site: Site) -> None
     html = body_text(site.get("/public/draws/T1/verify"))
     assert 'data-bundle-url="/public/draws/T1/bundle.json"' in html
     assert re.search(r'<script type="module" src="/public/static/verify/(verify|page)\.js"></script>', html)
+    assert '<section id="drledger-verify"' in html  # the element the verifier's page.js starts from
     assert '<label for="bundle-file">' in html and 'id="bundle-file" type="file"' in html
+    for element in ('<ol id="checks"', '<p id="verdict" role="status" data-verdict="none">', 'id="source-status"'):
+        assert element in html
+    assert "content-security-policy" not in site.get("/public/draws/T1/verify").headers
 
 
 def test_the_public_bundle_names_only_drawn_firms(site: Site) -> None:
@@ -382,3 +386,24 @@ def test_the_checkpoint_page_shows_the_witnesses_cosignatures(tmp_path: Path) ->
     assert "<code>w1</code>：尚未联署此检查点" in before and "未达见证门槛" in before
     assert "<code>w1</code>：已联署此检查点" in after and "1 个有效联署，门槛 1：已见证" in after
     assert f"\u2014 {witness.name} " in after and f"\u2014 {witness.name} " not in before
+
+
+def test_the_draws_inclusion_proof_leads_to_the_signed_checkpoint(site: Site) -> None:
+    import base64
+
+    from ledger.integrity.merkle import verify_inclusion
+
+    view = pub.checkpoint(site.sw.config)
+    assert view is not None
+    answer = site.get("/public/draws/T1/inclusion.json")
+    assert answer.status_code == 200
+    proof = answer.json()
+    task = pub.task_detail(site.sw.config, "T1", pub.PublicationOptions())
+    assert task is not None and proof["leafIdx"] == task.task.drawn_at - 1
+    assert (proof["treeSize"], proof["root"]) == (view.size, view.root)  # the root the ledger signed
+    raw = {k: base64.b64decode(proof[k]) for k in ("root", "leafHash")}
+    verify_inclusion(raw["leafHash"], proof["leafIdx"], proof["treeSize"],
+                     [base64.b64decode(p) for p in proof["proof"]], raw["root"])
+    html = body_text(site.get("/public/draws/T1/verify"))
+    assert 'data-inclusion-url="/public/draws/T1/inclusion.json"' in html
+    assert site.get("/public/draws/NO-SUCH-TASK/inclusion.json").status_code == 404

@@ -39,7 +39,7 @@ from ledger.store.config import StoreConfig
 __all__ = ["INSPECTOR_MODES", "PublicationOptions", "ResultQuery", "TaskQuery", "DrawQuery", "PublicResult",
            "PublicTask", "PublicTarget", "Page", "redact", "inspector_label", "options_from_env", "search_results",
            "iter_results", "list_tasks", "iter_tasks", "task_detail", "iter_draws", "attempts", "items", "plans",
-           "statistics", "checkpoint", "Statistics", "TaskDetail", "CheckpointView", "category_choices"]
+           "statistics", "checkpoint", "Statistics", "TaskDetail", "CheckpointView", "category_choices", "draw_inclusion"]
 
 INSPECTOR_MODES: Final = ("full", "masked", "department", "ledger")
 ENV_INSPECTORS: Final = "DRLEDGER_PUBLIC_INSPECTORS"
@@ -483,6 +483,30 @@ def statistics(config: StoreConfig, today: str | None = None) -> Statistics:
         entry_on_time=entry, disclosure_on_time=disclosure,
         disclosed=timing.disclosed,
     )
+
+
+def draw_inclusion(config: StoreConfig, task_id: str) -> dict[str, Any] | None:
+    """An inclusion proof of the task's standing draw event (`drledger log prove` JSON), in the tree
+    of the latest checkpoint when that covers it (its root is then the signed one), else the tree
+    now; None if the task has no standing draw."""
+    from ledger.services.log import inclusion_proof
+    from ledger.store.checkpoints import latest_checkpoint
+    from ledger.store.reader import open_reader
+
+    with _read(config) as (conn, dialect):
+        row = q.task(conn, dialect, task_id)
+    if row is None or row.state != "drawn" or row.drawn_seq is None:
+        return None
+    with open_reader(config) as reader:
+        stored = latest_checkpoint(reader)
+    size = stored.size if stored is not None and stored.size >= row.drawn_seq else None
+    proof = inclusion_proof(config, row.drawn_seq - 1, size)
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return {"leafIdx": proof.index, "treeSize": proof.size, "root": b64(proof.root),
+            "leafHash": b64(proof.leaf_hash), "proof": [b64(p) for p in proof.proof]}
 
 
 # ---------------------------------------------------------------------------

@@ -168,6 +168,7 @@ def verify_page(request: Request[Any, Any, Any], task_id: FromPath[str]) -> Resp
     # keeps only the headers that cannot get in their way.
     return render("verify.html", title=f"自行验证抽取：{detail.task.name}", d=detail, entry=entry,
                   bundle_url=f"/public/draws/{task_id}/bundle.json",
+                  inclusion_url=f"/public/draws/{task_id}/inclusion.json" if detail.task.state == "drawn" else "",
                   headers={k: v for k, v in STRICT.items() if k != "Content-Security-Policy"})
 
 
@@ -182,6 +183,15 @@ def bundle(request: Request[Any, Any, Any], task_id: FromPath[str]) -> Response[
         raise ApiError(404, "not_found", str(error), message="该任务没有可验证的抽取") from None
     return Response(data, media_type="application/json",
                     headers={"Content-Disposition": f'inline; filename="draw-{task_id}.json"'})
+
+
+@get("/public/draws/{task_id:str}/inclusion.json", sync_to_thread=True, include_in_schema=False)
+def inclusion(request: Request[Any, Any, Any], task_id: FromPath[str]) -> dict[str, Any]:
+    """Inclusion proof of the standing draw's event in the log (the latest checkpoint's tree)."""
+    found = pub.draw_inclusion(_config(request), task_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"task {task_id} has no standing draw", message="该任务没有现行有效的抽取")
+    return found
 
 
 @get("/public/results", sync_to_thread=True, include_in_schema=False)
@@ -294,7 +304,7 @@ def attempts_data(request: Request[Any, Any, Any], task: FromQuery[str] = "") ->
 
 
 ROUTES: list[Any] = [
-    home, items_page, plans_page, tasks_page, task_page, verify_page, bundle, results_page, checkpoint_page,
+    home, items_page, plans_page, tasks_page, task_page, verify_page, bundle, inclusion, results_page, checkpoint_page,
     stats_page, data_page, objections_page, notice_check_page, results_data, tasks_data, draws_data, attempts_data,
     create_static_files_router(path="/public/static", directories=[STATIC], include_in_schema=False),
 ]
