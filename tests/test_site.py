@@ -407,3 +407,18 @@ def test_the_draws_inclusion_proof_leads_to_the_signed_checkpoint(site: Site) ->
     html = body_text(site.get("/public/draws/T1/verify"))
     assert 'data-inclusion-url="/public/draws/T1/inclusion.json"' in html
     assert site.get("/public/draws/NO-SUCH-TASK/inclusion.json").status_code == 404
+
+
+def test_the_standalone_verifier_is_served_with_its_sha256_once_built(site: Site) -> None:
+    import hashlib
+
+    answer = site.get("/public/verify.html")
+    try:
+        import ledger.api.site.build_verifier  # noqa: F401  (the verifier's build, a separate part)
+    except ImportError:
+        assert answer.status_code == 404 and "verify.html" in answer.text
+        assert "离线验证文件" not in body_text(site.get("/public/draws/T1/verify"))
+        return
+    assert answer.status_code == 200
+    digest = hashlib.sha256(answer.content).hexdigest()
+    assert f'<code class="hash">{digest}</code>' in body_text(site.get("/public/draws/T1/verify"))

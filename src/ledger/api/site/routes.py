@@ -169,6 +169,7 @@ def verify_page(request: Request[Any, Any, Any], task_id: FromPath[str]) -> Resp
     return render("verify.html", title=f"自行验证抽取：{detail.task.name}", d=detail, entry=entry,
                   bundle_url=f"/public/draws/{task_id}/bundle.json",
                   inclusion_url=f"/public/draws/{task_id}/inclusion.json" if detail.task.state == "drawn" else "",
+                  standalone=(found[1] if (found := standalone_verifier()) else ""),
                   headers={k: v for k, v in STRICT.items() if k != "Content-Security-Policy"})
 
 
@@ -183,6 +184,27 @@ def bundle(request: Request[Any, Any, Any], task_id: FromPath[str]) -> Response[
         raise ApiError(404, "not_found", str(error), message="该任务没有可验证的抽取") from None
     return Response(data, media_type="application/json",
                     headers={"Content-Disposition": f'inline; filename="draw-{task_id}.json"'})
+
+
+def standalone_verifier() -> tuple[bytes, str] | None:
+    """(verify.html, its SHA-256) from the verifier's build (build_verifier.py), or None where
+    this installation has no verifier build."""
+    try:
+        from ledger.api.site.build_verifier import served_standalone
+    except ImportError:
+        return None
+    return served_standalone()  # type: ignore[no-any-return]
+
+
+@get("/public/verify.html", sync_to_thread=True, include_in_schema=False)
+def verify_file() -> Response[Any]:
+    """The standalone verifier, one file an auditor keeps and opens from disk; its SHA-256 is on the verify pages."""
+    found = standalone_verifier()
+    if found is None:
+        return not_found("独立验证文件 verify.html")
+    html, sha256 = found
+    return Response(html, media_type=HTML, headers={"Content-Disposition": 'attachment; filename="verify.html"',
+                                                    "X-Content-Type-Options": "nosniff", "Digest": f"sha-256={sha256}"})
 
 
 @get("/public/draws/{task_id:str}/inclusion.json", sync_to_thread=True, include_in_schema=False)
@@ -304,7 +326,7 @@ def attempts_data(request: Request[Any, Any, Any], task: FromQuery[str] = "") ->
 
 
 ROUTES: list[Any] = [
-    home, items_page, plans_page, tasks_page, task_page, verify_page, bundle, inclusion, results_page, checkpoint_page,
-    stats_page, data_page, objections_page, notice_check_page, results_data, tasks_data, draws_data, attempts_data,
+    home, items_page, plans_page, tasks_page, task_page, verify_page, verify_file, bundle, inclusion, results_page,
+    checkpoint_page, stats_page, data_page, objections_page, notice_check_page, results_data, tasks_data, draws_data, attempts_data,
     create_static_files_router(path="/public/static", directories=[STATIC], include_in_schema=False),
 ]
