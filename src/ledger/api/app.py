@@ -30,6 +30,7 @@ from ledger.store.config import StoreConfig
 _route_modules: tuple[str, ...] = (
     "log_tiles",
     "feeds",
+    "site.routes",
 )
 
 _writer_lock = threading.Lock()

@@ -1,0 +1,123 @@
+"""A real ledger for the public-site tests: two drawn tasks (tests/test_results.py `make_world`),
+three results of T1 recorded by their own inspectors, two of them disclosed.
+
+- `redacted`: disclosed; its findings carry an ID-card number and a mobile number;
+- `formula`: disclosed; its findings begin with "=" (a spreadsheet formula);
+- `hidden`: recorded, never disclosed; its findings carry `SECRET`, which must appear nowhere public.
+
+Served by the real application (`create_app`) on the store given (SQLite file or PostgreSQL schema).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ledger.services import results
+from ledger.services.checkpoints import publish_checkpoint
+from ledger.store.config import StoreConfig, resolve_store
+from tests.test_results import C_FIRMS, World, make_world
+
+ID_NUMBER = "36050219900307002X"
+PHONE = "138-0013-8000"
+SECRET = "未公示的检查情况甲乙丙"
+FORMULA = '=HYPERLINK("http://evil.example","点击")'
+PG_URL = os.environ.get("DRLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+class SiteWorld(msgspec.Struct, kw_only=True):
+    world: World
+    redacted: str  # USCC of the disclosed result whose findings hold personal data
+    formula: str  # USCC of the disclosed result whose findings begin with "="
+    hidden: str  # USCC of the undisclosed result
+    undrawn: str  # a firm T1's draw did not select (T2's may have)
+    never_drawn: str  # a firm no draw selected (class C: no quota)
+
+    @property
+    def config(self) -> StoreConfig:
+        return self.world.config
+
+    def name_of(self, uscc: str) -> str:
+        from tests.test_results import B_FIRMS
+
+        return next(f.name for f in B_FIRMS if f.uscc == uscc)
+
+    def officer(self, uscc: str) -> str:
+        return self.world.teams[uscc][0]
+
+
+def _record(world: World, uscc: str, findings: str, disclose: bool) -> None:
+    badge = world.teams[uscc][0]
+    body = results.RecordBody(task_id="T1", uscc=uscc, category="no_issue", findings=findings, methods=("onsite",),
+                              items=("XY-SCJG-001",), inspected_on=date(2026, 9, 25))
+    with world.ledger.service() as ledger:
+        results.record(ledger, results.sign_record(world.key(badge), badge, body))
+        if disclose:
+            results.disclose(ledger, results.sign_disclose(world.key(badge), badge,
+                                                           results.DiscloseBody(task_id="T1", uscc=uscc)))
+
+
+def build_site_world(store: StoreConfig, secrets: Path) -> SiteWorld:
+    world = make_world(store, secrets)
+    redacted, formula, hidden = sorted(world.teams)[:3]
+    _record(world, redacted, f"现场负责人李某，身份证号{ID_NUMBER}，联系电话{PHONE}，未发现问题。", True)
+    _record(world, formula, FORMULA, True)
+    _record(world, hidden, SECRET, False)
+    publish_checkpoint(store)
+    return SiteWorld(world=world, redacted=redacted, formula=formula, hidden=hidden, undrawn=world.undrawn,
+                     never_drawn=C_FIRMS[0].uscc)
+
+
+@contextmanager
+def site_store(kind: str, home: Path) -> Iterator[StoreConfig]:
+    """A fresh store of `kind` (sqlite | postgres) for a whole test module."""
+    if kind == "sqlite":
+        yield resolve_store(None, home)
+        return
+    from tests.conftest import pg_connect
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with pg_connect() as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield resolve_store(f"{PG_URL}?schema={schema}", home)
+    finally:
+        with pg_connect() as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """`app` under uvicorn on a free local port, in a thread; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+def body_text(answer: Any) -> str:
+    return answer.content.decode("utf-8")
