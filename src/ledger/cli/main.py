@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "result": "ledger.cli.results:result",
     "report": "ledger.cli.results:report",
     "settings": "ledger.cli.results:settings",
+    "calendar": "ledger.cli.results:calendar",
     "proposal": "ledger.cli.proposals:proposal",
     "beacon": "ledger.cli.beacon:beacon",
 }
@@ -56,6 +57,7 @@ SUMMARIES: dict[str, str] = {
     "result": "Record, correct, disclose inspection results (signed).",
     "report": "Accountability reports: trace, actor, refused, overdue, conflicts.",
     "settings": "Results settings and working-day calendars (signed ledger data).",
+    "calendar": "Seed the yearly holiday schedules (放假安排) from chinesecalendar (signed).",
     "proposal": "Guarded actions (key recovery, revoking inspectors or drawers) approved by m of n with 纪检.",
     "beacon": "Public beacon (drand quicknet): verify a round offline, find a round by time.",
 }
