@@ -185,7 +185,8 @@ def record(store: str | None, home: str, task_id: str, uscc: str, categories: tu
     signer = signer_for(config, as_actor, key)
     with open_ledger(config) as ledger:
         body = results.RecordBody(task_id=task_id, uscc=uscc, categories=_categories(categories), findings=findings,
-                                  methods=_methods(methods), items=items or _department_items(ledger, task_id, as_actor),
+                                  methods=_methods(methods),
+                                  items=items or _department_items(ledger, task_id, as_actor),
                                   inspected_on=_date(inspected_on), evidence=_evidence(evidence),
                                   follow_ups=_follow_ups(follow_ups))
         _show(results.record(ledger, results.sign_record(signer, as_actor, body)), "recorded")
@@ -592,10 +593,12 @@ def settings_show(store: str | None, home: str, fmt: str) -> None:
     click.echo(f"public_inspectors = {r.public_inspectors}")
     click.echo("categories: " + ", ".join(f"{c.code} ({c.label})" for c in r.result_categories()))
     click.echo("credit_rules: " + (", ".join(f"{k} {v}" for k, v in sorted(r.credit_rules.items())) or "none"))
+    click.echo("follow_up_due_working_days: " + ", ".join(f"{k} {v}" for k, v in
+                                                         sorted(r.follow_up_due_working_days.items())))
     if held.governance is not None:
         click.echo("governance: " + ", ".join(f"{k} = {v}" for k, v in sorted(held.governance.items())))
     if not held.calendar_years:
-        click.echo("calendar: chinesecalendar only (no year recorded in the ledger)")
+        click.echo("calendar: no year recorded (deadlines are provisional: `drledger calendar seed`)")
     for year in held.calendar_years:
         click.echo(f"calendar {year.year}: {len(year.holidays)} holidays, {len(year.workdays)} make-up working days;"
                    f" source: {year.source}")
