@@ -186,3 +186,23 @@ def test_settings_are_signed_by_an_admin_and_read_from_the_ledger(home: Path) ->
 def test_every_command_has_help_with_an_example(command: tuple[str, str], tmp_path: Path) -> None:
     result = run(*command, "--help", home=tmp_path)
     assert result.returncode == 0 and "Example:" in result.stdout and "drledger " + command[0] in result.stdout
+
+
+def test_init_can_seed_the_calendar_and_seeding_again_changes_nothing(tmp_path: Path) -> None:
+    from ledger.domain.commands import china_date
+    from ledger.domain.workdays import package_years
+    from ledger.integrity.canonical import utc_now
+
+    home = tmp_path / "data"
+    years = [y for y in package_years() if y >= china_date(utc_now()).year - 1]
+    made = run("init", "--seed-calendar", home=home)
+    assert made.returncode == 0, made.stderr
+    assert ", ".join(f"{y} recorded" for y in years) in made.stdout if years else "knows no year" in made.stdout
+    shown = json.loads(run("settings", "show", "--format", "json", home=home).stdout)
+    assert [y["year"] for y in shown["calendar_years"]] == years
+    assert all("chinesecalendar" in y["source"] for y in shown["calendar_years"])
+    if years:
+        again = run("calendar", "seed", "--year", str(years[-1]), "--as", "admin", home=home)
+        assert again.returncode == 0 and f"{years[-1]}: unchanged" in again.stdout, again.stderr
+    verify = run("verify", home=home, timeout=300)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
