@@ -199,6 +199,19 @@ def test_a_joint_task_each_department_records_and_publishes_its_own(world: World
     assert report.ok, report.problems
 
 
+def test_a_participants_credit_feedback_names_its_own_result(world: World) -> None:
+    other = world.officer(OTHER)
+    first = body(world, OTHER, categories=("obstructed",), findings="拒绝提供资料")
+    record(world, other, first)
+    submit(world, results.sign_correct(world.key(other), other, correction(first, categories=("no_issue",),
+                                                                           findings="复核：已配合")))
+    changes = [msgspec.json.decode(r.detail) for r in trace(world.config, "J1", world.target)
+               if r.kind == "reclassified"]
+    assert [(c["cause"], c["risk_class"]) for c in changes] == [
+        (f"result:J1/{world.target}/{OTHER}@1", "D"), (f"result:J1/{world.target}/{OTHER}@2", changes[0]["previous"])]
+    assert verify_ledger(world.config).ok
+
+
 # -- review: sent back with a reason, corrected, approved ------------------------------------------
 
 
