@@ -78,6 +78,10 @@ def test_a_refused_command_writes_only_its_refusal_record(store: StoreConfig) ->
     assert report.checks["refusals_rechecked"] == 1
 
 
+# An inspector's command (results are published by reviewers): a follow-up done, of an unknown task.
+DONE = {"task_id": "T", "uscc": "U", "kind": "abnormal_list", "note": "已列入"}
+
+
 def test_junk_in_an_inspectors_name_does_not_suppress_its_real_refusals(tmp_path: Any) -> None:
     from ledger.store.config import resolve_store
 
@@ -89,10 +93,10 @@ def test_junk_in_an_inspectors_name_does_not_suppress_its_real_refusals(tmp_path
     with ledger.service() as service:
         for _ in range(25):  # bad signatures, claiming to be I-1
             with pytest.raises(CommandRefused):
-                service.submit(sign_command(stranger, "I-1", "result.disclose", {"task_id": "T", "uscc": "U"}))
+                service.submit(sign_command(stranger, "I-1", "result.follow_up_done", DONE))
         for _ in range(3):  # I-1's own, signed, refused attempts
             with pytest.raises(CommandRefused) as refused:
-                service.submit(ledger.sign("I-1", "result.disclose", {"task_id": "T", "uscc": "U"}))
+                service.submit(ledger.sign("I-1", "result.follow_up_done", DONE))
             assert refused.value.code == "unknown_task"
     with open_reader(store) as reader:
         states = [msgspec.json.decode(r.state) for r in reader.rows(1, reader.size())
@@ -338,7 +342,8 @@ ALLOWED: dict[str, set[str]] = {
     "plan.create": {"planner"}, "task.create": {"planner"},
     "draw.commit": {"drawer"}, "draw.run": {"drawer"}, "draw.void": {"drawer"}, "draw.extend": {"drawer"},
     "draw.recuse": {"inspector"}, "draw.substitute": {"reviewer"},
-    "result.record": {"inspector"}, "result.correct": {"inspector"}, "result.disclose": {"inspector"},
+    "result.record": {"inspector"}, "result.correct": {"inspector"}, "result.disclose": {"reviewer"},
+    "result.return": {"reviewer"}, "result.follow_up_done": {"inspector", "reviewer"},
     "settings.results": {"admin"}, "settings.calendar": {"admin"}, "settings.governance": {"admin"},
     "witness.add": {"admin"}, "witness.remove": {"admin"},
     "proposal.open": {"admin"}, "proposal.approve": {"admin", "discipline"},
@@ -413,6 +418,9 @@ def _body(name: str, scope: str, n: int) -> tuple[dict[str, Any], Any, Signer]:
                            "findings": "无", "methods": ["onsite"], "items": [f"I-{suffix}"],
                            "inspected_on": "2026-03-02", "reason": "更正"},
         "result.disclose": {"task_id": f"T-{suffix}", "uscc": "91110108551385082Q"},
+        "result.return": {"task_id": f"T-{suffix}", "uscc": "91110108551385082Q", "reason": "退回"},
+        "result.follow_up_done": {"task_id": f"T-{suffix}", "uscc": "91110108551385082Q", "kind": "abnormal_list",
+                                  "note": "已列入"},
         "settings.results": {"refusals_per_hour": 20 + n},
         "settings.calendar": {"year": 2031, "holidays": [], "workdays": [], "source": f"测试 {n}"},
         "settings.governance": {"approvals_needed": 2, "cooling_off_days": 3 + n % 300},

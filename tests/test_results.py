@@ -19,14 +19,14 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from ledger.demo.beacon import commit_and_draw
-from ledger.demo.calendar import STANDIN_SOURCE, supply_standin_years, working_days_until
+from ledger.demo.calendar import working_days_until
 from ledger.domain.commands import CommandRecord, china_date
 from ledger.domain.directory import Entity
 from ledger.domain.draws import PlanBody, TaskBody
 from ledger.domain.refusals import UNAUTHENTICATED_BUCKET, RefusalLog
 from ledger.domain.results import InspectionResult, apply_rule, deadlines, mask_badge, mask_name
 from ledger.domain.rows import InspectorRow, ItemRow
-from ledger.domain.workdays import CalendarNotCovered, WorkCalendar
+from ledger.domain.workdays import WorkCalendar
 from ledger.draw.spec import Quota
 from ledger.integrity.canonical import utc_now
 from ledger.integrity.commands import SignedCommand
@@ -53,14 +53,8 @@ B_FIRMS = entity_rows(5, risk_class="B")  # both tasks draw 4 of these 5: at lea
 C_FIRMS = entity_rows(3, start=5, risk_class="C")  # no quota for class C: never drawn
 
 
-def _first_uncovered_year() -> int:
-    year = TODAY.year + 2  # this year and the next get stand-ins where needed (make_world)
-    while WorkCalendar().covers(year):
-        year += 1
-    return year
-
-
-UNCOVERED = _first_uncovered_year()
+SEEDED = 2026  # make_world records chinesecalendar's schedule of 2026 (the windows' year) in the ledger
+UNCOVERED = max(TODAY.year, SEEDED) + 1  # never recorded in make_world: its deadlines are provisional
 
 
 class World(msgspec.Struct, kw_only=True):
@@ -82,6 +76,9 @@ class World(msgspec.Struct, kw_only=True):
 
     def key(self, actor: str) -> Signer:
         return self.ledger.keys[actor]
+
+
+REVIEWER = "rev-1"  # a reviewer of XY-SCJG (审核): approves and publishes, never inspects
 
 
 def _register(service: LedgerService, ledger: TestLedger, actor: str, role: str) -> None:
@@ -124,9 +121,9 @@ def make_world(store: StoreConfig, secrets: Path) -> World:
         _register(service, ledger, "drawer", "drawer")
         for badge in OFFICERS:
             _register(service, ledger, badge, "inspector")
-        # Results are recorded today: cover this year and the next (stand-ins where the
-        # installed calendar lacks them); UNCOVERED stays uncovered for the refusal test.
-        supply_standin_years(service, ledger.admin, "admin", (TODAY.year, TODAY.year + 1))
+        _register(service, ledger, REVIEWER, "reviewer")
+        # The ledger's calendar is ledger data: seed 2026 from chinesecalendar; later years stay unrecorded.
+        settings.seed_calendar(service, ledger.admin, "admin", [SEEDED])
         draws.create_plan(service, ledger.keys["planner"], "planner", PlanBody(
             plan_id="P-RES", title="结果测试", department="XY-SCJG", year=2026, items=(ITEM1, ITEM2)))
         teams = _draw(service, ledger, "T1", ITEM1, WINDOW, secrets)
@@ -172,9 +169,10 @@ def correct(world: World, badge: str, body: results.CorrectBody, **kwargs: Any) 
         return results.correct(ledger, results.sign_correct(world.key(badge), badge, body, **kwargs))
 
 
-def disclose(world: World, badge: str, target: str) -> results.ResultView:
+def disclose(world: World, target: str, reviewer: str = REVIEWER) -> results.ResultView:
+    """A reviewer of the department approves and publishes."""
     with world.ledger.service() as ledger:
-        return results.disclose(ledger, results.sign_disclose(world.key(badge), badge,
+        return results.disclose(ledger, results.sign_disclose(world.key(reviewer), reviewer,
                                                               results.DiscloseBody(task_id="T1", uscc=target)))
 
 
@@ -235,7 +233,7 @@ def test_record_correct_disclose_and_verify(world: World) -> None:
     corrected = correct(world, badge, _correction(world, category="corrected", findings="已责令改正",
                                                   reason="误选类别"))
     assert (corrected.category, corrected.corrections, corrected.version) == ("corrected", 1, 2)
-    assert disclose(world, badge, target).disclosed
+    assert disclose(world, target).disclosed
     rows = trace(world.config, "T1", target)
     assert [r.kind for r in rows] == ["drawn", "recorded", "reclassified", "corrected", "reclassified", "disclosed"]
     recorded = msgspec.json.decode(rows[1].detail)
@@ -252,7 +250,7 @@ def test_record_correct_disclose_and_verify(world: World) -> None:
         assert row.event_hash and row.signature and row.key_id and row.command_seq is not None
         assert row.command_seq < row.seq
         signed = msgspec.json.decode(row.command or "")
-        assert signed["actor"] == ("drawer" if row.kind == "drawn" else badge)
+        assert signed["actor"] == {"drawn": "drawer", "disclosed": REVIEWER}.get(row.kind, badge)
     assert rows[1].key_id == world.key(badge).key_id
     public = public_results(world.config, "T1")
     assert [p.uscc for p in public] == [target]
@@ -309,9 +307,10 @@ def test_verify_names_a_result_an_insider_appended_for_a_firm_never_drawn(world:
     assert never_drawn not in world.teams and never_drawn not in world.teams2
     with recorded_time(utc_now()):
         forged = InspectionResult(
-            task_id="T1", uscc=never_drawn, category="obstructed", findings="伪造", methods=("onsite",), items=(ITEM1,),
-            inspected_on=date(2026, 9, 25), recorded_on=TODAY, result_due=date(2026, 10, 10), late=False,
-            disclosure_due=TODAY + timedelta(days=28), actor=world.officer())
+            task_id="T1", uscc=never_drawn, department="XY-SCJG", key_department=None, categories=("obstructed",),
+            findings="伪造", methods=("onsite",), items=(ITEM1,), inspected_on=date(2026, 9, 25), evidence=(),
+            follow_ups=(), recorded_on=TODAY, result_due=date(2026, 10, 10), late=False,
+            disclosure_due=date(2026, 10, 30), provisional=False, actor=world.officer())
     raw = Raw(world.config)
     try:
         position = _append_event(raw, forged.collect_events()[0])
@@ -341,10 +340,11 @@ def test_a_refused_command_promoted_into_a_result_fails_verify(world: World) -> 
         def build() -> list[Any]:
             with recorded_time(moment):
                 result = InspectionResult(
-                    task_id=body.task_id, uscc=body.uscc, category=body.category, findings=body.findings,
-                    methods=body.methods, items=body.items, inspected_on=body.inspected_on,
-                    recorded_on=china_date(moment), result_due=date(2026, 10, 10), late=False,
-                    disclosure_due=TODAY + timedelta(days=28), actor=badge)
+                    task_id=body.task_id, uscc=body.uscc, department="XY-SCJG", key_department=None,
+                    categories=(body.category,), findings=body.findings, methods=body.methods, items=body.items,
+                    inspected_on=body.inspected_on, evidence=(), follow_ups=(), recorded_on=china_date(moment),
+                    result_due=date(2026, 10, 10), late=False, disclosure_due=date(2026, 10, 30),
+                    provisional=False, actor=badge)
             return [command_event(signed, badge, "result.record", nonce), result]
 
         position = insider.append(build, at=moment)
@@ -485,14 +485,16 @@ def test_one_nonce_is_accepted_once_even_by_concurrent_writers(world: World) -> 
 def test_refused_duplicate_result_and_correction_without_result(world: World) -> None:
     badge = world.officer()
     assert_refused(world, results.sign_correct(world.key(badge), badge, _correction(world)), "no_result")
-    assert_refused(world, results.sign_disclose(world.key(badge), badge,
+    assert_refused(world, results.sign_disclose(world.key(REVIEWER), REVIEWER,
                                                 results.DiscloseBody(task_id="T1", uscc=world.target)), "no_result")
     record(world, badge, _body(world))
     assert_refused(world, results.sign_record(world.key(badge), badge, _body(world)), "duplicate_result")
-    disclose(world, badge, world.target)
-    assert_refused(world, results.sign_disclose(world.key(badge), badge,
+    disclose(world, world.target)
+    assert_refused(world, results.sign_disclose(world.key(REVIEWER), REVIEWER,
                                                 results.DiscloseBody(task_id="T1", uscc=world.target)),
                    "already_disclosed")
+    # Published: no longer the inspector's to change.
+    assert_refused(world, results.sign_correct(world.key(badge), badge, _correction(world)), "already_disclosed")
 
 
 def test_refused_stale_command(world: World) -> None:
@@ -554,12 +556,14 @@ def test_actor_report_covers_every_command_and_refusal(world: World) -> None:
     badge = world.officer()
     record(world, badge, _body(world))
     correct(world, badge, _correction(world))
-    disclose(world, badge, world.target)
+    disclose(world, world.target)
     with pytest.raises(CommandRefused):
         submit(world, results.sign_record(world.key(badge), badge, _body(world, world.undrawn)))
     rows = actor_report(world.config, badge)
     kinds = [r.kind for r in rows]
-    assert [k for k in kinds if k.startswith("result.")] == ["result.record", "result.correct", "result.disclose"]
+    assert [k for k in kinds if k.startswith("result.")] == ["result.record", "result.correct"]
+    assert [r.kind for r in actor_report(world.config, REVIEWER) if r.kind.startswith("result.")] == [
+        "result.disclose"]
     assert "refused:target_not_drawn" in kinds
     assert kinds.count("assigned") == sum(badge in team for team in world.teams.values())
     for row in rows:
@@ -569,7 +573,7 @@ def test_actor_report_covers_every_command_and_refusal(world: World) -> None:
     # Any command name: the admin's genesis, imports, registrations and settings.
     admin = {r.kind for r in actor_report(world.config, "admin")}
     assert {"ledger.genesis", "directory.import", "actor.register"} <= admin
-    assert ("settings.calendar" in admin) == any(not WorkCalendar().covers(y) for y in (TODAY.year, TODAY.year + 1))
+    assert "settings.calendar" in admin  # the seeded year
     assert {r.kind for r in actor_report(world.config, "drawer")} >= {"draw.commit", "draw.run"}
 
 
@@ -617,7 +621,7 @@ def test_settings_are_signed_ledger_data(world: World) -> None:
     held = settings.settings_in_force(world.config)
     assert held.results == parsed and held.results.results_due_working_days == 5
     record(world, world.officer(), _body(world))
-    disclose(world, world.officer(), world.target)
+    disclose(world, world.target)
     shown = public_results(world.config, "T1")[0].inspectors
     assert shown == ["XY-SCJG"] * len(world.teams[world.target])  # public_inspectors = "department"
     with pytest.raises(settings.SettingsError, match="refusals_per_hour"):
@@ -625,8 +629,7 @@ def test_settings_are_signed_ledger_data(world: World) -> None:
     weekday = next(d for d in (date(UNCOVERED, 1, n) for n in range(1, 8)) if d.weekday() < 5)
     with pytest.raises(settings.SettingsError, match="weekend"):  # a make-up working day must be a weekend day
         settings.parse_calendar(f'[{UNCOVERED}]\nworkdays = ["{weekday.isoformat()}"]\n', "test")
-    standins = [y.year for y in held.calendar_years if y.source == STANDIN_SOURCE]
-    assert standins == [y for y in (TODAY.year, TODAY.year + 1) if not WorkCalendar().covers(y)]
+    assert [y.year for y in held.calendar_years] == [SEEDED] and "chinesecalendar" in held.calendar_years[0].source
 
 
 # -- deadlines in working days -----------------------------------------------------------------
@@ -634,33 +637,44 @@ def test_settings_are_signed_ledger_data(world: World) -> None:
 
 def test_deadlines_across_national_day_2026() -> None:
     calendar = WorkCalendar()
-    due = deadlines(date(2026, 9, 30), date(2026, 9, 30), 3, 20, calendar)
+    # Entry: 3 working days after the window; disclosure: 20 from the end of the inspection (产生之日).
+    due = deadlines(date(2026, 9, 30), date(2026, 9, 30), date(2026, 9, 30), 3, 20, calendar)
     assert due.result_due == date(2026, 10, 10)  # Oct 8, Oct 9, then the make-up Saturday
-    assert due.disclosure_due == date(2026, 11, 3)
+    assert due.disclosure_due == date(2026, 11, 3) and not due.provisional
     assert calendar.add_working_days(date(2026, 9, 18), 1) == date(2026, 9, 20)  # make-up Sunday before the holiday
-    assert deadlines(date(2026, 9, 30), date(2026, 10, 10), 3, 20, calendar).late is False
-    assert deadlines(date(2026, 9, 30), date(2026, 10, 12), 3, 20, calendar).late is True
+    assert deadlines(date(2026, 9, 30), date(2026, 9, 25), date(2026, 10, 10), 3, 20, calendar).late is False
+    late = deadlines(date(2026, 9, 30), date(2026, 9, 25), date(2026, 10, 12), 3, 20, calendar)
+    assert late.late is True
+    # Counted from the inspection, never from when the result happened to be entered.
+    assert late.disclosure_due == calendar.add_working_days(date(2026, 9, 25), 20)
 
 
-def test_year_without_calendar_data_is_refused_unless_recorded(world: World) -> None:
+def test_a_provisional_deadline_becomes_final_when_the_years_schedule_is_recorded(world: World) -> None:
+    """A year with no recorded schedule never blocks recording: the deadline is counted on
+    weekends alone and shown as provisional, and recounted once the year is recorded."""
     in_force = settings.calendar_in_force(world.config)
-    assert not in_force.covers(UNCOVERED)
-    with pytest.raises(CalendarNotCovered):
-        deadlines(date(UNCOVERED - 1, 12, 30), date(UNCOVERED - 1, 12, 30), 5, 20, in_force)
-    badge = world.officer()
-    # Just far enough from the window's end (2026-09-30) to land early in UNCOVERED.
-    set_results(world, results_due_working_days=working_days_until(WINDOW[1], UNCOVERED, in_force) + 10)
-    assert_refused(world, results.sign_record(world.key(badge), badge, _body(world)), "calendar_not_covered")
-    assert any(r.problem == "calendar_not_covered" for r in overdue(world.config))
-    schedule = settings.parse_calendar(f'[{UNCOVERED}]\nholidays = ["{UNCOVERED}-01-01"]\nworkdays = []\n',
-                                       "国务院办公厅通知（测试）")
+    assert in_force.covers(SEEDED) and not in_force.covers(UNCOVERED)
+    badge, inspected = world.officer(), date(2026, 9, 25)
+    # Just far enough from the inspection to land in the first days of UNCOVERED (weekends-only count).
+    days = working_days_until(inspected, UNCOVERED, in_force) + 2
+    set_results(world, disclosure_due_working_days=days)
+    view = record(world, badge, _body(world, inspected_on=inspected))  # recorded, not refused
+    weekdays = [date(UNCOVERED, 1, d) for d in range(1, 8) if date(UNCOVERED, 1, d).weekday() < 5]
+    assert view.provisional and view.disclosure_due == weekdays[1]
+    assert any(r.provisional for r in overdue(world.config, today=date(UNCOVERED, 12, 31))
+               if r.problem == "disclosure_missing")
+    # The State Council schedule of UNCOVERED: its first two weekdays are holidays.
+    text = f'[{UNCOVERED}]\nholidays = ["{weekdays[0]}", "{weekdays[1]}"]\nworkdays = []\n'
     with world.ledger.service() as ledger:
-        for year in schedule:
+        for year in settings.parse_calendar(text, "国务院办公厅通知（测试）"):
             settings.submit_settings(ledger, settings.sign_calendar_year(world.ledger.admin, "admin", year))
-    assert settings.calendar_in_force(world.config).covers(UNCOVERED)
-    view = record(world, badge, _body(world))
-    assert view.result_due.year == UNCOVERED
-    assert not any(r.problem == "calendar_not_covered" for r in overdue(world.config))
+    final = _current(world, world.target)
+    assert final is not None and not final.provisional
+    assert final.disclosure_due == weekdays[3]  # the two holidays pushed it two working days on
+    assert not any(r.provisional for r in overdue(world.config, today=date(UNCOVERED, 12, 31)))
+    # Published after the year is recorded: the disclosure event carries the final deadline.
+    published = disclose(world, world.target)
+    assert published.disclosure_due == weekdays[3] and not published.provisional
     assert verify_ledger(world.config).ok
 
 

@@ -104,11 +104,23 @@ def test_record_correct_disclose_and_refusal(home: Path) -> None:
     fixed = run("result", "correct", "T-DEMO-LATE", str(gap["uscc"]), "--category", "pending", "--reason", "补录线索",
                 "--as", badge, home=home, env=keys)
     assert fixed.returncode == 0 and "corrections 1" in fixed.stdout, fixed.stderr
-    shown = run("result", "disclose", "T-DEMO-LATE", str(gap["uscc"]), "--as", badge, home=home, env=keys)
-    assert shown.returncode == 0 and "disclosed" in shown.stdout
+    # The inspector may not publish; the department's reviewer sends it back, then approves and publishes.
+    own = run("result", "disclose", "T-DEMO-LATE", str(gap["uscc"]), "--as", badge, home=home, env=keys)
+    assert_clear_failure(own, "refused (missing_role)")
+    reviewer = f"reviewer-{gap['department']}"
+    back = run("result", "return", "T-DEMO-LATE", str(gap["uscc"]), "--reason", "请附检查记录", "--as", reviewer,
+               home=home, env=keys)
+    assert back.returncode == 0 and "审核不通过" in back.stdout, back.stderr
+    (home / "检查记录.pdf").write_bytes(b"%PDF-1.4 demo record")
+    again = run("result", "correct", "T-DEMO-LATE", str(gap["uscc"]), "--reason", "补充检查记录", "--evidence",
+                str(home / "检查记录.pdf"), "--as", badge, home=home, env=keys)
+    assert again.returncode == 0 and "待审核" in again.stdout and "evidence 1 file" in again.stdout, again.stderr
+    shown = run("result", "disclose", "T-DEMO-LATE", str(gap["uscc"]), "--as", reviewer, home=home, env=keys)
+    assert shown.returncode == 0 and "已公示" in shown.stdout, shown.stderr
     mine = {r["kind"] for r in _json(home, "report", "actor", badge)}
-    assert {"result.record", "result.correct", "result.disclose", "refused:outside_window",
-            "refused:duplicate_result"} <= mine
+    assert {"result.record", "result.correct", "refused:outside_window", "refused:duplicate_result",
+            "refused:missing_role"} <= mine
+    assert {"result.return", "result.disclose"} <= {r["kind"] for r in _json(home, "report", "actor", reviewer)}
     no_key = run(*args, "--inspected-on", str(window_day), home=home)  # the key is not where it looks
     assert_clear_failure(no_key, "no key for")
     verify = run("verify", home=home, timeout=300)
@@ -124,7 +136,7 @@ def test_settings_are_signed_by_an_admin_and_read_from_the_ledger(home: Path) ->
     import sqlite3
 
     keys = _as_demo_actor(home)
-    calendar = calendar_in_force(resolve_store(None, home))  # the installed calendar plus the demo's stand-ins
+    calendar = calendar_in_force(resolve_store(None, home))  # the years the demo seeded from chinesecalendar
     with sqlite3.connect(home / "ledger.sqlite") as conn:
         (first_end,) = conn.execute("SELECT MIN(window_end) FROM draw_tasks WHERE state = 'drawn'").fetchone()
     start = date.fromisoformat(first_end)
@@ -132,7 +144,7 @@ def test_settings_are_signed_by_an_admin_and_read_from_the_ledger(home: Path) ->
     while calendar.covers(uncovered):
         uncovered += 1
     monday = date(uncovered, 1, 1) + timedelta(days=(7 - date(uncovered, 1, 1).weekday()) % 7)
-    # Results of the earliest drawn task fall due early in `uncovered`.
+    # Results of the earliest drawn task fall due early in `uncovered`: provisional, never refused.
     due = working_days_until(start, uncovered, calendar) + 10
     (home / "results.toml").write_text(f"results_due_working_days = {due}\n", encoding="utf-8")
     inspector = next(r["claimed_actor"] for r in _json(home, "report", "refused") if r["authenticated"])
@@ -143,7 +155,9 @@ def test_settings_are_signed_by_an_admin_and_read_from_the_ledger(home: Path) ->
     assert done.returncode == 0 and "recorded" in done.stdout, done.stderr
     shown = json.loads(run("settings", "show", "--format", "json", home=home).stdout)
     assert shown["results"]["results_due_working_days"] == due
-    assert any(r["problem"] == "calendar_not_covered" for r in _json(home, "report", "overdue"))
+    far = date(uncovered, 12, 31).isoformat()
+    assert any(r["provisional"] for r in _json(home, "report", "overdue", "--as-of", far)
+               if r["problem"] == "result_missing")
     (home / "calendar.toml").write_text(f'[{uncovered}]\nholidays = ["{uncovered}-01-01"]\nworkdays = []\n',
                                         encoding="utf-8")
     calendar_args = ("settings", "calendar", "--file", str(home / "calendar.toml"), "--as", "admin")
@@ -151,9 +165,13 @@ def test_settings_are_signed_by_an_admin_and_read_from_the_ledger(home: Path) ->
     assert recorded.returncode == 0 and f"{uncovered}: 1 holidays" in recorded.stdout, recorded.stderr
     assert f"{uncovered}: unchanged" in run(*calendar_args, "--source", "国务院办公厅通知（测试）", home=home,
                                             env=keys).stdout
-    assert not any(r["problem"] == "calendar_not_covered" for r in _json(home, "report", "overdue"))
+    assert not any(r["provisional"] for r in _json(home, "report", "overdue", "--as-of", far))
     text = run("settings", "show", home=home).stdout
     assert f"calendar {uncovered}: 1 holidays" in text and "国务院办公厅通知（测试）" in text
+    seeded = run("calendar", "seed", "--year", str(start.year), "--as", "admin", home=home, env=keys)
+    assert seeded.returncode == 0 and f"{start.year}: unchanged" in seeded.stdout, seeded.stderr
+    assert_clear_failure(run("calendar", "seed", "--year", str(uncovered + 50), "--as", "admin", home=home, env=keys),
+                         "does not know")
     (home / "calendar.toml").write_text(f'[{uncovered}]\nworkdays = ["{monday.isoformat()}"]\n', encoding="utf-8")
     assert_clear_failure(run(*calendar_args, home=home, env=keys), "calendar.toml", "weekend")  # a Monday: no make-up
     verify = run("verify", home=home, timeout=300)
@@ -161,9 +179,30 @@ def test_settings_are_signed_by_an_admin_and_read_from_the_ledger(home: Path) ->
 
 
 @pytest.mark.parametrize("command", [("result", "record"), ("result", "correct"), ("result", "disclose"),
+                                     ("result", "return"), ("result", "follow-up-done"), ("calendar", "seed"),
                                      ("result", "public"), ("report", "trace"), ("report", "actor"),
                                      ("report", "refused"), ("report", "overdue"), ("report", "conflicts"),
                                      ("settings", "results"), ("settings", "calendar"), ("settings", "show")])
 def test_every_command_has_help_with_an_example(command: tuple[str, str], tmp_path: Path) -> None:
     result = run(*command, "--help", home=tmp_path)
     assert result.returncode == 0 and "Example:" in result.stdout and "drledger " + command[0] in result.stdout
+
+
+def test_init_can_seed_the_calendar_and_seeding_again_changes_nothing(tmp_path: Path) -> None:
+    from ledger.domain.commands import china_date
+    from ledger.domain.workdays import package_years
+    from ledger.integrity.canonical import utc_now
+
+    home = tmp_path / "data"
+    years = [y for y in package_years() if y >= china_date(utc_now()).year - 1]
+    made = run("init", "--seed-calendar", home=home)
+    assert made.returncode == 0, made.stderr
+    assert ", ".join(f"{y} recorded" for y in years) in made.stdout if years else "knows no year" in made.stdout
+    shown = json.loads(run("settings", "show", "--format", "json", home=home).stdout)
+    assert [y["year"] for y in shown["calendar_years"]] == years
+    assert all("chinesecalendar" in y["source"] for y in shown["calendar_years"])
+    if years:
+        again = run("calendar", "seed", "--year", str(years[-1]), "--as", "admin", home=home)
+        assert again.returncode == 0 and f"{years[-1]}: unchanged" in again.stdout, again.stderr
+    verify = run("verify", home=home, timeout=300)
+    assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -25,7 +25,8 @@ drledger/ledger/LedgerKeyRotated
 drledger/plan drledger/plan/Created drledger/plan/Filed drledger/proposal drledger/proposal/Approved
 drledger/proposal/Carried drledger/proposal/Opened drledger/refusals drledger/refusals/Opened
 drledger/refusals/Refused drledger/refusals/Suppressed drledger/result drledger/result/Corrected
-drledger/result/Disclosed drledger/result/Recorded drledger/settings drledger/settings/CalendarYearRecorded
+drledger/result/Disclosed drledger/result/FollowUpDone drledger/result/Recorded drledger/result/Returned
+drledger/settings drledger/settings/CalendarYearRecorded
 drledger/settings/GovernanceSet drledger/settings/Opened drledger/settings/ResultsSet drledger/task
 drledger/task/Committed drledger/task/Created drledger/task/Drawn drledger/task/Extended
 drledger/task/Substituted drledger/task/Voided drledger/witness
@@ -34,7 +35,8 @@ drledger/witness/Added drledger/witness/Removed""".split()
 COMMAND_NAMES = """\
 actor.register actor.revoke actor.rotate_key actor.set_roles directory.import draw.commit draw.extend draw.recuse
 draw.run draw.substitute draw.void
-ledger.rotate_key plan.create proposal.approve proposal.open result.correct result.disclose result.record
+ledger.rotate_key plan.create proposal.approve proposal.open result.correct result.disclose result.follow_up_done
+result.record result.return
 settings.calendar settings.governance settings.results task.create witness.add witness.remove""".split()
 
 

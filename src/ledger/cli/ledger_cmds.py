@@ -17,9 +17,12 @@ from ledger.cli.common import EXIT_FAILED_CHECK, clear_errors, config_from, fail
 @click.option("--admin-name", default="Administrator", show_default=True, help="Display name of the first admin.")
 @click.option("--admin-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the first admin's key [default: <DRLEDGER_KEYS>/<ADMIN-ID>.pem].")
+@click.option("--seed-calendar", is_flag=True,
+              help="Then record chinesecalendar's holiday schedules from last year on, signed by the admin"
+                   " (as `drledger calendar seed`).")
 @clear_errors
 def init(store: str | None, home: str, origin: str | None, admin_id: str, admin_name: str,
-         admin_key: Path | None) -> None:
+         admin_key: Path | None, seed_calendar: bool) -> None:
     """Create a new ledger: the ledger key, the first admin's key and the genesis.
 
     The ledger key goes under HOME/keys (it signs transactions, receipts and
@@ -30,7 +33,7 @@ def init(store: str | None, home: str, origin: str | None, admin_id: str, admin_
 
     \b
     Example:
-      drledger init --origin ledger.scjg.xinyu.gov.cn/2026
+      drledger init --origin ledger.scjg.xinyu.gov.cn/2026 --seed-calendar
       DRLEDGER_STORE=postgresql://ledger@127.0.0.1/test drledger init
     """
     from ledger.services.admin import init as init_ledger
@@ -44,6 +47,21 @@ def init(store: str | None, home: str, origin: str | None, admin_id: str, admin_
     click.echo(f"head        {result.head}")
     click.echo(f"the admin's own key is {result.admin_key_file}: keep it off the ledger's machine;"
                f" sign with --as {result.admin_id}")
+    if seed_calendar:
+        from ledger.cli.common import signer_for
+        from ledger.domain.commands import china_date
+        from ledger.domain.workdays import package_years
+        from ledger.integrity.canonical import utc_now
+        from ledger.services.ledger import open_ledger
+        from ledger.services.settings import seed_calendar as seed
+
+        years = [y for y in package_years() if y >= china_date(utc_now()).year - 1]
+        with open_ledger(config) as ledger:
+            done = seed(ledger, signer_for(config, result.admin_id, Path(result.admin_key_file)), result.admin_id,
+                        years)
+        click.echo("calendar    " + (", ".join(f"{y} {outcome}" for y, outcome in done) or
+                                     "chinesecalendar knows no year from last year on: record them with"
+                                     " `drledger settings calendar`"))
 
 
 @click.command()

@@ -1,6 +1,7 @@
-"""`drledger result` (record, correct, disclose, public), `drledger report`
-(trace, actor, refused, overdue, conflicts) and `drledger settings` (results,
-calendar, show): results, accountability, and the settings they run under."""
+"""`drledger result` (record, correct, return, disclose, follow-up-done, public),
+`drledger report` (trace, actor, refused, overdue, conflicts), `drledger
+settings` (results, calendar, show) and `drledger calendar seed`: results,
+their review and publication, accountability, and the settings they run under."""
 
 from __future__ import annotations
 
@@ -42,16 +43,64 @@ def _emit(rows: list[Any], fmt: str) -> None:
 
 def _content_options(function: F) -> F:
     for option in reversed([
-        click.option("--category", required=True, help="Result category code (see docs/domain.md; e.g. no_issue)."),
+        click.option("--category", "categories", required=True, multiple=True, metavar="CODE[,CODE]",
+                     help="Result categories, a multi-select (repeat or comma-separate; e.g. pending,not_disclosed;"
+                          " `drledger settings show` lists them)."),
         click.option("--findings", required=True, help="What was found (检查结果说明)."),
         click.option("--method", "methods", required=True, metavar="M[,M]",
                      help="Method code(s): onsite, written, online, testing, agency, adopted."),
         click.option("--inspected-on", required=True, metavar="DATE", help="Inspection date, YYYY-MM-DD."),
         click.option("--item", "items", multiple=True,
-                     help="Item inspected (repeat; default every item of the task)."),
+                     help="Item inspected (repeat; default every item of the task of your department)."),
+        *_extra_options(),
     ]):
         function = option(function)
     return function
+
+
+def _extra_options() -> list[Any]:
+    return [
+        click.option("--evidence", "evidence", multiple=True, metavar="[KIND:]FILE",
+                     help="An evidence file (photo, 检查记录): only its SHA-256 is signed and recorded, the file stays"
+                          " here. KIND: photo, record, document, other (default: photo for images, else record)."),
+        click.option("--follow-up", "follow_ups", multiple=True, metavar="KIND[:DEPARTMENT]",
+                     help="后续处置: abnormal_list, case_transfer, daily_supervision, notify_department:DEPT (抄告)."),
+    ]
+
+
+_IMAGES = {".jpg", ".jpeg", ".png", ".heic", ".gif", ".webp", ".tif", ".tiff", ".bmp"}
+
+
+def _evidence(specs: tuple[str, ...]) -> tuple[Any, ...]:
+    from ledger.domain.results import EVIDENCE_KINDS
+    from ledger.services.results import evidence_of
+
+    out = []
+    for spec in specs:
+        kind, _, rest = spec.partition(":")
+        if kind in EVIDENCE_KINDS and rest:
+            path = Path(rest)
+        else:
+            path = Path(spec)
+            kind = "photo" if path.suffix.lower() in _IMAGES else "record"
+        if not path.is_file():
+            raise click.BadParameter(f"{str(path)!r} is not a readable file", param_hint="--evidence")
+        out.append(evidence_of(path, kind))
+    return tuple(out)
+
+
+def _follow_ups(specs: tuple[str, ...]) -> tuple[Any, ...]:
+    from ledger.services.results import FollowUp
+
+    out = []
+    for spec in specs:
+        kind, _, department = spec.partition(":")
+        out.append(FollowUp(kind=kind.strip(), to_department=department.strip() or None))
+    return tuple(out)
+
+
+def _categories(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(c.strip() for value in values for c in value.split(",") if c.strip())
 
 
 def _date(text: str) -> date:
@@ -67,20 +116,43 @@ def _methods(text: str) -> tuple[str, ...]:
 
 def _show(view: Any, verb: str) -> None:
     late = " (late)" if view.recorded_on > view.result_due else ""
-    click.echo(f"{verb} {view.task_id} {view.uscc}: {view.category} {view.category_label}, by {view.recorded_by}"
-               f" on {view.recorded_on}{late}; result due {view.result_due}; disclosure due {view.disclosure_due};"
-               f" corrections {view.corrections}; {'disclosed' if view.disclosed else 'not disclosed'}"
+    provisional = " (provisional: a year's holiday schedule is not recorded yet)" if view.provisional else ""
+    follow = "".join(f"; follow-up {f.kind}{':' + f.to_department if f.to_department else ''} due {f.due}"
+                     + (f" done {f.done_on}" if f.done_on else "") for f in view.follow_ups)
+    click.echo(f"{verb} {view.task_id} {view.uscc} ({view.department}): {','.join(view.categories)}"
+               f" {'；'.join(view.category_labels)}, by {view.recorded_by} on {view.recorded_on}{late};"
+               f" {view.state_label} ({view.state}); result due {view.result_due}; disclosure due"
+               f" {view.disclosure_due}{provisional}; corrections {view.corrections};"
+               f" {'disclosed' if view.disclosed else 'not disclosed'}{follow}"
+               + (f"; evidence {len(view.evidence)} file(s)" if view.evidence else "")
+               + (f"; returned: {view.return_reason}" if view.state == "returned" else "")
                + (f"; ledger positions {view.receipt.first}-{view.receipt.last}" if view.receipt else ""))
+
+
+def _department_items(ledger: Any, task_id: str, badge: str) -> tuple[str, ...]:
+    """The task's items of the inspector's department (a joint task: each records its own)."""
+    from ledger.domain.directory import InspectionItem, Inspector
+    from ledger.services import results
+
+    app = ledger.processor.app
+    person = app.find(Inspector.id_for(badge))
+    mine = person.record.department if isinstance(person, Inspector) else None
+    items = results.task_items(ledger, task_id)
+    own = tuple(i for i in items if isinstance(found := app.find(InspectionItem.id_for(i)), InspectionItem)
+                and found.record.department == mine)
+    return own or items
 
 
 @click.group()
 def result() -> None:
-    """Inspection results, signed by the assigned inspector (谁检查、谁录入、谁负责).
+    """Inspection results, signed by the assigned inspector (谁检查、谁录入、谁负责), reviewed and
+    published by a reviewer of the department (待审核 -> 审核不通过 | 已公示).
 
     \b
     Example:
       drledger result record T-2026-001 91110108551385082Q --category no_issue --findings 未发现问题 \\
         --method onsite --inspected-on 2026-09-25 --as XY-SCJG-0007
+      drledger result disclose T-2026-001 91110108551385082Q --as XY-SCJG-R01
     """
 
 
@@ -91,18 +163,21 @@ def result() -> None:
 @_content_options
 @actor_options
 @clear_errors
-def record(store: str | None, home: str, task_id: str, uscc: str, category: str, findings: str, methods: str,
-           inspected_on: str, items: tuple[str, ...], as_actor: str, key: Path | None) -> None:
-    """Record the result of a drawn target, signed with the inspector's own key.
+def record(store: str | None, home: str, task_id: str, uscc: str, categories: tuple[str, ...], findings: str,
+           methods: str, inspected_on: str, items: tuple[str, ...], evidence: tuple[str, ...],
+           follow_ups: tuple[str, ...], as_actor: str, key: Path | None) -> None:
+    """Record your department's result for a drawn target (待审核), signed with the inspector's own key.
 
     Refused (and the attempt recorded) unless the draw assigned the inspector
-    (--as BADGE) to USCC in TASK, the date is in the task window and the
-    items are on the task.
+    (--as BADGE) to USCC in TASK, the date is in the task window, the items
+    are on the task and your department's, and the categories follow the
+    tree's rules (未发现问题 alone; one status outcome at most).
 
     \b
     Example:
-      drledger result record T-2026-001 91110108551385082Q --category corrected \\
-        --findings 未明码标价，已责令改正 --method onsite,written --inspected-on 2026-09-25 --as XY-SCJG-0007
+      drledger result record T-2026-001 91110108551385082Q --category pending,not_disclosed \\
+        --findings 未按规定公示年报 --method onsite,written --inspected-on 2026-09-25 \\
+        --evidence photo:现场1.jpg --evidence 检查记录.pdf --follow-up abnormal_list --as XY-SCJG-0007
     """
     from ledger.services import results
     from ledger.services.ledger import open_ledger
@@ -110,9 +185,11 @@ def record(store: str | None, home: str, task_id: str, uscc: str, category: str,
     config = config_from(store, home)
     signer = signer_for(config, as_actor, key)
     with open_ledger(config) as ledger:
-        body = results.RecordBody(task_id=task_id, uscc=uscc, category=category, findings=findings,
-                                  methods=_methods(methods), items=items or results.task_items(ledger, task_id),
-                                  inspected_on=_date(inspected_on))
+        body = results.RecordBody(task_id=task_id, uscc=uscc, categories=_categories(categories), findings=findings,
+                                  methods=_methods(methods),
+                                  items=items or _department_items(ledger, task_id, as_actor),
+                                  inspected_on=_date(inspected_on), evidence=_evidence(evidence),
+                                  follow_ups=_follow_ups(follow_ups))
         _show(results.record(ledger, results.sign_record(signer, as_actor, body)), "recorded")
 
 
@@ -121,22 +198,28 @@ def record(store: str | None, home: str, task_id: str, uscc: str, category: str,
 @click.argument("task_id")
 @click.argument("uscc")
 @click.option("--reason", required=True, help="Why the result is corrected (kept with the original).")
-@click.option("--category", default=None, help="New category (default: unchanged).")
+@click.option("--category", "categories", multiple=True, metavar="CODE[,CODE]",
+              help="New categories (default: unchanged).")
 @click.option("--findings", default=None, help="New findings (default: unchanged).")
 @click.option("--method", "methods", default=None, metavar="M[,M]", help="New methods (default: unchanged).")
 @click.option("--inspected-on", default=None, metavar="DATE", help="New inspection date (default: unchanged).")
 @click.option("--item", "items", multiple=True, help="New items (repeat; default: unchanged).")
+@click.option("--evidence", "evidence", multiple=True, metavar="[KIND:]FILE",
+              help="Evidence files, hashed here (default: unchanged; given: the new list).")
+@click.option("--follow-up", "follow_ups", multiple=True, metavar="KIND[:DEPARTMENT]",
+              help="Follow-ups (default: unchanged; given: the new list; a done one must stay).")
 @actor_options
 @clear_errors
-def correct(store: str | None, home: str, task_id: str, uscc: str, reason: str, category: str | None,
+def correct(store: str | None, home: str, task_id: str, uscc: str, reason: str, categories: tuple[str, ...],
             findings: str | None, methods: str | None, inspected_on: str | None, items: tuple[str, ...],
-            as_actor: str, key: Path | None) -> None:
-    """Correct a result: a new signed event with the reason; the original stays.
+            evidence: tuple[str, ...], follow_ups: tuple[str, ...], as_actor: str, key: Path | None) -> None:
+    """Correct your department's result (a returned one is resubmitted): a new signed event
+    with the reason; the original stays. A published result is no longer yours to change.
 
     \b
     Example:
       drledger result correct T-2026-001 91110108551385082Q --category pending \\
-        --reason "录入时误选结果类别" --as XY-SCJG-0007
+        --reason "审核退回：补充现场照片" --evidence photo:现场2.jpg --as XY-SCJG-0007
     """
     from ledger.services import results
     from ledger.services.ledger import open_ledger
@@ -144,31 +227,70 @@ def correct(store: str | None, home: str, task_id: str, uscc: str, reason: str, 
     config = config_from(store, home)
     signer = signer_for(config, as_actor, key)
     with open_ledger(config) as ledger:
-        now = results.current(ledger, task_id, uscc)
+        now = results.current(ledger, task_id, uscc, results._department_of(ledger, as_actor))
         # Without a result the correction is still signed and submitted, so its refusal is recorded.
+        kept = tuple(results.FollowUp(kind=f.kind, to_department=f.to_department, note=f.note)
+                     for f in now.follow_ups) if now else ()
         body = results.CorrectBody(
             task_id=task_id, uscc=uscc, reason=reason,
-            category=category or (now.category if now else ""),
+            categories=_categories(categories) or (now.categories if now else ()),
             findings=findings or (now.findings if now else ""),
             methods=_methods(methods) if methods else (now.methods if now else ()),
             items=items or (now.items if now else ()),
             inspected_on=_date(inspected_on) if inspected_on else (now.inspected_on if now else date.today()),
+            evidence=_evidence(evidence) if evidence else (now.evidence if now else ()),
+            follow_ups=_follow_ups(follow_ups) if follow_ups else kept,
         )
         _show(results.correct(ledger, results.sign_correct(signer, as_actor, body)), "corrected")
+
+
+DEPARTMENT = click.option("--department", default=None, metavar="CODE",
+                          help="The department whose result it is (default: the task's lead department).")
+
+
+@result.command(name="return")
+@store_options
+@click.argument("task_id")
+@click.argument("uscc")
+@click.option("--reason", required=True, help="Why it goes back to the inspector (审核不通过).")
+@DEPARTMENT
+@actor_options
+@clear_errors
+def return_cmd(store: str | None, home: str, task_id: str, uscc: str, reason: str, department: str | None,
+               as_actor: str, key: Path | None) -> None:
+    """Send a submitted result back to its inspector with the reason (审核不通过), as a reviewer
+    of the department who did not inspect the target.
+
+    \b
+    Example:
+      drledger result return T-2026-001 91110108551385082Q --reason "检查记录未附现场照片" --as XY-SCJG-R01
+    """
+    from ledger.services import results
+    from ledger.services.ledger import open_ledger
+
+    config = config_from(store, home)
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        body = results.ReturnBody(task_id=task_id, uscc=uscc, department=department, reason=reason)
+        _show(results.send_back(ledger, results.sign_return(signer, as_actor, body)), "returned")
 
 
 @result.command()
 @store_options
 @click.argument("task_id")
 @click.argument("uscc")
+@DEPARTMENT
 @actor_options
 @clear_errors
-def disclose(store: str | None, home: str, task_id: str, uscc: str, as_actor: str, key: Path | None) -> None:
-    """Disclose (公示) a result; public views then show it, inspectors masked.
+def disclose(store: str | None, home: str, task_id: str, uscc: str, department: str | None, as_actor: str,
+             key: Path | None) -> None:
+    """Approve and publish (审核通过，公示) a submitted result, as a reviewer of the department
+    who did not inspect the target; public views then show it, inspectors masked.
 
     \b
     Example:
-      drledger result disclose T-2026-001 91110108551385082Q --as XY-SCJG-0007
+      drledger result disclose T-2026-001 91110108551385082Q --as XY-SCJG-R01
+      drledger result disclose T-2026-001 91110108551385082Q --department XY-WSJK --as XY-WSJK-R01
     """
     from ledger.services import results
     from ledger.services.ledger import open_ledger
@@ -176,8 +298,38 @@ def disclose(store: str | None, home: str, task_id: str, uscc: str, as_actor: st
     config = config_from(store, home)
     signer = signer_for(config, as_actor, key)
     with open_ledger(config) as ledger:
-        body = results.DiscloseBody(task_id=task_id, uscc=uscc)
+        body = results.DiscloseBody(task_id=task_id, uscc=uscc, department=department)
         _show(results.disclose(ledger, results.sign_disclose(signer, as_actor, body)), "disclosed")
+
+
+@result.command(name="follow-up-done")
+@store_options
+@click.argument("task_id")
+@click.argument("uscc")
+@click.argument("kind")
+@click.option("--to", "to_department", default=None, metavar="CODE", help="The department told (notify_department).")
+@click.option("--note", required=True, help="What was done (e.g. the listing decision's number).")
+@DEPARTMENT
+@actor_options
+@clear_errors
+def follow_up_done(store: str | None, home: str, task_id: str, uscc: str, kind: str, to_department: str | None,
+                   note: str, department: str | None, as_actor: str, key: Path | None) -> None:
+    """Mark a follow-up (后续处置) done, as an assigned inspector or a reviewer of the department.
+
+    \b
+    Example:
+      drledger result follow-up-done T-2026-001 91110108551385082Q abnormal_list \\
+        --note "新市监异〔2026〕12号" --as XY-SCJG-0007
+    """
+    from ledger.services import results
+    from ledger.services.ledger import open_ledger
+
+    config = config_from(store, home)
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        body = results.FollowUpDoneBody(task_id=task_id, uscc=uscc, department=department, kind=kind,
+                                        to_department=to_department, note=note)
+        _show(results.follow_up_done(ledger, results.sign_follow_up_done(signer, as_actor, body)), "follow-up done")
 
 
 @result.command(name="public")
@@ -448,10 +600,65 @@ def settings_show(store: str | None, home: str, fmt: str) -> None:
     click.echo(f"public_inspectors = {r.public_inspectors}")
     click.echo("categories: " + ", ".join(f"{c.code} ({c.label})" for c in r.result_categories()))
     click.echo("credit_rules: " + (", ".join(f"{k} {v}" for k, v in sorted(r.credit_rules.items())) or "none"))
+    click.echo("follow_up_due_working_days: " + ", ".join(f"{k} {v}" for k, v in
+                                                         sorted(r.follow_up_due_working_days.items())))
     if held.governance is not None:
         click.echo("governance: " + ", ".join(f"{k} = {v}" for k, v in sorted(held.governance.items())))
     if not held.calendar_years:
-        click.echo("calendar: chinesecalendar only (no year recorded in the ledger)")
+        click.echo("calendar: no year recorded (deadlines are provisional: `drledger calendar seed`)")
     for year in held.calendar_years:
         click.echo(f"calendar {year.year}: {len(year.holidays)} holidays, {len(year.workdays)} make-up working days;"
                    f" source: {year.source}")
+
+
+# ---------------------------------------------------------------------------
+# drledger calendar
+
+
+@click.group()
+def calendar() -> None:
+    """The yearly holiday schedules (放假安排) as ledger data.
+
+    Deadlines count working days with the schedules recorded in the ledger
+    only; a year with none is counted on weekends alone and shown as
+    provisional until its schedule is recorded (never refused).
+
+    \b
+    Example:
+      drledger calendar seed --as admin
+      drledger settings calendar --file calendar.toml --source "国办发明电〔2026〕x号" --as admin
+    """
+
+
+@calendar.command(name="seed")
+@store_options
+@click.option("--year", "years", type=int, multiple=True,
+              help="A year to seed (repeat) [default: every year chinesecalendar knows from last year on].")
+@actor_options
+@clear_errors
+@settings_errors
+def calendar_seed(store: str | None, home: str, years: tuple[int, ...], as_actor: str, key: Path | None) -> None:
+    """Record chinesecalendar's schedule of each year it knows, one signed settings.calendar
+    per year, citing the package as the source; a year already recorded is kept as it is.
+
+    \b
+    Example:
+      drledger calendar seed --as admin
+      drledger calendar seed --year 2025 --year 2026 --as admin
+    """
+    from ledger.domain.commands import china_date
+    from ledger.domain.workdays import package_years
+    from ledger.integrity.canonical import utc_now
+    from ledger.services import settings as service
+    from ledger.services.ledger import open_ledger
+
+    config = config_from(store, home)
+    chosen = list(years) or [y for y in package_years() if y >= china_date(utc_now()).year - 1]
+    if not chosen:
+        fail(f"chinesecalendar knows {package_years().start}-{package_years().stop - 1} only: name a --year it knows,"
+             " or record later years with `drledger settings calendar`")
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        for year, outcome in service.seed_calendar(ledger, signer, as_actor, chosen):
+            click.echo(f"{year}: {outcome}" + (" (the ledger's own record differs from chinesecalendar; kept)"
+                                               if outcome == "kept" else ""))

@@ -75,6 +75,10 @@ def drawer(department: str) -> str:
     return f"drawer-{department}"
 
 
+def reviewer(department: str) -> str:
+    return f"reviewer-{department}"
+
+
 def write_readme(folder: Path) -> None:
     """The label on the folder: these are demo keys."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)

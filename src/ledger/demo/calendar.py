@@ -1,42 +1,35 @@
-"""Stand-in working-day schedules for demo and test ledgers only.
+"""The demo's working-day calendar: the years chinesecalendar knows, recorded as ledger data.
 
-Deadlines are refused for a year that neither chinesecalendar nor the
-ledger's recorded calendar (`settings.calendar`) covers: that rule stays. A
-demo or test ledger records results "now", so once "now" plus 20 working
-days reaches a year the installed calendar lacks, it needs that year's
-schedule. This records a weekends-only stand-in for such a year as a signed
-`settings.calendar` command whose source says, in the ledger for everyone to
-see, that it is a stand-in. It is never used for a real ledger.
+Deadlines count working days with the schedules recorded in the ledger
+(`settings.calendar`, one signed command per year with its source). The
+demo seeds them from chinesecalendar, as `drledger calendar seed` does; a
+year the package does not know stays unrecorded, and deadlines reaching it
+are provisional (weekends only) until an admin records its schedule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
-from typing import Final
 
-from ledger.domain.workdays import WorkCalendar
+from ledger.domain.workdays import WorkCalendar, package_years
 from ledger.integrity.keys import Signer
 from ledger.services.ledger import LedgerService
-from ledger.services.settings import CalendarYear, calendar_in_force, sign_calendar_year, submit_settings
-
-STANDIN_SOURCE: Final = ("STAND-IN recorded by the drledger demo/tests: weekends only, NOT the State Council"
-                         " schedule (demo and test ledgers only)")
+from ledger.services.settings import seed_calendar
 
 
-def supply_standin_years(ledger: LedgerService, signer: Signer, actor: str, years: Iterable[int],
-                         say: Callable[[str], None] = lambda _: None) -> list[int]:
-    """Record weekends-only schedules, signed by `actor` (an admin), for the `years`
-    no calendar covers; returns them."""
-    calendar = calendar_in_force(ledger.config, ledger)
-    missing = sorted(y for y in set(years) if not calendar.covers(y))
-    for year in missing:
-        standin = CalendarYear(year=year, holidays=(), workdays=(), source=STANDIN_SOURCE)
-        submit_settings(ledger, sign_calendar_year(signer, actor, standin))
-    if missing:
-        say(f"no working-day schedule for {', '.join(map(str, missing))}: recorded a weekends-only STAND-IN"
-            " (settings.calendar; demo only, a real ledger needs the State Council schedule)")
-    return missing
+def seed_known_years(ledger: LedgerService, signer: Signer, actor: str, years: Iterable[int],
+                     say: Callable[[str], None] = lambda _: None) -> list[int]:
+    """Record, signed by `actor` (an admin), chinesecalendar's schedule of each of `years` it knows."""
+    known = sorted(y for y in set(years) if y in package_years())
+    recorded = [year for year, outcome in seed_calendar(ledger, signer, actor, known) if outcome == "recorded"]
+    unknown = sorted(set(years) - set(known))
+    if recorded:
+        say(f"calendar: recorded chinesecalendar's schedule of {', '.join(map(str, recorded))} (settings.calendar)")
+    if unknown:
+        say(f"calendar: no schedule for {', '.join(map(str, unknown))} yet: deadlines reaching it are provisional"
+            " (weekends only) until an admin records the State Council schedule")
+    return recorded
 
 
 def working_days_until(start: date, year: int, calendar: WorkCalendar) -> int:

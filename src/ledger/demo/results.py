@@ -1,27 +1,31 @@
 """Demo stage after the draws: a results plan, two tasks and their draws, then
-results through the inspectors' own signed commands, with refusals,
-corrections, disclosures, late results and reclassifications, so every
-report has something to show.
+results through the inspectors' own signed commands (multi-select
+categories, follow-ups, evidence hashes), reviewed by the department's
+reviewer (one sent back and resubmitted) and published, with refusals,
+corrections, late results and reclassifications, so every report has
+something to show.
 
 Two tasks of one department: "LATE" whose window closed 60 days ago (its
 results, recorded today, are past due; two targets get none: overdue), and
 "RECENT" whose window closed yesterday (on time). Windows are relative to
 today because deadlines are: the city is deterministic for a seed, the dates
 follow the clock. Every actor signs with its demo key (HOME/demo-keys,
-demo/actors.py): the department's planner and drawer, the inspectors, the
-admin (stand-in calendar years) and the list manager (a late conflict).
+demo/actors.py): the department's planner, drawer and reviewer, the
+inspectors, the admin (the calendar seeded from chinesecalendar) and the
+list manager (a late conflict).
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable
 from datetime import date, timedelta
 
 import msgspec
 
-from ledger.demo.actors import ADMIN, DemoActors, demo_key_folder, drawer, list_manager, planner
-from ledger.demo.calendar import supply_standin_years
+from ledger.demo.actors import ADMIN, DemoActors, demo_key_folder, drawer, list_manager, planner, reviewer
+from ledger.demo.calendar import seed_known_years
 from ledger.demo.city import to_csv
 from ledger.domain.commands import china_date
 from ledger.domain.filters import EntityFilter, InspectorFilter
@@ -42,7 +46,12 @@ FINDINGS = {
     "pending": "发现疑似无证经营线索，移交后续处理。",
     "obstructed": "拒不提供检查所需资料，情节严重。",
     "unreachable": "通过登记的住所无法联系。",
+    "not_disclosed": "未按规定公示年度报告，列入经营异常名录。",
 }
+# The multi-select of each demo result (first category: the findings' key).
+SELECTIONS: tuple[tuple[str, ...], ...] = (
+    ("no_issue",), ("no_issue",), ("no_issue",), ("corrected",), ("pending", "not_disclosed"), ("unreachable",),
+    ("obstructed",))
 
 Teams = dict[str, list[tuple[str, list[str]]]]  # task -> [(target, inspectors)]
 Windows = dict[str, tuple[date, date]]
@@ -52,7 +61,9 @@ class ResultsDemoSummary(msgspec.Struct, kw_only=True):
     tasks: list[str]
     recorded: int = 0
     corrected: int = 0
+    returned: int = 0
     disclosed: int = 0
+    follow_ups_done: int = 0
     refused: int = 0
     skipped: list[str] = []
 
@@ -76,17 +87,20 @@ def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lam
     summary = ResultsDemoSummary(tasks=list(windows))
     with demo_key_folder(config), open_ledger(config) as ledger:
         actors = DemoActors(ledger)
-        # Results are recorded today; their deadlines may reach next year.
-        supply_standin_years(ledger, actors.signer(ADMIN), ADMIN, (today.year, today.year + 1), say)
+        # The calendar is ledger data: the years chinesecalendar knows; later deadlines stay provisional.
+        seed_known_years(ledger, actors.signer(ADMIN), ADMIN, (today.year - 1, today.year, today.year + 1), say)
         teams = _draw(ledger, actors, department, codes, windows, today.year, say)
         keys = {}
         for badge in sorted({b for task in teams.values() for _, team in task for b in team}):
             person = inspectors[badge]
             keys[badge] = actors.ensure(badge, ("inspector",), person.department, person.name)
-        _results(ledger, rng, teams, windows, codes, keys, summary)
-        _refusals(config, ledger, teams, windows, codes, keys, summary)
+        review = reviewer(department)
+        keys[review] = actors.ensure(review, ("reviewer",), department, "审核员（演示）")
+        unpublished = _results(ledger, rng, teams, windows, codes, keys, review, summary)
+        _refusals(config, ledger, teams, windows, codes, keys, unpublished, summary)
         _late_conflict(ledger, actors, department, teams)
-    say(f"results: {summary.recorded} recorded, {summary.corrected} corrected, {summary.disclosed} disclosed,"
+    say(f"results: {summary.recorded} recorded, {summary.corrected} corrected, {summary.returned} sent back by the"
+        f" reviewer, {summary.disclosed} published, {summary.follow_ups_done} follow-ups done,"
         f" {summary.refused} refused attempts")
     for note in summary.skipped:
         say(f"skipped: {note}")
@@ -116,44 +130,66 @@ def _draw(ledger: LedgerService, actors: DemoActors, department: str, codes: lis
 
 def _try(ledger: LedgerService, summary: ResultsDemoSummary, signed: SignedCommand) -> bool:
     try:
-        results.record(ledger, signed)  # record, correct and disclose are submitted alike
+        results.record(ledger, signed)  # every result command is submitted alike
         return True
-    except CommandRefused as error:
-        if error.code == "calendar_not_covered":
-            summary.skipped.append(str(error))
+    except CommandRefused:
         summary.refused += 1
         return False
 
 
 def _results(ledger: LedgerService, rng: random.Random, teams: Teams, windows: Windows, codes: list[str],
-             keys: dict[str, Signer], summary: ResultsDemoSummary) -> None:
-    categories = ["no_issue", "no_issue", "no_issue", "corrected", "pending", "unreachable", "obstructed"]
+             keys: dict[str, Signer], review: str, summary: ResultsDemoSummary) -> list[results.RecordBody]:
+    """Record, correct, review and publish; the results left unpublished (待审核), with their inspector."""
+    unpublished: list[tuple[str, results.RecordBody]] = []
     for task_id, task_teams in teams.items():
         start, end = windows[task_id]
         # The late task leaves its last two targets without a result (overdue).
         todo = task_teams[:-2] if task_id == "T-DEMO-LATE" and len(task_teams) > 3 else task_teams
         for index, (uscc, team) in enumerate(todo):
             badge = team[index % len(team)]
-            category = categories[index % len(categories)]
-            body = results.RecordBody(task_id=task_id, uscc=uscc, category=category, findings=FINDINGS[category],
-                                      methods=("onsite",) if index % 3 else ("onsite", "written"), items=tuple(codes),
-                                      inspected_on=start + timedelta(days=rng.randrange((end - start).days + 1)))
+            selected = SELECTIONS[index % len(SELECTIONS)]
+            photo = hashlib.sha256(f"demo photo {task_id} {uscc}".encode()).hexdigest()
+            body = results.RecordBody(
+                task_id=task_id, uscc=uscc, categories=selected, findings=FINDINGS[selected[-1]],
+                methods=("onsite",) if index % 3 else ("onsite", "written"), items=tuple(codes),
+                inspected_on=start + timedelta(days=rng.randrange((end - start).days + 1)),
+                evidence=(results.Evidence(sha256=photo, name=f"现场照片-{uscc[-6:]}.jpg", kind="photo"),),
+                follow_ups=(results.FollowUp(kind="abnormal_list"),) if "not_disclosed" in selected else ())
             if not _try(ledger, summary, results.sign_record(keys[badge], badge, body)):
                 continue
             summary.recorded += 1
+            if body.follow_ups and index % 2 == 0:
+                done = results.FollowUpDoneBody(task_id=task_id, uscc=uscc, kind="abnormal_list",
+                                                note="已作出列入经营异常名录决定（演示）")
+                if _try(ledger, summary, results.sign_follow_up_done(keys[badge], badge, done)):
+                    summary.follow_ups_done += 1
             if index % 4 == 1:
-                fixed = results.CorrectBody(**{**msgspec.structs.asdict(body), "category": "corrected",
-                                               "findings": FINDINGS["corrected"], "reason": "录入时误选结果类别，更正"})
-                if _try(ledger, summary, results.sign_correct(keys[badge], badge, fixed)):
+                body = results.CorrectBody(**{**msgspec.structs.asdict(body), "categories": ("corrected",),
+                                              "findings": FINDINGS["corrected"], "follow_ups": (),
+                                              "reason": "录入时误选结果类别，更正"})
+                if _try(ledger, summary, results.sign_correct(keys[badge], badge, body)):
                     summary.corrected += 1
-            if index % 3 != 2:
-                disclose = results.DiscloseBody(task_id=task_id, uscc=uscc)
-                if _try(ledger, summary, results.sign_disclose(keys[badge], badge, disclose)):
-                    summary.disclosed += 1
+            if index % 3 == 2:
+                unpublished.append((badge, body))  # 待审核: the reviewer has not got to it
+                continue
+            if index % 5 == 3:  # 审核不通过: back with a reason; the inspector adds the record and resubmits
+                back = results.ReturnBody(task_id=task_id, uscc=uscc, reason="请补充检查记录后重新提交")
+                if _try(ledger, summary, results.sign_return(keys[review], review, back)):
+                    summary.returned += 1
+                    record = hashlib.sha256(f"demo record {task_id} {uscc}".encode()).hexdigest()
+                    fixed = results.CorrectBody(**{**msgspec.structs.asdict(body), "reason": "补充检查记录",
+                                                   "evidence": (*body.evidence, results.Evidence(
+                                                       sha256=record, name="检查记录.pdf", kind="record"))})
+                    if _try(ledger, summary, results.sign_correct(keys[badge], badge, fixed)):
+                        summary.corrected += 1
+            publish = results.DiscloseBody(task_id=task_id, uscc=uscc)
+            if _try(ledger, summary, results.sign_disclose(keys[review], review, publish)):
+                summary.disclosed += 1
+    return [b for _, b in unpublished]
 
 
 def _refusals(config: StoreConfig, ledger: LedgerService, teams: Teams, windows: Windows, codes: list[str],
-              keys: dict[str, Signer], summary: ResultsDemoSummary) -> None:
+              keys: dict[str, Signer], unpublished: list[results.RecordBody], summary: ResultsDemoSummary) -> None:
     """Attempts the platform must refuse; each leaves a refused-attempt record."""
     task_id = "T-DEMO-RECENT"
     _, end = windows[task_id]
@@ -164,7 +200,7 @@ def _refusals(config: StoreConfig, ledger: LedgerService, teams: Teams, windows:
     not_drawn = next(e.uscc for e in pools.entities(config, EntityFilter()) if e.uscc not in drawn)
 
     def body(**changes: object) -> results.RecordBody:
-        fields = {"task_id": task_id, "uscc": uscc, "category": "no_issue", "findings": FINDINGS["no_issue"],
+        fields = {"task_id": task_id, "uscc": uscc, "categories": ("no_issue",), "findings": FINDINGS["no_issue"],
                   "methods": ("onsite",), "items": tuple(codes), "inspected_on": end}
         return results.RecordBody(**{**fields, **changes})  # type: ignore[arg-type]
 
@@ -179,8 +215,13 @@ def _refusals(config: StoreConfig, ledger: LedgerService, teams: Teams, windows:
     ]
     for signed in attempts:
         _try(ledger, summary, signed)
-    # A correction, then a new command replaying its nonce (refused: reused nonce).
-    fixed = results.CorrectBody(**{**msgspec.structs.asdict(body()), "category": "pending",
+    # A correction of a result still under review, then a new command replaying its nonce (refused: reused nonce).
+    open_result = next((b for b in unpublished if b.task_id == task_id), None)
+    if open_result is None:
+        return
+    badge = next(b for u, team in teams[task_id] if u == open_result.uscc for b in team
+                 if _recorded_by(ledger, open_result, b))
+    fixed = results.CorrectBody(**{**msgspec.structs.asdict(open_result), "categories": ("pending",),
                                    "findings": FINDINGS["pending"], "reason": "补充线索"})
     first = results.sign_correct(keys[badge], badge, fixed)
     if _try(ledger, summary, first):
@@ -188,6 +229,11 @@ def _refusals(config: StoreConfig, ledger: LedgerService, teams: Teams, windows:
     nonce = msgspec.json.decode(first.command)["nonce"]
     replay = msgspec.structs.replace(fixed, reason="补充线索（重放）")
     _try(ledger, summary, results.sign_correct(keys[badge], badge, replay, nonce=nonce))
+
+
+def _recorded_by(ledger: LedgerService, body: results.RecordBody, badge: str) -> bool:
+    view = results.current(ledger, body.task_id, body.uscc)
+    return view is not None and view.recorded_by == badge
 
 
 def _late_conflict(ledger: LedgerService, actors: DemoActors, department: str, teams: Teams) -> None:

@@ -543,11 +543,10 @@ def decide_run(state: State, command: Command, inputs: object) -> list[LedgerAgg
 
 def results_exist(state: State, task: Task, targets: tuple[str, ...] | None = None) -> bool:
     """Whether a result is recorded for any of `targets` (default: every drawn target) of the task."""
-    from ledger.domain.results import InspectionResult
+    from ledger.domain.results import department_results
 
     wanted = targets if targets is not None else tuple(team.target for team in task.teams)
-    return any(state.get(InspectionResult, InspectionResult.create_id(task.task_id, target)) is not None
-               for target in wanted)
+    return any(department_results(state, task, target) for target in wanted)
 
 
 @command("draw.void", "drawer")

@@ -15,7 +15,7 @@ vocabulary (``lookup`` tables below), so a file typed in Excel with
 >>> parse_code(ENTITY_TYPE_LOOKUP, "个体工商户")
 'individual'
 >>> [c.code for c in load_result_categories({"no_issue": "未发现问题(合格)"})][:2]
-['no_issue', 'corrected']
+['no_issue', 'pending']
 """
 
 from __future__ import annotations
@@ -121,11 +121,14 @@ INSPECTION_METHODS: Final = _terms(
 
 
 class ResultCategory(msgspec.Struct, frozen=True):
-    """A result category.
+    """A result category: one box of the form's multi-select (result_categories.toml).
 
     ``problem`` says whether the category records a problem with the entity
-    (what credit feedback rules will usually key on); ``entity_status`` is
-    the status the category reveals, if any (e.g. 已注销 -> deregistered).
+    (credit feedback keys on it; follow-ups need one); ``entity_status`` is
+    the status the category reveals, if any (e.g. 注销 -> deregistered);
+    ``parent`` the node it nests under in the form's tree; ``group`` a set
+    of which at most one may be selected; ``exclusive`` a category that must
+    be the only selection (未发现问题).
     """
 
     code: str
@@ -133,30 +136,38 @@ class ResultCategory(msgspec.Struct, frozen=True):
     label_en: str
     problem: bool
     entity_status: EntityStatus | None = None
+    parent: str | None = None
+    group: str | None = None
+    exclusive: bool = False
 
 
-DEFAULT_RESULT_CATEGORIES: Final[tuple[ResultCategory, ...]] = (
-    ResultCategory("no_issue", "未发现问题", "no problem found", False),
-    ResultCategory("corrected", "发现问题已责令改正", "problem found, ordered to correct", True),
-    ResultCategory("pending", "发现问题待后续处理", "problem found, further action pending", True),
-    ResultCategory("no_activity", "未发现开展本次抽查涉及的经营活动",
-                   "no business activity covered by this inspection", False),
-    ResultCategory("unreachable", "通过登记的住所(经营场所)无法联系",
-                   "cannot be reached at the registered address", True),
-    ResultCategory("obstructed", "不配合检查情节严重", "seriously obstructed the inspection", True),
-    ResultCategory("not_disclosed", "未按规定公示应当公示的信息",
-                   "failed to disclose required information", True),
-    ResultCategory("false_disclosure", "公示信息隐瞒真实情况、弄虚作假",
-                   "disclosed information concealed facts or was falsified", True),
-    ResultCategory("deregistered", "已注销", "deregistered", False, "deregistered"),
-    ResultCategory("revoked", "已吊销", "business licence revoked", True, "revoked"),
-    # 撤销登记 annuls a registration (e.g. obtained by fraud).  Its legal
-    # effect differs from 吊销, and the entity-status vocabulary has no
-    # "annulled": leave the status to the operator rather than guess.
-    ResultCategory("annulled", "已撤销", "registration annulled", True),
-    ResultCategory("moved", "迁出", "moved out of the jurisdiction", False, "moved"),
-    ResultCategory("closed", "暂停营业/已关闭停业", "business suspended or closed", False),
-)
+class FollowUpKind(msgspec.Struct, frozen=True):
+    """A follow-up measure (后续处置措施); ``needs_department`` for 抄告 (the department told)."""
+
+    code: str
+    label: str
+    label_en: str
+    needs_department: bool = False
+
+
+class _ReferenceFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    category: tuple[ResultCategory, ...]
+    follow_up: tuple[FollowUpKind, ...]
+
+
+def _load_reference_file() -> _ReferenceFile:
+    import tomllib
+    from pathlib import Path
+
+    text = (Path(__file__).with_name("result_categories.toml")).read_text(encoding="utf-8")
+    return msgspec.convert(tomllib.loads(text), _ReferenceFile)
+
+
+_SHIPPED: Final = _load_reference_file()
+# The default tree: the national forms' list, as domain/result_categories.toml ships it (with its sources).
+DEFAULT_RESULT_CATEGORIES: Final[tuple[ResultCategory, ...]] = _SHIPPED.category
+FOLLOW_UP_KINDS: Final[tuple[FollowUpKind, ...]] = _SHIPPED.follow_up
+FOLLOW_UP_BY_CODE: Final = {k.code: k for k in FOLLOW_UP_KINDS}
 
 _CODE_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -198,7 +209,7 @@ def load_result_categories(
             current.pop(code, None)
             continue
         fields: dict[str, Any] = {"label": value} if isinstance(value, str) else dict(value)
-        unknown = set(fields) - {"label", "label_en", "problem", "entity_status"}
+        unknown = set(fields) - {"label", "label_en", "problem", "entity_status", "parent", "group", "exclusive"}
         if unknown:
             raise ReferenceDataError(f"result category {code!r}: unknown fields {sorted(unknown)}")
         base = current.get(code)
@@ -224,7 +235,42 @@ def load_result_categories(
         labels[cat.label] = cat.code
     if not current:
         raise ReferenceDataError("no result categories left")
+    for cat in current.values():
+        if cat.parent is not None and (cat.parent not in current or cat.parent == cat.code):
+            raise ReferenceDataError(f"result category {cat.code!r}: parent {cat.parent!r} is not a category")
     return tuple(current.values())
+
+
+def check_selection(selected: tuple[str, ...], categories: tuple[ResultCategory, ...]) -> str | None:
+    """Why a multi-select breaks the tree's rules, or None.
+
+    >>> cats = load_result_categories()
+    >>> check_selection(("no_issue", "corrected"), cats)
+    '未发现问题 (no_issue) excludes every other category'
+    >>> check_selection(("deregistered", "moved"), cats)
+    'at most one of group status: deregistered, moved'
+    >>> check_selection(("not_disclosed", "corrected"), cats) is None
+    True
+    """
+    by_code = {c.code: c for c in categories}
+    if not selected:
+        return "select at least one category"
+    if len(set(selected)) != len(selected):
+        return "a category is selected twice"
+    unknown = [c for c in selected if c not in by_code]
+    if unknown:
+        return f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}"
+    for code in selected:
+        if by_code[code].exclusive and len(selected) > 1:
+            return f"{by_code[code].label} ({code}) excludes every other category"
+    groups: dict[str, list[str]] = {}
+    for code in selected:
+        if by_code[code].group:
+            groups.setdefault(by_code[code].group or "", []).append(code)
+    for group, codes_ in groups.items():
+        if len(codes_) > 1:
+            return f"at most one of group {group}: {', '.join(codes_)}"
+    return None
 
 
 RESULT_BY_CODE: Final = {c.code: c for c in DEFAULT_RESULT_CATEGORIES}

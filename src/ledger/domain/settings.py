@@ -5,8 +5,9 @@ categories, a credit rule, the refusal bound) must read the same value when
 `verify` re-executes it on a copy, so settings live in the ledger, not in
 the operator's files. `settings.results` replaces the results settings;
 `settings.calendar` records one year's official holiday schedule (放假安排)
-with its source. Years the `chinesecalendar` package knows are used as it
-ships them; a recorded year takes precedence.
+with its source. Decisions read only the recorded years (`chinesecalendar`
+seeds them: `drledger calendar seed`); a deadline that needs a year not
+recorded is counted on weekends alone and marked provisional, never refused.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate, natural_id
 from ledger.domain.commands import Command, Refusal, State, command, require_ledger_wide, need_text
-from ledger.domain.reference import ReferenceDataError, ResultCategory, load_result_categories
+from ledger.domain.reference import FOLLOW_UP_BY_CODE, ReferenceDataError, ResultCategory, load_result_categories
 from ledger.domain.workdays import WorkCalendar, YearSchedule
 
 PUBLIC_INSPECTOR_MODES: Final = ("masked", "department", "full")
@@ -66,15 +67,29 @@ class SettingsError(ValueError):
     """The results settings cannot be used."""
 
 
+# 后续处置 due dates, in working days after the inspection: 列入经营异常名录 within 10
+# working days (docs/domain.md); no national source fixes the others.
+DEFAULT_FOLLOW_UP_DAYS: Final = {code: 10 for code in FOLLOW_UP_BY_CODE}
+
+
 class ResultsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # Entry deadline (录入): N working days after the task window ends (no national source: a setting).
     results_due_working_days: int = 10
+    # Disclosure (公示): N working days from the end of the inspection (产生之日; 企业信息公示暂行条例 Art. 6).
     disclosure_due_working_days: int = 20
     refusals_per_hour: int = 20
     public_inspectors: str = "masked"
     categories: dict[str, Any] = {}
     credit_rules: dict[str, str] = msgspec.field(default_factory=lambda: dict(DEFAULT_CREDIT_RULES))
+    follow_up_due_working_days: dict[str, int] = msgspec.field(default_factory=lambda: dict(DEFAULT_FOLLOW_UP_DAYS))
 
     def __post_init__(self) -> None:
+        for kind, days in self.follow_up_due_working_days.items():
+            if kind not in FOLLOW_UP_BY_CODE:
+                raise SettingsError(f"follow_up_due_working_days: unknown follow-up {kind!r}; known:"
+                                    f" {', '.join(FOLLOW_UP_BY_CODE)}")
+            if not 0 <= days <= 1000:
+                raise SettingsError("follow_up_due_working_days must be 0-1000")
         if not 0 <= self.results_due_working_days <= 1000 or not 0 <= self.disclosure_due_working_days <= 1000:
             raise SettingsError("working-day deadlines must be 0-1000")
         if self.refusals_per_hour < 1:
@@ -177,7 +192,7 @@ def work_calendar(state: State) -> WorkCalendar:
     found = state.get(Settings, Settings.ID)
     years = found.calendar_years if found is not None else {}
     return WorkCalendar({y: YearSchedule(year=y, holidays=frozenset(s.holidays), workdays=frozenset(s.workdays))
-                         for y, s in years.items()})
+                         for y, s in years.items()}, package=False)
 
 
 def _settings_for_update(state: State, command: Command) -> Settings:

@@ -39,7 +39,7 @@ _AGGREGATES: Final[dict[str, tuple[type, tuple[str, ...]]]] = {
     "import": (DirectoryImport, ("Recorded",)),
     "plan": (Plan, ("Created", "Filed")),
     "task": (Task, ("Created", "Committed", "Drawn", "Voided", "Substituted", "Extended")),
-    "result": (InspectionResult, ("Recorded", "Corrected", "Disclosed")),
+    "result": (InspectionResult, ("Recorded", "Corrected", "Returned", "Disclosed", "FollowUpDone")),
     "refusals": (RefusalLog, ("Opened", "Refused", "Suppressed")),
     "witness": (Witness, ("Added", "Removed")),
 }

@@ -6,7 +6,10 @@ plus the make-up working weekends (调休上班).  The schedule is published
 each December for the next year, so it cannot be computed: it comes from the
 ``chinesecalendar`` package, or from a schedule the operator supplies for a
 year the package does not cover.  A year covered by neither raises
-:class:`CalendarNotCovered`; nothing is ever guessed.
+:class:`CalendarNotCovered` in the strict calls; :meth:`WorkCalendar.due`
+never raises: it counts such a year on weekends alone and says the result is
+provisional, so a missing schedule never blocks recording (the ledger's
+decisions use a calendar of recorded years only, ``package=False``).
 
 >>> from datetime import date
 >>> is_working_day(date(2026, 10, 10))   # Saturday, make-up day for National Day
@@ -32,6 +35,7 @@ __all__ = [
     "schedules_from_dict",
     "is_working_day",
     "add_working_days",
+    "Due",
     "DEFAULT_CALENDAR",
 ]
 
@@ -109,31 +113,58 @@ def schedules_from_dict(data: Mapping[str, Any]) -> dict[int, YearSchedule]:
     return out
 
 
+class Due(msgspec.Struct, frozen=True):
+    """A deadline: ``provisional`` when a day counted fell in a year without a schedule
+    (counted on weekends alone until the year's schedule is recorded)."""
+
+    day: date
+    provisional: bool
+
+
 class WorkCalendar:
-    """chinesecalendar's data plus operator-supplied years.
+    """Operator-supplied years, plus chinesecalendar's data unless ``package=False``.
 
     A supplied year takes precedence over the package: it is an explicit
-    operator decision (e.g. the package is stale after a late change).
+    operator decision (e.g. the package is stale after a late change). The
+    ledger's own calendar (domain/settings.py `work_calendar`) is
+    ``package=False``: decisions read only the years recorded in the ledger,
+    so `verify` does not depend on the installed package's version.
     """
 
-    def __init__(self, supplied: Mapping[int, YearSchedule] | None = None) -> None:
+    def __init__(self, supplied: Mapping[int, YearSchedule] | None = None, *, package: bool = True) -> None:
         self._supplied = dict(supplied or {})
+        self._package = package
         for year, sched in self._supplied.items():
             if sched.year != year:
                 raise ValueError(f"schedule keyed {year} is for {sched.year}")
 
     def covered_years(self) -> list[int]:
-        return sorted(set(_PKG_YEARS) | set(self._supplied))
+        return sorted((set(_PKG_YEARS) if self._package else set()) | set(self._supplied))
 
     def covers(self, year: int) -> bool:
-        return year in self._supplied or year in _PKG_YEARS
+        return year in self._supplied or (self._package and year in _PKG_YEARS)
+
+    def due(self, start: date, n: int) -> Due:
+        """The n-th working day after ``start`` (n >= 0), never raising: a day in
+        a year without a schedule counts as a working day if it is Monday-Friday,
+        and the deadline is then provisional."""
+        d, left, provisional = start, max(n, 0), False
+        while left:
+            d += timedelta(days=1)
+            if self.covers(d.year):
+                working = self.is_working_day(d)
+            else:
+                working, provisional = d.weekday() < 5, True
+            if working:
+                left -= 1
+        return Due(day=d, provisional=provisional)
 
     def is_working_day(self, d: date) -> bool:
         """Whether ``d`` is a working day; raises CalendarNotCovered if unknown."""
         sched = self._supplied.get(d.year)
         if sched is not None:
             return d in sched.workdays or (d.weekday() < 5 and d not in sched.holidays)
-        if d.year not in _PKG_YEARS:
+        if not self._package or d.year not in _PKG_YEARS:
             raise CalendarNotCovered(d.year, self.covered_years())
         return d in _PKG_WORKDAYS or (d.weekday() < 5 and d not in _PKG_HOLIDAYS)
 
@@ -164,3 +195,32 @@ def is_working_day(d: date, calendar: WorkCalendar = DEFAULT_CALENDAR) -> bool:
 def add_working_days(start: date, n: int, calendar: WorkCalendar = DEFAULT_CALENDAR) -> date:
     """The n-th working day after ``start``; see :meth:`WorkCalendar.add_working_days`."""
     return calendar.add_working_days(start, n)
+
+
+def package_years() -> range:
+    """The years the installed chinesecalendar carries."""
+    return _PKG_YEARS
+
+
+def package_version() -> str:
+    return str(getattr(chinese_calendar, "__version__", "?"))
+
+
+def package_schedule(year: int) -> YearSchedule:
+    """One year's schedule as chinesecalendar ships it (the seed of `calendar seed`).
+
+    Holidays on a weekend change nothing and are left out, so the schedule
+    lists what a reader checks against the State Council notice: weekday
+    holidays and make-up working weekends.
+
+    >>> s = package_schedule(2026)
+    >>> date(2026, 10, 1) in s.holidays, date(2026, 10, 10) in s.workdays
+    (True, True)
+    """
+    if year not in _PKG_YEARS:
+        raise CalendarNotCovered(year, _PKG_YEARS)
+    return YearSchedule(
+        year=year,
+        holidays=frozenset(d for d in _PKG_HOLIDAYS if d.year == year and d.weekday() < 5),
+        workdays=frozenset(d for d in _PKG_WORKDAYS if d.year == year),
+    )

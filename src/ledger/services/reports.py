@@ -30,8 +30,8 @@ import msgspec
 
 from ledger.domain.commands import china_date
 from ledger.domain.refusals import UNAUTHENTICATED_BUCKET
-from ledger.domain.results import mask_badge, mask_name, result_due
-from ledger.domain.workdays import CalendarNotCovered
+from ledger.domain.results import disclosure_due, mask_badge, mask_name, result_due
+from ledger.domain.workdays import Due
 from ledger.integrity.canonical import utc_now
 from ledger.projections import all_projections
 from ledger.projections import results as q
@@ -74,10 +74,13 @@ class RefusedRow(msgspec.Struct, kw_only=True):
 class OverdueRow(msgspec.Struct, kw_only=True):
     task_id: str
     uscc: str
-    problem: str  # result_late | result_missing | disclosure_late | disclosure_missing | calendar_not_covered
+    # result_late | result_missing | disclosure_late | disclosure_missing | follow_up_late | follow_up_missing
+    problem: str
     due: str
     done: str | None
     inspectors: str
+    department: str = ""
+    provisional: bool = False  # the deadline needs a year with no recorded schedule (weekends only until then)
 
 
 class ConflictRow(msgspec.Struct, kw_only=True):
@@ -94,8 +97,11 @@ class PublicResult(msgspec.Struct, kw_only=True):
     task_name: str
     uscc: str
     entity_name: str
+    department: str
     category: str
     category_label: str
+    categories: list[str]
+    category_labels: list[str]
     findings: str
     inspected_on: str
     disclosed_on: str
@@ -214,43 +220,63 @@ def refused(config: StoreConfig, actor: str | None = None) -> list[RefusedRow]:
 
 
 def overdue(config: StoreConfig, today: date | None = None) -> list[OverdueRow]:
-    """Everything late as of `today` (China date; default now), under the ledger's settings and calendar."""
+    """Everything late as of `today` (China date; default now), under the ledger's settings and calendar.
+
+    Deadlines that needed a year with no recorded schedule are recounted with
+    the calendar recorded now, and stay `provisional` while it still lacks one.
+    """
     today = today or china_date(utc_now())
     settings = settings_in_force(config)
     calendar = settings.calendar()
+    days = settings.results
     out: list[OverdueRow] = []
     with _read(config) as (conn, dialect):
-        results = {(r.task_id, r.uscc): r for r in q.results(conn, dialect)}
+        results = {(r.task_id, r.uscc, r.department): r for r in q.results(conn, dialect)}
         standing = q.standing_teams(conn, dialect)
+        follow_ups = q.follow_ups(conn, dialect)
     for r in results.values():
         if r.late:
-            out.append(OverdueRow(task_id=r.task_id, uscc=r.uscc, problem="result_late", due=r.result_due,
-                                  done=r.recorded_on, inspectors=r.recorded_by))
-        if r.disclosed_on is None and date.fromisoformat(r.disclosure_due) < today:
-            out.append(OverdueRow(task_id=r.task_id, uscc=r.uscc, problem="disclosure_missing", due=r.disclosure_due,
-                                  done=None, inspectors=r.recorded_by))
-        elif r.disclosure_late:
-            out.append(OverdueRow(task_id=r.task_id, uscc=r.uscc, problem="disclosure_late", due=r.disclosure_due,
-                                  done=r.disclosed_on, inspectors=r.recorded_by))
-    due_of: dict[str, str] = {}
+            out.append(OverdueRow(task_id=r.task_id, uscc=r.uscc, department=r.department, problem="result_late",
+                                  due=r.result_due, done=r.recorded_on, inspectors=r.recorded_by))
+        due, provisional = r.disclosure_due, r.provisional
+        if provisional:
+            live = disclosure_due(date.fromisoformat(r.inspected_on), days.disclosure_due_working_days, calendar)
+            due, provisional = live.day.isoformat(), live.provisional
+        if r.disclosed_on is None and date.fromisoformat(due) < today:
+            out.append(OverdueRow(task_id=r.task_id, uscc=r.uscc, department=r.department,
+                                  problem="disclosure_missing", due=due, done=None, inspectors=r.recorded_by,
+                                  provisional=provisional))
+        elif r.disclosed_on is not None and r.disclosed_on > due:
+            out.append(OverdueRow(task_id=r.task_id, uscc=r.uscc, department=r.department, problem="disclosure_late",
+                                  due=due, done=r.disclosed_on, inspectors=r.recorded_by, provisional=provisional))
+    for f in follow_ups:
+        due, provisional = f.due, f.provisional
+        if provisional:
+            owner = results.get((f.task_id, f.uscc, f.department))
+            if owner is not None:
+                live = calendar.due(date.fromisoformat(owner.inspected_on),
+                                    days.follow_up_due_working_days.get(f.kind, 10))
+                due, provisional = live.day.isoformat(), live.provisional
+        late = f.done_on > due if f.done_on else date.fromisoformat(due) < today
+        if late:
+            out.append(OverdueRow(task_id=f.task_id, uscc=f.uscc, department=f.department,
+                                  problem="follow_up_late" if f.done_on else "follow_up_missing", due=due,
+                                  done=f.done_on, inspectors=f.kind + (f":{f.to_department}" if f.to_department
+                                                                       else ""), provisional=provisional))
+    due_of: dict[str, Due] = {}
     for team in standing:
-        if (team.task_id, team.uscc) in results:
-            continue
         if team.task_id not in due_of:
-            try:
-                due_of[team.task_id] = result_due(date.fromisoformat(team.window_end),
-                                                  settings.results.results_due_working_days, calendar).isoformat()
-            except CalendarNotCovered as error:
-                due_of[team.task_id] = f"calendar_not_covered:{error.year}"
+            due_of[team.task_id] = result_due(date.fromisoformat(team.window_end), days.results_due_working_days,
+                                              calendar)
         due = due_of[team.task_id]
-        inspectors = ";".join(team.inspectors)
-        if due.startswith("calendar_not_covered"):
-            out.append(OverdueRow(task_id=team.task_id, uscc=team.uscc, problem="calendar_not_covered", due=due,
-                                  done=None, inspectors=inspectors))
-        elif date.fromisoformat(due) < today:
-            out.append(OverdueRow(task_id=team.task_id, uscc=team.uscc, problem="result_missing", due=due, done=None,
-                                  inspectors=inspectors))
-    return sorted(out, key=lambda r: (r.task_id, r.uscc, r.problem))
+        for department in team.departments or ("",):
+            if any(k[:2] == (team.task_id, team.uscc) and (not department or k[2] == department) for k in results):
+                continue
+            if due.day < today:
+                out.append(OverdueRow(task_id=team.task_id, uscc=team.uscc, department=department,
+                                      problem="result_missing", due=due.day.isoformat(), done=None,
+                                      inspectors=";".join(team.inspectors), provisional=due.provisional))
+    return sorted(out, key=lambda r: (r.task_id, r.uscc, r.department, r.problem))
 
 
 def conflicts(config: StoreConfig) -> list[ConflictRow]:
@@ -275,9 +301,12 @@ def public_results(config: StoreConfig, task_id: str | None = None) -> list[Publ
     with _read(config) as (conn, dialect):
         rows = q.disclosed(conn, dialect, task_id)
         people = q.current_inspectors(conn, dialect)
+    # Each department publishes its own result with its own inspectors (一联合: one row per department).
     return [PublicResult(task_id=r.task_id, task_name=r.task_name, uscc=r.uscc, entity_name=r.entity_name,
-                         category=r.category, category_label=labels.get(r.category, r.category), findings=r.findings,
+                         department=r.department, category=r.category,
+                         category_label=labels.get(r.category, r.category), categories=list(r.categories),
+                         category_labels=[labels.get(c, c) for c in r.categories], findings=r.findings,
                          inspected_on=r.inspected_on, disclosed_on=r.disclosed_on, corrections=r.corrections,
                          inspectors=[_public_inspector(b, *people.get(b, ("", "")), settings.public_inspectors)
-                                     for b in r.inspectors])
+                                     for b in r.inspectors if people.get(b, ("", r.department))[1] == r.department])
             for r in rows]

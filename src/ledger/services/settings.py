@@ -8,7 +8,7 @@ by the ledger itself:
 `results.toml` -> one `settings.results` command (the whole settings, defaults filled in)
 
     results_due_working_days = 10      # results due N working days after the task window ends
-    disclosure_due_working_days = 20   # 公示 due N working days after the result is recorded
+    disclosure_due_working_days = 20   # 公示 due N working days from the end of the inspection (产生之日)
     refusals_per_hour = 20             # refused attempts recorded in full per actor per UTC hour
     public_inspectors = "masked"       # "masked" (张*, ****07), "department" (only the department), "full"
 
@@ -19,8 +19,9 @@ by the ledger itself:
     obstructed = "D"
 
 `calendar.toml` -> one `settings.calendar` command per year: the State
-Council schedule of a year chinesecalendar does not cover (a year covered by
-neither is refused, never guessed), with its source (the notice it copies):
+Council schedule of a year (放假安排), with its source (the notice it copies).
+`seed_calendar` records the years chinesecalendar knows the same way. A
+year with no recorded schedule is counted on weekends alone, provisionally:
 
     [2027]
     holidays = ["2027-01-01", ...]
@@ -113,6 +114,39 @@ def sign_calendar_year(signer: Signer, actor: str, schedule: CalendarYear, **kwa
     return sign_command(signer, actor, CALENDAR_COMMAND, calendar_body(schedule), **kwargs)
 
 
+def package_calendar_year(year: int) -> CalendarYear:
+    """One year's schedule as the installed chinesecalendar carries it, citing it as the source."""
+    from ledger.domain.workdays import package_schedule, package_version
+
+    schedule = package_schedule(year)
+    return CalendarYear(year=year, holidays=tuple(sorted(schedule.holidays)),
+                        workdays=tuple(sorted(schedule.workdays)),
+                        source=f"chinesecalendar {package_version()} (PyPI), which copies the State Council's"
+                               f" notice on the {year} holiday schedule (国务院办公厅关于{year}年部分节假日安排的通知)")
+
+
+def seed_calendar(ledger: LedgerService, signer: Signer, actor: str, years: list[int]) -> list[tuple[int, str]]:
+    """Record (signed by `actor`, an admin) the chinesecalendar schedule of each of `years` the ledger
+    does not hold as the package has it; (year, "recorded" | "unchanged" | "kept") each."""
+    from ledger.domain.workdays import package_years
+
+    held = settings_in_force(ledger.config, ledger)
+    out: list[tuple[int, str]] = []
+    for year in sorted(set(years)):
+        if year not in package_years():
+            raise SettingsError(f"chinesecalendar {package_years().start}-{package_years().stop - 1} does not"
+                                f" know {year}: record it with `drledger settings calendar` and its source")
+        schedule = package_calendar_year(year)
+        recorded = held.recorded(year)
+        if recorded is not None:
+            same = (recorded.holidays, recorded.workdays) == (schedule.holidays, schedule.workdays)
+            out.append((year, "unchanged" if same else "kept"))  # an operator's own record is never overwritten
+            continue
+        submit_settings(ledger, sign_calendar_year(signer, actor, schedule))
+        out.append((year, "recorded"))
+    return out
+
+
 def submit_settings(ledger: LedgerService, signed: SignedCommand) -> Receipt:
     """Submit a signed settings command (CommandRefused if the ledger refuses it)."""
     return ledger.submit(signed)
@@ -131,7 +165,8 @@ class SettingsInForce(msgspec.Struct, kw_only=True):
         from ledger.domain.workdays import YearSchedule
 
         return WorkCalendar({s.year: YearSchedule(year=s.year, holidays=frozenset(s.holidays),
-                                                  workdays=frozenset(s.workdays)) for s in self.calendar_years})
+                                                  workdays=frozenset(s.workdays)) for s in self.calendar_years},
+                            package=False)
 
     def recorded(self, year: int) -> CalendarYear | None:
         return next((s for s in self.calendar_years if s.year == year), None)
@@ -182,7 +217,7 @@ def results_in_force(config: StoreConfig, ledger: LedgerService | None = None) -
 
 
 def calendar_in_force(config: StoreConfig, ledger: LedgerService | None = None) -> WorkCalendar:
-    """chinesecalendar's years plus the years recorded in the ledger (a recorded year wins)."""
+    """The years recorded in the ledger: what decisions count deadlines with (provisional beyond them)."""
     with _reading(config, ledger) as state:
         return work_calendar(state)
 
