@@ -41,21 +41,24 @@ MESSAGES: dict[str, str] = {
 class ApiError(Exception):
     """Raise from a handler: answered as `status` with the error body."""
 
-    def __init__(self, status: int, code: str, detail: Any = None, message: str | None = None) -> None:
+    def __init__(self, status: int, code: str, detail: Any = None, message: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(code)
+        self.headers = headers
         self.status = status
         self.code = code
         self.detail = detail
         self.message = message or MESSAGES.get(code, MESSAGES["invalid"])
 
 
-def error_response(status: int, code: str, detail: Any = None, message: str | None = None) -> Response[ErrorBody]:
+def error_response(status: int, code: str, detail: Any = None, message: str | None = None,
+                   headers: dict[str, str] | None = None) -> Response[ErrorBody]:
     body = ErrorBody(code=code, message=message or MESSAGES.get(code, MESSAGES["invalid"]), detail=detail)
-    return Response(body, status_code=status)
+    return Response(body, status_code=status, headers=headers)
 
 
 def _api_error(_: Request, exc: ApiError) -> Response[ErrorBody]:
-    return error_response(exc.status, exc.code, exc.detail, exc.message)
+    return error_response(exc.status, exc.code, exc.detail, exc.message, exc.headers)
 
 
 _HTTP_CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -83,3 +86,20 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: _http_error,
     Exception: _unexpected,
 }
+
+
+_STATUS_TEXT = {400: "Bad request: the named field is invalid", 401: "No valid bearer token or signature",
+                403: "The actor may not do this", 404: "No such object", 409: "Conflicts with the ledger's state",
+                413: "The request body is too large", 422: "A field is invalid (named in detail)",
+                429: "Too many requests: slow down", 500: "Internal error (no details)"}
+
+
+def error_responses(*statuses: int, extra: dict[int, tuple[Any, str]] | None = None) -> dict[int, Any]:
+    """OpenAPI `responses=` for a handler: each status answered with the error body (and `extra` bodies)."""
+    from litestar.openapi.datastructures import ResponseSpec
+
+    specs: dict[int, Any] = {s: ResponseSpec(data_container=ErrorBody, description=_STATUS_TEXT.get(s, "Error"))
+                             for s in (*statuses, 429, 500)}
+    for status, (container, description) in (extra or {}).items():
+        specs[status] = ResponseSpec(data_container=container, description=description)
+    return specs
