@@ -105,5 +105,6 @@ def create_app(config: StoreConfig, *, extra_state: dict[str, Any] | None = None
         exception_handlers=EXCEPTION_HANDLERS,
         on_shutdown=[_close_writer],
         openapi_config=OpenAPIConfig(title="drledger", version="1", path="/schema"),
+        logging_config=None,  # `drledger serve` configures logging (api/asgi.py); tests stay quiet
         debug=debug,
     )

@@ -32,7 +32,9 @@ from ledger.domain.commands import COMMANDS, Refusal, claim_of
 from ledger.domain.rows import ROW_TYPES
 from ledger.integrity.commands import SignedCommand
 from ledger.services.processor import CommandRefused, head_of
+from ledger.services.listing import StoredEventOut
 from ledger.services.receipts import Receipt
+from ledger.services.remote import Submission
 
 MAX_COMMAND_BODY = 64 * 1024 * 1024  # an import of ~200k entity rows fits; more is 413
 
@@ -61,20 +63,6 @@ def refusal_status(code: str) -> int:
     if code.startswith(("invalid", "unknown_", "item_not_", "outside_", "beacon_", "calendar_")):
         return 422
     return 409
-
-
-class Submission(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A signed command as its actor signed it, and the rows of an import."""
-
-    command: bytes  # base64 in JSON: the canonical command bytes, exactly as signed
-    signature: bytes  # base64 in JSON: Ed25519 over "drledger/command/v2\n" || command
-    key_id: str
-    rows: list[dict[str, Any]] | None = None  # directory.import only: the rows its rows_root pins
-
-    @staticmethod
-    def of(signed: SignedCommand, rows: list[Any] | None = None) -> Submission:
-        return Submission(command=signed.command, signature=signed.signature, key_id=signed.key_id,
-                          rows=msgspec.to_builtins(rows) if rows is not None else None)
 
 
 class RefusalDetail(msgspec.Struct, kw_only=True):
@@ -156,5 +144,55 @@ async def submit_command(request: Request[Any, Any, Any], data: Submission) -> R
     return await submit_signed(request, data)
 
 
-ROUTES = [submit_command]
+def _preview(request: Request[Any, Any, Any], data: Submission) -> Any:
+    signed = SignedCommand(command=data.command, signature=data.signature, key_id=data.key_id)
+    try:
+        claim = claim_of(signed)
+    except Refusal as refusal:
+        raise ApiError(400, refusal.code, f"command: {refusal.message}") from None
+    limit(request, f"actor:{claim.actor}")
+    try:
+        body = msgspec.json.decode(signed.command, type=_Claimed).body
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        body = {}
+    attachment = _attachment(claim.name, body, data.rows)
+
+    def preview(service: Any) -> list[StoredEventOut]:
+        mapper = service.processor.app.mapper
+        events = service.processor.preview(signed, attachment)
+        return [_stored(mapper.to_stored_event(e)) for e in events]
+
+    return preview
+
+
+def _stored(stored: Any) -> StoredEventOut:
+    return StoredEventOut(originator_id=str(stored.originator_id), version=stored.originator_version,
+                          topic=stored.topic, state=stored.state)
+
+
+@post(
+    "/api/v1/commands/preview",
+    summary="The events a signed command would yield now, writing nothing",
+    description=(
+        "Authenticates and decides the command exactly as a submission would, then discards the result:"
+        " nothing is written, not even a refusal record, and the nonce stays unused. The CLI uses it for"
+        " `import --dry-run` and to skip imports that change nothing. Draw commands cannot be previewed."
+    ),
+    tags=["commands"],
+    request_max_body_size=MAX_COMMAND_BODY,
+    status_code=200,
+    responses=error_responses(400, 401, 403, 409, 413, 422),
+    operation_id="previewCommand",
+)
+async def preview_command(request: Request[Any, Any, Any], data: Submission) -> list[StoredEventOut]:
+    work = _preview(request, data)
+    try:
+        return await on_writer(request.app, work)
+    except Refusal as refusal:
+        raise ApiError(refusal_status(refusal.code), refusal.code,
+                       msgspec.to_builtins(RefusalDetail(message=refusal.message, receipt=None)),
+                       message=f"命令将被拒绝：{refusal.code}") from None
+
+
+ROUTES = [submit_command, preview_command]
 __all__ = ["ROUTES", "Submission", "REFUSAL_STATUS", "refusal_status"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any, Generic, Literal, TypeVar
+from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, get
@@ -24,7 +25,7 @@ from ledger.domain.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
 from ledger.services.actors import ActorInfo
 from ledger.services.admin import LedgerStatus
 from ledger.services.draws import DrawAttempt
-from ledger.services.listing import LogEntry, PlanRow, TaskRow
+from ledger.services.listing import LogEntry, PlanRow, StoredEventOut, TaskRow
 from ledger.services.proposals import ProposalInfo
 from ledger.services.reports import ConflictRow, OverdueRow, PublicResult, RefusedRow, TraceRow
 from ledger.services.results import ResultView
@@ -164,6 +165,20 @@ def consistency(request: Req, size1: Annotated[int, Parameter(ge=1)],
     b = _proof_errors(lambda: consistency_proof(_config(request), size1, size2))
     return ConsistencyProof(size1=b.size1, size2=b.size2, root1=_b64(b.root1), root2=_b64(b.root2),
                             proof=[_b64(p) for p in b.proof])
+
+
+@get("/api/v1/aggregates/{aggregate_id:uuid}", summary="The stored events of one aggregate", tags=["ledger"],
+     description="Exactly as stored (payloads are the hashed canonical bytes, base64), with their log positions:"
+                 " a client rebuilds the aggregate with the same mapper (the `--server` CLI does).",
+     sync_to_thread=True, responses=error_responses(400, 401, 403, 404))
+def aggregate(request: Req, aggregate_id: UUID) -> list[StoredEventOut]:
+    from ledger.services.listing import aggregate_events
+
+    bearer_actor(request)
+    found = aggregate_events(_config(request), aggregate_id)
+    if not found:
+        raise ApiError(404, "not_found", f"no aggregate {aggregate_id}")
+    return found
 
 
 # -- actors, departments, items, pools ----------------------------------------------------
@@ -428,7 +443,7 @@ def settings(request: Req) -> SettingsInForce:
 
 
 ROUTES = [
-    origin, status, log_entries, checkpoint, inclusion, consistency, actors, actor, departments, items,
+    origin, status, log_entries, aggregate, checkpoint, inclusion, consistency, actors, actor, departments, items,
     pool_entities, pool_inspectors, plans, plan, tasks, task, attempts, bundle, membership, outcome,
     results_public, result, report_trace, report_actor, report_refused, report_overdue, report_conflicts,
     proposals, settings,

@@ -99,3 +99,27 @@ def log_page(config: StoreConfig, start: int, limit: int) -> tuple[list[LogEntry
     return [LogEntry(position=r.seq, hash=r.hash.hex(), topic=r.topic,
                      aggregate=str(r.originator_id) if r.originator_id else None, version=r.originator_version)
             for r in rows], size
+
+
+class StoredEventOut(msgspec.Struct, kw_only=True):
+    """One stored event, exactly as stored (the payload's canonical bytes in base64)."""
+
+    originator_id: str
+    version: int
+    topic: str
+    state: bytes
+    position: int | None = None  # its position in the log (None: not stored, a preview)
+
+
+def aggregate_events(config: StoreConfig, aggregate_id: Any) -> list[StoredEventOut]:
+    """Every stored event of one aggregate with its log position, in version order."""
+    from ledger.store.reader import open_reader
+
+    with open_reader(config) as reader:
+        oid = aggregate_id if reader.dialect.name == "postgres" else aggregate_id.hex
+        rows = reader._all(  # noqa: SLF001 (the reader's one query helper)
+            f"SELECT e.originator_version, e.topic, e.state, c.seq FROM {reader.events} e"
+            f" LEFT JOIN {reader.chain} c ON c.notification_id = e.{reader.event_id}"
+            f" WHERE e.originator_id = ? ORDER BY e.originator_version", (oid,))
+    return [StoredEventOut(originator_id=str(aggregate_id), version=int(r[0]), topic=r[1], state=bytes(r[2]),
+                           position=int(r[3]) if r[3] is not None else None) for r in rows]
