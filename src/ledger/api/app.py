@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -91,7 +92,11 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app(config: StoreConfig, *, extra_state: dict[str, Any] | None = None, debug: bool = False) -> Litestar:
+MAX_BODY = 64 * 1024 * 1024  # bytes of a request body (an import of ~200k entities); DRLEDGER_MAX_BODY
+
+
+def create_app(config: StoreConfig, *, extra_state: dict[str, Any] | None = None, debug: bool = False,
+               max_body: int | None = None) -> Litestar:
     routes: list[Any] = [health]
     for name in _route_modules:
         routes.extend(importlib.import_module(f"ledger.api.{name}").ROUTES)
@@ -100,6 +105,7 @@ def create_app(config: StoreConfig, *, extra_state: dict[str, Any] | None = None
     return Litestar(
         route_handlers=routes,
         middleware=[access_log_middleware],
+        request_max_body_size=max_body or int(os.environ.get("DRLEDGER_MAX_BODY", MAX_BODY)),
         before_request=before_request,
         state=State({"config": config, "ledger": None, **(extra_state or {})}),
         exception_handlers=EXCEPTION_HANDLERS,

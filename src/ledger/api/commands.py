@@ -36,7 +36,6 @@ from ledger.services.listing import StoredEventOut
 from ledger.services.receipts import Receipt
 from ledger.services.remote import Submission
 
-MAX_COMMAND_BODY = 64 * 1024 * 1024  # an import of ~200k entity rows fits; more is 413
 
 # HTTP status of each refusal code; codes not listed: 422 if they name invalid
 # or unknown input (invalid*, unknown_*), else 409 (the ledger's state refuses it).
@@ -135,7 +134,6 @@ async def submit_signed(request: Request[Any, Any, Any], data: Submission) -> Re
         " `detail.receipt` the signed refusal receipt. See docs/api.md for the status of each code."
     ),
     tags=["commands"],
-    request_max_body_size=MAX_COMMAND_BODY,
     status_code=201,
     responses=error_responses(400, 401, 403, 409, 413, 422, 429, extra={200: (Receipt, "A retry: the first receipt")}),
     operation_id="submitCommand",
@@ -179,7 +177,6 @@ def _stored(stored: Any) -> StoredEventOut:
         " `import --dry-run` and to skip imports that change nothing. Draw commands cannot be previewed."
     ),
     tags=["commands"],
-    request_max_body_size=MAX_COMMAND_BODY,
     status_code=200,
     responses=error_responses(400, 401, 403, 409, 413, 422),
     operation_id="previewCommand",

@@ -1,0 +1,78 @@
+"""Helpers for API tests: a ledger with actors per role and department, and a client.
+
+`api_ledger` builds a real ledger on the test's store with two departments
+(XY-SCJG and XY-WSJK, one item each) and, for every role, an actor of
+XY-SCJG named `<role>-scjg`, each holding its own key (TestLedger.keys).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ledger.api.app import create_app
+from ledger.api.limits import RateLimiter
+from ledger.demo.city import generate_city
+from ledger.domain.actors import ROLES
+from ledger.integrity.commands import SignedCommand
+from ledger.services.remote import submission_bytes
+from ledger.store.config import StoreConfig
+from tests.ledger_helpers import TestLedger, new_ledger
+
+OWN, OTHER = "XY-SCJG", "XY-WSJK"
+
+
+def city_rows(kind: str, departments: tuple[str, ...] = (OWN, OTHER)) -> list[Any]:
+    rows = list(generate_city(5, small=True).rows(kind))
+    if kind == "departments":
+        return [r for r in rows if r.code in departments]
+    return [r for r in rows if r.department in departments]
+
+
+def api_ledger(store: StoreConfig) -> TestLedger:
+    ledger = new_ledger(store)
+    ledger.import_rows("admin", "departments", city_rows("departments"))
+    ledger.import_rows("admin", "items", city_rows("items"))
+    for role in ROLES:
+        ledger.register(f"{role}-scjg", role, department=OWN)
+    return ledger
+
+
+def test_app(store: StoreConfig, **kwargs: Any) -> Any:
+    """The real application, without rate limits (a test sends bursts)."""
+    return create_app(store, extra_state={"rate_limiter": RateLimiter(rate=0, burst=0)}, **kwargs)
+
+
+test_app.__test__ = False  # type: ignore[attr-defined]
+
+
+def post(client: Any, signed: SignedCommand, rows: list[Any] | None = None) -> Any:
+    return client.post("/api/v1/commands", content=submission_bytes(signed, rows),
+                       headers={"content-type": "application/json"})
+
+
+def body_of(answer: Any) -> dict[str, Any]:
+    return msgspec.json.decode(answer.content)  # type: ignore[no-any-return]
+
+
+def module_store(request: Any, tmp_path_factory: Any, kind: str) -> Any:
+    """A store for a whole module (building a ledger per test costs seconds on a busy machine);
+    tests sharing it use distinct ids. Yields the StoreConfig; drops the PostgreSQL schema after."""
+    import uuid
+
+    from ledger.store.config import resolve_store
+    from tests.conftest import PG_URL, pg_connect
+
+    home = tmp_path_factory.mktemp("api") / "home"
+    if kind == "sqlite":
+        yield resolve_store(None, home)
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with pg_connect() as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield resolve_store(f"{PG_URL}?schema={schema}", home)
+    finally:
+        with pg_connect() as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
