@@ -92,6 +92,12 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _docs() -> list[Any]:
+    from ledger.api.docs import render_plugins  # offline: no CDN (api/docs.py)
+
+    return render_plugins()
+
+
 MAX_BODY = 64 * 1024 * 1024  # bytes of a request body (an import of ~200k entities); DRLEDGER_MAX_BODY
 
 
@@ -110,7 +116,7 @@ def create_app(config: StoreConfig, *, extra_state: dict[str, Any] | None = None
         state=State({"config": config, "ledger": None, **(extra_state or {})}),
         exception_handlers=EXCEPTION_HANDLERS,
         on_shutdown=[_close_writer],
-        openapi_config=OpenAPIConfig(title="drledger", version="1", path="/schema"),
+        openapi_config=OpenAPIConfig(title="drledger", version="1", path="/schema", render_plugins=_docs()),
         logging_config=None,  # `drledger serve` configures logging (api/asgi.py); tests stay quiet
         debug=debug,
     )

@@ -24,6 +24,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, post
+from litestar.params import JSONBody
 
 from ledger.api.app import on_writer
 from ledger.api.errors import ApiError, error_responses
@@ -138,7 +139,7 @@ async def submit_signed(request: Request[Any, Any, Any], data: Submission) -> Re
     responses=error_responses(400, 401, 403, 409, 413, 422, 429, extra={200: (Receipt, "A retry: the first receipt")}),
     operation_id="submitCommand",
 )
-async def submit_command(request: Request[Any, Any, Any], data: Submission) -> Response[Receipt]:
+async def submit_command(request: Request[Any, Any, Any], data: JSONBody[Submission]) -> Response[Receipt]:
     return await submit_signed(request, data)
 
 
@@ -181,7 +182,7 @@ def _stored(stored: Any) -> StoredEventOut:
     responses=error_responses(400, 401, 403, 409, 413, 422),
     operation_id="previewCommand",
 )
-async def preview_command(request: Request[Any, Any, Any], data: Submission) -> list[StoredEventOut]:
+async def preview_command(request: Request[Any, Any, Any], data: JSONBody[Submission]) -> list[StoredEventOut]:
     work = _preview(request, data)
     try:
         return await on_writer(request.app, work)

@@ -35,6 +35,7 @@ MESSAGES: dict[str, str] = {
     "rate_limited": "请求过于频繁，请稍后再试",
     "method_not_allowed": "不支持该请求方法",
     "internal": "服务器内部错误",
+    "unavailable": "账本暂不可用",
 }
 
 
@@ -76,14 +77,32 @@ def _http_error(_: Request, exc: HTTPException) -> Response[ErrorBody]:
     return error_response(status, code, detail)
 
 
+def _unavailable(request: Request, exc: Exception) -> Response[ErrorBody]:
+    """The store cannot be reached or holds no ledger: the operator's problem, said plainly."""
+    log.error("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, "unavailable", "the ledger's store is not available; try again later")
+
+
 def _unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(500, "internal")
 
 
+def _store_errors() -> dict[Any, Any]:
+    import psycopg
+    from eventsourcing.persistence import OperationalError
+
+    from ledger.services.setup import SetupError
+    from ledger.store.reader import StoreUnavailable
+
+    return {StoreUnavailable: _unavailable, SetupError: _unavailable, OperationalError: _unavailable,
+            psycopg.OperationalError: _unavailable}
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     ApiError: _api_error,
     HTTPException: _http_error,
+    **_store_errors(),
     Exception: _unexpected,
 }
 
@@ -91,6 +110,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 _STATUS_TEXT = {400: "Bad request: the named field is invalid", 401: "No valid bearer token or signature",
                 403: "The actor may not do this", 404: "No such object", 409: "Conflicts with the ledger's state",
                 413: "The request body is too large", 422: "A field is invalid (named in detail)",
+                503: "The ledger's store is not available",
                 429: "Too many requests: slow down", 500: "Internal error (no details)"}
 
 
@@ -99,7 +119,7 @@ def error_responses(*statuses: int, extra: dict[int, tuple[Any, str]] | None = N
     from litestar.openapi.datastructures import ResponseSpec
 
     specs: dict[int, Any] = {s: ResponseSpec(data_container=ErrorBody, description=_STATUS_TEXT.get(s, "Error"))
-                             for s in (*statuses, 429, 500)}
+                             for s in (*statuses, 429, 500, 503)}
     for status, (container, description) in (extra or {}).items():
         specs[status] = ResponseSpec(data_container=container, description=description)
     return specs

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, get
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from ledger.api.app import on_writer
 from ledger.api.auth import bearer_actor
@@ -35,9 +35,9 @@ T = TypeVar("T")
 MAX_PAGE = 1000
 
 Req = Request[Any, Any, Any]
-Offset = Annotated[int, Parameter(ge=0, description="Rows to skip.")]
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description=f"Rows to return (1..{MAX_PAGE}).")]
-AsOf = Annotated[int | None, Parameter(ge=0, description="The ledger position to read at (default: the head).")]
+Offset = Annotated[int, QueryParameter(ge=0, description="Rows to skip.")]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"Rows to return (1..{MAX_PAGE}).")]
+AsOf = Annotated[int | None, QueryParameter(ge=0, description="The ledger position to read at (default: the head).")]
 RiskClass = Literal["A", "B", "C", "D"]
 PUBLIC = error_responses(400)
 PRIVATE = error_responses(400, 401, 403)
@@ -94,7 +94,7 @@ def status(request: Req) -> LedgerStatus:
 
 @get("/api/v1/log", summary="Log entries by position (hashes and topics, no payloads)", tags=["ledger"],
      sync_to_thread=True, responses=PRIVATE)
-def log_entries(request: Req, start: Annotated[int, Parameter(query="from", ge=1)] = 1,
+def log_entries(request: Req, start: Annotated[int, QueryParameter(name="from", ge=1)] = 1,
                 limit: Limit = 100) -> Page[LogEntry]:
     from ledger.services.listing import log_page
 
@@ -147,8 +147,8 @@ def _proof_errors(call: Any) -> Any:
 
 @get("/api/v1/proofs/inclusion", summary="Inclusion proof of a leaf (public)", tags=["ledger"],
      sync_to_thread=True, responses=error_responses(400, 422))
-def inclusion(request: Req, index: Annotated[int, Parameter(ge=0, description="Leaf index (position - 1).")],
-              size: Annotated[int | None, Parameter(ge=1)] = None) -> InclusionProof:
+def inclusion(request: Req, index: Annotated[int, QueryParameter(ge=0, description="Leaf index (position - 1).")],
+              size: Annotated[int | None, QueryParameter(ge=1)] = None) -> InclusionProof:
     from ledger.services.log import inclusion_proof
 
     b = _proof_errors(lambda: inclusion_proof(_config(request), index, size))
@@ -158,8 +158,8 @@ def inclusion(request: Req, index: Annotated[int, Parameter(ge=0, description="L
 
 @get("/api/v1/proofs/consistency", summary="Consistency proof between two sizes (public)", tags=["ledger"],
      sync_to_thread=True, responses=error_responses(400, 422))
-def consistency(request: Req, size1: Annotated[int, Parameter(ge=1)],
-                size2: Annotated[int | None, Parameter(ge=1)] = None) -> ConsistencyProof:
+def consistency(request: Req, size1: Annotated[int, QueryParameter(ge=1)],
+                size2: Annotated[int | None, QueryParameter(ge=1)] = None) -> ConsistencyProof:
     from ledger.services.log import consistency_proof
 
     b = _proof_errors(lambda: consistency_proof(_config(request), size1, size2))
@@ -171,7 +171,7 @@ def consistency(request: Req, size1: Annotated[int, Parameter(ge=1)],
      description="Exactly as stored (payloads are the hashed canonical bytes, base64), with their log positions:"
                  " a client rebuilds the aggregate with the same mapper (the `--server` CLI does).",
      sync_to_thread=True, responses=error_responses(400, 401, 403, 404))
-def aggregate(request: Req, aggregate_id: UUID) -> list[StoredEventOut]:
+def aggregate(request: Req, aggregate_id: FromPath[UUID]) -> list[StoredEventOut]:
     from ledger.services.listing import aggregate_events
 
     bearer_actor(request)
@@ -194,7 +194,7 @@ def actors(request: Req, offset: Offset = 0, limit: Limit = 100) -> Page[ActorIn
 
 @get("/api/v1/actors/{actor_id:str}", summary="One actor", tags=["directory"], sync_to_thread=True,
      responses=error_responses(401, 403, 404))
-def actor(request: Req, actor_id: str) -> ActorInfo:
+def actor(request: Req, actor_id: FromPath[str]) -> ActorInfo:
     from ledger.services.actors import find_actor
 
     bearer_actor(request)
@@ -224,13 +224,13 @@ def items(request: Req, as_of: AsOf = None, offset: Offset = 0, limit: Limit = 1
      sync_to_thread=True, responses=PRIVATE)
 def pool_entities(
     request: Req,
-    risk_class: Annotated[list[RiskClass] | None, Parameter(description="Repeat for several.")] = None,
-    region: Annotated[str | None, Parameter(max_length=12, description="Region code prefix.")] = None,
+    risk_class: Annotated[list[RiskClass] | None, QueryParameter(description="Repeat for several.")] = None,
+    region: Annotated[str | None, QueryParameter(max_length=12, description="Region code prefix.")] = None,
     entity_type: Annotated[list[Literal["enterprise", "individual", "cooperative", "other"]] | None,
-                           Parameter(query="type")] = None,
-    industry: Annotated[str | None, Parameter(max_length=8, description="Industry code prefix.")] = None,
-    department: Annotated[str | None, Parameter(max_length=64)] = None,
-    status: Annotated[list[Literal["active", "deregistered", "revoked", "moved"]] | None, Parameter()] = None,
+                           QueryParameter(name="type")] = None,
+    industry: Annotated[str | None, QueryParameter(max_length=8, description="Industry code prefix.")] = None,
+    department: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    status: Annotated[list[Literal["active", "deregistered", "revoked", "moved"]] | None, QueryParameter()] = None,
     as_of: AsOf = None, offset: Offset = 0, limit: Limit = 100,
 ) -> Page[EntityRow]:
     from ledger.services import pools
@@ -246,11 +246,11 @@ def pool_entities(
      sync_to_thread=True, responses=PRIVATE)
 def pool_inspectors(
     request: Req,
-    department: Annotated[str | None, Parameter(max_length=64)] = None,
-    region: Annotated[str | None, Parameter(max_length=12)] = None,
-    role: Literal["enforcement", "expert"] | None = None,
-    qualification: Annotated[str | None, Parameter(max_length=64)] = None,
-    status: Annotated[list[str] | None, Parameter()] = None,
+    department: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    region: Annotated[str | None, QueryParameter(max_length=12)] = None,
+    role: FromQuery[Literal["enforcement", "expert"] | None] = None,
+    qualification: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    status: Annotated[list[str] | None, QueryParameter()] = None,
     as_of: AsOf = None, offset: Offset = 0, limit: Limit = 100,
 ) -> Page[InspectorRow]:
     from ledger.services import pools
@@ -273,16 +273,16 @@ def plans(request: Req, offset: Offset = 0, limit: Limit = 100) -> Page[PlanRow]
 
 @get("/api/v1/plans/{plan_id:str}", summary="One plan (public)", tags=["draws"], sync_to_thread=True,
      responses=error_responses(404))
-def plan(request: Req, plan_id: str) -> PlanRow:
+def plan(request: Req, plan_id: FromPath[str]) -> PlanRow:
     from ledger.services import listing
 
     return _one(listing.plans(_config(request), plan_id), "plan", plan_id)
 
 
 @get("/api/v1/tasks", summary="Inspection tasks", tags=["draws"], sync_to_thread=True, responses=PRIVATE)
-def tasks(request: Req, plan: Annotated[str | None, Parameter(max_length=64)] = None,
+def tasks(request: Req, plan: Annotated[str | None, QueryParameter(max_length=64)] = None,
           task_state: Annotated[Literal["created", "committed", "drawn", "voided"] | None,
-                                Parameter(query="state")] = None,
+                                QueryParameter(name="state")] = None,
           offset: Offset = 0, limit: Limit = 100) -> Page[TaskRow]:
     from ledger.services import listing
 
@@ -292,7 +292,7 @@ def tasks(request: Req, plan: Annotated[str | None, Parameter(max_length=64)] = 
 
 @get("/api/v1/tasks/{task_id:str}", summary="One task", tags=["draws"], sync_to_thread=True,
      responses=error_responses(401, 403, 404))
-def task(request: Req, task_id: str) -> TaskRow:
+def task(request: Req, task_id: FromPath[str]) -> TaskRow:
     from ledger.services import listing
 
     bearer_actor(request)
@@ -301,7 +301,7 @@ def task(request: Req, task_id: str) -> TaskRow:
 
 @get("/api/v1/draws", summary="Every draw attempt: commitments, runs, voids, abandonments (public)",
      tags=["draws"], sync_to_thread=True, responses=PUBLIC)
-def attempts(request: Req, task: Annotated[str | None, Parameter(max_length=64)] = None,
+def attempts(request: Req, task: Annotated[str | None, QueryParameter(max_length=64)] = None,
              offset: Offset = 0, limit: Limit = 100) -> Page[DrawAttempt]:
     from ledger.services.draws import draw_attempts
 
@@ -310,7 +310,7 @@ def attempts(request: Req, task: Annotated[str | None, Parameter(max_length=64)]
 
 @get("/api/v1/draws/{task_id:str}/bundle", summary="A draw's bundle (public bundle without a token)",
      tags=["draws"], sync_to_thread=True, media_type="application/json", responses=error_responses(401, 403, 404))
-def bundle(request: Req, task_id: str, public: bool = True) -> Response[bytes]:
+def bundle(request: Req, task_id: FromPath[str], public: FromQuery[bool] = True) -> Response[bytes]:
     from ledger.services.bundles import BundleError, export_bundle
 
     if not public:
@@ -324,7 +324,7 @@ def bundle(request: Req, task_id: str, public: bool = True) -> Response[bytes]:
 
 @get("/api/v1/draws/{task_id:str}/membership/{uscc:str}", summary="A firm's pool membership proof",
      tags=["draws"], sync_to_thread=True, media_type="application/json", responses=error_responses(401, 403, 404))
-def membership(request: Req, task_id: str, uscc: str) -> Response[bytes]:
+def membership(request: Req, task_id: FromPath[str], uscc: FromPath[str]) -> Response[bytes]:
     from ledger.services.bundles import BundleError, prove_membership
 
     bearer_actor(request)
@@ -336,8 +336,8 @@ def membership(request: Req, task_id: str, uscc: str) -> Response[bytes]:
 
 @get("/api/v1/draws/{task_id:str}/outcome", summary="The outcome a standing commitment leads to",
      tags=["draws"], responses=error_responses(400, 401, 403, 409, 422))
-async def outcome(request: Req, task_id: str,
-            signature: Annotated[list[str], Parameter(description="Each named round's signature (hex).")]) -> DrawOutcome:
+async def outcome(request: Req, task_id: FromPath[str],
+            signature: Annotated[list[str], QueryParameter(description="Each named round's signature (hex).")]) -> DrawOutcome:
     from ledger.api.commands import refusal_status
     from ledger.domain.commands import Refusal
     from ledger.services.draws import outcome_of_commitment
@@ -354,7 +354,7 @@ async def outcome(request: Req, task_id: str,
 
 @get("/api/v1/results/public", summary="Disclosed results, inspectors masked (public)", tags=["results"],
      sync_to_thread=True, responses=PUBLIC)
-def results_public(request: Req, task: Annotated[str | None, Parameter(max_length=64)] = None,
+def results_public(request: Req, task: Annotated[str | None, QueryParameter(max_length=64)] = None,
                    offset: Offset = 0, limit: Limit = 100) -> Page[PublicResult]:
     from ledger.services.reports import public_results
 
@@ -363,7 +363,7 @@ def results_public(request: Req, task: Annotated[str | None, Parameter(max_lengt
 
 @get("/api/v1/results/{task_id:str}/{uscc:str}", summary="A result as the ledger holds it", tags=["results"],
      responses=error_responses(401, 403, 404))
-async def result(request: Req, task_id: str, uscc: str) -> ResultView:
+async def result(request: Req, task_id: FromPath[str], uscc: FromPath[str]) -> ResultView:
     from ledger.services.results import current
 
     bearer_actor(request)
@@ -375,8 +375,8 @@ async def result(request: Req, task_id: str, uscc: str) -> ResultView:
 
 @get("/api/v1/reports/trace", summary="Everything about one target of one task", tags=["reports"],
      sync_to_thread=True, responses=PRIVATE)
-def report_trace(request: Req, task: Annotated[str, Parameter(max_length=64)],
-                 target: Annotated[str, Parameter(max_length=40, description="The target's USCC.")]) -> list[TraceRow]:
+def report_trace(request: Req, task: Annotated[str, QueryParameter(max_length=64)],
+                 target: Annotated[str, QueryParameter(max_length=40, description="The target's USCC.")]) -> list[TraceRow]:
     from ledger.services.reports import trace
 
     bearer_actor(request)
@@ -385,7 +385,7 @@ def report_trace(request: Req, task: Annotated[str, Parameter(max_length=64)],
 
 @get("/api/v1/reports/actor/{actor_id:str}", summary="Everything one actor did", tags=["reports"],
      sync_to_thread=True, responses=PRIVATE)
-def report_actor(request: Req, actor_id: str, offset: Offset = 0, limit: Limit = 100) -> Page[TraceRow]:
+def report_actor(request: Req, actor_id: FromPath[str], offset: Offset = 0, limit: Limit = 100) -> Page[TraceRow]:
     from ledger.services.reports import actor_report
 
     bearer_actor(request)
@@ -394,7 +394,7 @@ def report_actor(request: Req, actor_id: str, offset: Offset = 0, limit: Limit =
 
 @get("/api/v1/reports/refused", summary="Refused commands", tags=["reports"], sync_to_thread=True,
      responses=PRIVATE)
-def report_refused(request: Req, actor: Annotated[str | None, Parameter(max_length=120)] = None,
+def report_refused(request: Req, actor: Annotated[str | None, QueryParameter(max_length=120)] = None,
                    offset: Offset = 0, limit: Limit = 100) -> Page[RefusedRow]:
     from ledger.services.reports import refused
 
@@ -404,7 +404,7 @@ def report_refused(request: Req, actor: Annotated[str | None, Parameter(max_leng
 
 @get("/api/v1/reports/overdue", summary="Late or missing results and disclosures", tags=["reports"],
      sync_to_thread=True, responses=PRIVATE)
-def report_overdue(request: Req, as_of: date | None = None, offset: Offset = 0,
+def report_overdue(request: Req, as_of: FromQuery[date | None] = None, offset: Offset = 0,
                    limit: Limit = 100) -> Page[OverdueRow]:
     from ledger.services.reports import overdue
 
