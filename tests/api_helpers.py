@@ -27,6 +27,10 @@ def city_rows(kind: str, departments: tuple[str, ...] = (OWN, OTHER)) -> list[An
     rows = list(generate_city(5, small=True).rows(kind))
     if kind == "departments":
         return [r for r in rows if r.code in departments]
+    if kind == "entities":  # supervised by the departments kept, and by no other
+        kept = [msgspec.structs.replace(r, departments=tuple(d for d in r.departments if d in departments))
+                for r in rows]
+        return [r for r in kept if r.departments]
     return [r for r in rows if r.department in departments]
 
 

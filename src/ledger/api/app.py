@@ -28,7 +28,7 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
-from ledger.api.errors import EXCEPTION_HANDLERS
+from ledger.api.errors import EXCEPTION_HANDLERS, error_responses
 from ledger.store.config import StoreConfig
 
 T = TypeVar("T")
@@ -87,7 +87,7 @@ async def _close_writer(app: Litestar) -> None:
     app.state.writer_thread = None
 
 
-@get("/api/v1/health", summary="Liveness", tags=["status"])
+@get("/api/v1/health", summary="Liveness", tags=["status"], responses=error_responses())
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 

@@ -119,7 +119,7 @@ def error_responses(*statuses: int, extra: dict[int, tuple[Any, str]] | None = N
     from litestar.openapi.datastructures import ResponseSpec
 
     specs: dict[int, Any] = {s: ResponseSpec(data_container=ErrorBody, description=_STATUS_TEXT.get(s, "Error"))
-                             for s in (*statuses, 429, 500, 503)}
+                             for s in (*statuses, 400, 429, 500, 503)}
     for status, (container, description) in (extra or {}).items():
         specs[status] = ResponseSpec(data_container=container, description=description)
     return specs

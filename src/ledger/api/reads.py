@@ -94,7 +94,7 @@ def status(request: Req) -> LedgerStatus:
 
 @get("/api/v1/log", summary="Log entries by position (hashes and topics, no payloads)", tags=["ledger"],
      sync_to_thread=True, responses=PRIVATE)
-def log_entries(request: Req, start: Annotated[int, QueryParameter(name="from", ge=1)] = 1,
+def log_entries(request: Req, start: Annotated[int, QueryParameter(ge=1, description="First position.")] = 1,
                 limit: Limit = 100) -> Page[LogEntry]:
     from ledger.services.listing import log_page
 
