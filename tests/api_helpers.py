@@ -80,3 +80,71 @@ def module_store(request: Any, tmp_path_factory: Any, kind: str) -> Any:
     finally:
         with pg_connect() as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+class Server:
+    """A real `drledger serve` process on a free loopback port (stop() ends it with SIGTERM)."""
+
+    def __init__(self, home: Any, store_url: str | None = None, workers: int = 1,
+                 env: dict[str, str] | None = None) -> None:
+        import os
+        import socket
+        import subprocess
+
+        from tests.cli_helpers import DRLEDGER, keys_dir
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("DRLEDGER_")}
+        full_env.update({"DRLEDGER_HOME": str(home), "DRLEDGER_KEYS": str(keys_dir(home)), "DRLEDGER_RATE": "0"})
+        if store_url:
+            full_env["DRLEDGER_STORE"] = store_url
+        full_env.update(env or {})
+        self.log = open(f"{home}-serve-{self.port}.log", "w+b")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [DRLEDGER, "serve", "--port", str(self.port), "--workers", str(workers)],
+            env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"drledger serve ended early: {self.output()}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"drledger serve did not start: {self.output()}")
+
+    def output(self) -> str:
+        if self.log.closed:
+            return self.text
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self) -> int:
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if not self.log.closed:
+            self.text = self.output()
+            self.log.close()
+        return self.process.returncode

@@ -107,12 +107,18 @@ def _failure(answer: Any) -> RemoteError:
         return RemoteError(f"server answered {answer.status_code}")
 
 
+_origins: dict[str, str] = {}
+
+
 def remote_origin(server: str, timeout: float = 30) -> str:
-    with _client(server, timeout) as client:
-        answer = _request(client, "GET", "/api/v1/origin")
-    if answer.status_code != 200:
-        raise _failure(answer)
-    return msgspec.json.decode(answer.content, type=_Origin).origin
+    """The server's ledger origin (asked once per server and process)."""
+    if server not in _origins:
+        with _client(server, timeout) as client:
+            answer = _request(client, "GET", "/api/v1/origin")
+        if answer.status_code != 200:
+            raise _failure(answer)
+        _origins[server] = msgspec.json.decode(answer.content, type=_Origin).origin
+    return _origins[server]
 
 
 def bearer_token(signer: Signer, actor: str, origin: str, ttl: int = TOKEN_TTL) -> str:
@@ -143,12 +149,8 @@ class RemoteLedger:
     def __init__(self, server: str, config: Any = None, *, timeout: float = 120) -> None:
         self.server = server.rstrip("/")
         self.config = config  # the local configuration; a remote ledger never reads it
+        self.origin = remote_origin(self.server)
         self.client = _client(self.server, timeout)
-        answer = _request(self.client, "GET", "/api/v1/origin")
-        if answer.status_code != 200:
-            self.client.close()
-            raise _failure(answer)
-        self.origin = msgspec.json.decode(answer.content, type=_Origin).origin
         self.processor = _RemoteProcessor(self)
 
     def __enter__(self) -> RemoteLedger:
