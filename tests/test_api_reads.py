@@ -195,3 +195,17 @@ def test_every_operation_documents_its_error_body(world) -> None:  # type: ignor
                 assert ref.endswith("/ErrorBody"), (method, path, ref)
     html = client.get("/schema")
     assert html.status_code == 200 and "<script" not in html.text and "cdn" not in html.text.lower()
+
+
+def test_callers_over_their_rate_get_429(world) -> None:  # type: ignore[no-untyped-def]
+    from ledger.api.app import create_app
+    from ledger.api.limits import RateLimiter
+
+    ledger, _ = world
+    app = create_app(ledger.store, extra_state={"rate_limiter": RateLimiter(rate=0.01, burst=2)})
+    with TestClient(app) as client:
+        answers = [client.get("/api/v1/items") for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert body_of(answers[2])["code"] == "rate_limited" and int(answers[2].headers["retry-after"]) >= 1
+        # Another caller (an actor's token) has its own bucket.
+        assert client.get("/api/v1/items", headers=_token(ledger, "auditor-scjg")).status_code == 200
