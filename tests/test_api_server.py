@@ -106,3 +106,48 @@ def test_the_cli_with_server_prints_and_records_what_it_does_locally(tmp_path: P
     assert any(line["path"] == "/api/v1/commands" and line["status"] == 201 for line in lines)
     assert "authorization" not in log.lower().replace('"caller"', "") and "Bearer" not in log
     assert "BEGIN PRIVATE KEY" not in log and "Traceback" not in log
+
+
+def test_serve_without_a_ledger_fails_clearly(tmp_path: Path) -> None:
+    result = run("serve", "--port", "0", home=tmp_path / "empty")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("drledger: error:") and "drledger init" in result.stderr
+
+
+def test_a_remote_ledger_draws_and_reads_back_as_the_local_one(tmp_path: Path) -> None:
+    """services/remote.py under the services the CLI calls: a draw committed and run on the
+    server comes back as services/draws.py `recorded_draw` reads it locally; an import that
+    changes nothing is not submitted (the server's preview)."""
+    from ledger.beacon.network import LOCAL_BEACON_ID
+    from ledger.demo.beacon import DEMO_BEACON
+    from ledger.domain.draws import BeaconChoice, Task
+    from ledger.services import draws
+    from ledger.services.directory import import_rows
+    from ledger.services.remote import RemoteLedger, use_identity, use_server
+    from ledger.demo.city import generate_city
+    from tests.draw_helpers import DEMO_SEED, city_with_drawer, new_task, next_round
+
+    ledger = city_with_drawer(resolve_store(None, tmp_path / "home"))
+    new_task(ledger, "T1")
+    server = Server(ledger.store.home)
+    try:
+        use_server(server.url)
+        use_identity(ledger.keys["drawer"], "drawer")
+        with RemoteLedger(server.url) as remote:
+            named = next_round()
+            draws.commit_draw(remote, ledger.keys["drawer"], "drawer", "T1",
+                              [BeaconChoice(network=LOCAL_BEACON_ID, round=named)])
+            task = remote.processor.app.find(Task.create_id("T1"))
+            assert isinstance(task, Task) and [b.round for b in task.commitment.beacons] == [named]
+            record = draws.run_draw(remote, ledger.keys["drawer"], "drawer", "T1",
+                                    [DEMO_BEACON.signature_for(named).hex()])
+            assert record == draws.recorded_draw(ledger.store, record.receipt)
+            assert record.teams
+            size = _size(ledger.store.home)
+            use_identity(ledger.keys["admin"], "admin")
+            rows = list(generate_city(DEMO_SEED, small=True).rows("departments"))  # the city's, as imported
+            unchanged = import_rows(remote, ledger.keys["admin"], "admin", "departments", rows, confirm_change=True)
+            assert unchanged.unchanged == len(rows) and not unchanged.written and _size(ledger.store.home) == size
+    finally:
+        use_server(None)
+        server.stop()
