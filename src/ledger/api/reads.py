@@ -13,6 +13,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 import msgspec
+from anyio import to_thread
 from litestar import Request, Response, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
@@ -342,7 +343,7 @@ async def outcome(request: Req, task_id: FromPath[str],
     from ledger.domain.commands import Refusal
     from ledger.services.draws import outcome_of_commitment
 
-    bearer_actor(request)
+    await to_thread.run_sync(lambda: bearer_actor(request))  # the registry is read from the store
     try:  # it reads through the writer's aggregates
         return await on_writer(request.app, lambda service: outcome_of_commitment(service, task_id, list(signature)))
     except Refusal as refusal:
@@ -366,7 +367,7 @@ def results_public(request: Req, task: Annotated[str | None, QueryParameter(max_
 async def result(request: Req, task_id: FromPath[str], uscc: FromPath[str]) -> ResultView:
     from ledger.services.results import current
 
-    bearer_actor(request)
+    await to_thread.run_sync(lambda: bearer_actor(request))  # the registry is read from the store
     found = await on_writer(request.app, lambda service: current(service, task_id, uscc))  # the writer's aggregates
     if found is None:
         raise ApiError(404, "not_found", f"no result for {uscc[:40]!r} in task {task_id[:64]!r}")
