@@ -91,7 +91,8 @@ class _Claimed(msgspec.Struct):
     body: dict[str, Any] = {}
 
 
-async def submit_signed(request: Request[Any, Any, Any], data: Submission) -> Response[Receipt]:
+def _prepare(request: Request[Any, Any, Any], data: Submission) -> tuple[SignedCommand, str, Any]:
+    """The signed command, its claimed name and its typed rows; the claimed actor's rate taken."""
     signed = SignedCommand(command=data.command, signature=data.signature, key_id=data.key_id)
     try:
         claim = claim_of(signed)
@@ -102,9 +103,13 @@ async def submit_signed(request: Request[Any, Any, Any], data: Submission) -> Re
         body = msgspec.json.decode(signed.command, type=_Claimed).body
     except (msgspec.DecodeError, msgspec.ValidationError):
         body = {}
-    attachment = _attachment(claim.name, body, data.rows)
-    spec = COMMANDS.get(claim.name)
-    reads_inputs = spec is not None and spec.attachment and claim.name.startswith("draw.")
+    return signed, claim.name, _attachment(claim.name, body, data.rows)
+
+
+async def submit_signed(request: Request[Any, Any, Any], data: Submission) -> Response[Receipt]:
+    signed, name, attachment = _prepare(request, data)
+    spec = COMMANDS.get(name)
+    reads_inputs = spec is not None and spec.attachment and name.startswith("draw.")
 
     def submit(service: Any) -> tuple[Receipt, bool]:
         source = None
@@ -144,17 +149,7 @@ async def submit_command(request: Request[Any, Any, Any], data: JSONBody[Submiss
 
 
 def _preview(request: Request[Any, Any, Any], data: Submission) -> Any:
-    signed = SignedCommand(command=data.command, signature=data.signature, key_id=data.key_id)
-    try:
-        claim = claim_of(signed)
-    except Refusal as refusal:
-        raise ApiError(400, refusal.code, f"command: {refusal.message}") from None
-    limit(request, f"actor:{claim.actor}")
-    try:
-        body = msgspec.json.decode(signed.command, type=_Claimed).body
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        body = {}
-    attachment = _attachment(claim.name, body, data.rows)
+    signed, _, attachment = _prepare(request, data)
 
     def preview(service: Any) -> list[StoredEventOut]:
         mapper = service.processor.app.mapper
