@@ -39,22 +39,23 @@ _route_modules: tuple[str, ...] = (
     "reads",
 )
 
+_executor_lock = threading.Lock()
+WRITER_THREAD = "drledger-writer"
 
 
 def _executor(app: Litestar) -> ThreadPoolExecutor:
     state = app.state
     with _executor_lock:
         if state.get("writer_thread") is None:
-            state.writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drledger-writer")
+            state.writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WRITER_THREAD)
     return state.writer_thread  # type: ignore[no-any-return]
-
-
-_executor_lock = threading.Lock()
 
 
 def writer(app: Litestar) -> Any:  # -> LedgerService
     """This process's write path, opened on first use (a worker that only reads opens none).
-    Call it only on the writer thread (`on_writer`): its connections belong to that thread."""
+    Only on the writer thread (`on_writer`): its connections and cache belong to that thread."""
+    if not threading.current_thread().name.startswith(WRITER_THREAD):
+        raise RuntimeError("the ledger service is used on its writer thread only: `await on_writer(app, work)`")
     state = app.state
     if state.get("ledger") is None:
         from ledger.services.ledger import open_ledger
