@@ -121,7 +121,10 @@ def test_a_remote_ledger_draws_and_reads_back_as_the_local_one(tmp_path: Path) -
     from ledger.beacon.network import LOCAL_BEACON_ID
     from ledger.demo.beacon import DEMO_BEACON
     from ledger.domain.draws import BeaconChoice, Task
-    from ledger.services import draws
+    from datetime import date
+
+    from ledger.demo.calendar import supply_standin_years
+    from ledger.services import draws, results
     from ledger.services.directory import import_rows
     from ledger.services.remote import RemoteLedger, use_identity, use_server
     from ledger.demo.city import generate_city
@@ -143,6 +146,19 @@ def test_a_remote_ledger_draws_and_reads_back_as_the_local_one(tmp_path: Path) -
                                     [DEMO_BEACON.signature_for(named).hex()])
             assert record == draws.recorded_draw(ledger.store, record.receipt)
             assert record.teams
+            # An assigned officer records a result through the server; the view read back remotely
+            # is the local one.
+            team = record.teams[0]
+            officer = team.inspectors[0]
+            ledger.register(officer, "inspector")
+            with ledger.service() as local:
+                supply_standin_years(local, ledger.admin, "admin", (date.today().year, date.today().year + 1))
+            use_identity(ledger.keys[officer], officer)
+            body = results.RecordBody(task_id="T1", uscc=team.target, category="no_issue", findings="未发现问题",
+                                      methods=("onsite",), items=task.items, inspected_on=date(2026, 4, 10))
+            view = results.record(remote, results.sign_record(ledger.keys[officer], officer, body))
+            with ledger.service() as local:
+                assert msgspec.structs.replace(view, receipt=None) == results.current(local, "T1", team.target)
             size = _size(ledger.store.home)
             use_identity(ledger.keys["admin"], "admin")
             rows = list(generate_city(DEMO_SEED, small=True).rows("departments"))  # the city's, as imported
