@@ -66,7 +66,7 @@ _HTTP_CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_
                409: "conflict", 413: "too_large", 422: "invalid", 429: "rate_limited"}
 
 
-def _http_error(_: Request, exc: HTTPException) -> Response[ErrorBody]:
+def _http_error(request: Request, exc: HTTPException) -> Response[ErrorBody]:
     status = exc.status_code if exc.status_code < 500 else 500
     code = _HTTP_CODES.get(status, "internal" if status >= 500 else "invalid")
     detail: Any = exc.detail if status < 500 else None
@@ -74,6 +74,10 @@ def _http_error(_: Request, exc: HTTPException) -> Response[ErrorBody]:
         detail = exc.extra  # names the invalid field(s)
     if isinstance(exc, NotFoundException):
         detail = exc.detail
+    if status == 413:
+        limit = request.app.request_max_body_size
+        detail = (f"the request body is larger than this server accepts ({limit} bytes, DRLEDGER_MAX_BODY);"
+                  " split an import into several files")
     return error_response(status, code, detail)
 
 
