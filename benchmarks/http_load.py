@@ -14,6 +14,7 @@ open-loop phases at --rate requests per second for --seconds each:
   the server's), each a full command through the one write path;
 * reads: public `GET`s (items, plans, draw attempts, disclosed results) in turn.
 
+A few requests of each kind warm the workers up first (not measured).
 Requests are sent on schedule by a pool of client threads whatever the
 previous answers took; latency is from the scheduled send to the answer, so
 a server that falls behind shows in p99. Printed per phase: the rate
@@ -149,7 +150,8 @@ def bench(kind: str, seconds: float, rate: float, workers: int) -> None:
         process = None
         try:
             count = int(seconds * rate)
-            pairs, keys = build(config, count, small=True)
+            warm = 4 * workers  # each worker opens its write path and imports lazily on first use
+            pairs, keys = build(config, count + warm, small=True)
             bodies = []
             for task_id, uscc, badge, items in pairs:
                 body = results.RecordBody(task_id=task_id, uscc=uscc, category="no_issue", findings="未发现问题",
@@ -157,8 +159,13 @@ def bench(kind: str, seconds: float, rate: float, workers: int) -> None:
                 bodies.append(("POST", "/api/v1/commands",
                                submission_bytes(results.sign_record(keys[badge], badge, body))))
             process, url = serve(config, store_url, workers)
+            with httpx.Client(base_url=url, timeout=60) as http:  # warm-up, not measured
+                for method, path, content in bodies[:warm]:
+                    http.request(method, path, content=content, headers={"content-type": "application/json"})
+                for path in READS * workers:
+                    http.get(path)
             print(f"  entries ({workers} workers):")
-            load(url, bodies, rate)
+            load(url, bodies[warm:], rate)
             print(f"  public reads ({workers} workers):")
             load(url, [("GET", READS[i % len(READS)], None) for i in range(count)], rate)
         finally:
