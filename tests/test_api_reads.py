@@ -27,12 +27,12 @@ PLAN = "P-API"
 PUBLIC = ["/api/v1/origin", "/api/v1/items", "/api/v1/plans", f"/api/v1/plans/{PLAN}", "/api/v1/draws",
           f"/api/v1/draws?task={TASK}", "/api/v1/results/public", "/api/v1/checkpoint",
           "/api/v1/proofs/inclusion?index=0", "/api/v1/proofs/consistency?size1=1",
-          f"/api/v1/draws/{TASK}/bundle"]
+          f"/api/v1/draws/{TASK}/bundle", "/api/v1/vkey"]
 PRIVATE = ["/api/v1/status", "/api/v1/log", "/api/v1/actors", "/api/v1/actors/admin", "/api/v1/departments",
            "/api/v1/pool/entities", "/api/v1/pool/inspectors", "/api/v1/tasks", f"/api/v1/tasks/{TASK}",
            f"/api/v1/draws/{TASK}/bundle?public=false", "/api/v1/reports/refused", "/api/v1/reports/overdue",
            "/api/v1/reports/conflicts", f"/api/v1/reports/trace?task={TASK}&target=x", "/api/v1/reports/actor/admin",
-           "/api/v1/proposals", "/api/v1/settings"]
+           "/api/v1/proposals", "/api/v1/settings", f"/api/v1/draws/{TASK}/replay"]
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +180,11 @@ def test_the_drawn_task_reads_back(world) -> None:  # type: ignore[no-untyped-de
     assert task["state"] == "drawn" and task["plan_id"] == PLAN
     kinds = [a["kind"] for a in body_of(client.get(f"/api/v1/draws?task={TASK}"))["items"]]
     assert kinds == ["commit", "run"]
+    [replayed] = body_of(client.get(f"/api/v1/draws/{TASK}/replay", headers=headers))
+    assert replayed["ok"] and replayed["targets"] == 3 and not replayed["differences"]
+    from ledger.services.checkpoints import verifier_key
+
+    assert client.get("/api/v1/vkey").text == verifier_key(ledger.store) + "\n"
 
 
 def test_every_operation_documents_its_error_body(world) -> None:  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ from ledger.domain.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
 from ledger.services.actors import ActorInfo
 from ledger.services.admin import LedgerStatus
 from ledger.services.draws import DrawAttempt
+from ledger.verify.draws import DrawReplay
 from ledger.services.listing import LogEntry, PlanRow, StoredEventOut, TaskRow
 from ledger.services.proposals import ProposalInfo
 from ledger.services.reports import ConflictRow, OverdueRow, PublicResult, RefusedRow, TraceRow
@@ -323,6 +324,26 @@ def bundle(request: Req, task_id: FromPath[str], public: FromQuery[bool] = True)
     return Response(data, media_type="application/json")
 
 
+@get("/api/v1/draws/{task_id:str}/replay", summary="A task's draws recomputed from the ledger's events",
+     tags=["draws"], sync_to_thread=True, responses=error_responses(401, 403, 404))
+def replay(request: Req, task_id: FromPath[str]) -> list[DrawReplay]:
+    from ledger.services.draws import replay as replay_task
+
+    bearer_actor(request)
+    found = replay_task(_config(request), task_id)
+    if not found:
+        raise ApiError(404, "not_found", f"task {task_id[:64]!r} has no draw to replay")
+    return found
+
+
+@get("/api/v1/vkey", summary="The verifier key of the log's checkpoints (public)", tags=["ledger"],
+     sync_to_thread=True, media_type="text/plain; charset=utf-8", responses=PUBLIC)
+def vkey(request: Req) -> str:
+    from ledger.services.checkpoints import verifier_key
+
+    return verifier_key(_config(request)) + "\n"
+
+
 @get("/api/v1/draws/{task_id:str}/membership/{uscc:str}", summary="A firm's pool membership proof",
      tags=["draws"], sync_to_thread=True, media_type="application/json", responses=error_responses(401, 403, 404))
 def membership(request: Req, task_id: FromPath[str], uscc: FromPath[str]) -> Response[bytes]:
@@ -445,7 +466,7 @@ def settings(request: Req) -> SettingsInForce:
 
 ROUTES = [
     origin, status, log_entries, aggregate, checkpoint, inclusion, consistency, actors, actor, departments, items,
-    pool_entities, pool_inspectors, plans, plan, tasks, task, attempts, bundle, membership, outcome,
+    pool_entities, pool_inspectors, plans, plan, tasks, task, attempts, bundle, replay, vkey, membership, outcome,
     results_public, result, report_trace, report_actor, report_refused, report_overdue, report_conflicts,
     proposals, settings,
 ]
