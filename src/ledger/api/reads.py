@@ -35,11 +35,12 @@ from ledger.services.settings import SettingsInForce
 
 T = TypeVar("T")
 MAX_PAGE = 1000
+MAX_POSITION = 2**62  # positions and sizes fit a 64-bit integer column (larger is 400, not a store error)
 
 Req = Request[Any, Any, Any]
-Offset = Annotated[int, QueryParameter(ge=0, description="Rows to skip.")]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_POSITION, description="Rows to skip.")]
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"Rows to return (1..{MAX_PAGE}).")]
-AsOf = Annotated[int | None, QueryParameter(ge=0, description="The ledger position to read at (default: the head).")]
+AsOf = Annotated[int | None, QueryParameter(ge=0, le=MAX_POSITION, description="The ledger position to read at (default: the head).")]
 RiskClass = Literal["A", "B", "C", "D"]
 PUBLIC = error_responses(400)
 PRIVATE = error_responses(400, 401, 403)
@@ -96,7 +97,7 @@ def status(request: Req) -> LedgerStatus:
 
 @get("/api/v1/log", summary="Log entries by position (hashes and topics, no payloads)", tags=["ledger"],
      sync_to_thread=True, responses=PRIVATE)
-def log_entries(request: Req, start: Annotated[int, QueryParameter(ge=1, description="First position.")] = 1,
+def log_entries(request: Req, start: Annotated[int, QueryParameter(ge=1, le=MAX_POSITION, description="First position.")] = 1,
                 limit: Limit = 100) -> Page[LogEntry]:
     from ledger.services.listing import log_page
 
@@ -149,8 +150,8 @@ def _proof_errors(call: Any) -> Any:
 
 @get("/api/v1/proofs/inclusion", summary="Inclusion proof of a leaf (public)", tags=["ledger"],
      sync_to_thread=True, responses=error_responses(400, 422))
-def inclusion(request: Req, index: Annotated[int, QueryParameter(ge=0, description="Leaf index (position - 1).")],
-              size: Annotated[int | None, QueryParameter(ge=1)] = None) -> InclusionProof:
+def inclusion(request: Req, index: Annotated[int, QueryParameter(ge=0, le=MAX_POSITION, description="Leaf index (position - 1).")],
+              size: Annotated[int | None, QueryParameter(ge=1, le=MAX_POSITION)] = None) -> InclusionProof:
     from ledger.services.log import inclusion_proof
 
     b = _proof_errors(lambda: inclusion_proof(_config(request), index, size))
@@ -160,8 +161,8 @@ def inclusion(request: Req, index: Annotated[int, QueryParameter(ge=0, descripti
 
 @get("/api/v1/proofs/consistency", summary="Consistency proof between two sizes (public)", tags=["ledger"],
      sync_to_thread=True, responses=error_responses(400, 422))
-def consistency(request: Req, size1: Annotated[int, QueryParameter(ge=1)],
-                size2: Annotated[int | None, QueryParameter(ge=1)] = None) -> ConsistencyProof:
+def consistency(request: Req, size1: Annotated[int, QueryParameter(ge=1, le=MAX_POSITION)],
+                size2: Annotated[int | None, QueryParameter(ge=1, le=MAX_POSITION)] = None) -> ConsistencyProof:
     from ledger.services.log import consistency_proof
 
     b = _proof_errors(lambda: consistency_proof(_config(request), size1, size2))
