@@ -5,8 +5,9 @@
 Contract for every router module in this package:
 - `request.app.state.config` is the served ledger's `StoreConfig` (reads call
   `ledger.services.*` with it);
-- `writer(request.app)` returns the process's `LedgerService` (opened on first
-  use), the one write path: a signed command in, a receipt out;
+- `await on_writer(request.app, work)` runs `work(ledger_service)` on the
+  process's one writer thread: the `LedgerService` (opened on first use) is
+  the one write path, a signed command in, a receipt out;
 - errors are raised as `ApiError` (api/errors.py) and answered with the error
   body `{"code", "message", "detail"}`.
 Each router module exports `ROUTES` (a list of route handlers or Routers),
@@ -15,59 +16,111 @@ listed once in `_route_modules` below.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import os
 import threading
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
-from ledger.api.errors import EXCEPTION_HANDLERS
+from ledger.api.errors import EXCEPTION_HANDLERS, error_responses
 from ledger.store.config import StoreConfig
+
+T = TypeVar("T")
 
 # Modules of ledger.api that contribute routes (each exports ROUTES).
 _route_modules: tuple[str, ...] = (
+    "commands",
+    "reads",
     "log_tiles",
     "feeds",
     "site.routes",
 )
 
-_writer_lock = threading.Lock()
+_executor_lock = threading.Lock()
+WRITER_THREAD = "drledger-writer"
+
+
+def _executor(app: Litestar) -> ThreadPoolExecutor:
+    state = app.state
+    with _executor_lock:
+        if state.get("writer_thread") is None:
+            state.writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WRITER_THREAD)
+    return state.writer_thread  # type: ignore[no-any-return]
 
 
 def writer(app: Litestar) -> Any:  # -> LedgerService
-    """This process's write path, opened on first use (a worker that only reads opens none)."""
+    """This process's write path, opened on first use (a worker that only reads opens none).
+    Only on the writer thread (`on_writer`): its connections and cache belong to that thread."""
+    if not threading.current_thread().name.startswith(WRITER_THREAD):
+        raise RuntimeError("the ledger service is used on its writer thread only: `await on_writer(app, work)`")
     state = app.state
-    with _writer_lock:
-        if state.get("ledger") is None:
-            from ledger.services.ledger import open_ledger
+    if state.get("ledger") is None:
+        from ledger.services.ledger import open_ledger
 
-            state.ledger = open_ledger(state.config)
+        state.ledger = open_ledger(state.config)
     return state.ledger
 
 
-def _close_writer(app: Litestar) -> None:
-    service = app.state.get("ledger")
-    if service is not None:
-        service.close()
-        app.state.ledger = None
+async def on_writer(app: Litestar, work: Callable[[Any], T]) -> T:
+    """Run `work(ledger_service)` on the process's one writer thread: submissions are serialised
+    in the process (the store serialises them across processes) and the service's connections
+    and aggregate cache are only ever used from that thread."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor(app), lambda: work(writer(app)))
 
 
-@get("/api/v1/health", summary="Liveness", tags=["status"])
+async def _close_writer(app: Litestar) -> None:
+    executor = app.state.get("writer_thread")
+    if executor is None:
+        return
+
+    def close() -> None:
+        service = app.state.get("ledger")
+        if service is not None:
+            app.state.ledger = None
+            service.close()
+
+    await asyncio.get_running_loop().run_in_executor(executor, close)
+    executor.shutdown(wait=True)
+    app.state.writer_thread = None
+
+
+@get("/api/v1/health", summary="Liveness", tags=["status"], responses=error_responses())
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app(config: StoreConfig, *, extra_state: dict[str, Any] | None = None, debug: bool = False) -> Litestar:
+def _docs() -> list[Any]:
+    from ledger.api.docs import render_plugins  # offline: no CDN (api/docs.py)
+
+    return render_plugins()
+
+
+MAX_BODY = 64 * 1024 * 1024  # bytes of a request body (an import of ~200k entities); DRLEDGER_MAX_BODY
+
+
+def create_app(config: StoreConfig, *, extra_state: dict[str, Any] | None = None, debug: bool = False,
+               max_body: int | None = None) -> Litestar:
     routes: list[Any] = [health]
     for name in _route_modules:
         routes.extend(importlib.import_module(f"ledger.api.{name}").ROUTES)
+    from ledger.api.limits import access_log_middleware, before_request
+
     return Litestar(
         route_handlers=routes,
+        middleware=[access_log_middleware],
+        request_max_body_size=max_body or int(os.environ.get("DRLEDGER_MAX_BODY", MAX_BODY)),
+        before_request=before_request,
         state=State({"config": config, "ledger": None, **(extra_state or {})}),
         exception_handlers=EXCEPTION_HANDLERS,
         on_shutdown=[_close_writer],
-        openapi_config=OpenAPIConfig(title="drledger", version="1", path="/schema"),
+        openapi_config=OpenAPIConfig(title="drledger", version="1", path="/schema", render_plugins=_docs()),
+        logging_config=None,  # `drledger serve` configures logging (api/asgi.py); tests stay quiet
         debug=debug,
     )

@@ -35,8 +35,24 @@ def store_options(function: F) -> F:
     return function
 
 
+def _use_server(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    from ledger.services.remote import RemoteError, use_server
+
+    try:
+        use_server(value or None)
+    except RemoteError as error:
+        raise click.BadParameter(str(error), param_hint="--server") from None
+    ctx.call_on_close(lambda: use_server(None))
+
+
 def actor_options(function: F) -> F:
-    """`--as ACTOR` and `--key FILE`: who signs, with which of its own keys."""
+    """`--as ACTOR` and `--key FILE`: who signs, with which of its own keys;
+    `--server URL`: submit to a drledger server instead of the local store."""
+    function = click.option(
+        "--server", envvar="DRLEDGER_SERVER", default=None, metavar="URL", expose_value=False,
+        callback=_use_server, is_eager=True,
+        help="Sign here, submit to this drledger server (e.g. https://ledger.example) [env DRLEDGER_SERVER].",
+    )(function)
     function = click.option(
         "--key", type=click.Path(dir_okay=False, path_type=Path), default=None,
         help="The acting actor's own key file [default: <DRLEDGER_KEYS>/<ACTOR>.pem].",
@@ -52,8 +68,12 @@ def signer_for(config: Any, actor: str, key: Path | None):  # -> Signer
     """The actor's own key (never a key the ledger's HOME holds for it)."""
     from ledger.services.keys import load_signer
     from ledger.services.ledger import ledger_origin
+    from ledger.services.remote import remote_server, use_identity
 
-    return load_signer(ledger_origin(config), actor, key)
+    signer = load_signer(ledger_origin(config), actor, key)
+    if remote_server() is not None:
+        use_identity(signer, actor)  # signs the tokens of what the command reads back
+    return signer
 
 
 def config_from(store: str | None, home: str):  # -> StoreConfig
@@ -78,6 +98,7 @@ def clear_errors(function: F) -> F:
         from ledger.domain.commands import Refusal
         from ledger.integrity.keys import KeyFileError
         from ledger.services.processor import CommandRefused
+        from ledger.services.remote import RemoteError
         from ledger.services.setup import SetupError
         from ledger.store.config import StoreConfigError
         from ledger.store.reader import StoreUnavailable
@@ -86,7 +107,7 @@ def clear_errors(function: F) -> F:
             return function(*args, **kwargs)
         except CommandRefused as error:
             fail(f"refused ({error.code}): {error.message}", EXIT_FAILED_CHECK)
-        except (StoreUnavailable, StoreConfigError, KeyFileError, SetupError, Refusal) as error:
+        except (StoreUnavailable, StoreConfigError, KeyFileError, SetupError, Refusal, RemoteError) as error:
             fail(str(error))
         except BrokenPipeError:
             # The reader went away (`drledger pool entities | head`): end quietly.

@@ -37,6 +37,8 @@ COMMANDS: dict[str, str] = {
     "beacon": "ledger.cli.beacon:beacon",
     "template": "ledger.cli.workbook:template",
     "mirror": "ledger.cli.mirror:mirror_cmd",
+    "serve": "ledger.cli.serve:serve",
+    "token": "ledger.cli.token:token",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -64,6 +66,8 @@ SUMMARIES: dict[str, str] = {
     "beacon": "Public beacon (drand quicknet): verify a round offline, find a round by time.",
     "template": "Write an empty import file (xlsx or CSV) with bilingual headers.",
     "mirror": "Auditors: pull the ledger from a server into a verified local copy.",
+    "serve": "Serve the HTTP API (signed commands in, receipts and reads out).",
+    "token": "Print a short-lived bearer token signed with the actor's own key.",
 }
 
 

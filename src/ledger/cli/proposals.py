@@ -97,7 +97,8 @@ def approve(store: str | None, home: str, proposal_id: str, as_actor: str, key: 
     config = config_from(store, home)
     with open_ledger(config) as ledger:
         receipt = ledger.submit(sign_approve(signer_for(config, as_actor, key), as_actor, proposal_id=proposal_id))
-    info = next(p for p in list_proposals(config) if p.proposal_id == proposal_id)
+        remote = ledger.proposals() if getattr(ledger, "remote", False) else None  # --server
+    info = next(p for p in (remote or list_proposals(config)) if p.proposal_id == proposal_id)
     state = f"took effect (from {info.effective_from})" if info.done else \
         f"{len(info.approvers)} approvals of {info.needed} needed (one from a discipline actor)"
     click.echo(f"proposal {proposal_id} approved at position {receipt.first}: {state}")

@@ -112,6 +112,8 @@ def run_draw(ledger: LedgerService, signer: Signer, actor: str, task_id: str, si
     """Bring the committed rounds' signatures: the ledger verifies them, draws and records; the recorded draw."""
     signed = _sign(signer, actor, "draw.run", RunBody(task_id=task_id, signatures=tuple(signatures)))
     receipt = ledger.submit(signed, attachment_source=draw_inputs_source(ledger))
+    if getattr(ledger, "remote", False):  # services/remote.py: read back over HTTP
+        return ledger.recorded_draw(receipt, task_id)  # type: ignore[attr-defined,no-any-return]
     return recorded_draw(ledger.config, receipt)
 
 

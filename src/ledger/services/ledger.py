@@ -57,7 +57,13 @@ class LedgerService:
                 self.catch_up()
 
 
-def open_ledger(config: StoreConfig, **kwargs: Any) -> LedgerService:
+def open_ledger(config: StoreConfig, **kwargs: Any) -> Any:  # LedgerService | RemoteLedger
+    """The ledger to submit to: the local store, or the server in use (services/remote.py)."""
+    from ledger.services.remote import RemoteLedger, remote_server
+
+    server = remote_server()
+    if server is not None:
+        return RemoteLedger(server, config)
     return LedgerService(config, **kwargs)
 
 
@@ -65,8 +71,13 @@ def ledger_origin(config: StoreConfig) -> str:
     """The ledger's origin, read from its genesis (names the actors' key folder)."""
     import msgspec
 
+    from ledger.services.remote import remote_origin, remote_server
     from ledger.store.reader import open_reader
     from ledger.verify.keys import GENESIS_TOPIC
+
+    server = remote_server()
+    if server is not None:
+        return remote_origin(server)
 
     with open_reader(config) as reader:
         rows = reader.events_with_topics([GENESIS_TOPIC])
