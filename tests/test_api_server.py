@@ -123,7 +123,7 @@ def test_a_remote_ledger_draws_and_reads_back_as_the_local_one(tmp_path: Path) -
     from ledger.domain.draws import BeaconChoice, Task
     from datetime import date
 
-    from ledger.demo.calendar import supply_standin_years
+    from ledger.demo.calendar import seed_known_years
     from ledger.services import draws, results
     from ledger.services.directory import import_rows
     from ledger.services.remote import RemoteLedger, use_identity, use_server
@@ -152,7 +152,7 @@ def test_a_remote_ledger_draws_and_reads_back_as_the_local_one(tmp_path: Path) -
             officer = team.inspectors[0]
             ledger.register(officer, "inspector")
             with ledger.service() as local:
-                supply_standin_years(local, ledger.admin, "admin", (date.today().year, date.today().year + 1))
+                seed_known_years(local, ledger.admin, "admin", (date.today().year, date.today().year + 1))
             use_identity(ledger.keys[officer], officer)
             body = results.RecordBody(task_id="T1", uscc=team.target, category="no_issue", findings="未发现问题",
                                       methods=("onsite",), items=task.items, inspected_on=date(2026, 4, 10))

@@ -17,7 +17,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
 from ledger.api.auth import bearer_actor
-from ledger.api.errors import ApiError, ErrorBody
+from ledger.api.errors import ApiError, ErrorBody, error_responses
 from ledger.services.feeds import DEFAULT_LIMIT, MAX_LIMIT, FeedError, LedgerPage, disclosed_since, ledger_page
 
 FEED_ROLES = ("auditor", "discipline")
@@ -30,7 +30,7 @@ Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="at most this m
 def _errors(*codes: int) -> dict[int, ResponseSpec]:
     what = {400: "a parameter is invalid (detail names it)", 401: "no valid bearer token",
             403: "the token's actor is neither auditor nor discipline"}
-    return {code: ResponseSpec(data_container=ErrorBody, description=what[code]) for code in codes}
+    return {**error_responses(), **{code: ResponseSpec(data_container=ErrorBody, description=what[code]) for code in codes}}
 
 
 @get("/api/v1/feeds/ledger", summary="The full ledger after a position, in whole signed transactions",

@@ -18,7 +18,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 
 from ledger.api.auth import bearer_actor
-from ledger.api.errors import ApiError, ErrorBody, log
+from ledger.api.errors import ApiError, ErrorBody, error_responses, log
 from ledger.services.checkpoints import served_checkpoint
 from ledger.services.tiles import TileNotFound, TilePathError, parse_tile_path, read_tile
 from ledger.store.tree import TreeError
@@ -36,7 +36,7 @@ def _error(description: str) -> ResponseSpec:
 
 @get("/log/checkpoint", summary="Latest signed checkpoint (C2SP tlog-checkpoint) with witness cosignatures",
      tags=["log"], media_type="text/plain; charset=utf-8", sync_to_thread=True,
-     responses={404: _error("no checkpoint has been published yet")})
+     responses={**error_responses(), 404: _error("no checkpoint has been published yet")})
 def checkpoint(request: Request[Any, Any, Any]) -> Response[str]:
     note = served_checkpoint(request.app.state.config)
     if note is None:
@@ -46,7 +46,7 @@ def checkpoint(request: Request[Any, Any, Any]) -> Response[str]:
 
 @get("/log/tile/{tail:path}", summary="A hash tile or entry bundle (C2SP tlog-tiles, tile height 8)",
      tags=["log"], media_type="application/octet-stream", sync_to_thread=True,
-     responses={400: _error("not a tile path as the spec spells it"),
+     responses={**error_responses(), 400: _error("not a tile path as the spec spells it"),
                 401: _error("entry bundles need a bearer token"),
                 403: _error("entry bundles need the auditor or discipline role"),
                 404: _error("the tree has no such tile (yet)")})
