@@ -15,11 +15,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Initialise a ledger under ./data (embedded SQLite) if there is none, then show it.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Build the demo city's ledger under ./data (embedded SQLite) if there is none, then serve
+# the API and the public site on http://$(HOST):$(PORT) until Ctrl-C.
 run: install
 	$(BIN)/drledger demo --if-empty
-	$(BIN)/drledger status
-	$(BIN)/drledger verify
+	$(BIN)/drledger serve --host $(HOST) --port $(PORT) --welcome
 
 # All tests: SQLite file and PostgreSQL (127.0.0.1:5432, database `test`), and
 # browser tests in Debian's chromium (installed by tests/setup_browser.sh if missing).
