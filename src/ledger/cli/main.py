@@ -34,6 +34,10 @@ COMMANDS: dict[str, str] = {
     "settings": "ledger.cli.results:settings",
     "proposal": "ledger.cli.proposals:proposal",
     "beacon": "ledger.cli.beacon:beacon",
+    "class": "ledger.cli.tasks:class_group",
+    "firm": "ledger.cli.tasks:firm",
+    "objection": "ledger.cli.tasks:objection",
+    "notice": "ledger.cli.tasks:notice",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -58,6 +62,10 @@ SUMMARIES: dict[str, str] = {
     "settings": "Results settings and working-day calendars (signed ledger data).",
     "proposal": "Guarded actions (key recovery, revoking inspectors or drawers) approved by m of n with 纪检.",
     "beacon": "Public beacon (drand quicknet): verify a round offline, find a round by time.",
+    "class": "Risk-class set, 一般 ceilings and the annual per-firm cap; class signals.",
+    "firm": "Firms' representatives: register, acknowledge, request 回避 (and decide it).",
+    "objection": "异议 against published results: raise, resolve, list (public).",
+    "notice": "Inspection notice codes: print one, check one without logging in.",
 }
 
 
