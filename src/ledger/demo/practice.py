@@ -45,7 +45,7 @@ class PracticeDemoSummary(msgspec.Struct, kw_only=True):
 
 
 def reviewer(department: str) -> str:
-    return f"reviewer-{department.lower()}"
+    return f"reviewer-{department}"
 
 
 def add_practice(config: StoreConfig, say: Callable[[str], None] = lambda _: None) -> PracticeDemoSummary:
