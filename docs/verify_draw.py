@@ -61,7 +61,8 @@ from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from math import ceil
 
-CLASSES = ("A", "B", "C", "D")
+DEFAULT_CLASSES = ("A", "B", "C", "D")
+CLASSES = DEFAULT_CLASSES  # the bundle's class set (inputs "classes", present only when not A-D)
 BUNDLE_FORMAT = "drledger-draw-bundle/v4"
 PUBLIC_FORMAT = "drledger-draw-bundle/v4-public"
 PROOF_FORMAT = "drledger-pool-proof/v2"
@@ -225,7 +226,7 @@ def class_leaves(roots: dict[str, str]) -> list[bytes]:
 
 
 def pool_root(roots: dict[str, str]) -> str:
-    """The RFC 9162 root over the four leaves "A:<hex>" .. "D:<hex>"."""
+    """The RFC 9162 root over the leaves "A:<hex>" .. "D:<hex>" (one per class of the set, in order)."""
     return merkle_root(class_leaves(roots)).hex()
 
 
@@ -249,7 +250,13 @@ def sample(seed: str, ids: list[str], n: int | None = None) -> list[str]:
 def check_inputs(inputs: dict, public: bool) -> str:
     """What the ledger refuses before drawing; a bundle breaking these is not a v2 draw. `public`:
     the inputs as the digest covers them (firms by commitment), else the full inputs."""
-    same("input fields", sorted(inputs), PUBLIC_INPUT_FIELDS if public else INPUT_FIELDS)
+    global CLASSES
+    classes = inputs.get("classes", list(DEFAULT_CLASSES))
+    need(isinstance(classes, list) and len(classes) >= 2 and all(isinstance(k, str) and k for k in classes)
+         and len(set(classes)) == len(classes), "classes is not a list of distinct class codes")
+    need("classes" not in inputs or tuple(classes) != DEFAULT_CLASSES, "the inputs name the default classes A-D")
+    CLASSES = tuple(classes)
+    same("input fields", sorted(set(inputs) - {"classes"}), PUBLIC_INPUT_FIELDS if public else INPUT_FIELDS)
     same("draw version", inputs["version"], DRAW_VERSION)
     key = inputs["salt_key_digest" if public else "salt_key"]
     need(isinstance(key, str) and bool(HEX64.fullmatch(key)), "the salt key (or its digest) is not 64 hex digits")
@@ -832,7 +839,9 @@ def check_leaf(entry: dict, k: str, leaf: dict) -> None:
 
 
 def verify_proof(proof: dict, bundle: dict | None) -> list[str]:
+    global CLASSES
     same("proof format", proof["format"], PROOF_FORMAT)
+    CLASSES = tuple(proof.get("classes", DEFAULT_CLASSES))
     uscc = proof["uscc"]
     mine = firm_commitment(bytes.fromhex(proof["salt"]), uscc)
     need(len(bytes.fromhex(proof["salt"])) == 32, "the salt is not 32 bytes")

@@ -3,6 +3,7 @@ window extension (issue 12 items 4-5), on both stores, each re-executed by `veri
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from ledger.domain.draws import Task
 from ledger.domain.tasks import ExtendWindowBody
 from ledger.draw.spec import Quota
 from ledger.services import firms
+from ledger.services.bundles import export_bundle, prove_membership
 from ledger.services.ledger import CommandRefused
 from ledger.store.config import StoreConfig
 from ledger.verify.draws import replay_draws
@@ -22,6 +24,7 @@ from ledger.verify.ledger_check import verify_ledger
 from tests.draw_helpers import city_with_drawer, commit, draw, new_task, run
 from tests.insider import Insider, refused_at
 from tests.ledger_helpers import TestLedger, entity_rows
+from tests.test_verify_draw_standalone import verify
 
 FIVE = DrawSettings(classes=(
     RiskClassSpec(code="A", label="A类(信用风险低)"), RiskClassSpec(code="B", label="B类"),
@@ -53,7 +56,7 @@ def refused(code: str, action: Any) -> CommandRefused:
     return caught.value
 
 
-def test_a_five_class_set_is_drawn_replayed_and_verified(city: TestLedger) -> None:
+def test_a_five_class_set_is_drawn_replayed_and_verified(city: TestLedger, tmp_path: Path) -> None:
     """Shandong's A-E: class E firms are refused at import until the set names E; then a task
     draws from E (and the others), the replay recomputes it and verify re-executes it."""
     e_firms = entity_rows(6, start=90_000, risk_class="E")
@@ -77,6 +80,18 @@ def test_a_five_class_set_is_drawn_replayed_and_verified(city: TestLedger) -> No
     assert report.ok and report.checks["draws_replayed"] == 1, report.problems
     # A class outside the set is refused at task creation.
     refused("invalid", lambda: new_task(city, "T6", quotas={"F": Quota(count=1)}))
+    # The standalone verifier (docs/verify_draw.py) checks both bundles and a firm's proofs.
+    for public in (False, True):
+        path = tmp_path / f"bundle-{public}.json"
+        path.write_bytes(export_bundle(city.store, "T5", public=public))
+        done = verify(path)
+        assert done.returncode == 0, done.stdout[-2000:]
+    for uscc in (outcome.targets["E"][0], next(f.uscc for f in e_firms if f.uscc not in outcome.targets["E"])):
+        proof = tmp_path / f"proof-{uscc}.json"
+        proof.write_bytes(prove_membership(city.store, "T5", uscc))
+        assert json.loads(proof.read_bytes())["risk_class"] == "E"
+        done = verify("--proof", proof, tmp_path / "bundle-True.json")
+        assert done.returncode == 0, done.stdout[-2000:]
 
 
 def test_a_changed_class_set_leaves_a_standing_commitment_as_it_froze_it(city: TestLedger) -> None:
