@@ -12,7 +12,7 @@ from ledger.domain.classes import SignalBody
 from ledger.domain.firms import FirmRepresentative, RecusalDecideBody, RegisterFirmBody, notice_code
 from ledger.domain.objections import ResolveBody
 from ledger.integrity.keys import Signer, public_key_b64
-from ledger.services import firms
+from ledger.services import firms, reports
 from ledger.services.ledger import CommandRefused
 from ledger.store.config import StoreConfig
 from ledger.verify.ledger_check import verify_ledger
@@ -147,6 +147,8 @@ def test_an_objection_to_a_published_result_is_resolved_and_shown_in_public(worl
     shown = firms.public_objections(world.config, uscc=target)
     assert [(o.task_id, o.outcome, o.resolved_by) for o in shown] == [("T1", "upheld", "reviewer")]
     assert "rep-1" not in repr(shown)  # the representative is not shown
+    kinds = [row.kind for row in reports.trace(world.config, "T1", target)]
+    assert {"objection_raised", "objection_resolved"} <= set(kinds), kinds
     assert verify_ledger(world.config).ok
 
 
@@ -165,6 +167,7 @@ def test_a_class_signal_cites_a_disclosed_result_and_changes_no_class(world: Wor
     act(world, firms.signal, "reviewer", body)
     refused("duplicate", lambda: act(world, firms.signal, "reviewer", body))
     signals = firms.class_signals(world.config, target)
+    assert "class_signal" in [row.kind for row in reports.trace(world.config, "T1", target)]
     assert [(s["task_id"], s["suggests"]) for s in signals] == [("T1", "raise")]
     with world.ledger.service() as service:
         assert service.processor.app.find(Entity.id_for(target)).record.risk_class == before

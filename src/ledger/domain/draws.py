@@ -171,8 +171,8 @@ class Task(LedgerAggregate):
     @event("Committed")
     def commit(self, task_id: str, position: int, committed_at: str, cooling_off_days: int, inputs_digest: str,
                pool_roots: dict[str, str], pool_root: str, counts: dict[str, int], excluded: int,
-               beacons: tuple[BeaconRound, ...], salt_key: str, classes: tuple[str, ...], window_end: str,
-               annual_cap: int | None, actor: str) -> None:
+               beacons: tuple[BeaconRound, ...], salt_key: str, actor: str, classes: tuple[str, ...] = RISK_CLASSES,
+               window_end: str = "", annual_cap: int | None = None) -> None:
         self.commitment = Commitment(position=position, committed_at=committed_at,
                                      cooling_off_days=cooling_off_days, inputs_digest=inputs_digest, beacons=beacons,
                                      salt_key=salt_key, pool=PoolSummary(pool_roots=pool_roots, pool_root=pool_root,

@@ -10,6 +10,7 @@ identity check), only firms, tasks, teams, dates, outcomes and reasons.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import msgspec
@@ -235,3 +236,38 @@ def representative_of(ledger: LedgerService, actor_id: str) -> str | None:
 def recusal_request(ledger: LedgerService, task_id: str, uscc: str, officer: str) -> RecusalRequest | None:
     found = ledger.processor.app.find(RecusalRequest.create_id(task_id, uscc, officer))
     return found if isinstance(found, RecusalRequest) else None
+
+
+_PARTICIPATION = {
+    get_topic(ClassSignal.Recorded): "class_signal",
+    get_topic(FirmRepresentative.Acknowledged): "firm_acknowledged",
+    get_topic(RecusalRequest.Raised): "recusal_requested",
+    get_topic(RecusalRequest.Decided): "recusal_decided",
+    get_topic(Objection.Raised): "objection_raised",
+    get_topic(Objection.Resolved): "objection_resolved",
+}
+
+
+def participation_rows(config: StoreConfig, task_id: str, uscc: str) -> list[Any]:
+    """The firm's part in a task and what its results signal, as rows of `report trace`:
+    acknowledgements, 回避 requests and decisions, objections and resolutions, class signals."""
+    from ledger.services.reports import TraceRow
+    from ledger.store.reader import open_reader
+
+    with open_reader(config) as reader:
+        found = reader.events_with_topics(list(_PARTICIPATION))
+    subject: dict[Any, tuple[str, str]] = {}  # aggregate -> (task, uscc), from its first event
+    rows = []
+    for row in found:
+        event = msgspec.json.decode(row.state or b"{}")
+        if "task_id" in event and "uscc" in event:
+            subject.setdefault(row.originator_id, (event["task_id"], event["uscc"]))
+        if event.get("task_id", subject.get(row.originator_id, ("", ""))[0]) != task_id \
+                or event.get("uscc", subject.get(row.originator_id, ("", ""))[1]) != uscc:
+            continue
+        detail = {k: v for k, v in event.items() if k not in ("actor", "timestamp", "originator_id",
+                                                               "originator_version", "task_id", "uscc")}
+        rows.append(TraceRow(seq=row.seq, at=str(event.get("timestamp", "")), kind=_PARTICIPATION[row.topic],
+                             actor=str(event.get("actor", "")),
+                             detail=json.dumps(detail, ensure_ascii=False, sort_keys=True)))
+    return rows
