@@ -93,7 +93,9 @@ DATE_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CHANGE_FIELDS = ["actor", "event_hash", "fields", "kind", "position", "public_key", "signed", "task_version"]
 SUBSTITUTED_FIELDS = ["actor", "basis", "joining", "leaving", "reason", "target", "task_id", "timestamp"]
 EXTENDED_FIELDS = ["actor", "reason", "risk_class", "targets", "task_id", "teams", "timestamp"]
-BASIS = {"recuse": "recusal", "substitute": "approval"}
+BASIS = {"recuse": "recusal", "substitute": "approval", "firm_recusal": "firm_request"}
+COMMAND_OF = {"recuse": "draw.recuse", "substitute": "draw.substitute", "extend": "draw.extend",
+              "firm_recusal": "firm.recusal_decide"}  # a firm's 回避 request granted by a reviewer
 NOT_CHECKED = "beacon signatures NOT checked: pip install py-arkworks-bls12381"
 
 
@@ -569,7 +571,7 @@ def check_changes(bundle: dict, draw: "Draw", teams: list[dict]) -> tuple[str, l
     for number, c in enumerate(bundle["changes"], 1):
         where = f"change {number} ({c.get('kind')} at position {c.get('position')})"
         same(f"{where}: fields", sorted(c), CHANGE_FIELDS)
-        need(c["kind"] in ("recuse", "substitute", "extend"), f"{where}: unknown kind")
+        need(c["kind"] in COMMAND_OF, f"{where}: unknown kind")
         need(last < c["position"] and (voided is None or c["position"] < voided["position"]),
              f"{where} is out of ledger order (after the draw, and before its void if any)")
         same(f"{where}: its place in the task's events (the draw's + {number})", c["task_version"],
@@ -628,6 +630,9 @@ def change_body(change: dict) -> dict:
                 "task_id": f["task_id"]}
     if change["kind"] == "recuse":
         return {"reason": f["reason"], "target": f["target"], "task_id": f["task_id"]}
+    if change["kind"] == "firm_recusal":
+        return {"grant": True, "officer": f["leaving"], "reason": f["reason"], "task_id": f["task_id"],
+                "uscc": f["target"]}
     return {"officer": f["leaving"], "reason": f["reason"], "target": f["target"], "task_id": f["task_id"]}
 
 
@@ -795,7 +800,7 @@ def verify_bundle(bundle: dict, skip_beacon_signature: bool, say=print) -> int:
         step = "change signatures"
         for number, change in enumerate(bundle["changes"], 1):
             try:
-                say(f"      change {number}: " + check_signed(change, change["actor"], f"draw.{change['kind']}",
+                say(f"      change {number}: " + check_signed(change, change["actor"], COMMAND_OF[change["kind"]],
                                                                 change_body(change)))
             except Rejected as error:
                 raise Rejected(f"change {number} ({change['kind']} at position {change['position']}): {error}") from None

@@ -3,6 +3,7 @@ against published results, class signals and the notice code; each re-executed b
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ from ledger.domain.firms import FirmRepresentative, RecusalDecideBody, RegisterF
 from ledger.domain.objections import ResolveBody
 from ledger.integrity.keys import Signer, public_key_b64
 from ledger.services import firms, reports
+from ledger.services.bundles import export_bundle
 from ledger.services.ledger import CommandRefused
 from ledger.store.config import StoreConfig
 from ledger.verify.ledger_check import verify_ledger
+from tests.test_verify_draw_standalone import verify
 from tests.insider import Insider, refused_at
 from tests.test_results import World, _body, disclose, make_world, record
 
@@ -95,7 +98,8 @@ def test_a_firm_acknowledges_its_inspection_and_checks_the_notice_code(world: Wo
     assert verify_ledger(world.config).ok
 
 
-def test_a_recusal_request_denied_then_one_granted_changes_the_team_and_its_code(world: World) -> None:
+def test_a_recusal_request_denied_then_one_granted_changes_the_team_and_its_code(world: World,
+                                                                                 tmp_path: Path) -> None:
     register_firm(world, "rep-1", world.target)
     team = world.teams[world.target]
     refused("not_on_team", lambda: act(world, firms.request_recusal, "rep-1", "T1", "XY-SCJG-0006", "亲属"))
@@ -122,6 +126,12 @@ def test_a_recusal_request_denied_then_one_granted_changes_the_team_and_its_code
         assert firms.recusal_request(service, "T1", world.target, team[0]).granted
         assert not firms.recusal_request(service, "T1", world.target, team[1]).granted
     assert verify_ledger(world.config).ok
+    # The bundle lists the granted request as a change the standalone verifier recomputes.
+    path = tmp_path / "T1.json"
+    path.write_bytes(export_bundle(world.config, "T1"))
+    assert [c["kind"] for c in json.loads(path.read_bytes())["changes"]] == ["firm_recusal"]
+    done = verify(path)
+    assert done.returncode == 0, done.stdout[-2000:]
 
 
 def test_an_objection_to_a_published_result_is_resolved_and_shown_in_public(world: World) -> None:

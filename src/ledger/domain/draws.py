@@ -199,7 +199,8 @@ class Task(LedgerAggregate):
     @event("Substituted")
     def substitute(self, task_id: str, target: str, leaving: str, joining: str, basis: str, reason: str,
                    actor: str) -> None:
-        """`basis`: "recusal" (signed by the leaving officer) or "approval" (a reviewer's)."""
+        """`basis`: "recusal" (signed by the leaving officer), "approval" (a reviewer's) or
+        "firm_request" (a firm's 回避 request a reviewer granted, domain/firms.py)."""
         index = self.team_index[target]
         team = self.teams[index]
         inspectors = [joining if b == leaving else b for b in team.inspectors]

@@ -215,7 +215,7 @@ def decide_recusal(state: State, command: Command, inputs: object) -> list[Ledge
     if body.grant:
         changed = _replace(state, command, body.task_id, body.uscc, body.officer, "firm_request", body.reason, inputs)
     request.decide(granted=body.grant, reason=body.reason, actor=command.actor_id)
-    return [request, *changed]
+    return [*changed, request]  # the substitution right after the command, as draw.substitute's
 
 
 # ---------------------------------------------------------------------------

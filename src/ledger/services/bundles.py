@@ -266,8 +266,10 @@ def _changes(reader: LedgerReader, keys: Any, standing: Standing) -> list[dict[s
         fields: Any = msgspec.json.decode(row.state, type=SubstitutedEvent if row.topic == SUBSTITUTED else _Extended)
         if fields.task_id != task_id:
             continue
-        kind = ("recuse" if fields.basis == "recusal" else "substitute") if row.topic == SUBSTITUTED else "extend"
-        first, accepted = _command_of(reader, row.seq, f"draw.{kind}")
+        kind = ({"recusal": "recuse", "firm_request": "firm_recusal"}.get(fields.basis, "substitute")
+                if row.topic == SUBSTITUTED else "extend")
+        name = "firm.recusal_decide" if kind == "firm_recusal" else f"draw.{kind}"
+        first, accepted = _command_of(reader, row.seq, name)
         changes.append({
             "kind": kind,
             "position": row.seq,
