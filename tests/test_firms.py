@@ -224,3 +224,52 @@ def test_the_notice_code_is_a_pure_function_of_the_pair_and_the_draw() -> None:
               notice_code("T1", "91360502MA35XXXX0X", ["B1", "B3"], "ab" * 32),
               notice_code("T1", "91360502MA35XXXX0X", ["B1", "B2"], "cd" * 32)}
     assert code not in others and len(others) == 4
+
+
+def test_a_refused_acknowledgement_promoted_by_an_insider_fails_verify(world: World) -> None:
+    """The operator takes a firm's real, signed, refused attempt (its firm was not drawn) and appends
+    it as accepted, with its event: verify re-executes the rule and names the refusal."""
+    import msgspec
+
+    from ledger.integrity.commands import sign_command
+    from tests.insider import command_event
+
+    register_firm(world, "rep-u", world.undrawn)
+    signed = sign_command(world.key("rep-u"), "rep-u", "firm.acknowledge", {"task_id": "T1"})
+    with world.ledger.service() as service:
+        refused("not_drawn", lambda: service.submit(signed))
+    nonce = msgspec.json.decode(signed.command)["nonce"]
+    with Insider(world.config) as insider:
+        moment = insider.head_time()
+
+        def build() -> list[Any]:
+            firm = insider.find(FirmRepresentative.create_id("rep-u"))
+            firm.acknowledge(task_id="T1", uscc=world.undrawn, inspectors=("XY-SCJG-0001",), actor="rep-u")
+            return [command_event(signed, "rep-u", "firm.acknowledge", nonce), firm]
+
+        position = insider.append(build, at=moment)
+    refused_at(world.config, position, "firm.acknowledge", "not_drawn")
+
+
+@pytest.mark.parametrize("forge", ["signal", "recusal_request", "representative"])
+def test_firm_and_signal_events_appended_by_an_insider_fail_verify(world: World, forge: str) -> None:
+    """A class signal, a 回避 request, a firm representative: each written with the ledger key alone."""
+    from ledger.domain.actors import Actor
+    from ledger.domain.classes import ClassSignal
+    from ledger.domain.firms import RecusalRequest
+
+    def build() -> list[Any]:
+        if forge == "signal":
+            return [ClassSignal(signal_id=f"T1/{world.target}", uscc=world.target, task_id="T1", suggests="raise",
+                                reason="x", actor="reviewer")]
+        if forge == "recusal_request":
+            return [RecusalRequest(task_id="T1", uscc=world.target, officer=world.officer(), reason="x",
+                                   actor="rep-1")]
+        key = Signer.generate().public_key
+        return [Actor(actor_id="rep-9", name="x", roles=("firm",), department=None, public_key=key, actor="lm"),
+                FirmRepresentative(actor_id="rep-9", uscc=world.target, check_method="x", check_reference="y",
+                                   actor="lm")]
+
+    with Insider(world.config) as insider:
+        position = insider.append(build)
+    refused_at(world.config, position, "without a command")

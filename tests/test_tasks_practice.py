@@ -223,3 +223,17 @@ def test_draw_settings_appended_by_an_insider_fail_verify(city: TestLedger) -> N
         position = insider.append(build)
     refused_at(city.store, position, "DrawConfig.Opened", "without a command")
 
+
+
+def test_a_window_extension_appended_by_an_insider_fails_verify(city: TestLedger) -> None:
+    """The operator stretches a task's window so late results fall inside it: no planner's command."""
+    new_task(city, "T1")
+    with Insider(city.store) as insider:
+        def build() -> list[Any]:
+            task = insider.find(Task.create_id("T1"))
+            task.extend_window(task_id="T1", window_end=date(2026, 12, 31), previous=task.window_end, reason="x",
+                               actor="planner")
+            return [task]
+
+        position = insider.append(build)
+    refused_at(city.store, position, "Task.WindowExtended", "without a command")
