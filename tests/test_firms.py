@@ -58,7 +58,8 @@ def test_a_firm_representative_is_registered_by_a_list_manager_with_a_check_refe
         def attempt(actor: str, **changes: Any) -> Any:
             fields = dict(actor_id="rep-x", name="张三", uscc=world.target, check_method="电子营业执照",
                           check_reference="核验单 2026-7", public_key=public_key_b64(Signer.generate().public_key))
-            return lambda: firms.register_firm(service, world.key(actor), actor, RegisterFirmBody(**{**fields, **changes}))
+            body = RegisterFirmBody(**{**fields, **changes})
+            return lambda: firms.register_firm(service, world.key(actor), actor, body)
 
         # A personal document is not an identity check's reference.
         refused("personal_data", attempt("lm", check_reference="身份证 360502199001011234"))

@@ -106,7 +106,8 @@ def _temporary_task(ledger: LedgerService, actors: DemoActors, recent: Task, dep
         f" {first.target} acknowledged (notice code {notice.code})")
 
 
-def _objection(ledger: LedgerService, actors: DemoActors, department: str, summary: PracticeDemoSummary, say: Callable[[str], None]) -> None:
+def _objection(ledger: LedgerService, actors: DemoActors, department: str, summary: PracticeDemoSummary,
+               say: Callable[[str], None]) -> None:
     app = ledger.processor.app
     state = _AppState(app)
     for task_id in RESULT_TASKS:

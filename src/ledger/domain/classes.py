@@ -191,4 +191,5 @@ def decide_signal(state: State, command: Command, _: Any) -> list[LedgerAggregat
     signal_id = f"{body.task_id}/{body.uscc}"
     if state.get(ClassSignal, ClassSignal.create_id(signal_id)) is not None:
         raise Refusal("duplicate", f"{where}: the result already has its signal")
-    return [ClassSignal(signal_id=signal_id, uscc=body.uscc, task_id=body.task_id, suggests=body.suggests, reason=body.reason, actor=command.actor_id)]
+    return [ClassSignal(signal_id=signal_id, uscc=body.uscc, task_id=body.task_id, suggests=body.suggests,
+                        reason=body.reason, actor=command.actor_id)]
