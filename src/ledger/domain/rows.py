@@ -21,10 +21,10 @@ Lists (departments, qualifications, expertise, methods) are separated by
 >>> r = parse_rows("reclassifications", b"uscc,risk_class\\n91110108551385082Q,c\\n")
 >>> r.rows
 [ReclassRow(uscc='91110108551385082Q', risk_class='C', check_ok=True)]
->>> r = parse_rows("reclassifications", b"uscc,risk_class\\n91110108551385082X,E\\n")
+>>> r = parse_rows("reclassifications", b"uscc,risk_class\\n91110108551385082X,e-1\\n")
 >>> for e in r.errors: print(e)
 line 2, uscc: position 18: check character is 'X', expected 'Q'; accept explicitly with --accept-bad-check
-line 2, risk_class: 'E' is not one of A, B, C, D
+line 2, risk_class: 'e-1' is not a risk class: A-D, a label such as 低风险, or a class code of the ledger's set
 """
 
 from __future__ import annotations
