@@ -61,7 +61,8 @@ from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from math import ceil
 
-CLASSES = ("A", "B", "C", "D")
+DEFAULT_CLASSES = ("A", "B", "C", "D")
+CLASSES = DEFAULT_CLASSES  # the bundle's class set (inputs "classes", present only when not A-D)
 BUNDLE_FORMAT = "drledger-draw-bundle/v4"
 PUBLIC_FORMAT = "drledger-draw-bundle/v4-public"
 PROOF_FORMAT = "drledger-pool-proof/v2"
@@ -92,7 +93,9 @@ DATE_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CHANGE_FIELDS = ["actor", "event_hash", "fields", "kind", "position", "public_key", "signed", "task_version"]
 SUBSTITUTED_FIELDS = ["actor", "basis", "joining", "leaving", "reason", "target", "task_id", "timestamp"]
 EXTENDED_FIELDS = ["actor", "reason", "risk_class", "targets", "task_id", "teams", "timestamp"]
-BASIS = {"recuse": "recusal", "substitute": "approval"}
+BASIS = {"recuse": "recusal", "substitute": "approval", "firm_recusal": "firm_request"}
+COMMAND_OF = {"recuse": "draw.recuse", "substitute": "draw.substitute", "extend": "draw.extend",
+              "firm_recusal": "firm.recusal_decide"}  # a firm's 回避 request granted by a reviewer
 NOT_CHECKED = "beacon signatures NOT checked: pip install py-arkworks-bls12381"
 
 
@@ -225,7 +228,7 @@ def class_leaves(roots: dict[str, str]) -> list[bytes]:
 
 
 def pool_root(roots: dict[str, str]) -> str:
-    """The RFC 9162 root over the four leaves "A:<hex>" .. "D:<hex>"."""
+    """The RFC 9162 root over the leaves "A:<hex>" .. "D:<hex>" (one per class of the set, in order)."""
     return merkle_root(class_leaves(roots)).hex()
 
 
@@ -249,7 +252,13 @@ def sample(seed: str, ids: list[str], n: int | None = None) -> list[str]:
 def check_inputs(inputs: dict, public: bool) -> str:
     """What the ledger refuses before drawing; a bundle breaking these is not a v2 draw. `public`:
     the inputs as the digest covers them (firms by commitment), else the full inputs."""
-    same("input fields", sorted(inputs), PUBLIC_INPUT_FIELDS if public else INPUT_FIELDS)
+    global CLASSES
+    classes = inputs.get("classes", list(DEFAULT_CLASSES))
+    need(isinstance(classes, list) and len(classes) >= 2 and all(isinstance(k, str) and k for k in classes)
+         and len(set(classes)) == len(classes), "classes is not a list of distinct class codes")
+    need("classes" not in inputs or tuple(classes) != DEFAULT_CLASSES, "the inputs name the default classes A-D")
+    CLASSES = tuple(classes)
+    same("input fields", sorted(set(inputs) - {"classes"}), PUBLIC_INPUT_FIELDS if public else INPUT_FIELDS)
     same("draw version", inputs["version"], DRAW_VERSION)
     key = inputs["salt_key_digest" if public else "salt_key"]
     need(isinstance(key, str) and bool(HEX64.fullmatch(key)), "the salt key (or its digest) is not 64 hex digits")
@@ -562,7 +571,7 @@ def check_changes(bundle: dict, draw: "Draw", teams: list[dict]) -> tuple[str, l
     for number, c in enumerate(bundle["changes"], 1):
         where = f"change {number} ({c.get('kind')} at position {c.get('position')})"
         same(f"{where}: fields", sorted(c), CHANGE_FIELDS)
-        need(c["kind"] in ("recuse", "substitute", "extend"), f"{where}: unknown kind")
+        need(c["kind"] in COMMAND_OF, f"{where}: unknown kind")
         need(last < c["position"] and (voided is None or c["position"] < voided["position"]),
              f"{where} is out of ledger order (after the draw, and before its void if any)")
         same(f"{where}: its place in the task's events (the draw's + {number})", c["task_version"],
@@ -621,6 +630,9 @@ def change_body(change: dict) -> dict:
                 "task_id": f["task_id"]}
     if change["kind"] == "recuse":
         return {"reason": f["reason"], "target": f["target"], "task_id": f["task_id"]}
+    if change["kind"] == "firm_recusal":
+        return {"grant": True, "officer": f["leaving"], "reason": f["reason"], "task_id": f["task_id"],
+                "uscc": f["target"]}
     return {"officer": f["leaving"], "reason": f["reason"], "target": f["target"], "task_id": f["task_id"]}
 
 
@@ -788,7 +800,7 @@ def verify_bundle(bundle: dict, skip_beacon_signature: bool, say=print) -> int:
         step = "change signatures"
         for number, change in enumerate(bundle["changes"], 1):
             try:
-                say(f"      change {number}: " + check_signed(change, change["actor"], f"draw.{change['kind']}",
+                say(f"      change {number}: " + check_signed(change, change["actor"], COMMAND_OF[change["kind"]],
                                                                 change_body(change)))
             except Rejected as error:
                 raise Rejected(f"change {number} ({change['kind']} at position {change['position']}): {error}") from None
@@ -832,7 +844,9 @@ def check_leaf(entry: dict, k: str, leaf: dict) -> None:
 
 
 def verify_proof(proof: dict, bundle: dict | None) -> list[str]:
+    global CLASSES
     same("proof format", proof["format"], PROOF_FORMAT)
+    CLASSES = tuple(proof.get("classes", DEFAULT_CLASSES))
     uscc = proof["uscc"]
     mine = firm_commitment(bytes.fromhex(proof["salt"]), uscc)
     need(len(bytes.fromhex(proof["salt"])) == 32, "the salt is not 32 bytes")

@@ -71,10 +71,10 @@ def commit(config: StoreConfig, task_id: str, round_number: str, key_file: str, 
 
     gather = draws.gather_inputs
 
-    def reporting(config: StoreConfig, task: Any, position: int, *rest: Any) -> Any:
+    def reporting(config: StoreConfig, task: Any, position: int, *rest: Any, **options: Any) -> Any:
         say("position", position)
         wait_for("gather")
-        return gather(config, task, position, *rest)
+        return gather(config, task, position, *rest, **options)
 
     draws.gather_inputs = reporting  # the attachment source calls it once the position is fixed
     # sync=False: no catch-up on opening (on SQLite it would wait for the open

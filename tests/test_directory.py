@@ -188,14 +188,14 @@ def test_cli_import_gb18030_and_errors(tmp_path: Path) -> None:
     bad = tmp_path / "entities.csv"
     bad.write_text("uscc,name,entity_type,region_code,industry,risk_class\n"
                    "91110108551385082Q,小米科技有限责任公司,enterprise,110108,I6510,A\n"
-                   "91110108551385082X,坏码公司,enterprise,110108,I6510,E\n", encoding="utf-8")
+                   "91110108551385082X,坏码公司,enterprise,110108,I6510,极高\n", encoding="utf-8")
     result = run("import", "entities", str(bad), home=home, env=admin)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert any("line 3, uscc" in line for line in lines) and any("line 3, risk_class" in line for line in lines)
     assert not any("line 2" in line for line in lines)
     dry = run("import", "entities", str(bad), "--dry-run", "--accept-bad-check", "--json", home=home, env=admin)
-    assert dry.returncode == 1  # risk_class E is never acceptable
+    assert dry.returncode == 1  # 极高 is no risk class (E is one only in a set that names it)
     good = tmp_path / "good.csv"
     good.write_text("\ufeffuscc,name,entity_type,region_code,industry,risk_class\n"
                     "91110108551385082Q,小米科技有限责任公司,enterprise,110108,I6510,A\n", encoding="utf-8")

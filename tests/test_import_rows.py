@@ -112,7 +112,7 @@ def test_one_bad_row_among_thousands() -> None:
 def test_every_error_is_reported() -> None:
     data = (HEADER
             + entity_line(1, uscc="9111010855138508")       # line 2
-            + entity_line(2, name="", risk_class="E")        # line 3: two errors
+            + entity_line(2, name="", risk_class="极高")     # line 3: two errors
             + entity_line(3)                                  # line 4: fine
             + entity_line(4, entity_type="company", industry="Z99", status="closed")  # line 5
             + entity_line(5, region_code="990502")           # line 6
@@ -308,7 +308,7 @@ def test_unreadable_csv_stops_with_a_line() -> None:
 
 
 def test_iter_rows_streams() -> None:
-    data = (HEADER + entity_line(1) + entity_line(2, risk_class="Z") + entity_line(3)).encode()
+    data = (HEADER + entity_line(1) + entity_line(2, risk_class="极高") + entity_line(3)).encode()
     items = list(iter_rows("entities", io.BytesIO(data)))
     assert [type(i).__name__ for i in items] == ["tuple", "RowError", "tuple"]
     assert items[0][0] == 2 and items[2][0] == 4

@@ -30,14 +30,20 @@ drledger/settings drledger/settings/CalendarYearRecorded
 drledger/settings/GovernanceSet drledger/settings/Opened drledger/settings/ResultsSet drledger/task
 drledger/task/Committed drledger/task/Created drledger/task/Drawn drledger/task/Extended
 drledger/task/Substituted drledger/task/Voided drledger/witness
-drledger/witness/Added drledger/witness/Removed""".split()
+drledger/witness/Added drledger/witness/Removed
+drledger/task/Approved drledger/task/WindowExtended drledger/draw-settings drledger/draw-settings/Opened
+drledger/draw-settings/Set drledger/class-signal drledger/class-signal/Recorded drledger/firm drledger/firm/Registered
+drledger/firm/Acknowledged drledger/recusal-request drledger/recusal-request/Raised drledger/recusal-request/Decided
+drledger/objection drledger/objection/Raised drledger/objection/Resolved""".split()
 
 COMMAND_NAMES = """\
 actor.register actor.revoke actor.rotate_key actor.set_roles directory.import draw.commit draw.extend draw.recuse
 draw.run draw.substitute draw.void
 ledger.rotate_key plan.create proposal.approve proposal.open result.correct result.disclose result.follow_up_done
 result.record result.return
-settings.calendar settings.governance settings.results task.create witness.add witness.remove""".split()
+settings.calendar settings.governance settings.results task.create witness.add witness.remove
+settings.draws class.signal task.approve task.extend_window firm.register firm.acknowledge firm.recusal_request
+firm.recusal_decide objection.raise objection.resolve""".split()
 
 
 def test_the_topic_table_is_pinned() -> None:

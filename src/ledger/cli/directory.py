@@ -198,7 +198,7 @@ def pool() -> None:
 
 @pool.command()
 @store_options
-@click.option("--risk-class", "risk_classes", multiple=True, type=click.Choice(["A", "B", "C", "D"]))
+@click.option("--risk-class", "risk_classes", multiple=True, help="A class of the ledger's set (repeat; settings.draws, default A-D).")
 @click.option("--region", default=None, help="Region code prefix (GB/T 2260), e.g. 3605.")
 @click.option("--type", "entity_types", multiple=True, type=click.Choice(["enterprise", "individual", "cooperative", "other"]))
 @click.option("--industry", default=None, help="Industry code prefix (GB/T 4754), e.g. F52.")

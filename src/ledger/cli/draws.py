@@ -91,7 +91,7 @@ def _quota(values: tuple[str, ...], kind: str) -> dict[str, Any]:
     quotas = {}
     for value in values:
         risk_class, _, amount = value.partition("=")
-        if risk_class not in ("A", "B", "C", "D") or not amount:
+        if not risk_class or not risk_class.isalnum() or not amount:  # the ledger checks the class set in force
             raise click.BadParameter(f"{value!r}: use CLASS=VALUE, e.g. C=0.1", param_hint=f"--{kind}")
         if kind == "count":
             if not amount.isdigit():
@@ -125,7 +125,8 @@ def task() -> None:
 @task.command(name="create")
 @store_options
 @click.argument("task_id")
-@click.option("--plan", "plan_id", required=True)
+@click.option("--plan", "plan_id", default="", help="The annual plan (none for a --temporary task).")
+@click.option("--temporary", is_flag=True, help="临时任务: no annual plan; drawn once `task approve` by a second actor.")
 @click.option("--name", required=True)
 @click.option("--window", required=True, metavar="START:END", help="Inspection window, e.g. 2026-03-01:2026-05-31.")
 @click.option("--item", "items", multiple=True, required=True, help="Item code (repeat).")
@@ -143,18 +144,20 @@ def task() -> None:
 @actor_options
 @receipt_option
 @clear_errors
-def task_create(store: str | None, home: str, task_id: str, plan_id: str, name: str, window: str,
+def task_create(store: str | None, home: str, task_id: str, plan_id: str, temporary: bool, name: str, window: str,
                 items: tuple[str, ...], departments: tuple[str, ...], ratios: tuple[str, ...],
                 counts: tuple[str, ...], inspectors_per_target: int, experts_per_target: int,
                 load_cap: int | None, exclude_recent_days: int | None, region: str | None,
                 entity_types: tuple[str, ...], industry: str | None, supervised_by: str | None, as_actor: str,
                 key: Path | None, receipt_out: Path | None) -> None:
-    """Create a task of a plan; the ledger checks every parameter before anything is written.
+    """Create a task of a plan (or a --temporary one); the ledger checks every parameter first.
 
     \b
     Example:
       drledger task create T-2026-001 --plan P-2026-01 --name 春季抽查 --window 2026-03-01:2026-05-31 \\
         --item XY-SCJG-001 --department XY-SCJG --ratio C=0.1 --count D=5 --load-cap 20 --as planner-scjg
+      drledger task create T-TMP-01 --temporary --name 投诉专项 --window 2026-12-01:2026-12-31 \\
+        --item XY-SCJG-002 --department XY-SCJG --count C=5 --as planner-scjg
     """
     from ledger.domain.filters import EntityFilter
     from ledger.services.draws import TaskBody, create_task
@@ -167,7 +170,7 @@ def task_create(store: str | None, home: str, task_id: str, plan_id: str, name: 
         task_id=task_id, plan_id=plan_id, name=name, window_start=start, window_end=end, items=items,
         departments=departments, quotas={**by_ratio, **by_count}, inspectors_per_target=inspectors_per_target,
         experts_per_target=experts_per_target, load_cap=load_cap, exclude_recent_days=exclude_recent_days,
-        target_filter=EntityFilter(region_prefix=region, entity_types=entity_types, industry_prefix=industry,
+        temporary=temporary, target_filter=EntityFilter(region_prefix=region, entity_types=entity_types, industry_prefix=industry,
                                    department=supervised_by),
     )
     receipt = _submit(store, home, as_actor, key, lambda ledger, signer: create_task(ledger, signer, as_actor, body))
@@ -522,3 +525,8 @@ def prove(store: str | None, home: str, task_id: str, uscc: str) -> None:
         click.echo(prove_membership(config_from(store, home), task_id, uscc).decode())
     except BundleError as error:
         fail(str(error))
+
+
+from ledger.cli.tasks import add_task_commands  # noqa: E402  (task approve, task extend-window)
+
+add_task_commands(task)

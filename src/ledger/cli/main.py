@@ -39,6 +39,10 @@ COMMANDS: dict[str, str] = {
     "mirror": "ledger.cli.mirror:mirror_cmd",
     "serve": "ledger.cli.serve:serve",
     "token": "ledger.cli.token:token",
+    "class": "ledger.cli.tasks:class_group",
+    "firm": "ledger.cli.tasks:firm",
+    "objection": "ledger.cli.tasks:objection",
+    "notice": "ledger.cli.tasks:notice",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -68,6 +72,10 @@ SUMMARIES: dict[str, str] = {
     "mirror": "Auditors: pull the ledger from a server into a verified local copy.",
     "serve": "Serve the HTTP API (signed commands in, receipts and reads out).",
     "token": "Print a short-lived bearer token signed with the actor's own key.",
+    "class": "Risk-class set, 一般 ceilings and the annual per-firm cap; class signals.",
+    "firm": "Firms' representatives: register, acknowledge, request 回避 (and decide it).",
+    "objection": "异议 against published results: raise, resolve, list (public).",
+    "notice": "Inspection notice codes: print one, check one without logging in.",
 }
 
 

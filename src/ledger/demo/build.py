@@ -71,6 +71,7 @@ def run_demo(config: StoreConfig, *, seed: int, small: bool, say: Say = lambda _
     """The whole demo: the city's list and pools, draws, then results (some late,
     corrected, refused, disclosed), with a checkpoint after each stage."""
     from ledger.demo.draws import add_draws
+    from ledger.demo.practice import add_practice
     from ledger.demo.results import add_results
 
     with demo_key_folder(config):
@@ -79,6 +80,8 @@ def run_demo(config: StoreConfig, *, seed: int, small: bool, say: Say = lambda _
         demo.tasks = add_draws(config, say=say)
         demo.checkpoints.append(_checkpoint(config, say))
         add_results(config, seed, say=say)
+        demo.checkpoints.append(_checkpoint(config, say))
+        add_practice(config, say=say)  # temporary task, firm representatives, an objection (demo/practice.py)
         demo.checkpoints.append(_checkpoint(config, say))
     return demo
 

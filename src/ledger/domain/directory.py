@@ -296,6 +296,14 @@ def _check_references(state: State, kind: str, rows: list[Any]) -> None:
             problems.append(f"{where}: unknown {cls.KIND} {short(key)!r} ({hint})")
 
     in_file = {r.code for r in rows} if kind == "departments" else set()
+    if kind in ("entities", "reclassifications"):
+        from ledger.domain.classes import class_codes
+
+        classes = class_codes(state)
+        for number, row in enumerate(rows, 1):
+            if row.risk_class not in classes and len(problems) < MAX_ERRORS_SHOWN:
+                problems.append(f"row {number} risk_class: {short(row.risk_class)!r} is not in the ledger's class"
+                                f" set ({', '.join(classes)}; settings.draws)")
     for number, row in enumerate(rows, 1):
         if kind in ("items", "inspectors"):
             need(Department, row.department, f"row {number} department", "import departments first")

@@ -30,10 +30,12 @@ import msgspec
 from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate, natural_id
+from ledger.domain.classes import class_codes, draw_settings
 from ledger.domain.commands import Command, Refusal, State, command, need_text, require_jurisdiction, short
 from ledger.domain.filters import EntityFilter
 from ledger.draw.spec import (
     HEX64,
+    RISK_CLASSES,
     BeaconOutput,
     DrawImpossible,
     DrawInputs,
@@ -97,6 +99,10 @@ class Commitment(msgspec.Struct, frozen=True):
     beacons: tuple[BeaconRound, ...]
     salt_key: str  # 64 hex: the commitments' salt key, frozen with the inputs (for auditors; never public)
     pool: PoolSummary  # the roots and counts of the frozen pool, as the commitment recorded them
+    # Frozen with the inputs (settings.draws, task.extend_window may change them later):
+    classes: tuple[str, ...] = RISK_CLASSES
+    window_end: str = ""  # YYYY-MM-DD
+    annual_cap: int | None = None
 
 
 class Task(LedgerAggregate):
@@ -134,8 +140,11 @@ class Task(LedgerAggregate):
     def __init__(self, task_id: str, plan_id: str, name: str, window_start: date, window_end: date,
                  items: tuple[str, ...], departments: tuple[str, ...], target_filter: EntityFilter,
                  quotas: dict[str, Quota], inspectors_per_target: int, experts_per_target: int,
-                 load_cap: int | None, exclude_recent_days: int | None, actor: str) -> None:
+                 load_cap: int | None, exclude_recent_days: int | None, actor: str, temporary: bool = False) -> None:
         self.task_id = task_id
+        self.temporary = temporary  # 临时任务: no annual plan; drawn only once approved (domain/tasks.py)
+        self.approved = not temporary
+        self.created_by = actor
         self.plan_id = plan_id
         self.name = name
         self.window_start = window_start
@@ -162,11 +171,13 @@ class Task(LedgerAggregate):
     @event("Committed")
     def commit(self, task_id: str, position: int, committed_at: str, cooling_off_days: int, inputs_digest: str,
                pool_roots: dict[str, str], pool_root: str, counts: dict[str, int], excluded: int,
-               beacons: tuple[BeaconRound, ...], salt_key: str, actor: str) -> None:
+               beacons: tuple[BeaconRound, ...], salt_key: str, actor: str, classes: tuple[str, ...] = RISK_CLASSES,
+               window_end: str = "", annual_cap: int | None = None) -> None:
         self.commitment = Commitment(position=position, committed_at=committed_at,
                                      cooling_off_days=cooling_off_days, inputs_digest=inputs_digest, beacons=beacons,
                                      salt_key=salt_key, pool=PoolSummary(pool_roots=pool_roots, pool_root=pool_root,
-                                                                         counts=counts))
+                                                                         counts=counts),
+                                     classes=tuple(classes), window_end=window_end, annual_cap=annual_cap)
 
     @event("Drawn")
     def record_draw(
@@ -188,7 +199,8 @@ class Task(LedgerAggregate):
     @event("Substituted")
     def substitute(self, task_id: str, target: str, leaving: str, joining: str, basis: str, reason: str,
                    actor: str) -> None:
-        """`basis`: "recusal" (signed by the leaving officer) or "approval" (a reviewer's)."""
+        """`basis`: "recusal" (signed by the leaving officer), "approval" (a reviewer's) or
+        "firm_request" (a firm's 回避 request a reviewer granted, domain/firms.py)."""
         index = self.team_index[target]
         team = self.teams[index]
         inspectors = [joining if b == leaving else b for b in team.inspectors]
@@ -215,6 +227,16 @@ class Task(LedgerAggregate):
         self.targets = {}
         self.teams = []
         self.team_index = {}
+
+    @event("Approved")
+    def approve(self, task_id: str, reason: str, actor: str) -> None:
+        """A temporary task approved by a second actor (domain/tasks.py)."""
+        self.approved = True
+
+    @event("WindowExtended")
+    def extend_window(self, task_id: str, window_end: date, previous: date, reason: str, actor: str) -> None:
+        """The window's end moved later, with a reason (domain/tasks.py)."""
+        self.window_end = window_end
 
     def team_of(self, uscc: str) -> Team | None:
         """The team a standing draw assigned to `uscc`, None if it was not drawn."""
@@ -252,6 +274,7 @@ class TaskBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     experts_per_target: int = 0
     load_cap: int | None = None
     exclude_recent_days: int | None = None
+    temporary: bool = False  # 临时任务: no annual plan (plan_id ""), drawn only after `task.approve`
 
 
 class BeaconChoice(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -379,6 +402,7 @@ def decide_task(state: State, command: Command, _: object) -> list[LedgerAggrega
             departments=spec.departments, items=(), quotas=spec.quotas,
             inspectors_per_target=spec.inspectors_per_target, experts_per_target=spec.experts_per_target,
             load_cap=spec.load_cap, pool={}, excluded=[], inspectors=[], conflicts=[], salt_key="00" * 32,
+            classes=class_codes(state),
         ))
     except DrawImpossible as error:
         raise Refusal("invalid", f"{where}: {error}") from None
@@ -388,6 +412,12 @@ def decide_task(state: State, command: Command, _: object) -> list[LedgerAggrega
     for code in spec.departments[1:]:
         if code not in item_departments.values():
             raise Refusal("invalid", f"{where}: participating department {code} brings no item to the joint task")
+    if spec.temporary:
+        if spec.plan_id:
+            raise Refusal("invalid", f"{where}: a temporary task (临时任务) has no annual plan: leave plan_id empty")
+        if state.get(Task, Task.create_id(spec.task_id)) is not None:
+            raise Refusal("duplicate", f"task {spec.task_id!r} already exists")
+        return [Task(**msgspec.structs.asdict(spec), actor=command.actor_id)]
     plan = state.get(Plan, Plan.create_id(spec.plan_id))
     if plan is None:
         raise Refusal("unknown_reference", f"{where}: unknown plan {short(spec.plan_id)!r}")
@@ -440,6 +470,7 @@ def beacon_network(state: State, beacon_id: str) -> Any:
 def _frozen_inputs(state: State, command: Command, task: Task, inputs: object, where: str) -> DrawInputs:
     """The attachment of a commitment: the task's inputs read at exactly this position."""
     from ledger.domain.settings import governance
+    from ledger.domain.tasks import check_general_ceilings
     from ledger.integrity.canonical import rfc3339
 
     if not isinstance(inputs, DrawInputs) or inputs.task_id != task.task_id or inputs.position != state.position:
@@ -450,10 +481,13 @@ def _frozen_inputs(state: State, command: Command, task: Task, inputs: object, w
         raise Refusal("invalid", f"{where}: the inputs must apply the cooling-off period in force")
     if not HEX64.fullmatch(inputs.salt_key):
         raise Refusal("invalid", f"{where}: the salt key must be 64 lowercase hex digits (32 random bytes)")
+    if tuple(inputs.classes) != class_codes(state) or inputs.window_end != task.window_end.isoformat():
+        raise Refusal("invalid", f"{where}: the inputs must apply the class set in force and the task's window")
     try:
         check_feasible(inputs)
     except DrawImpossible as error:
         raise Refusal("draw_impossible", f"{where} cannot be drawn: {error}") from None
+    check_general_ceilings(state, task, inputs, where)
     return inputs
 
 
@@ -468,6 +502,9 @@ def decide_commit(state: State, command: Command, inputs: object) -> list[Ledger
         raise Refusal("already_drawn", f"{where} is already drawn: void it (with a reason) before a new draw")
     if task.commitment is not None:
         raise Refusal("already_committed", f"{where} already has a commitment waiting for its draw")
+    if not getattr(task, "approved", True):
+        raise Refusal("needs_approval", f"{where} is a temporary task (临时任务) not yet approved:"
+                                        f" `drledger task approve {body.task_id}` by a second actor")
     if not body.beacons or len(body.beacons) > MAX_BEACONS:
         raise Refusal("invalid", f"{where}: name 1 to {MAX_BEACONS} beacon rounds")
     if len({b.network for b in body.beacons}) != len(body.beacons):
@@ -494,7 +531,8 @@ def decide_commit(state: State, command: Command, inputs: object) -> list[Ledger
                 cooling_off_days=frozen.cooling_off_days, inputs_digest=inputs_digest(frozen),
                 pool_roots=pool.pool_roots, pool_root=pool.pool_root, counts=pool.counts,
                 excluded=len(frozen.excluded), beacons=tuple(rounds), salt_key=frozen.salt_key,
-                actor=command.actor_id)
+                classes=frozen.classes, window_end=frozen.window_end,
+                annual_cap=draw_settings(state).annual_cap_per_firm, actor=command.actor_id)
     return [task]
 
 

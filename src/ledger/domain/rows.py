@@ -26,10 +26,10 @@ Lists (departments, qualifications, expertise, methods) are separated by
 >>> r = parse_rows("reclassifications", b"uscc,risk_class\\n91110108551385082Q,c\\n")
 >>> r.rows
 [ReclassRow(uscc='91110108551385082Q', risk_class='C', check_ok=True)]
->>> r = parse_rows("reclassifications", b"uscc,risk_class\\n91110108551385082X,E\\n")
+>>> r = parse_rows("reclassifications", b"uscc,risk_class\\n91110108551385082X,e-1\\n")
 >>> for e in r.errors: print(e)
 line 2, uscc: position 18: check character is 'X', expected 'Q'; accept explicitly with --accept-bad-check
-line 2, risk_class: 'E' is not one of A, B, C, D
+line 2, risk_class: 'e-1' is not a risk class: A-D, a label such as 低风险, or a class code of the ledger's set
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class EntityRow(msgspec.Struct, frozen=True):
     entity_type: ref.EntityType
     region_code: str
     industry: str
-    risk_class: ref.RiskClass
+    risk_class: str  # a code of the ledger's class set (settings.draws)
     departments: tuple[str, ...] = ()
     status: ref.EntityStatus = "active"
     # False only when the operator accepted a code with a bad check
@@ -138,7 +138,7 @@ class ConflictRow(msgspec.Struct, frozen=True):
 
 class ReclassRow(msgspec.Struct, frozen=True):
     uscc: str
-    risk_class: ref.RiskClass
+    risk_class: str  # a code of the ledger's class set (settings.draws)
     check_ok: bool = True
 
 
@@ -404,7 +404,19 @@ def _methods_list(raw: str) -> tuple[str, ...]:
 
 _NAME: Final = _text(200)
 _LONG: Final = _text(4000, multiline=True)
-_RISK: Final = _vocab(ref.RISK_CLASS_LOOKUP, ref.RISK_CLASSES)
+_RISK_CODE: Final = re.compile(r"[A-Z][A-Z0-9]{0,7}")
+
+
+@_memo
+def _RISK(raw: str) -> str:  # noqa: N802 - a converter, named like the others
+    """A class of the national set (code or label), or any class code (1-8 capitals or digits,
+    such as E in Shandong's A-E): the ledger's class set (settings.draws) decides at import."""
+    code = ref.parse_code(ref.RISK_CLASS_LOOKUP, raw)
+    if code is not None:
+        return code
+    if _RISK_CODE.fullmatch(raw.strip().upper()):
+        return raw.strip().upper()
+    raise _Bad(f"{raw!r} is not a risk class: A-D, a label such as 低风险, or a class code of the ledger's set")
 
 _Col = tuple[str, bool, Converter, Any]
 

@@ -53,8 +53,16 @@ def apply_rule(rule: str, current: str) -> str:
 
     >>> apply_rule(">=C", "A"), apply_rule(">=C", "D"), apply_rule("+1", "D"), apply_rule("-1", "B")
     ('C', 'D', 'D', 'A')
+
+    Credit rules speak the national classes A-D: a firm of another class (a class set of
+    settings.draws, such as Shandong's E) keeps its class.
+
+    >>> apply_rule("+1", "E"), apply_rule("D", "E")
+    ('E', 'E')
     """
     check_rule(rule)
+    if current not in RISK_ORDER:
+        return current
     if rule in RISK_ORDER:
         return rule
     if rule.startswith(">="):

@@ -25,6 +25,10 @@ from ledger.domain.refusals import RefusalLog
 from ledger.domain.results import InspectionResult
 from ledger.domain.settings import Settings
 from ledger.domain.witness import Witness
+from ledger.domain.classes import ClassSignal, DrawConfig
+from ledger.domain.firms import FirmRepresentative, RecusalRequest
+from ledger.domain.objections import Objection
+import ledger.domain.tasks  # noqa: F401  (declares task.approve, task.extend_window)
 
 _AGGREGATES: Final[dict[str, tuple[type, tuple[str, ...]]]] = {
     "ledger": (Ledger, ("Genesis", "LedgerKeyRotated", "BeaconPinned")),
@@ -38,10 +42,16 @@ _AGGREGATES: Final[dict[str, tuple[type, tuple[str, ...]]]] = {
     "inspector": (Inspector, ("Registered", "Updated", "ConflictDeclared", "ConflictWithdrawn")),
     "import": (DirectoryImport, ("Recorded",)),
     "plan": (Plan, ("Created", "Filed")),
-    "task": (Task, ("Created", "Committed", "Drawn", "Voided", "Substituted", "Extended")),
+    "task": (Task, ("Created", "Committed", "Drawn", "Voided", "Substituted", "Extended", "Approved",
+                    "WindowExtended")),
     "result": (InspectionResult, ("Recorded", "Corrected", "Returned", "Disclosed", "FollowUpDone")),
     "refusals": (RefusalLog, ("Opened", "Refused", "Suppressed")),
     "witness": (Witness, ("Added", "Removed")),
+    "draw-settings": (DrawConfig, ("Opened", "Set")),
+    "class-signal": (ClassSignal, ("Recorded",)),
+    "firm": (FirmRepresentative, ("Registered", "Acknowledged")),
+    "recusal-request": (RecusalRequest, ("Raised", "Decided")),
+    "objection": (Objection, ("Raised", "Resolved")),
 }
 
 PREFIX: Final = "drledger/"

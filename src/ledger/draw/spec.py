@@ -132,6 +132,9 @@ class DrawInputs(msgspec.Struct, frozen=True, kw_only=True):
     inspectors: list[Candidate]
     conflicts: list[tuple[str, str]]  # (badge, uscc)
     salt_key: str  # 64 hex: 32 random bytes made at the commitment; each firm's salt is HMAC-SHA256(key, uscc)
+    # The risk-class set in force at the commitment, low to high risk (settings.draws). The digest
+    # covers it only when it differs from the national default A-D (so A-D draws keep their form).
+    classes: tuple[str, ...] = RISK_CLASSES
 
 
 class Team(msgspec.Struct, frozen=True):
@@ -147,6 +150,19 @@ class DrawOutcome(msgspec.Struct, frozen=True, kw_only=True):
     seed: str
     targets: dict[str, list[str]]
     teams: list[Team]
+
+
+def class_pool(classes: tuple[str, ...], found: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The pool as the inputs carry it: every class of the set (in order), then any other class
+    that has firms (which `check_inputs` refuses, naming it). The write path and verify both
+    build it so, whatever order their sources list the classes in.
+
+    >>> class_pool(("A", "B"), {"B": ["x"], "C": [], "E": ["y"]})
+    {'A': [], 'B': ['x'], 'E': ['y']}
+    """
+    pool = {k: list(found.get(k, [])) for k in classes}
+    pool.update({k: list(v) for k, v in sorted(found.items()) if v and k not in pool})
+    return pool
 
 
 def sorted_ids(ids: list[str]) -> list[str]:
@@ -185,7 +201,7 @@ _LAST_COMMITTED: list[Any] = [None, None, None]
 def committed_pool(inputs: DrawInputs) -> dict[str, dict[str, str]]:
     """class -> {commitment hex: uscc}, the commitments in order of their bytes (= their hex)."""
     pool, key = inputs.pool, inputs.salt_key
-    if _LAST_COMMITTED[0] is pool and _LAST_COMMITTED[1] == key:
+    if _LAST_COMMITTED[0] is pool and _LAST_COMMITTED[1] == key and tuple(_LAST_COMMITTED[2]) == inputs.classes:
         return _LAST_COMMITTED[2]
     raw_key, sha, mac = bytes.fromhex(key), hashlib.sha256, hmac.digest
 
@@ -193,7 +209,7 @@ def committed_pool(inputs: DrawInputs) -> dict[str, dict[str, str]]:
         data = uscc.encode()
         return sha(COMMITMENT_TAG + mac(raw_key, data, "sha256") + data).hexdigest()
 
-    result = {k: dict(sorted((committed(u), u) for u in pool.get(k, []))) for k in RISK_CLASSES}
+    result = {k: dict(sorted((committed(u), u) for u in pool.get(k, []))) for k in inputs.classes}
     _LAST_COMMITTED[:] = [pool, key, result]
     return result
 
@@ -206,6 +222,8 @@ def public_inputs(inputs: DrawInputs) -> dict:
     key = inputs.salt_key
     del data["salt_key"]
     data["salt_key_digest"] = salt_key_digest(key)
+    if tuple(inputs.classes) == RISK_CLASSES:
+        del data["classes"]
     committed = committed_pool(inputs)
     data["pool"] = {k: list(committed[k]) if k in committed else sorted(commitment_for(key, u) for u in v)
                     for k, v in inputs.pool.items()}
@@ -218,8 +236,9 @@ def stratum_root(ids_sorted: list[str]) -> bytes:
     return root_from_leaf_hashes([leaf_hash(i.encode()) for i in ids_sorted])
 
 
-def combined_root(roots: dict[str, str]) -> str:
-    return root_from_leaf_hashes([leaf_hash(f"{k}:{roots[k]}".encode()) for k in RISK_CLASSES]).hex()
+def combined_root(roots: dict[str, str], classes: tuple[str, ...] = RISK_CLASSES) -> str:
+    """The RFC 9162 root over the leaves "<class>:<root hex>", classes in the set's order."""
+    return root_from_leaf_hashes([leaf_hash(f"{k}:{roots[k]}".encode()) for k in classes]).hex()
 
 
 def inputs_digest(inputs: DrawInputs) -> str:
@@ -277,9 +296,16 @@ def check_inputs(inputs: DrawInputs) -> None:
         raise DrawImpossible("cooling_off_days must be >= 0")
     if inputs.inspectors_per_target < 2:
         raise DrawImpossible("at least two enforcement officers per target (inspectors_per_target >= 2)")
-    unknown = set(inputs.quotas) - set(RISK_CLASSES) or set(inputs.pool) - set(RISK_CLASSES)
+    if not inputs.classes or len(set(inputs.classes)) != len(inputs.classes):
+        raise DrawImpossible("the risk-class set must name distinct classes")
+    unknown = set(inputs.quotas) - set(inputs.classes)
     if unknown:
-        raise DrawImpossible(f"unknown risk class(es) {', '.join(sorted(unknown))}")
+        raise DrawImpossible(f"unknown risk class(es) {', '.join(sorted(unknown))}: not in the class set in"
+                             f" force ({', '.join(inputs.classes)})")
+    stray = sorted(k for k, ids in inputs.pool.items() if ids and k not in inputs.classes)
+    if stray:
+        raise DrawImpossible(f"the pool has firms of class(es) {', '.join(stray)}, not in the class set in force"
+                             f" ({', '.join(inputs.classes)}): reclassify them first")
     for risk_class, quota in inputs.quotas.items():
         if (quota.ratio is None) == (quota.count is None):
             raise DrawImpossible(f"class {risk_class}: give either a ratio or a count")
@@ -445,7 +471,7 @@ def extension(inputs: DrawInputs, seed: str, targets: dict[str, list[str]], team
               count: int) -> tuple[list[str], list[Team]]:
     """补抽 (step 8): the next `count` firms of `risk_class` in the draw's own sampler order after
     those already drawn, and their teams drawn as in step 4 (the load cap counting every team)."""
-    if risk_class not in RISK_CLASSES:
+    if risk_class not in inputs.classes:
         raise DrawImpossible(f"unknown risk class {risk_class!r}")
     if count < 1:
         raise DrawImpossible("draw at least one more target")
@@ -471,8 +497,9 @@ class PoolSummary(msgspec.Struct, frozen=True, kw_only=True):
 
 def summarise_pool(inputs: DrawInputs) -> PoolSummary:
     pool = {k: list(v) for k, v in committed_pool(inputs).items()}
-    roots = {k: stratum_root(pool[k]).hex() for k in RISK_CLASSES}
-    return PoolSummary(pool_roots=roots, pool_root=combined_root(roots), counts={k: len(pool[k]) for k in RISK_CLASSES})
+    roots = {k: stratum_root(pool[k]).hex() for k in inputs.classes}
+    return PoolSummary(pool_roots=roots, pool_root=combined_root(roots, inputs.classes),
+                       counts={k: len(pool[k]) for k in inputs.classes})
 
 
 def compute(inputs: DrawInputs, beacons: list[BeaconOutput] | tuple[BeaconOutput, ...],
@@ -485,22 +512,22 @@ def compute(inputs: DrawInputs, beacons: list[BeaconOutput] | tuple[BeaconOutput
     if not beacons:
         raise DrawImpossible("a draw needs at least one beacon output")
     committed = committed_pool(inputs)
-    pool = {k: list(committed[k]) for k in RISK_CLASSES}  # commitments, sorted
+    pool = {k: list(committed[k]) for k in inputs.classes}  # commitments, sorted
     if summary is None:
         summary = summarise_pool(inputs)
     roots, pool_root = summary.pool_roots, summary.pool_root
     seed = derive_seed(inputs.task_id, inputs_digest(inputs), beacons)
     targets: dict[str, list[str]] = {}
-    for k in RISK_CLASSES:
+    for k in inputs.classes:
         quota = inputs.quotas.get(k)
         n = target_count(quota, len(pool[k])) if quota else 0
         targets[k] = [committed[k][c] for c in sample(seed, pool[k], n=n)] if n else []
 
-    teams = draw_teams(inputs, seed, [t for k in RISK_CLASSES for t in targets[k]], [])
+    teams = draw_teams(inputs, seed, [t for k in inputs.classes for t in targets[k]], [])
     return DrawOutcome(
         pool_roots=roots,
         pool_root=pool_root,
-        counts={k: len(pool[k]) for k in RISK_CLASSES},
+        counts={k: len(pool[k]) for k in inputs.classes},
         seed=seed,
         targets=targets,
         teams=teams,

@@ -193,3 +193,24 @@ def recently_inspected(conn: Any, dialect: Dialect, task_id: str, items: tuple[s
         uscc for task_items, window_end, uscc in cursor.fetchall()
         if mine & set(from_column(task_items, True)) and date.fromisoformat(window_end) >= since
     }
+
+
+def at_annual_cap(conn: Any, dialect: Dialect, task_id: str, year: int, cap: int | None, position: int) -> set[str]:
+    """Firms that draws standing at `position` of other tasks whose window starts in `year` took
+    as targets `cap` times or more: the annual cap per firm across tasks and departments
+    (settings.draws; the write path's side of verify/draws.py DrawState.at_annual_cap)."""
+    if cap is None:
+        return set()
+    p = dialect.placeholder
+    cursor = conn.cursor()
+    cursor.execute(
+        f"SELECT DISTINCT d.task_id, d.uscc, t.window_start FROM {dialect.table('draw_teams')} d"
+        f" JOIN {dialect.table('draw_tasks')} t ON t.task_id = d.task_id"
+        f" WHERE d.drawn_seq <= {p} AND (d.valid_to IS NULL OR d.valid_to > {p}) AND t.task_id <> {p}",
+        (position, position, task_id),
+    )
+    counts: dict[str, int] = {}
+    for _, uscc, window_start in cursor.fetchall():
+        if date.fromisoformat(window_start).year == year:
+            counts[uscc] = counts.get(uscc, 0) + 1
+    return {uscc for uscc, n in counts.items() if n >= cap}

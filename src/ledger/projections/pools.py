@@ -158,7 +158,7 @@ def pool_snapshot(conn: Any, dialect: Dialect, f: EntityFilter, position: int) -
     cursor.execute(f"SELECT risk_class, uscc FROM {dialect.table('dir_entities')} WHERE {where}", params)
     ids: dict[str, list[str]] = {k: [] for k in RISK_CLASSES}
     for risk_class, uscc in cursor.fetchall():
-        ids[risk_class].append(uscc)
+        ids.setdefault(risk_class, []).append(uscc)  # a class outside A-D (settings.draws) too
     for values in ids.values():
         values.sort(key=str.encode)
     return PoolSnapshot(

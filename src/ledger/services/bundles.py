@@ -266,8 +266,10 @@ def _changes(reader: LedgerReader, keys: Any, standing: Standing) -> list[dict[s
         fields: Any = msgspec.json.decode(row.state, type=SubstitutedEvent if row.topic == SUBSTITUTED else _Extended)
         if fields.task_id != task_id:
             continue
-        kind = ("recuse" if fields.basis == "recusal" else "substitute") if row.topic == SUBSTITUTED else "extend"
-        first, accepted = _command_of(reader, row.seq, f"draw.{kind}")
+        kind = ({"recusal": "recuse", "firm_request": "firm_recusal"}.get(fields.basis, "substitute")
+                if row.topic == SUBSTITUTED else "extend")
+        name = "firm.recusal_decide" if kind == "firm_recusal" else f"draw.{kind}"
+        first, accepted = _command_of(reader, row.seq, name)
         changes.append({
             "kind": kind,
             "position": row.seq,
@@ -303,7 +305,7 @@ def export_bundle(config: StoreConfig, task_id: str, public: bool = False) -> by
     missing = [b.network for b in committed.beacons if b.network not in pinned]
     if missing:
         raise BundleError(f"the commitment names beacon network(s) {', '.join(missing)} the ledger does not pin")
-    pool = {k: sorted_ids(standing.inputs.pool.get(k, [])) for k in RISK_CLASSES}
+    pool = {k: sorted_ids(standing.inputs.pool.get(k, [])) for k in standing.inputs.classes}
     commitment = msgspec.to_builtins(committed)
     if public:
         del commitment["salt_key"]
@@ -311,6 +313,8 @@ def export_bundle(config: StoreConfig, task_id: str, public: bool = False) -> by
         shown = public_inputs(msgspec.structs.replace(standing.inputs, pool=pool))
     else:
         shown = msgspec.to_builtins(msgspec.structs.replace(standing.inputs, pool=pool))
+        if tuple(standing.inputs.classes) == RISK_CLASSES:
+            del shown["classes"]  # as the digest covers the inputs (draw/spec.py public_inputs)
     bundle = {
         "format": PUBLIC_FORMAT if public else BUNDLE_FORMAT,
         "origin": genesis.origin,
@@ -362,22 +366,25 @@ def prove_membership(config: StoreConfig, task_id: str, uscc: str) -> bytes:
     inputs, committed = standing.inputs, standing.committed
     salt = firm_salt(inputs.salt_key, uscc)
     mine = firm_commitment(salt, uscc)
+    classes = tuple(inputs.classes)
     class_tree = MemoryTree()
-    for k in RISK_CLASSES:
+    for k in classes:
         class_tree.append(leaf_hash(f"{k}:{committed.pool_roots[k]}".encode()))
     answer: dict[str, Any] = {
         "format": PROOF_FORMAT, "task_id": task_id, "uscc": uscc, "salt": salt.hex(), "commitment": mine,
         "position": inputs.position, "pool_root": committed.pool_root, "class_roots": committed.pool_roots,
         "in_pool": False,
     }
+    if classes != RISK_CLASSES:
+        answer["classes"] = list(classes)
     evidence = []
     pool = committed_pool(inputs)
-    for i, k in enumerate(RISK_CLASSES):
+    for i, k in enumerate(classes):
         ids = list(pool[k])  # commitments, sorted
         tree = MemoryTree()
         tree.extend([leaf_hash(x.encode()) for x in ids])
         where = bisect_left(ids, mine)
-        class_proof = {"classLeafIndex": i, "classProof": _b64(class_tree.inclusion_proof(i, 4))}
+        class_proof = {"classLeafIndex": i, "classProof": _b64(class_tree.inclusion_proof(i, len(classes)))}
         if where < len(ids) and ids[where] == mine:
             answer.update(in_pool=True, risk_class=k, membership={
                 "class": k, "treeSize": len(ids), **_leaf_proof(tree, ids, where), **class_proof})

@@ -37,7 +37,7 @@ from ledger.domain.draws import (
     VoidBody,
 )
 from ledger.domain.filters import InspectorFilter
-from ledger.draw.spec import Candidate, DrawInputs, DrawOutcome, ItemRef, Team
+from ledger.draw.spec import RISK_CLASSES, Candidate, DrawInputs, DrawOutcome, ItemRef, Team, class_pool
 from ledger.integrity.commands import SignedCommand, sign_command
 from ledger.integrity.keys import Signer
 from ledger.services.ledger import LedgerService
@@ -201,26 +201,36 @@ def draw_inputs_source(ledger: LedgerService) -> AttachmentSource:
         if not isinstance(task, Task):
             return None  # the decision refuses an unknown task
         if command.name == "draw.commit":
+            from ledger.domain.classes import DEFAULT_DRAW_SETTINGS, DrawConfig
+
             settings = ledger.processor.app.find(Settings.create_id())
             cooling_off = (settings.governance if settings is not None else GovernanceSettings()).draw_cooling_off_days
+            config = ledger.processor.app.find(DrawConfig.ID)
+            in_force = config.settings if config is not None else DEFAULT_DRAW_SETTINGS
             # The salt key is made here, outside the pure decision (which checks its form); it is
             # recorded with the commitment and verify takes it from there.
             return gather_inputs(ledger.config, task, position, rfc3339(command.recorded_at), cooling_off,
-                                 secrets.token_hex(32))
+                                 secrets.token_hex(32), classes=in_force.codes,
+                                 window_end=task.window_end.isoformat(), annual_cap=in_force.annual_cap_per_firm)
         frozen = task.commitment if command.name == "draw.run" else task.drawn_from
         if frozen is None:
             return None  # the decision refuses a run without a commitment, a change without a draw
         return gather_inputs(ledger.config, task, frozen.position, frozen.committed_at, frozen.cooling_off_days,
-                             frozen.salt_key)
+                             frozen.salt_key, classes=frozen.classes,
+                             window_end=frozen.window_end or task.window_end.isoformat(),
+                             annual_cap=frozen.annual_cap)
 
     return source
 
 
 def gather_inputs(config: StoreConfig, task: Task, position: int, committed_at: str,
-                  cooling_off_days: int, salt_key: str) -> DrawInputs:
-    """The inputs of `task` as of `position`, for a commitment recorded at `committed_at` with `salt_key`."""
+                  cooling_off_days: int, salt_key: str, *, classes: tuple[str, ...] = RISK_CLASSES,
+                  window_end: str | None = None, annual_cap: int | None = None) -> DrawInputs:
+    """The inputs of `task` as of `position`, for a commitment recorded at `committed_at` with `salt_key`,
+    the class set `classes`, the window end `window_end` (default: the task's) and, with `annual_cap`,
+    the firms already inspected that often in the task's year left out."""
     from ledger.projections import all_projections
-    from ledger.projections.draws import recently_inspected
+    from ledger.projections.draws import at_annual_cap, recently_inspected
     from ledger.projections.pools import (
         conflicts,
         inspector_record_positions,
@@ -237,6 +247,7 @@ def gather_inputs(config: StoreConfig, task: Task, position: int, committed_at: 
         snapshot = pool_snapshot(conn, dialect, task.target_filter, position)
         excluded = recently_inspected(conn, dialect, task.task_id, task.items, task.window_start,
                                       task.exclude_recent_days, position)
+        excluded |= at_annual_cap(conn, dialect, task.task_id, task.window_start.year, annual_cap, position)
         inspectors = query_inspectors(conn, dialect, InspectorFilter(), position)
         record_positions = inspector_record_positions(conn, dialect, position)
         declared = conflicts(conn, dialect, position)
@@ -244,10 +255,11 @@ def gather_inputs(config: StoreConfig, task: Task, position: int, committed_at: 
         since = reader.recorded_times(sorted(set(record_positions.values())))
     return DrawInputs(
         task_id=task.task_id, position=position, committed_at=committed_at, cooling_off_days=cooling_off_days,
-        window_end=task.window_end.isoformat(), departments=task.departments, items=tuple(ItemRef(code, items[code].department) for code in task.items),
+        window_end=window_end or task.window_end.isoformat(), departments=task.departments,
+        items=tuple(ItemRef(code, items[code].department) for code in task.items),
         quotas=task.quotas, inspectors_per_target=task.inspectors_per_target,
         experts_per_target=task.experts_per_target, load_cap=task.load_cap,
-        pool={k: [u for u in ids if u not in excluded] for k, ids in snapshot.ids.items()},
+        pool=class_pool(classes, {k: [u for u in ids if u not in excluded] for k, ids in snapshot.ids.items()}),
         excluded=sorted(excluded, key=str.encode),
         # Sorted here, not by the database's collation: the same order as verify's.
         inspectors=[Candidate(i.badge, i.department, i.role, i.status, i.qualifications,
@@ -255,6 +267,7 @@ def gather_inputs(config: StoreConfig, task: Task, position: int, committed_at: 
                     for i in sorted(inspectors, key=lambda i: i.badge)],
         conflicts=sorted(declared),
         salt_key=salt_key,
+        classes=tuple(classes),
     )
 
 

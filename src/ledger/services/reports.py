@@ -171,6 +171,8 @@ def _substitutions(config: StoreConfig, task_id: str, uscc: str) -> list[TraceRo
 
 
 def trace(config: StoreConfig, task_id: str, uscc: str) -> list[TraceRow]:
+    from ledger.services.firms import participation_rows
+
     with _read(config) as (conn, dialect):
         rows = [TraceRow(seq=t.drawn_seq, at="", kind="drawn", actor="",
                          detail=_json({"inspectors": t.inspectors, "experts": t.experts, "voided_at": t.voided_seq}))
@@ -178,6 +180,7 @@ def trace(config: StoreConfig, task_id: str, uscc: str) -> list[TraceRow]:
         rows += [TraceRow(seq=t.seq, at=t.at, kind=t.kind, actor=t.actor, detail=t.detail)
                  for t in q.timeline(conn, dialect, task_id, uscc)]
         rows += _substitutions(config, task_id, uscc)
+        rows += participation_rows(config, task_id, uscc)  # the firm's part, class signals (services/firms.py)
         commands = commands_for(conn, dialect, [r.seq for r in rows])
         for row in rows:
             command = commands.get(row.seq)

@@ -28,6 +28,7 @@ from ledger.domain.draws import BeaconRound, Task
 from ledger.domain.filters import EntityFilter, matches
 from ledger.draw.spec import (
     HEX64,
+    RISK_CLASSES,
     BeaconOutput,
     Candidate,
     DrawImpossible,
@@ -36,6 +37,7 @@ from ledger.draw.spec import (
     ItemRef,
     Quota,
     Team,
+    class_pool,
     compute,
     inputs_digest,
 )
@@ -125,6 +127,9 @@ class RecordedCommitment(msgspec.Struct):
     beacons: list[BeaconRound]
     actor: str
     salt_key: str = ""  # "" only in a malformed event: the digest check then fails
+    classes: tuple[str, ...] = RISK_CLASSES
+    window_end: str = ""
+    annual_cap: int | None = None
 
 
 class RecordedDraw(msgspec.Struct):
@@ -244,23 +249,44 @@ class DrawState:
                     excluded.update(u for ids in targets.values() for u in ids)
         return excluded
 
+    def at_annual_cap(self, task: _TaskCreated, cap: int | None, position: int) -> set[str]:
+        """Firms other tasks of the same year (window start) drew `cap` times or more, in draws
+        standing at `position` (the annual cap per firm, settings.draws)."""
+        if cap is None:
+            return set()
+        counts: dict[str, int] = {}
+        for other_id, history in self.draws.items():
+            other = self.tasks[other_id]
+            if other_id == task.task_id or other.window_start.year != task.window_start.year:
+                continue
+            drawn: set[str] = set()
+            for drawn_seq, targets, voided_seq in history:
+                if drawn_seq <= position and (voided_seq is None or voided_seq > position):
+                    drawn.update(u for ids in targets.values() for u in ids)
+            for uscc in drawn:
+                counts[uscc] = counts.get(uscc, 0) + 1
+        return {uscc for uscc, n in counts.items() if n >= cap}
+
     def inputs_at(self, task_id: str, position: int, committed_at: str, cooling_off_days: int,
-                  salt_key: str) -> DrawInputs:
+                  salt_key: str, *, classes: tuple[str, ...] = RISK_CLASSES, window_end: str = "",
+                  annual_cap: int | None = None) -> DrawInputs:
         """The draw inputs of `task_id` from this state, which is the ledger at `position`
-        (the commitment's: the inputs are frozen there)."""
+        (the commitment's: the inputs are frozen there), with the class set, window end and
+        annual cap the commitment froze."""
         task = self.tasks[task_id]
         eligible = msgspec.structs.replace(task.target_filter, statuses=("active",))
-        excluded = self.recently_inspected(task, position)
-        pool: dict[str, list[str]] = {k: [] for k in "ABCD"}
+        excluded = self.recently_inspected(task, position) | self.at_annual_cap(task, annual_cap, position)
+        found: dict[str, list[str]] = {}
         for e in self.entities.values():
             if e.uscc not in excluded and matches(
                 eligible, risk_class=e.risk_class, region_code=e.region_code, entity_type=e.entity_type,
                 industry=e.industry, departments=e.departments, status=e.status,
             ):
-                pool[e.risk_class].append(e.uscc)
+                found.setdefault(e.risk_class, []).append(e.uscc)
+        pool = class_pool(tuple(classes), found)
         return DrawInputs(
             task_id=task.task_id, position=position, committed_at=committed_at, cooling_off_days=cooling_off_days,
-            window_end=task.window_end.isoformat(), departments=task.departments,
+            window_end=window_end or task.window_end.isoformat(), departments=task.departments,
             items=tuple(ItemRef(code, self.items[code].department) for code in task.items),
             quotas=task.quotas, inspectors_per_target=task.inspectors_per_target,
             experts_per_target=task.experts_per_target, load_cap=task.load_cap, pool=pool,
@@ -270,6 +296,7 @@ class DrawState:
                         for i in sorted(self.inspectors.values(), key=lambda i: i.badge)],
             conflicts=sorted(self.conflicts),
             salt_key=salt_key,
+            classes=tuple(classes),
         )
 
     def beacon_network(self, beacon_id: str) -> Any:
@@ -283,7 +310,7 @@ class DrawState:
 def compare(recorded: RecordedDraw, committed: RecordedCommitment, outcome: DrawOutcome) -> list[str]:
     """Exact differences between a recorded draw (and its commitment) and its recomputation."""
     differences = []
-    for k in "ABCD":
+    for k in outcome.counts:
         if committed.counts.get(k) != outcome.counts[k]:
             differences.append(f"class {k}: pool has {outcome.counts[k]} IDs at the position, the commitment"
                                f" recorded {committed.counts.get(k)}")
@@ -294,7 +321,7 @@ def compare(recorded: RecordedDraw, committed: RecordedCommitment, outcome: Draw
         differences.append("pool root differs")
     if recorded.seed != outcome.seed:
         differences.append(f"seed {outcome.seed} differs from recorded {recorded.seed}")
-    for k in "ABCD":
+    for k in outcome.targets:
         mine, theirs = outcome.targets[k], recorded.targets.get(k, [])
         if mine != theirs:
             at = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), min(len(mine), len(theirs)))
@@ -427,7 +454,8 @@ def _replay_one(state: DrawState, position: int, drawn_seq: int, recorded: Recor
     elif commitment is not None:
         committed = commitment[1]
         inputs = state.inputs_at(recorded.task_id, position, committed.committed_at, committed.cooling_off_days,
-                                 committed.salt_key)
+                                 committed.salt_key, classes=committed.classes, window_end=committed.window_end,
+                                 annual_cap=committed.annual_cap)
         if keep_inputs:
             kept[recorded.task_id] = (inputs, recorded)
         if not HEX64.fullmatch(committed.salt_key):

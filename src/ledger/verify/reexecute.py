@@ -58,7 +58,7 @@ IMPORT_ROW_CODES = frozenset({"invalid_rows", "unknown_reference", "out_of_juris
 
 COMMAND_TOPIC = "drledger/command/Accepted"
 # Commands that decide on the inputs frozen by the task's commitment.
-FROZEN_INPUTS = frozenset({"draw.run", "draw.recuse", "draw.substitute", "draw.extend"})
+FROZEN_INPUTS = frozenset({"draw.run", "draw.recuse", "draw.substitute", "draw.extend", "firm.recusal_decide"})
 
 
 IMPORT_TOPIC = "drledger/import/Recorded"
@@ -260,9 +260,15 @@ class Reexecution:
             return self._import_rows(rows)
         task_id = command.content.body.get("task_id")
         if command.name == "draw.commit" and isinstance(task_id, str) and task_id in self.draws.tasks:
+            from ledger.domain.classes import draw_settings
+
+            live = self.state.get(Task, Task.create_id(task_id))
+            in_force = draw_settings(self.state)
             self._pending_inputs = self.draws.inputs_at(task_id, self.state.position, rfc3339(command.recorded_at),
                                                         governance(self.state).draw_cooling_off_days,
-                                                        _salt_key(rows))
+                                                        _salt_key(rows), classes=in_force.codes,
+                                                        window_end=live.window_end.isoformat() if live else "",
+                                                        annual_cap=in_force.annual_cap_per_firm)
             return self._pending_inputs
         if command.name in FROZEN_INPUTS and isinstance(task_id, str):
             return self.frozen.get(task_id)
