@@ -17,7 +17,9 @@ from ledger.integrity.commands import COMMAND_TAG
 from ledger.integrity.keys import read_key_file, verify_signature
 from ledger.store.reader import open_reader
 from tests.ledger_helpers import ORIGIN, entity_rows, ledger_with_entities
-from tests.test_results import _body, _correction, correct, disclose, make_world, record
+from ledger.services import results
+from ledger.services.ledger import CommandRefused
+from tests.test_results import REVIEWER, _body, _correction, correct, disclose, make_world, record
 
 
 @pytest.fixture
@@ -97,24 +99,35 @@ def test_the_ledger_feed_is_for_auditors_and_discipline_only(served) -> None:  #
 
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
-def test_the_disclosed_feed_lists_disclosures_and_later_corrections_in_order(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_disclosed_feed_lists_each_published_result_once_in_order(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     world = make_world(store, tmp_path / "secrets")
     first, second, third = sorted(world.teams)[:3]
     for target in (first, second, third):
         record(world, world.officer(target), _body(world, target))
-    correct(world, world.officer(first), _correction(world, first))  # before disclosure: not public
-    disclose(world, world.officer(first), first)
-    disclose(world, world.officer(second), second)
-    correct(world, world.officer(second), _correction(world, second, findings="复查后更正"))  # after: public
+    # The reviewer returns the first; the inspector corrects it; the reviewer publishes it (审核后公示).
+    with world.ledger.service() as ledger:
+        results.send_back(ledger, results.sign_return(world.key(REVIEWER), REVIEWER, results.ReturnBody(
+            task_id="T1", uscc=first, reason="请补充检查情况")))
+    correct(world, world.officer(first), _correction(world, first, findings="复查后更正"))
+    disclose(world, second)
+    disclose(world, first)
+    # A published result is final: a correction of it is refused and adds no line.
+    with pytest.raises(CommandRefused) as caught:
+        correct(world, world.officer(second), _correction(world, second, findings="公示后更正"))
+    assert caught.value.code == "already_disclosed"
     with TestClient(create_app(store)) as client:
         answer = client.get("/api/v1/feeds/disclosed")
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/x-ndjson")
         lines = [msgspec.json.decode(line) for line in answer.content.splitlines()]
-        assert [(line["kind"], line["uscc"]) for line in lines] == [
-            ("disclosed", first), ("disclosed", second), ("corrected", second)]
+        assert [(line["kind"], line["uscc"], line["department"]) for line in lines] == [
+            ("disclosed", second, "XY-SCJG"), ("disclosed", first, "XY-SCJG")]  # the third is not published
         positions = [line["position"] for line in lines]
-        assert positions == sorted(positions) and len(set(positions)) == 3
-        assert lines[2]["findings"] == "复查后更正" and lines[2]["corrections"] == 1
+        assert positions == sorted(positions) and len(set(positions)) == 2
+        # The first appears once, with the content it was published with (corrected in review).
+        assert (lines[1]["findings"], lines[1]["corrections"], lines[1]["categories"]) == (
+            "复查后更正", 1, ["pending"])
+        assert lines[1]["category_labels"] == [lines[1]["category_label"]] and lines[1]["category_label"] != "pending"
+        assert (lines[0]["findings"], lines[0]["corrections"]) == ("未发现问题", 0)
         for line in lines:
             assert world.officer(line["uscc"]) not in " ".join(line["inspectors"])  # masked
             assert line["recorded_at"].endswith("Z") or "+" in line["recorded_at"]

@@ -33,7 +33,8 @@ from ledger.projections.runner import catch_up
 from ledger.services import publication as pub
 from ledger.store.config import StoreConfig
 from tests.ledger_helpers import new_ledger
-from tests.site_helpers import FORMULA, SECRET, SiteWorld, build_site_world, serve, site_store
+from tests.site_helpers import (DEPARTMENT, FORMULA, FORMULA_CATEGORIES, SECRET, SiteWorld, build_site_world, serve,
+                                site_store)
 
 BOM = b"\xef\xbb\xbf"
 
@@ -147,6 +148,16 @@ def test_results_ndjson_lines_are_valid_and_match_the_csv(site: tuple[SiteWorld,
     formula = next(r for r in lines if r["uscc"] == sw.formula)
     assert formula["findings"] == FORMULA and formula["items"] == ["XY-SCJG-001"]
     assert formula["inspectors"] and all(isinstance(i, str) for i in formula["inspectors"])
+    # One row per (task, firm, department), with every selected category and its Chinese label.
+    labels = dict(pub.category_choices(sw.config))
+    assert (formula["department"], formula["categories"]) == (DEPARTMENT, list(FORMULA_CATEGORIES))
+    assert formula["category_labels"] == [labels[c] for c in FORMULA_CATEGORIES]
+    assert all("\u4e00" <= label[0] <= "\u9fff" for label in formula["category_labels"])  # Chinese
+    assert formula["department_name"] == pub.department_choices(sw.config)[0][1]
+    table = _csv(client.get("/public/results.csv").content)
+    row = dict(zip(table[0], next(r for r in table[1:] if sw.formula in r)))
+    assert (row["department"], row["categories"]) == (DEPARTMENT, "; ".join(FORMULA_CATEGORIES))
+    assert row["category_labels"] == "; ".join(formula["category_labels"])
 
 
 def test_the_files_take_the_search_filters(site: tuple[SiteWorld, Any]) -> None:
@@ -161,6 +172,11 @@ def test_the_files_take_the_search_filters(site: tuple[SiteWorld, Any]) -> None:
             ",".join(name for name, _ in opendata.RESULT_COLUMNS) + "\r\n").encode()
         assert client.get("/public/results.ndjson", params={"q": q}).content == b""
     assert _ndjson(client.get("/public/results.ndjson", params={"task": "T2"}).content) == []
+    for params, expected in (({"category": FORMULA_CATEGORIES[1]}, [sw.formula]), ({"category": "no_issue"},
+                                                                                   [sw.redacted]),
+                             ({"department": DEPARTMENT}, sorted([sw.redacted, sw.formula])),
+                             ({"department": "XY-OTHER"}, [])):
+        assert [r["uscc"] for r in _ndjson(client.get("/public/results.ndjson", params=params).content)] == expected
     bad = client.get("/public/results.csv", params={"to": "yesterday"})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid" and "to" in bad.json()["detail"]
 
@@ -194,9 +210,13 @@ def _bulk_results(config: StoreConfig, start: int, count: int) -> None:
             conn.execute("INSERT INTO draw_tasks VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                          ("BULK", "00000000-0000-0000-0000-000000000000", "P", "批量任务", "2026-09-01", "2026-09-30",
                           ";I;", ";D;", "drawn", 1, 1, 1))
-        conn.executemany("INSERT INTO res_results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
-            ("BULK", f"U{i:017d}", "no_issue", f"第{i}户：现场检查未发现问题，联系人电话13800138000", ";onsite;", ";I;",
-             "2026-09-10", "B-1", "2026-09-12", i + 10, "2026-10-20", 0, "2026-11-10", 0, "2026-09-20", "B-1", 0)
+        # res_results: task, uscc, department, category, categories, findings, methods, items, evidence,
+        # inspected_on, recorded_by, recorded_on, recorded_seq, result_due, late, disclosure_due, provisional,
+        # corrections, state, returns, return_reason, disclosed_on, disclosed_by, disclosure_late
+        conn.executemany(f"INSERT INTO res_results VALUES ({','.join('?' * 24)})", (
+            ("BULK", f"U{i:017d}", "D", "no_issue", ";no_issue;", f"第{i}户：现场检查未发现问题，联系人电话13800138000",
+             ";onsite;", ";I;", "[]", "2026-09-10", "B-1", "2026-09-12", i + 10, "2026-10-20", 0, "2026-11-10", 0, 0,
+             "disclosed", 0, "", "2026-09-20", "R-1", 0)
             for i in range(start, start + count)))
         conn.execute("COMMIT")
     finally:

@@ -1,7 +1,8 @@
 """The public site (一公开) over HTTP, on a real ledger (SQLite file and PostgreSQL), and in a real browser.
 
 The ledger is built through the signed write path (tests/site_helpers.py):
-two drawn tasks, two disclosed results and one recorded but undisclosed.
+two drawn tasks, two results disclosed by the department's reviewer and one
+recorded, returned and corrected but never disclosed.
 Every expectation comes from that ledger: the drawn teams, the firms' names,
 the inspectors' records.
 """
@@ -20,7 +21,8 @@ from litestar.testing import TestClient
 from ledger.api.app import create_app
 from ledger.domain.results import mask_badge, mask_name
 from ledger.services import publication as pub
-from tests.site_helpers import ID_NUMBER, PHONE, SECRET, SiteWorld, body_text, build_site_world, serve, site_store
+from tests.site_helpers import (FORMULA_CATEGORIES, ID_NUMBER, PHONE, SECRET, SiteWorld, body_text, build_site_world,
+                                serve, site_store)
 
 PAGES = {
     "/public": "双随机、一公开",
@@ -153,6 +155,25 @@ def test_search_pages_and_filters(site: Site) -> None:
     assert "<tbody>" not in body_text(site.get("/public/results", category="obstructed"))
     bad = site.get("/public/results", **{"from": "2026-13-45"})
     assert bad.status_code == 400 and "YYYY-MM-DD" in bad.text and '<html lang="zh-CN">' in bad.text
+
+
+def test_each_result_shows_its_department_and_every_category_label(site: Site) -> None:
+    sw, config = site.sw, site.sw.config
+    labels = dict(pub.category_choices(config))
+    department = dict(pub.department_choices(config))["XY-SCJG"]
+    html = body_text(site.get("/public/results", q=sw.formula))
+    assert f'<td data-label="公示部门" class="department">{department}</td>' in html
+    assert "".join(f"<li>{labels[c]}</li>" for c in FORMULA_CATEGORIES) in html
+    shown = pub.search_results(config, pub.ResultQuery(q=sw.formula), pub.PublicationOptions()).rows
+    assert [(r.department, r.categories, r.category_labels) for r in shown] == [
+        ("XY-SCJG", list(FORMULA_CATEGORIES), [labels[c] for c in FORMULA_CATEGORIES])]
+    # The filters: any selected category matches; the department filter takes the publishing department.
+    html = body_text(site.get("/public/results", category=FORMULA_CATEGORIES[1]))
+    assert sw.formula in html and sw.redacted not in html
+    assert f'<option value="XY-SCJG">{department}</option>' in html
+    html = body_text(site.get("/public/results", department="XY-SCJG"))
+    assert sw.formula in html and sw.redacted in html
+    assert "<tbody>" not in body_text(site.get("/public/results", department="XY-OTHER"))
 
 
 def test_undisclosed_results_appear_nowhere_public(site: Site) -> None:

@@ -2,7 +2,10 @@
 
 They read the draw, directory and results read models; none of them reads
 an undisclosed result's content (`disclosed` and `count_disclosed` require
-`disclosed_on`; `timeliness` returns counts only).
+state `disclosed` (已公示: a reviewer of the department approved and
+published it; it can no longer change); `timeliness` returns counts only).
+A result is one row per (task, target, department): in a joint task each
+department publishes its own.
 Long lists page by keyset (`after` = the last row's key), so a caller
 streams any number of rows one batch at a time.
 """
@@ -57,7 +60,8 @@ class ResultFilter(msgspec.Struct, frozen=True, kw_only=True):
     uscc: str = ""  # exact
     name: str = ""  # part of the firm's name
     task_id: str = ""
-    category: str = ""
+    department: str = ""  # the department that published the result
+    category: str = ""  # one of the result's categories (multi-select)
     disclosed_from: str = ""  # YYYY-MM-DD, inclusive
     disclosed_to: str = ""
 
@@ -67,13 +71,15 @@ class ResultRow(msgspec.Struct, kw_only=True):
     task_name: str
     uscc: str
     entity_name: str
-    category: str
+    department: str
+    category: str  # the first selected
+    categories: tuple[str, ...]
     findings: str
     items: tuple[str, ...]
     inspected_on: str
     disclosed_on: str
     corrections: int
-    inspectors: tuple[str, ...]
+    inspectors: tuple[str, ...]  # the standing team's badges (every department's)
 
 
 _RESULTS_FROM = (" FROM {t}res_results r JOIN {t}draw_tasks t ON t.task_id = r.task_id"
@@ -81,12 +87,16 @@ _RESULTS_FROM = (" FROM {t}res_results r JOIN {t}draw_tasks t ON t.task_id = r.t
 
 
 def _result_where(f: ResultFilter) -> tuple[list[str], list[Any]]:
-    where, params = ["r.disclosed_on IS NOT NULL"], []
-    for clause, value in (("r.uscc = ?", f.uscc), ("r.task_id = ?", f.task_id), ("r.category = ?", f.category),
+    # Only published results: state `disclosed` is final (a disclosed result is never corrected or returned).
+    where, params = ["r.state = 'disclosed'", "r.disclosed_on IS NOT NULL"], []
+    for clause, value in (("r.uscc = ?", f.uscc), ("r.task_id = ?", f.task_id), ("r.department = ?", f.department),
                           ("r.disclosed_on >= ?", f.disclosed_from), ("r.disclosed_on <= ?", f.disclosed_to)):
         if value:
             where.append(clause)
             params.append(value)
+    if f.category:  # categories is stored ";a;b;"
+        where.append("r.categories LIKE ? ESCAPE '!'")
+        params.append(_like(f";{f.category};"))
     if f.name:
         where.append("e.name LIKE ? ESCAPE '!'")
         params.append(_like(f.name))
@@ -94,17 +104,19 @@ def _result_where(f: ResultFilter) -> tuple[list[str], list[Any]]:
 
 
 def disclosed(conn: Any, dialect: Dialect, f: ResultFilter, *, limit: int | None = None, offset: int = 0,
-              after: tuple[str, str] | None = None) -> list[ResultRow]:
-    """Disclosed results matching `f` in (task, USCC) order, with the standing team."""
+              after: tuple[str, str, str] | None = None) -> list[ResultRow]:
+    """Disclosed results matching `f` in (task, USCC, department) order, with the standing team."""
     where, params = _result_where(f)
     sql, params = _page(
         "SELECT r.task_id, t.name, r.uscc, e.name, r.category, r.findings, r.items, r.inspected_on, r.disclosed_on,"
-        " r.corrections, d.inspectors" + _RESULTS_FROM +
+        " r.corrections, d.inspectors, r.department, r.categories" + _RESULTS_FROM +
         " LEFT JOIN {t}draw_teams d ON d.task_id = r.task_id AND d.uscc = r.uscc AND d.valid_to IS NULL",
-        params, "r.task_id, r.uscc", ("r.task_id", "r.uscc"), after, limit, offset, where)
-    return [ResultRow(task_id=r[0], task_name=r[1] or "", uscc=r[2], entity_name=r[3] or "", category=r[4],
-                      findings=r[5], items=from_column(r[6], True), inspected_on=r[7], disclosed_on=r[8],
-                      corrections=int(r[9]), inspectors=from_column(r[10] or "", True))
+        params, "r.task_id, r.uscc, r.department", ("r.task_id", "r.uscc", "r.department"), after, limit, offset,
+        where)
+    return [ResultRow(task_id=r[0], task_name=r[1] or "", uscc=r[2], entity_name=r[3] or "", department=r[11],
+                      category=r[4], categories=from_column(r[12], True) or (r[4],), findings=r[5],
+                      items=from_column(r[6], True), inspected_on=r[7], disclosed_on=r[8], corrections=int(r[9]),
+                      inspectors=from_column(r[10] or "", True))
             for r in _all(conn, dialect, sql, params)]
 
 
@@ -121,13 +133,16 @@ class Timeliness(msgspec.Struct, kw_only=True):
     disclosed: int
 
 
+_DISCLOSED = "state = 'disclosed'"
+
+
 def timeliness(conn: Any, dialect: Dialect, today: str) -> Timeliness:
     """Counts over every recorded result (no content): for the on-time rates."""
     count = "COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0)"
     row = _all(conn, dialect, f"SELECT COUNT(*), {count.format('late = 0')},"
-                              f" {count.format('disclosed_on IS NOT NULL OR disclosure_due < ?')},"
-                              f" {count.format('disclosed_on IS NOT NULL AND disclosure_late = 0')},"
-                              " COUNT(disclosed_on) FROM {t}res_results", (today,))[0]
+                              f" {count.format(_DISCLOSED + ' OR disclosure_due < ?')},"
+                              f" {count.format(_DISCLOSED + ' AND disclosure_late = 0')},"
+                              f" {count.format(_DISCLOSED)} FROM {{t}}res_results", (today,))[0]
     return Timeliness(recorded=int(row[0]), recorded_on_time=int(row[1]), disclosure_due=int(row[2]),
                       disclosed_on_time=int(row[3]), disclosed=int(row[4]))
 

@@ -546,7 +546,7 @@ def disclosed(conn: Any, dialect: Dialect, task_id: str | None = None) -> list[P
                                " LEFT JOIN {t}dir_entities e ON e.uscc = r.uscc AND e.valid_to IS NULL"
                                " LEFT JOIN {t}draw_teams d ON d.task_id = r.task_id AND d.uscc = r.uscc"
                                " AND d.valid_to IS NULL"
-                               f" WHERE r.disclosed_on IS NOT NULL {where} ORDER BY r.task_id, r.uscc, r.department",
+                               f" WHERE r.state = 'disclosed' {where} ORDER BY r.task_id, r.uscc, r.department",
                 params)
     return [PublicRow(task_id=r[0], task_name=r[1] or "", uscc=r[2], entity_name=r[3] or "", department=r[10],
                       category=r[4], categories=from_column(r[11], True), findings=r[5], inspected_on=r[6],

@@ -8,12 +8,14 @@ the actor's signature and key id, as the opening `drledger/command/Accepted`
 event holds them). A mirror (services/mirror.py) appends these rows to its
 copy unchanged and verifies them.
 
-Disclosed feed (`disclosed_since`): one line per event that makes a result
-public or changes a public result, in position order: `disclosed` (the
-result's `Disclosed` event) and `corrected` (a correction of a result
-disclosed before it). Each line carries the result as it is published now
-(the same record and masking as `public_results`), so a consumer keeps one
-row per (task_id, uscc) and lets a later line replace an earlier one.
+Disclosed feed (`disclosed_since`): one line per result made public, in
+position order: its `Disclosed` event (a reviewer of the department approved
+and published it, 已公示). One result per (task_id, uscc, department): in a
+joint task each department publishes its own. A published result is final
+(a correction or a return of it is refused), so each result appears once,
+with the content it was published with (corrections while under review
+come before it and are not public). Each line carries the result as
+`public_results` publishes it (same record and masking).
 Resume with `since` = the last position read. docs/auditors.md and
 docs/publicity-feed.md describe both for their consumers.
 """
@@ -26,7 +28,7 @@ from uuid import UUID
 import msgspec
 
 from ledger.store.config import StoreConfig
-from ledger.store.raw_copy import RawRow, read_page, topic_rows_after, versions_of
+from ledger.store.raw_copy import RawRow, read_page, topic_rows_after
 from ledger.store.reader import TransactionRow, open_reader
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "DisclosedLine", "FeedCommand", "FeedError", "FeedEvent", "FeedTransaction",
@@ -36,7 +38,6 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 COMMAND_TOPIC = "drledger/command/Accepted"
 DISCLOSED_TOPIC = "drledger/result/Disclosed"
-CORRECTED_TOPIC = "drledger/result/Corrected"
 
 
 class FeedError(ValueError):
@@ -142,63 +143,64 @@ def raw_rows(tx: FeedTransaction) -> list[RawRow]:
 
 class DisclosedLine(msgspec.Struct, kw_only=True):
     position: int  # the ledger position of the event: resume with since=<last position read>
-    kind: str  # disclosed | corrected
+    kind: str  # disclosed
     event_hash: str  # hex chain hash of that event (check it against the log: docs/transparency-log.md)
     recorded_at: str  # the ledger's recorded time of the event (RFC 3339 UTC)
     task_id: str
     task_name: str
     uscc: str  # 统一社会信用代码
     entity_name: str
-    category: str
+    department: str  # the department that published it
+    category: str  # the first selected
     category_label: str
+    categories: list[str]  # every selected category (multi-select)
+    category_labels: list[str]
     findings: str
     inspected_on: str
     disclosed_on: str
-    corrections: int
-    inspectors: list[str]  # masked as the ledger's settings say
+    corrections: int  # corrections while under review, before publication
+    inspectors: list[str]  # the department's own, masked as the ledger's settings say
 
 
 class _ResultKey(msgspec.Struct):
     task_id: str
     uscc: str
+    department: str = ""
     timestamp: str = ""
 
 
 def disclosed_since(config: StoreConfig, since: int = 0, limit: int = DEFAULT_LIMIT) -> list[DisclosedLine]:
-    """At most `limit` lines for disclosures and corrections of disclosed results after `since`,
-    in position order (fewer only when the feed is read to its end)."""
+    """At most `limit` lines for results published after `since`, in position order (fewer only
+    when the feed is read to its end)."""
     _check(since, limit)
     from ledger.services.reports import public_results
 
-    public: dict[tuple[str, str], Any] = {}
+    public: dict[tuple[str, str, str], Any] = {}
     tasks_read: set[str] = set()
     lines: list[DisclosedLine] = []
     while len(lines) < limit:
         with open_reader(config) as reader:
-            found = topic_rows_after(reader, (DISCLOSED_TOPIC, CORRECTED_TOPIC), since, limit)
-            corrected = [r.originator_id for r in found if r.topic == CORRECTED_TOPIC]
-            disclosed_at = versions_of(reader, DISCLOSED_TOPIC, sorted(set(corrected), key=str))
+            found = topic_rows_after(reader, (DISCLOSED_TOPIC,), since, limit)
         if not found:
             break
         keys = {row.seq: msgspec.json.decode(row.state, type=_ResultKey) for row in found}
         for task in sorted({k.task_id for k in keys.values()} - tasks_read):  # only the tasks this page names
-            public.update({(r.task_id, r.uscc): r for r in public_results(config, task)})
+            public.update({(r.task_id, r.uscc, r.department): r for r in public_results(config, task)})
             tasks_read.add(task)
         for row in found:
             if len(lines) == limit:
                 break
-            since = row.seq
-            if row.topic == CORRECTED_TOPIC and not row.originator_version > disclosed_at.get(row.originator_id, 1 << 62):
-                continue  # a correction before disclosure is not public
             key = keys[row.seq]
-            result = public.get((key.task_id, key.uscc))
+            result = public.get((key.task_id, key.uscc, key.department))
             if result is None:  # the read models lag behind the chain: stop here, the next call resumes
                 return lines
+            since = row.seq
             lines.append(DisclosedLine(
-                position=row.seq, kind="disclosed" if row.topic == DISCLOSED_TOPIC else "corrected",
-                event_hash=row.hash.hex(), recorded_at=key.timestamp, task_id=result.task_id,
-                task_name=result.task_name, uscc=result.uscc, entity_name=result.entity_name,
-                category=result.category, category_label=result.category_label, findings=result.findings,
+                position=row.seq, kind="disclosed", event_hash=row.hash.hex(), recorded_at=key.timestamp,
+                task_id=result.task_id, task_name=result.task_name, uscc=result.uscc,
+                entity_name=result.entity_name, department=result.department, category=result.category,
+                category_label=result.category_label, categories=list(result.categories),
+                category_labels=list(result.category_labels), findings=result.findings,
                 inspected_on=result.inspected_on, disclosed_on=result.disclosed_on, corrections=result.corrections,
                 inspectors=result.inspectors))
     return lines

@@ -3,8 +3,11 @@
 Every public output (the pages under /public, the open data in CSV and
 NDJSON) reads through this module, so one set of rules applies everywhere:
 
-- results: only those a department disclosed (公示); an undisclosed result
-  is never read here, so it cannot leak into a page or a file;
+- results: only those a reviewer of the department approved and published
+  (state `disclosed`, 已公示), one per (task, firm, department), with the
+  department's own inspectors and every selected category (Chinese labels);
+  a result waiting for review or returned is never read here, so it cannot
+  leak into a page or a file, and a published one no longer changes;
 - inspectors: named as the deployment chose (`PublicationOptions.inspectors`):
   `full` by default, as the enforcement-disclosure rules (行政执法公示制度,
   三项制度, 国办发〔2018〕118号) require: name, 执法证号 and department;
@@ -39,7 +42,8 @@ from ledger.store.config import StoreConfig
 __all__ = ["INSPECTOR_MODES", "PublicationOptions", "ResultQuery", "TaskQuery", "DrawQuery", "PublicResult",
            "PublicTask", "PublicTarget", "Page", "redact", "inspector_label", "options_from_env", "search_results",
            "iter_results", "list_tasks", "iter_tasks", "task_detail", "iter_draws", "attempts", "items", "plans",
-           "statistics", "checkpoint", "Statistics", "TaskDetail", "CheckpointView", "category_choices", "draw_inclusion"]
+           "statistics", "checkpoint", "Statistics", "TaskDetail", "CheckpointView", "category_choices",
+           "department_choices", "draw_inclusion"]
 
 INSPECTOR_MODES: Final = ("full", "masked", "department", "ledger")
 ENV_INSPECTORS: Final = "DRLEDGER_PUBLIC_INSPECTORS"
@@ -141,7 +145,11 @@ class _Labels:
         self.people = q.inspectors(conn, dialect)
         self.mode = mode
 
-    def __call__(self, badges: tuple[str, ...]) -> list[str]:
+    def __call__(self, badges: tuple[str, ...], department: str | None = None) -> list[str]:
+        """Labels of `badges`; with `department`, only that department's officers (in a joint task
+        each department publishes its own result with its own inspectors)."""
+        if department is not None:
+            badges = tuple(b for b in badges if (p := self.people.get(b)) is None or p.department == department)
         labels = [inspector_label(self.people.get(b), b, self.mode) for b in badges]
         if self.mode == "department":
             labels = list(dict.fromkeys(labels))  # one line per department, not per person
@@ -184,9 +192,10 @@ class ResultQuery(msgspec.Struct, frozen=True, kw_only=True):
 
     q: str = ""
     task: str = ""
-    category: str = ""
+    category: str = ""  # results with this category among theirs
     disclosed_from: str = ""  # YYYY-MM-DD
     disclosed_to: str = ""
+    department: str = ""  # the publishing department's code
 
     def filter(self) -> q.ResultFilter:
         text = self.q.strip()
@@ -194,7 +203,8 @@ class ResultQuery(msgspec.Struct, frozen=True, kw_only=True):
         # 18 characters of the credit-code alphabet: a USCC (exact match, valid check or not).
         is_code = len(code) == 18 and all(c in ALPHABET for c in code)
         return q.ResultFilter(uscc=code if is_code else "", name=text if text and not is_code else "",
-                              task_id=self.task.strip(), category=self.category.strip(),
+                              task_id=self.task.strip(), department=self.department.strip(),
+                              category=self.category.strip(),
                               disclosed_from=self.disclosed_from.strip(), disclosed_to=self.disclosed_to.strip())
 
 
@@ -221,14 +231,18 @@ class PublicResult(msgspec.Struct, kw_only=True):
     task_name: str
     uscc: str
     entity_name: str
-    category: str
+    department: str  # the department that published it (一联合: each its own)
+    department_name: str
+    category: str  # the first selected
     category_label: str
+    categories: list[str]  # every selected category (multi-select)
+    category_labels: list[str]
     findings: str
     items: list[str]
     inspected_on: str
     disclosed_on: str
-    corrections: int
-    inspectors: list[str]
+    corrections: int  # corrections while under review (a published result is never corrected)
+    inspectors: list[str]  # the department's own officers of the team
 
 
 class PublicTask(msgspec.Struct, kw_only=True):
@@ -280,12 +294,20 @@ def category_choices(config: StoreConfig) -> list[tuple[str, str]]:
     return sorted(_category_labels(config).items())
 
 
-def _result(row: q.ResultRow, labels: dict[str, str], names: _Labels) -> PublicResult:
+def department_choices(config: StoreConfig) -> list[tuple[str, str]]:
+    """(code, name) of the departments in force, for the results search."""
+    with _read(config) as (conn, dialect):
+        return sorted(q.department_names(conn, dialect).items())
+
+
+def _result(row: q.ResultRow, labels: dict[str, str], names: _Labels, departments: dict[str, str]) -> PublicResult:
     return PublicResult(task_id=row.task_id, task_name=row.task_name, uscc=row.uscc, entity_name=row.entity_name,
+                        department=row.department, department_name=departments.get(row.department, row.department),
                         category=row.category, category_label=labels.get(row.category, row.category),
+                        categories=list(row.categories), category_labels=[labels.get(c, c) for c in row.categories],
                         findings=redact(row.findings), items=list(row.items), inspected_on=row.inspected_on,
                         disclosed_on=row.disclosed_on, corrections=row.corrections,
-                        inspectors=names(row.inspectors))
+                        inspectors=names(row.inspectors, row.department))
 
 
 def search_results(config: StoreConfig, query: ResultQuery, options: PublicationOptions, page: int = 1,
@@ -296,8 +318,9 @@ def search_results(config: StoreConfig, query: ResultQuery, options: Publication
     with _read(config) as (conn, dialect):
         total = q.count_disclosed(conn, dialect, f)
         rows = q.disclosed(conn, dialect, f, limit=per_page, offset=(page - 1) * per_page)
-        names = _Labels(conn, dialect, mode)
-        return Page(rows=[_result(r, labels, names) for r in rows], total=total, page=page, per_page=per_page)
+        names, departments = _Labels(conn, dialect, mode), q.department_names(conn, dialect)
+        return Page(rows=[_result(r, labels, names, departments) for r in rows], total=total, page=page,
+                    per_page=per_page)
 
 
 def _batched(config: StoreConfig, fetch: Any, key: Any, batch: int) -> Iterator[Any]:
@@ -321,15 +344,17 @@ def _stream_labels(config: StoreConfig, options: PublicationOptions) -> _Labels:
 
 def iter_results(config: StoreConfig, query: ResultQuery, options: PublicationOptions,
                  batch: int = BATCH) -> Iterator[PublicResult]:
-    """Every disclosed result matching `query`, in (task, USCC) order, one batch in memory at a time."""
+    """Every disclosed result matching `query`, in (task, USCC, department) order, one batch in memory at a time."""
     from ledger.projections import all_projections
     from ledger.projections.runner import catch_up
 
     catch_up(config, all_projections())
     labels, names, f = _category_labels(config), _stream_labels(config, options), query.filter()
+    with _connection(config) as (conn, dialect, _):
+        departments = q.department_names(conn, dialect)
     for row in _batched(config, lambda c, d, after, n: q.disclosed(c, d, f, limit=n, after=after),
-                        lambda r: (r.task_id, r.uscc), batch):
-        yield _result(row, labels, names)
+                        lambda r: (r.task_id, r.uscc, r.department), batch):
+        yield _result(row, labels, names, departments)
 
 
 def _task(row: q.TaskRow) -> PublicTask:

@@ -50,8 +50,10 @@ def columns(*names: str) -> list[Column]:
     return [_field(n) for n in names]
 
 
-RESULT_COLUMNS: Final = columns("task_id", "task_name", "uscc", "entity_name", "category", "category_label",
-                                "findings", "items", "inspected_on", "disclosed_on", "corrections", "inspectors")
+# One row per (task, firm, department); categories is a multi-select (codes and their Chinese labels).
+RESULT_COLUMNS: Final = columns("task_id", "task_name", "uscc", "entity_name", "department", "department_name",
+                                "categories", "category_labels", "findings", "items", "inspected_on", "disclosed_on",
+                                "corrections", "inspectors")
 TASK_COLUMNS: Final = columns("task_id", "name", "plan_id", "departments", "items", "window_start", "window_end",
                               "state", "targets", "draws", "drawn_at")
 DRAW_COLUMNS: Final = columns("task_id", "task_name", "uscc", "entity_name", "drawn_at", "inspectors", "experts")

@@ -111,9 +111,11 @@ def _limit(name: str, value: str, most: int = 200) -> str:
     return value
 
 
-def _result_query(q: str, task: str, category: str, disclosed_from: str, disclosed_to: str) -> pub.ResultQuery:
+def _result_query(q: str, task: str, category: str, disclosed_from: str, disclosed_to: str,
+                  department: str = "") -> pub.ResultQuery:
     return pub.ResultQuery(q=_limit("q", q), task=_limit("task", task), category=_limit("category", category),
-                           disclosed_from=_day("from", disclosed_from), disclosed_to=_day("to", disclosed_to))
+                           disclosed_from=_day("from", disclosed_from), disclosed_to=_day("to", disclosed_to),
+                           department=_limit("department", department))
 
 
 # ---------------------------------------------------------------------------
@@ -219,19 +221,21 @@ def inclusion(request: Request[Any, Any, Any], task_id: FromPath[str]) -> dict[s
 @get("/public/results", sync_to_thread=True, include_in_schema=False)
 def results_page(request: Request[Any, Any, Any], q: FromQuery[str] = "", task: FromQuery[str] = "",
                  category: FromQuery[str] = "", disclosed_from: Annotated[str, QueryParameter(name="from")] = "",
-                 disclosed_to: Annotated[str, QueryParameter(name="to")] = "",
+                 disclosed_to: Annotated[str, QueryParameter(name="to")] = "", department: FromQuery[str] = "",
                  page: FromQuery[str] = "1") -> Response[str]:
     config = _config(request)
     error = ""
     try:
-        query = _result_query(q, task, category, disclosed_from, disclosed_to)
+        query = _result_query(q, task, category, disclosed_from, disclosed_to, department)
     except ApiError as problem:
-        error, query = problem.message, pub.ResultQuery(q=q[:200], task=task[:200], category=category[:200])
+        error, query = problem.message, pub.ResultQuery(q=q[:200], task=task[:200], category=category[:200],
+                                                        department=department[:200])
     found = pub.search_results(config, query, _options(request), _page_number(page), PER_PAGE)
     params = {"q": query.q, "task": query.task, "category": query.category, "from": query.disclosed_from,
-              "to": query.disclosed_to}
+              "to": query.disclosed_to, "department": query.department}
     return render("results.html", status=400 if error else 200, title="抽查结果公示", found=found, query=query,
-                  params=params, error=error, categories=pub.category_choices(config))
+                  params=params, error=error, categories=pub.category_choices(config),
+                  departments=pub.department_choices(config))
 
 
 @get("/public/checkpoint", sync_to_thread=True, include_in_schema=False)
@@ -294,8 +298,9 @@ def _format(request: Request[Any, Any, Any]) -> str:
 @get(["/public/results.csv", "/public/results.ndjson"], sync_to_thread=False, include_in_schema=False)
 def results_data(request: Request[Any, Any, Any], q: FromQuery[str] = "", task: FromQuery[str] = "",
                  category: FromQuery[str] = "", disclosed_from: Annotated[str, QueryParameter(name="from")] = "",
-                 disclosed_to: Annotated[str, QueryParameter(name="to")] = "") -> Stream:
-    query = _result_query(q, task, category, disclosed_from, disclosed_to)
+                 disclosed_to: Annotated[str, QueryParameter(name="to")] = "",
+                 department: FromQuery[str] = "") -> Stream:
+    query = _result_query(q, task, category, disclosed_from, disclosed_to, department)
     return _stream("results", _format(request), opendata.RESULT_COLUMNS,
                    pub.iter_results(_config(request), query, _options(request)))
 
