@@ -347,6 +347,12 @@ ALLOWED: dict[str, set[str]] = {
     "settings.results": {"admin"}, "settings.calendar": {"admin"}, "settings.governance": {"admin"},
     "witness.add": {"admin"}, "witness.remove": {"admin"},
     "proposal.open": {"admin"}, "proposal.approve": {"admin", "discipline"},
+    "settings.draws": {"admin"}, "class.signal": {"reviewer"},
+    "task.approve": {"reviewer"}, "task.extend_window": {"planner"},
+    "firm.register": {"list_manager"}, "firm.recusal_decide": {"reviewer"}, "objection.resolve": {"reviewer"},
+    # A firm's representative (role firm) is registered by firm.register only, never in this matrix:
+    # every matrix role is refused these.
+    "firm.acknowledge": {"firm"}, "firm.recusal_request": {"firm"}, "objection.raise": {"firm"},
 }
 # Commands whose object belongs to a department: "own" is a sub-department of the
 # actor's, "other" a department outside it.
@@ -354,7 +360,7 @@ SCOPED = {"actor.register", "directory.import", "plan.create", "task.create", "d
           "draw.void", "draw.extend", "draw.substitute"}
 # Ledger-wide powers: an admin of a department (as every matrix actor is) has them not.
 LEDGER_WIDE = {"ledger.rotate_key", "settings.results", "settings.calendar", "settings.governance", "witness.add",
-               "witness.remove"}
+               "witness.remove", "settings.draws"}
 OWN, OTHER = "XY-A1", "XY-B"
 
 
@@ -422,6 +428,10 @@ def _body(name: str, scope: str, n: int) -> tuple[dict[str, Any], Any, Signer]:
         "result.follow_up_done": {"task_id": f"T-{suffix}", "uscc": "91110108551385082Q", "kind": "abnormal_list",
                                   "note": "已列入"},
         "settings.results": {"refusals_per_hour": 20 + n},
+        # Bodies the role check never reaches past (refused as invalid or unknown for an allowed role).
+        "settings.draws": {}, "class.signal": {}, "task.approve": {}, "task.extend_window": {},
+        "firm.register": {}, "firm.recusal_decide": {}, "objection.resolve": {},
+        "firm.acknowledge": {}, "firm.recusal_request": {}, "objection.raise": {},
         "settings.calendar": {"year": 2031, "holidays": [], "workdays": [], "source": f"测试 {n}"},
         "settings.governance": {"approvals_needed": 2, "cooling_off_days": 3 + n % 300},
         "witness.add": {"name": f"w{n}", "vkey": "bad", "url": "http://127.0.0.1:9"},

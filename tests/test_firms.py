@@ -140,7 +140,7 @@ def test_an_objection_to_a_published_result_is_resolved_and_shown_in_public(worl
     register_firm(world, "rep-1", target)
     record(world, badge, _body(world))
     refused("not_disclosed", lambda: act(world, firms.raise_objection, "rep-1", "T1", "结果有误"))
-    disclose(world, badge, target)
+    disclose(world, target)
     act(world, firms.raise_objection, "rep-1", "T1", "检查当日已整改，联系电话 13812345678")
     refused("duplicate", lambda: act(world, firms.raise_objection, "rep-1", "T1", "再次异议"))
     open_ = firms.public_objections(world.config, task_id="T1")
@@ -170,7 +170,7 @@ def test_a_class_signal_cites_a_disclosed_result_and_changes_no_class(world: Wor
     body = SignalBody(task_id="T1", uscc=target, suggests="raise", reason="发现问题待后续处理")
     refused("not_disclosed", lambda: act(world, firms.signal, "reviewer", body))
     record(world, badge, _body(world))
-    disclose(world, badge, target)
+    disclose(world, target)
     with world.ledger.service() as service:
         before = service.processor.app.find(Entity.id_for(target)).record.risk_class
     refused("invalid", lambda: act(world, firms.signal, "reviewer", SignalBody(
@@ -204,7 +204,7 @@ def test_an_objection_resolved_by_an_insider_fails_verify(world: World) -> None:
 
     register_firm(world, "rep-1", world.target)
     record(world, world.officer(), _body(world))
-    disclose(world, world.officer(), world.target)
+    disclose(world, world.target)
     act(world, firms.raise_objection, "rep-1", "T1", "结果有误")
     with Insider(world.config) as insider:
         def build() -> list[Any]:
