@@ -266,17 +266,32 @@ def data_page() -> Response[str]:
     return render("data.html", title="开放数据", sets=[(k, label, [c for c, _ in cols]) for k, label, cols in sets])
 
 
-@get("/public/objections", sync_to_thread=False, include_in_schema=False)
-def objections_page() -> Response[str]:
-    return render("placeholder.html", title="异议及处理", section="placeholder-objections",
-                  text="企业对已公示结果提出的异议及其处理情况将在此公示。该功能所需的账本数据（异议、处理命令）尚在建设中。")
+OUTCOMES: Final = {"upheld": "异议成立（结果已更正或撤销）", "rejected": "异议不成立（维持原结果）"}
 
 
-@get("/public/notice-check", sync_to_thread=False, include_in_schema=False)
-def notice_check_page() -> Response[str]:
-    return render("placeholder.html", title="检查通知书核验", section="placeholder-notice-check",
-                  text="企业可凭检查通知书上的核验码，无需登录，核对上门检查组是否确为本次抽取所派。"
-                       "该功能所需的账本数据（通知书核验码）尚在建设中。")
+@get("/public/objections", sync_to_thread=True, include_in_schema=False)
+def objections_page(request: Request[Any, Any, Any], q: FromQuery[str] = "") -> Response[str]:
+    """异议及处理: every objection a firm raised against a published result, and its handling."""
+    from ledger.services.firms import public_objections
+
+    wanted = q.strip().upper()
+    found = public_objections(_config(request), uscc=wanted or None)
+    for view in found:  # free text: masked by the firm service, redacted by the site's one rule too
+        view.reason = pub.redact(view.reason)
+        view.resolution = pub.redact(view.resolution) if view.resolution else view.resolution
+    return render("objections.html", title="异议及处理", objections=found, q=q, outcomes=OUTCOMES)
+
+
+@get("/public/notice-check", include_in_schema=False)
+async def notice_check_page(request: Request[Any, Any, Any], code: FromQuery[str] = "") -> Response[str]:
+    """检查通知书核验: the code on a notice names the task, the firm and the team drawn for it
+    (nothing else), without logging in. A substitution changes the code, so an old notice fails."""
+    from ledger.api.app import on_writer
+    from ledger.services.firms import check_notice
+
+    code = code.strip()[:40]
+    view = await on_writer(request.app, lambda service: check_notice(service, code)) if code else None
+    return render("notice_check.html", title="检查通知书核验", code=code, view=view, checked=bool(code))
 
 
 # ---------------------------------------------------------------------------
