@@ -8,7 +8,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -62,7 +62,7 @@ def config_from(store: str | None, home: str):  # -> StoreConfig
     return resolve_store(store, home)
 
 
-def fail(message: str, code: int = EXIT_ERROR) -> None:
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     click.echo(f"drledger: error: {message}", err=True)
     sys.exit(code)
 
@@ -78,6 +78,7 @@ def clear_errors(function: F) -> F:
         from ledger.domain.commands import Refusal
         from ledger.integrity.keys import KeyFileError
         from ledger.services.processor import CommandRefused
+        from ledger.services.queries import QueryError
         from ledger.services.setup import SetupError
         from ledger.store.config import StoreConfigError
         from ledger.store.reader import StoreUnavailable
@@ -86,7 +87,7 @@ def clear_errors(function: F) -> F:
             return function(*args, **kwargs)
         except CommandRefused as error:
             fail(f"refused ({error.code}): {error.message}", EXIT_FAILED_CHECK)
-        except (StoreUnavailable, StoreConfigError, KeyFileError, SetupError, Refusal) as error:
+        except (StoreUnavailable, StoreConfigError, KeyFileError, SetupError, Refusal, QueryError) as error:
             fail(str(error))
         except BrokenPipeError:
             # The reader went away (`drledger pool entities | head`): end quietly.

@@ -294,10 +294,10 @@ def list_attempts(store: str | None, home: str, task_id: str | None, fmt: str) -
     Example:
       drledger draw list --task T-2026-001 --format json
     """
-    from ledger.cli.directory import _emit
-    from ledger.services.draws import draw_attempts
+    from ledger.cli.output import emit
+    from ledger.services.draws import DrawAttempt, draw_attempts
 
-    _emit(draw_attempts(config_from(store, home), task_id), fmt)
+    emit(draw_attempts(config_from(store, home), task_id), fmt, DrawAttempt)
 
 
 @draw.command()

@@ -12,10 +12,10 @@ from typing import Any, Callable, TypeVar
 import click
 
 from ledger.cli.common import actor_options, clear_errors, config_from, fail, signer_for, store_options
+from ledger.domain.commands import short
 
 F = TypeVar("F", bound=Callable[..., Any])
-FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-                      show_default=True, help="Output format (csv has a BOM for Excel).")
+from ledger.cli.output import FORMAT  # noqa: E402  (one format option for every list)
 
 
 def settings_errors(function: F) -> F:
@@ -33,10 +33,10 @@ def settings_errors(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _emit(rows: list[Any], fmt: str) -> None:
-    from ledger.cli.directory import _emit as emit
+def _emit(rows: list[Any], fmt: str, row_type: type | None = None) -> None:
+    from ledger.cli.output import emit
 
-    emit(rows, fmt)
+    emit(rows, fmt, row_type)
 
 
 def _content_options(function: F) -> F:
@@ -53,11 +53,11 @@ def _content_options(function: F) -> F:
     return function
 
 
-def _date(text: str) -> date:
+def _date(text: str, option: str = "--inspected-on") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(f"{text!r}: use YYYY-MM-DD", param_hint="--inspected-on") from None
+        fail(f"{option} {short(text)!r}: not a date; use YYYY-MM-DD (e.g. 2026-02-28)")
 
 
 def _methods(text: str) -> tuple[str, ...]:
@@ -191,9 +191,9 @@ def public(store: str | None, home: str, task_id: str | None, fmt: str) -> None:
     Example:
       drledger result public --task T-2026-001 --format csv > 公示.csv
     """
-    from ledger.services.reports import public_results
+    from ledger.services.reports import PublicResult, public_results
 
-    _emit(public_results(config_from(store, home), task_id), fmt)
+    _emit(public_results(config_from(store, home), task_id), fmt, PublicResult)
 
 
 @click.group()
@@ -240,9 +240,9 @@ def actor_cmd(store: str | None, home: str, actor: str, fmt: str) -> None:
     Example:
       drledger report actor XY-SCJG-0007 --format json
     """
-    from ledger.services.reports import actor_report
+    from ledger.services.reports import TraceRow, actor_report
 
-    _emit(actor_report(config_from(store, home), actor), fmt)
+    _emit(actor_report(config_from(store, home), actor), fmt, TraceRow)
 
 
 @report.command()
@@ -258,9 +258,10 @@ def refused(store: str | None, home: str, actor: str | None, fmt: str) -> None:
     Example:
       drledger report refused --format csv > refused.csv
     """
+    from ledger.services.reports import RefusedRow
     from ledger.services.reports import refused as build
 
-    _emit(build(config_from(store, home), actor), fmt)
+    _emit(build(config_from(store, home), actor), fmt, RefusedRow)
 
 
 @report.command()
@@ -275,9 +276,10 @@ def overdue(store: str | None, home: str, as_of: str | None, fmt: str) -> None:
     Example:
       drledger report overdue --as-of 2026-12-31 --format table
     """
+    from ledger.services.reports import OverdueRow
     from ledger.services.reports import overdue as build
 
-    _emit(build(config_from(store, home), _date(as_of) if as_of else None), fmt)
+    _emit(build(config_from(store, home), _date(as_of, "--as-of") if as_of else None), fmt, OverdueRow)
 
 
 @report.command()
@@ -291,9 +293,10 @@ def conflicts(store: str | None, home: str, fmt: str) -> None:
     Example:
       drledger report conflicts --format json
     """
+    from ledger.services.reports import ConflictRow
     from ledger.services.reports import conflicts as build
 
-    _emit(build(config_from(store, home)), fmt)
+    _emit(build(config_from(store, home)), fmt, ConflictRow)
 
 
 # ---------------------------------------------------------------------------

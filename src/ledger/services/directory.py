@@ -22,7 +22,7 @@ import msgspec
 
 from ledger.domain.commands import Refusal
 from ledger.domain.directory import DirectoryImport, file_digest, rows_root
-from ledger.domain.rows import RowError, parse_rows
+from ledger.domain.rows import RowError, iter_rows, parse_rows
 from ledger.integrity.commands import SignedCommand, sign_command
 from ledger.integrity.keys import Signer
 from ledger.services.ledger import LedgerService
@@ -105,8 +105,13 @@ def import_file(ledger: LedgerService, signer: Signer, actor: str, kind: str, da
     parsed = parse_rows(kind, data, encoding=encoding, accept_bad_check=accept)  # type: ignore[arg-type]
     digest = file_digest(data)
     if parsed.errors:
-        return ImportSummary(kind=kind, file_sha256=digest, rows=len(parsed.rows), errors=parsed.errors,
-                             dry_run=dry_run)
+        # The rows that did parse are checked against the ledger too, so an unknown
+        # department is reported with the row errors, not only once they are fixed.
+        good = [ok for ok in iter_rows(kind, data, encoding=encoding, accept_bad_check=accept)  # type: ignore[arg-type]
+                if type(ok) is tuple] if any(e.line > 1 for e in parsed.errors) else []
+        references = precheck(ledger.config, kind, [r for _, r in good], [n for n, _ in good]).errors if good else []
+        errors = sorted(parsed.errors + references, key=lambda e: e.line)
+        return ImportSummary(kind=kind, file_sha256=digest, rows=len(parsed.rows), errors=errors, dry_run=dry_run)
     check = precheck(ledger.config, kind, parsed.rows, parsed.lines)
     if check.errors:
         return ImportSummary(kind=kind, file_sha256=digest, rows=len(parsed.rows), errors=check.errors,
