@@ -63,8 +63,21 @@ def config_from(store: str | None, home: str):  # -> StoreConfig
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    click.echo(f"drledger: error: {message}", err=True)
+    click.echo(f"drledger: error: {shorten_words(message)}", err=True)
     sys.exit(code)
+
+
+def shorten_words(message: str, limit: int = 120) -> str:
+    """A long unbroken value (an ID, a code, a path someone pasted) is cut, never echoed in full.
+
+    >>> shorten_words("unknown task " + "X" * 500).endswith("(500 characters)")
+    True
+    """
+    import re
+
+    from ledger.domain.commands import short
+
+    return re.sub(r"\S{%d,}" % (limit + 1), lambda m: short(m.group(), 80), message)
 
 
 def clear_errors(function: F) -> F:

@@ -41,7 +41,7 @@ def _emit(rows: list[Any], fmt: str, row_type: type | None = None) -> None:
 
 def _content_options(function: F) -> F:
     for option in reversed([
-        click.option("--category", required=True, help="Result category code (see docs/domain.md; e.g. no_issue)."),
+        click.option("--category", required=True, help="Result category code (listed below; e.g. no_issue)."),
         click.option("--findings", required=True, help="What was found (检查结果说明)."),
         click.option("--method", "methods", required=True, metavar="M[,M]",
                      help="Method code(s): onsite, written, online, testing, agency, adopted."),
@@ -83,7 +83,15 @@ def result() -> None:
     """
 
 
-@result.command()
+def _categories_help() -> str:
+    """The default categories, for --help (the ledger's own: `drledger settings show`)."""
+    from ledger.domain.reference import DEFAULT_RESULT_CATEGORIES
+
+    lines = [f"  {c.code:<17}{c.label}" for c in DEFAULT_RESULT_CATEGORIES]
+    return "\b\nCategories (--category; defaults, the ledger's own: drledger settings show):\n" + "\n".join(lines)
+
+
+@result.command(epilog=_categories_help())
 @store_options
 @click.argument("task_id")
 @click.argument("uscc")
@@ -115,7 +123,7 @@ def record(store: str | None, home: str, task_id: str, uscc: str, category: str,
         _show(results.record(ledger, results.sign_record(signer, as_actor, body)), "recorded")
 
 
-@result.command()
+@result.command(epilog=_categories_help())
 @store_options
 @click.argument("task_id")
 @click.argument("uscc")
