@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "settings": "ledger.cli.results:settings",
     "proposal": "ledger.cli.proposals:proposal",
     "beacon": "ledger.cli.beacon:beacon",
+    "key": "ledger.cli.keys:key",
+    "witness": "ledger.cli.log:witness",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -58,6 +60,8 @@ SUMMARIES: dict[str, str] = {
     "settings": "Results settings and working-day calendars (signed ledger data).",
     "proposal": "Guarded actions (key recovery, revoking inspectors or drawers) approved by m of n with 纪检.",
     "beacon": "Public beacon (drand quicknet): verify a round offline, find a round by time.",
+    "key": "The ledger key: rotate-ledger (a new key, recorded by an admin's signed command).",
+    "witness": "Witnesses that cosign checkpoints: add, remove, list, push (same as `log witness`).",
 }
 
 
