@@ -115,3 +115,19 @@ def emit(rows: Sequence[Any], fmt: str, row_type: type | None = None) -> None:
     else:
         _write(plain_text(headers, cells))
     click.echo(f"{len(cells)} rows", err=not sys.stdout.isatty())
+
+
+def emit_detail(detail: Any, head: dict[str, Any], rows: Sequence[Any], fmt: str, row_type: type | None = None,
+                rows_title: str = "") -> None:
+    """One object and its rows: JSON is the whole object; CSV is the rows (header even when none);
+    a table is the object's fields, one per line, then the rows."""
+    if fmt == "json":
+        _write(msgspec.json.encode(msgspec.to_builtins(detail)).decode() + "\n")
+        return
+    if fmt == "csv":
+        emit(rows, "csv", row_type)
+        return
+    pad = max((width(k) for k in head), default=0)
+    lines = [f"{k}{' ' * (pad - width(k))}  {_flat(v)}" for k, v in head.items()]
+    _write("\n".join(lines) + "\n" + (f"\n{rows_title}\n" if rows_title else "\n"))
+    emit(rows, "table", row_type)

@@ -1,5 +1,5 @@
-"""`drledger result` (record, correct, disclose, public), `drledger report`
-(trace, actor, refused, overdue, conflicts) and `drledger settings` (results,
+"""`drledger result` (record, correct, disclose, show, public), `drledger report`
+(trace, actor, refused, overdue, conflicts, stats) and `drledger settings` (results,
 calendar, show): results, accountability, and the settings they run under."""
 
 from __future__ import annotations
@@ -187,6 +187,31 @@ def disclose(store: str | None, home: str, task_id: str, uscc: str, as_actor: st
         _show(results.disclose(ledger, results.sign_disclose(signer, as_actor, body)), "disclosed")
 
 
+@result.command(name="show")
+@store_options
+@click.argument("task_id")
+@click.argument("uscc")
+@FORMAT
+@clear_errors
+def show(store: str | None, home: str, task_id: str, uscc: str, fmt: str) -> None:
+    """One result as it stands, and its history: record, corrections, disclosure (and refused
+    attempts), each with who signed it, the key and the ledger position.
+
+    \b
+    Example:
+      drledger result show T-2026-001 91110108551385082Q
+    """
+    import msgspec
+
+    from ledger.cli.output import emit_detail
+    from ledger.services.finding import HistoryLine
+    from ledger.services.finding import result as find
+
+    found = find(config_from(store, home), task_id, uscc)
+    head = {k: v for k, v in msgspec.structs.asdict(found).items() if k != "history"}
+    emit_detail(found, head, found.history, fmt, HistoryLine, "history:")
+
+
 @result.command(name="public")
 @store_options
 @click.option("--task", "task_id", default=None, help="Only this task.")
@@ -217,23 +242,47 @@ def report() -> None:
 
 @report.command()
 @store_options
-@click.option("--task", "task_id", required=True)
+@click.option("--task", "task_id", default=None, help="Only this task (default: every task of the target).")
 @click.option("--target", "uscc", required=True, help="The target's USCC.")
 @FORMAT
 @clear_errors
-def trace(store: str | None, home: str, task_id: str, uscc: str, fmt: str) -> None:
-    """The whole timeline of one target in one task, with the signed commands and event hashes.
+def trace(store: str | None, home: str, task_id: str | None, uscc: str, fmt: str) -> None:
+    """The whole timeline of one target, in one task or across all, with the signed commands and event hashes.
 
     \b
     Example:
-      drledger report trace --task T-2026-001 --target 91110108551385082Q
+      drledger report trace --target 91110108551385082Q
+      drledger report trace --task T-2026-001 --target 91110108551385082Q --format json
     """
+    from ledger.services.finding import trace_target
+    from ledger.services.reports import TraceRow
     from ledger.services.reports import trace as build
 
-    rows = build(config_from(store, home), task_id, uscc)
+    config = config_from(store, home)
+    rows = build(config, task_id, uscc) if task_id else trace_target(config, uscc)
     if not rows:
-        fail(f"nothing recorded for {uscc} in task {task_id}")
-    _emit(rows, fmt)
+        fail(f"nothing recorded for {short(uscc)}" + (f" in task {short(task_id)}" if task_id else " in any task"))
+    _emit(rows, fmt, TraceRow)
+
+
+@report.command()
+@store_options
+@click.option("--year", type=int, default=None, help="Only tasks whose window starts in this year.")
+@click.option("--as-of", default=None, metavar="DATE", help="Judge missing results as of this date (default today).")
+@FORMAT
+@clear_errors
+def stats(store: str | None, home: str, year: int | None, as_of: str | None, fmt: str) -> None:
+    """考核 statistics: coverage per risk class and department, joint-task share, visits saved
+    by joint tasks, on-time entry and disclosure rates (one row per measure and scope).
+
+    \b
+    Example:
+      drledger report stats --year 2026 --format csv > 考核.csv
+    """
+    from ledger.services.stats import StatRow
+    from ledger.services.stats import stats as build
+
+    _emit(build(config_from(store, home), year, _date(as_of, "--as-of") if as_of else None), fmt, StatRow)
 
 
 @report.command(name="actor")
