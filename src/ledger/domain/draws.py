@@ -400,9 +400,9 @@ def decide_task(state: State, command: Command, _: object) -> list[LedgerAggrega
     plan = state.get(Plan, Plan.create_id(spec.plan_id))
     if plan is None:
         raise Refusal("unknown_reference", f"{where}: unknown plan {short(spec.plan_id)!r}")
-    if not (spec.window_start.year == spec.window_end.year == plan.year):
-        raise Refusal("invalid", f"{where}: the window {spec.window_start}..{spec.window_end} must lie in the"
-                                 f" plan's year {plan.year}")
+    if spec.window_start.year != plan.year or spec.window_end.year > plan.year + 1:
+        raise Refusal("invalid", f"{where}: the window {spec.window_start}..{spec.window_end} must start in the"
+                                 f" plan's year {plan.year} (and end by the next year)")
     if spec.departments[0] != plan.department:
         raise Refusal("invalid", f"{where}: the lead department must be the plan's ({plan.department})")
     off_plan = [i for i in spec.items if i not in plan.items]
