@@ -174,3 +174,26 @@ def test_insider_witness_removal_without_an_admin_command_is_refused_by_verify(s
 
         at = insider.append(build)
     refused_at(store, at)
+
+
+def test_an_interrupted_rotation_is_finished(store: StoreConfig) -> None:
+    """The rotation committed but the key file was not switched (a crash): writes refuse with a hint until it is finished."""
+    from ledger.integrity.keys import write_key_file
+    from ledger.services.ledger_key import NEXT_SUFFIX, finish_interrupted, sign_rotation
+    from ledger.services.setup import SetupError
+
+    ledger = new_ledger(store)
+    new_key = Signer.generate()
+    current = store.keys_dir / "ledger.pem"
+    write_key_file(current.with_name(current.name + NEXT_SUFFIX), new_key, None)
+    with ledger.service() as service:  # the command commits; the process "dies" before the switch
+        service.submit(sign_rotation(ledger.admin, "admin", new_key.public_key, "轮换"))
+    with pytest.raises(SetupError, match="finish-rotation"):
+        ledger.service()
+    assert "finished an interrupted rotation" in (finish_interrupted(store) or "")
+    assert load_ledger_signer(store).public_key == new_key.public_key
+    ledger.import_rows("admin", "departments", [DEPARTMENT])
+    assert verify_ledger(store).ok
+    stray = current.with_name(current.name + NEXT_SUFFIX)
+    write_key_file(stray, Signer.generate(), None)  # a .next the ledger never recorded
+    assert "removed" in (finish_interrupted(store) or "") and not stray.exists()

@@ -58,3 +58,19 @@ def rotate_ledger(store: str | None, home: str, reason: str, as_json: bool, as_a
                f" (signed by {as_actor}); the old key file is {rotation.retired_file}")
     click.echo(f"new ledger public key: {rotation.new_key}")
     click.echo("give the witnesses the new verifier key: drledger log vkey")
+
+
+@key.command(name="finish-rotation")
+@store_options
+@clear_errors
+def finish_rotation(store: str | None, home: str) -> None:
+    """Finish a ledger key rotation a crash interrupted (the ledger records the new key, the file is
+    still ledger.pem.next), or remove a ledger.pem.next the ledger never recorded.
+
+    \b
+    Example:
+      drledger key finish-rotation
+    """
+    from ledger.services.ledger_key import finish_interrupted
+
+    click.echo(finish_interrupted(config_from(store, home)) or "no interrupted rotation: nothing to do")
