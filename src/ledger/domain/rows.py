@@ -710,7 +710,7 @@ def whole_file_problem(data: bytes, encoding: str) -> RowError | None:
     """One error for the whole file instead of one per line: a binary file
     (a workbook, an archive) or a GB18030 file read as UTF-8.
 
-    >>> whole_file_problem("名称\n".encode("gb18030"), "utf-8").reason.endswith("--encoding gb18030")
+    >>> whole_file_problem("名称\\n".encode("gb18030"), "utf-8").reason.endswith("--encoding gb18030")
     True
     """
     control = _CONTROL_BYTES.search(data)
@@ -721,13 +721,14 @@ def whole_file_problem(data: bytes, encoding: str) -> RowError | None:
     if normalize_encoding(encoding) == "utf-8":
         try:
             data.decode("utf-8")
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as error:
             try:
                 data.decode("gb18030")
             except UnicodeDecodeError:
                 return None  # neither: the per-line errors say where
-            return RowError(1, None, "the file is not UTF-8 but reads as GB18030 (as Excel on Chinese Windows"
-                                     " saves CSV): pass --encoding gb18030")
+            line = data.count(b"\n", 0, error.start) + 1
+            return RowError(line, None, "bytes not valid utf-8 (the first here), but the whole file reads as GB18030,"
+                                        " as Excel on Chinese Windows saves CSV: pass --encoding gb18030")
     return None
 
 
