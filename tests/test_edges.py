@@ -188,3 +188,35 @@ def test_csv_cells_are_neutralised_and_tables_padded() -> None:
 def test_new_commands_have_help_with_an_example(command: tuple[str, str], tmp_path: Path) -> None:
     result = run(*command, "--help", home=tmp_path)
     assert result.returncode == 0 and "Example:" in result.stdout and "drledger " in result.stdout
+
+
+# -- the insider: a task the rules refuse, recorded anyway ---------------------------------
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"quotas": {"C": {"count": 0, "ratio": None}}}, ("at least 1",)),
+    ({"window_start": "2025-12-01", "window_end": "2026-01-31"}, ("plan's year",)),
+    ({"target_filter": {"region_prefix": "36x5"}}, ("GB/T 2260",)),
+])
+def test_a_task_the_rules_refuse_fails_verify_when_an_insider_records_it(
+        tmp_path: Path, change: dict[str, object], words: tuple[str, ...]) -> None:
+    from datetime import date
+
+    import msgspec
+
+    from ledger.domain.draws import Task, TaskBody
+    from ledger.store.config import resolve_store
+    from tests.draw_helpers import city_with_drawer, task_body
+    from tests.insider import Insider, command_event, refused_at
+
+    store = resolve_store(None, tmp_path / "home")
+    ledger = city_with_drawer(store)
+    body = {**msgspec.to_builtins(task_body("T-INSIDER")), **change}
+    signed = ledger.sign("planner", "task.create", body)
+    nonce = msgspec.json.decode(signed.command)["nonce"]
+    spec = msgspec.convert(body, TaskBody)
+    assert isinstance(spec.window_start, date)
+    with Insider(store) as insider:
+        at = insider.append(lambda: [command_event(signed, "planner", "task.create", nonce),
+                                     Task(**msgspec.structs.asdict(spec), actor="planner")])
+    refused_at(store, at, *words)
