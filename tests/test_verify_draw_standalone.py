@@ -243,7 +243,7 @@ def random_task(rng: random.Random, city: City) -> dict[str, Any]:
     quotas = {}
     for k in "ABCD":
         if rng.random() < 0.75:
-            quotas[k] = Quota(ratio=rng.choice(RATIOS)) if rng.random() < 0.6 else Quota(count=rng.randint(0, 6))
+            quotas[k] = Quota(ratio=rng.choice(RATIOS)) if rng.random() < 0.6 else Quota(count=rng.randint(1, 6))
     return dict(
         items=items, departments=(lead, *joint), quotas=quotas or {"C": Quota(count=2)},
         target_filter=EntityFilter(

@@ -8,7 +8,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -82,9 +82,22 @@ def config_from(store: str | None, home: str):  # -> StoreConfig
     return resolve_store(store, home)
 
 
-def fail(message: str, code: int = EXIT_ERROR) -> None:
-    click.echo(f"drledger: error: {message}", err=True)
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    click.echo(f"drledger: error: {shorten_words(message)}", err=True)
     sys.exit(code)
+
+
+def shorten_words(message: str, limit: int = 120) -> str:
+    """A long unbroken value (an ID, a code, a path someone pasted) is cut, never echoed in full.
+
+    >>> shorten_words("unknown task " + "X" * 500).endswith("(500 characters)")
+    True
+    """
+    import re
+
+    from ledger.domain.commands import short
+
+    return re.sub(r"\S{%d,}" % (limit + 1), lambda m: short(m.group(), 80), message)
 
 
 def clear_errors(function: F) -> F:
@@ -98,6 +111,7 @@ def clear_errors(function: F) -> F:
         from ledger.domain.commands import Refusal
         from ledger.integrity.keys import KeyFileError
         from ledger.services.processor import CommandRefused
+        from ledger.services.queries import QueryError
         from ledger.services.remote import RemoteError
         from ledger.services.setup import SetupError
         from ledger.store.config import StoreConfigError
@@ -107,7 +121,8 @@ def clear_errors(function: F) -> F:
             return function(*args, **kwargs)
         except CommandRefused as error:
             fail(f"refused ({error.code}): {error.message}", EXIT_FAILED_CHECK)
-        except (StoreUnavailable, StoreConfigError, KeyFileError, SetupError, Refusal, RemoteError) as error:
+        except (StoreUnavailable, StoreConfigError, KeyFileError, SetupError, Refusal, QueryError,
+                RemoteError) as error:
             fail(str(error))
         except BrokenPipeError:
             # The reader went away (`drledger pool entities | head`): end quietly.

@@ -144,45 +144,13 @@ def reclassify(store: str | None, home: str, file: Path, encoding: str, sheet: s
                 sheet)
 
 
-def _emit(rows: list[Any], fmt: str) -> None:
-    import csv
-    import io
+def _emit(rows: list[Any], fmt: str, row_type: type | None = None) -> None:
+    from ledger.cli.output import emit
 
-    import msgspec
-
-    if fmt == "xlsx":  # --format xlsx --out FILE (cli/workbook.py)
-        from ledger.cli.workbook import emit_xlsx
-
-        return emit_xlsx(rows)
-    builtins = msgspec.to_builtins(rows)
-    if fmt == "json":
-        click.echo(msgspec.json.encode(builtins).decode())
-        return
-    if not builtins:
-        if fmt == "table":
-            click.echo("(none)")
-        return
-    headers = list(builtins[0])
-    flat = [[";".join(v) if isinstance(v, (list, tuple)) else ("" if v is None else v) for v in row.values()] for row in builtins]
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows(flat)
-        # BOM so that Excel opens UTF-8 Chinese text correctly.
-        sys.stdout.buffer.write(b"\xef\xbb\xbf" + out.getvalue().encode())
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(*headers)
-    for row in flat:
-        table.add_row(*map(str, row))
-    Console().print(table)
-    click.echo(f"{len(flat)} rows")
+    emit(rows, fmt, row_type)
 
 
-FORMAT = click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table", show_default=True)
+from ledger.cli.output import FORMAT  # noqa: E402  (one format option for every list)
 AS_OF = click.option("--as-of", type=click.IntRange(min=1), default=None, help="Ledger position to read the pool at.")
 
 
@@ -221,7 +189,7 @@ def entities(store: str | None, home: str, risk_classes: tuple[str, ...], region
 
     f = pools.EntityFilter(risk_classes=risk_classes, region_prefix=region, entity_types=entity_types,
                            industry_prefix=industry, department=department, statuses=statuses)
-    _emit(pools.entities(config_from(store, home), f, as_of), fmt)
+    _emit(pools.entities(config_from(store, home), f, as_of), fmt, pools.EntityRow)
 
 
 @pool.command()
@@ -247,7 +215,7 @@ def inspectors(store: str | None, home: str, department: str | None, region: str
 
     f = pools.InspectorFilter(department=department, region_prefix=region, role=role, qualification=qualification,
                               statuses=statuses)
-    _emit(pools.inspectors(config_from(store, home), f, as_of), fmt)
+    _emit(pools.inspectors(config_from(store, home), f, as_of), fmt, pools.InspectorRow)
 
 
 @click.command()
@@ -265,7 +233,7 @@ def items(store: str | None, home: str, as_of: int | None, fmt: str) -> None:
     """
     from ledger.services import pools
 
-    _emit(pools.items(config_from(store, home), as_of), fmt)
+    _emit(pools.items(config_from(store, home), as_of), fmt, pools.ItemRow)
 
 
 @click.group()

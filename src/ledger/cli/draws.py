@@ -25,6 +25,7 @@ from ledger.cli.common import (
     signer_for,
     store_options,
 )
+from ledger.cli.output import FORMAT
 from ledger.cli.receipts import receipt_option, save_receipt
 from ledger.cli.workbook import xlsx_output
 
@@ -83,6 +84,55 @@ def plan_create(store: str | None, home: str, plan_id: str, title: str, departme
     receipt = _submit(store, home, as_actor, key, lambda ledger, signer: create_plan(ledger, signer, as_actor, body))
     _keep(receipt_out, receipt)
     click.echo(f"plan {plan_id} created at position {receipt.first}")
+
+
+@plan.command(name="list")
+@store_options
+@click.option("--year", type=int, default=None, help="Only plans of this year.")
+@click.option("--department", default=None, help="Only plans this department owns or joins.")
+@FORMAT
+@clear_errors
+def plan_list(store: str | None, home: str, year: int | None, department: str | None, fmt: str) -> None:
+    """List yearly plans, with how many tasks each has.
+
+    \b
+    Example:
+      drledger plan list --year 2026 --format csv > 计划.csv
+    """
+    from ledger.cli.output import emit
+    from ledger.services.finding import PlanRow, plans
+
+    emit(plans(config_from(store, home), year=year, department=department), fmt, PlanRow)
+
+
+@plan.command(name="show")
+@store_options
+@click.argument("plan_id")
+@FORMAT
+@clear_errors
+def plan_show(store: str | None, home: str, plan_id: str, fmt: str) -> None:
+    """One plan: its items, joint departments, who created it (ledger position) and its tasks.
+
+    \b
+    Example:
+      drledger plan show P-2026-XY-SCJG --format json
+    """
+    from ledger.cli.output import emit_detail
+    from ledger.services.finding import TaskRow, plan as find
+
+    found = find(config_from(store, home), plan_id)
+    head = {**msgspec_dict(found.plan), "created_at": found.created_at, "created_by": found.created_by}
+    emit_detail(found, head, found.tasks, fmt, TaskRow, "tasks:")
+
+
+def _flat_value(value: Any) -> str:
+    return ";".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def msgspec_dict(value: Any) -> dict[str, Any]:
+    import msgspec
+
+    return msgspec.structs.asdict(value)
 
 
 def _quota(values: tuple[str, ...], kind: str) -> dict[str, Any]:
@@ -176,6 +226,57 @@ def task_create(store: str | None, home: str, task_id: str, plan_id: str, tempor
     receipt = _submit(store, home, as_actor, key, lambda ledger, signer: create_task(ledger, signer, as_actor, body))
     _keep(receipt_out, receipt)
     click.echo(f"task {task_id} created at position {receipt.first}")
+
+
+@task.command(name="list")
+@store_options
+@click.option("--plan", "plan_id", default=None, help="Only tasks of this plan.")
+@click.option("--department", default=None, help="Only tasks this department leads or joins.")
+@click.option("--state", type=click.Choice(["created", "committed", "drawn", "voided"]), default=None)
+@click.option("--year", type=int, default=None, help="Only tasks whose window starts in this year.")
+@FORMAT
+@clear_errors
+def task_list(store: str | None, home: str, plan_id: str | None, department: str | None, state: str | None,
+              year: int | None, fmt: str) -> None:
+    """List tasks with their state, drawn targets, results and disclosures.
+
+    \b
+    Example:
+      drledger task list --department XY-SCJG --state drawn
+    """
+    from ledger.cli.output import emit
+    from ledger.services.finding import TaskRow, tasks
+
+    emit(tasks(config_from(store, home), plan_id=plan_id, department=department, state=state, year=year), fmt,
+         TaskRow)
+
+
+@task.command(name="show")
+@store_options
+@click.argument("task_id")
+@FORMAT
+@clear_errors
+def task_show(store: str | None, home: str, task_id: str, fmt: str) -> None:
+    """One task: its signed parameters, who created it, and its standing teams with their results.
+
+    \b
+    Example:
+      drledger task show T-2026-001 --format csv > 抽查名单.csv
+    """
+    from ledger.cli.output import emit_detail
+    from ledger.services.finding import TeamLine, task as find
+
+    found = find(config_from(store, home), task_id)
+    parameters = dict(found.parameters)
+    quotas = parameters.pop("quotas", {}) or {}
+    target_filter = parameters.pop("target_filter", {}) or {}
+    head = {**msgspec_dict(found.task),
+            "quotas": " ".join(f"{k}={q.get('ratio') or q.get('count')}{'' if q.get('ratio') else ' (count)'}"
+                               for k, q in sorted(quotas.items())),
+            "target_filter": " ".join(f"{k}={_flat_value(v)}" for k, v in sorted(target_filter.items()) if v)
+            or "不定向 (all)",
+            **parameters, "created_at": found.created_at, "created_by": found.created_by}
+    emit_detail(found, head, found.teams, fmt, TeamLine, "teams:")
 
 
 @click.group()
@@ -299,10 +400,10 @@ def list_attempts(store: str | None, home: str, task_id: str | None, fmt: str) -
     Example:
       drledger draw list --task T-2026-001 --format json
     """
-    from ledger.cli.directory import _emit
-    from ledger.services.draws import draw_attempts
+    from ledger.cli.output import emit
+    from ledger.services.draws import DrawAttempt, draw_attempts
 
-    _emit(draw_attempts(config_from(store, home), task_id), fmt)
+    emit(draw_attempts(config_from(store, home), task_id), fmt, DrawAttempt)
 
 
 @draw.command()

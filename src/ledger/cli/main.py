@@ -43,6 +43,8 @@ COMMANDS: dict[str, str] = {
     "firm": "ledger.cli.tasks:firm",
     "objection": "ledger.cli.tasks:objection",
     "notice": "ledger.cli.tasks:notice",
+    "key": "ledger.cli.keys:key",
+    "witness": "ledger.cli.log:witness",
 }
 
 # One-line summaries, so `drledger --help` needs no imports.
@@ -76,6 +78,8 @@ SUMMARIES: dict[str, str] = {
     "firm": "Firms' representatives: register, acknowledge, request 回避 (and decide it).",
     "objection": "异议 against published results: raise, resolve, list (public).",
     "notice": "Inspection notice codes: print one, check one without logging in.",
+    "key": "The ledger key: rotate-ledger (a new key, recorded by an admin's signed command).",
+    "witness": "Witnesses that cosign checkpoints: add, remove, list, push (same as `log witness`).",
 }
 
 

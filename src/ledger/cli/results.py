@@ -1,5 +1,5 @@
-"""`drledger result` (record, correct, return, disclose, follow-up-done, public),
-`drledger report` (trace, actor, refused, overdue, conflicts), `drledger
+"""`drledger result` (record, correct, return, disclose, follow-up-done, show, public),
+`drledger report` (trace, actor, refused, overdue, conflicts, stats), `drledger
 settings` (results, calendar, show) and `drledger calendar seed`: results,
 their review and publication, accountability, and the settings they run under."""
 
@@ -14,10 +14,10 @@ import click
 
 from ledger.cli.common import actor_options, clear_errors, config_from, fail, signer_for, store_options
 from ledger.cli.workbook import xlsx_output
+from ledger.domain.commands import short
 
 F = TypeVar("F", bound=Callable[..., Any])
-FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-                      show_default=True, help="Output format (csv has a BOM for Excel).")
+from ledger.cli.output import FORMAT  # noqa: E402  (one format option for every list)
 
 
 def settings_errors(function: F) -> F:
@@ -35,17 +35,17 @@ def settings_errors(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _emit(rows: list[Any], fmt: str) -> None:
-    from ledger.cli.directory import _emit as emit
+def _emit(rows: list[Any], fmt: str, row_type: type | None = None) -> None:
+    from ledger.cli.output import emit
 
-    emit(rows, fmt)
+    emit(rows, fmt, row_type)
 
 
 def _content_options(function: F) -> F:
     for option in reversed([
         click.option("--category", "categories", required=True, multiple=True, metavar="CODE[,CODE]",
                      help="Result categories, a multi-select (repeat or comma-separate; e.g. pending,not_disclosed;"
-                          " `drledger settings show` lists them)."),
+                          " listed below; `drledger settings show` lists the ledger's own)."),
         click.option("--findings", required=True, help="What was found (检查结果说明)."),
         click.option("--method", "methods", required=True, metavar="M[,M]",
                      help="Method code(s): onsite, written, online, testing, agency, adopted."),
@@ -103,11 +103,11 @@ def _categories(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(c.strip() for value in values for c in value.split(",") if c.strip())
 
 
-def _date(text: str) -> date:
+def _date(text: str, option: str = "--inspected-on") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(f"{text!r}: use YYYY-MM-DD", param_hint="--inspected-on") from None
+        fail(f"{option} {short(text)!r}: not a date; use YYYY-MM-DD (e.g. 2026-02-28)")
 
 
 def _methods(text: str) -> tuple[str, ...]:
@@ -156,7 +156,15 @@ def result() -> None:
     """
 
 
-@result.command()
+def _categories_help() -> str:
+    """The default categories, for --help (the ledger's own: `drledger settings show`)."""
+    from ledger.domain.reference import DEFAULT_RESULT_CATEGORIES
+
+    lines = [f"  {c.code:<17}{c.label}" for c in DEFAULT_RESULT_CATEGORIES]
+    return "\b\nCategories (--category; defaults, the ledger's own: drledger settings show):\n" + "\n".join(lines)
+
+
+@result.command(epilog=_categories_help())
 @store_options
 @click.argument("task_id")
 @click.argument("uscc")
@@ -193,7 +201,7 @@ def record(store: str | None, home: str, task_id: str, uscc: str, categories: tu
         _show(results.record(ledger, results.sign_record(signer, as_actor, body)), "recorded")
 
 
-@result.command()
+@result.command(epilog=_categories_help())
 @store_options
 @click.argument("task_id")
 @click.argument("uscc")
@@ -332,6 +340,31 @@ def follow_up_done(store: str | None, home: str, task_id: str, uscc: str, kind: 
         _show(results.follow_up_done(ledger, results.sign_follow_up_done(signer, as_actor, body)), "follow-up done")
 
 
+@result.command(name="show")
+@store_options
+@click.argument("task_id")
+@click.argument("uscc")
+@FORMAT
+@clear_errors
+def show(store: str | None, home: str, task_id: str, uscc: str, fmt: str) -> None:
+    """One result as it stands, and its history: record, corrections, disclosure (and refused
+    attempts), each with who signed it, the key and the ledger position.
+
+    \b
+    Example:
+      drledger result show T-2026-001 91110108551385082Q
+    """
+    import msgspec
+
+    from ledger.cli.output import emit_detail
+    from ledger.services.finding import HistoryLine
+    from ledger.services.finding import result as find
+
+    found = find(config_from(store, home), task_id, uscc)
+    head = {k: v for k, v in msgspec.structs.asdict(found).items() if k != "history"}
+    emit_detail(found, head, found.history, fmt, HistoryLine, "history:")
+
+
 @result.command(name="public")
 @store_options
 @click.option("--task", "task_id", default=None, help="Only this task.")
@@ -345,9 +378,9 @@ def public(store: str | None, home: str, task_id: str | None, fmt: str) -> None:
     Example:
       drledger result public --task T-2026-001 --format csv > 公示.csv
     """
-    from ledger.services.reports import public_results
+    from ledger.services.reports import PublicResult, public_results
 
-    _emit(public_results(config_from(store, home), task_id), fmt)
+    _emit(public_results(config_from(store, home), task_id), fmt, PublicResult)
 
 
 @click.group()
@@ -363,24 +396,48 @@ def report() -> None:
 
 @report.command()
 @store_options
-@click.option("--task", "task_id", required=True)
+@click.option("--task", "task_id", default=None, help="Only this task (default: every task of the target).")
 @click.option("--target", "uscc", required=True, help="The target's USCC.")
 @xlsx_output("ledger.services.reports:TraceRow")
 @FORMAT
 @clear_errors
-def trace(store: str | None, home: str, task_id: str, uscc: str, fmt: str) -> None:
-    """The whole timeline of one target in one task, with the signed commands and event hashes.
+def trace(store: str | None, home: str, task_id: str | None, uscc: str, fmt: str) -> None:
+    """The whole timeline of one target, in one task or across all, with the signed commands and event hashes.
 
     \b
     Example:
-      drledger report trace --task T-2026-001 --target 91110108551385082Q
+      drledger report trace --target 91110108551385082Q
+      drledger report trace --task T-2026-001 --target 91110108551385082Q --format json
     """
+    from ledger.services.finding import trace_target
+    from ledger.services.reports import TraceRow
     from ledger.services.reports import trace as build
 
-    rows = build(config_from(store, home), task_id, uscc)
+    config = config_from(store, home)
+    rows = build(config, task_id, uscc) if task_id else trace_target(config, uscc)
     if not rows:
-        fail(f"nothing recorded for {uscc} in task {task_id}")
-    _emit(rows, fmt)
+        fail(f"nothing recorded for {short(uscc)}" + (f" in task {short(task_id)}" if task_id else " in any task"))
+    _emit(rows, fmt, TraceRow)
+
+
+@report.command()
+@store_options
+@click.option("--year", type=int, default=None, help="Only tasks whose window starts in this year.")
+@click.option("--as-of", default=None, metavar="DATE", help="Judge missing results as of this date (default today).")
+@FORMAT
+@clear_errors
+def stats(store: str | None, home: str, year: int | None, as_of: str | None, fmt: str) -> None:
+    """考核 statistics: coverage per risk class and department, joint-task share, visits saved
+    by joint tasks, on-time entry and disclosure rates (one row per measure and scope).
+
+    \b
+    Example:
+      drledger report stats --year 2026 --format csv > 考核.csv
+    """
+    from ledger.services.stats import StatRow
+    from ledger.services.stats import stats as build
+
+    _emit(build(config_from(store, home), year, _date(as_of, "--as-of") if as_of else None), fmt, StatRow)
 
 
 @report.command(name="actor")
@@ -396,9 +453,9 @@ def actor_cmd(store: str | None, home: str, actor: str, fmt: str) -> None:
     Example:
       drledger report actor XY-SCJG-0007 --format json
     """
-    from ledger.services.reports import actor_report
+    from ledger.services.reports import TraceRow, actor_report
 
-    _emit(actor_report(config_from(store, home), actor), fmt)
+    _emit(actor_report(config_from(store, home), actor), fmt, TraceRow)
 
 
 @report.command()
@@ -415,9 +472,10 @@ def refused(store: str | None, home: str, actor: str | None, fmt: str) -> None:
     Example:
       drledger report refused --format csv > refused.csv
     """
+    from ledger.services.reports import RefusedRow
     from ledger.services.reports import refused as build
 
-    _emit(build(config_from(store, home), actor), fmt)
+    _emit(build(config_from(store, home), actor), fmt, RefusedRow)
 
 
 @report.command()
@@ -433,9 +491,10 @@ def overdue(store: str | None, home: str, as_of: str | None, fmt: str) -> None:
     Example:
       drledger report overdue --as-of 2026-12-31 --format table
     """
+    from ledger.services.reports import OverdueRow
     from ledger.services.reports import overdue as build
 
-    _emit(build(config_from(store, home), _date(as_of) if as_of else None), fmt)
+    _emit(build(config_from(store, home), _date(as_of, "--as-of") if as_of else None), fmt, OverdueRow)
 
 
 @report.command()
@@ -450,9 +509,10 @@ def conflicts(store: str | None, home: str, fmt: str) -> None:
     Example:
       drledger report conflicts --format json
     """
+    from ledger.services.reports import ConflictRow
     from ledger.services.reports import conflicts as build
 
-    _emit(build(config_from(store, home)), fmt)
+    _emit(build(config_from(store, home)), fmt, ConflictRow)
 
 
 # ---------------------------------------------------------------------------

@@ -113,12 +113,15 @@ def _draw(ledger: LedgerService, actors: DemoActors, department: str, codes: lis
     planner_id, drawer_id = planner(department), drawer(department)
     planning = actors.ensure(planner_id, ("planner",), department)
     drawing = actors.ensure(drawer_id, ("drawer",), department)
-    plan_id = f"P-DEMO-{year}-RES"
-    draws.create_plan(ledger, planning, planner_id, draws.PlanBody(
-        plan_id=plan_id, title="演示：抽查结果", department=department, year=year, items=tuple(codes)))
+    # A task belongs to the plan of the year its window starts in (early in a year, the late task's is last year's).
+    for plan_year in sorted({start.year for start, _ in windows.values()}):
+        draws.create_plan(ledger, planning, planner_id, draws.PlanBody(
+            plan_id=f"P-DEMO-{plan_year}-RES", title="演示：抽查结果", department=department, year=plan_year,
+            items=tuple(codes)))
     quotas = {"A": Quota(ratio="0.02"), "B": Quota(ratio="0.03"), "C": Quota(ratio="0.1"), "D": Quota(ratio="0.3")}
     teams: Teams = {}
     for task_id, (start, end) in windows.items():
+        plan_id = f"P-DEMO-{start.year}-RES"
         draws.create_task(ledger, planning, planner_id, draws.TaskBody(
             task_id=task_id, plan_id=plan_id, name=f"演示任务 {task_id}", window_start=start, window_end=end,
             items=tuple(codes), departments=(department,), quotas=quotas))

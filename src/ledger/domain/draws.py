@@ -249,6 +249,7 @@ class Task(LedgerAggregate):
 # Decisions.
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+REGION_PREFIX = re.compile(r"^(?:[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$")
 
 
 class PlanBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -395,6 +396,14 @@ def decide_task(state: State, command: Command, _: object) -> list[LedgerAggrega
         raise Refusal("invalid", f"{where}: name the lead department first, then distinct participants")
     if not spec.quotas:
         raise Refusal("invalid", f"{where}: give a ratio or a count for at least one risk class")
+    zero = sorted(k for k, q in spec.quotas.items() if q.count is not None and q.count < 1)
+    if zero:
+        raise Refusal("invalid", f"{where}: the count of class {', '.join(zero)} must be at least 1"
+                                 " (leave a class out to draw none of it)")
+    region = spec.target_filter.region_prefix
+    if region is not None and not REGION_PREFIX.fullmatch(region):
+        raise Refusal("invalid", f"{where}: region {short(region)!r} is not a GB/T 2260 code prefix"
+                                 " (2, 4, 6, 9 or 12 digits, e.g. 3605)")
     try:
         check_inputs(DrawInputs(
             task_id=spec.task_id, position=0, committed_at="1970-01-01T00:00:00.000000Z", cooling_off_days=0,
@@ -421,6 +430,9 @@ def decide_task(state: State, command: Command, _: object) -> list[LedgerAggrega
     plan = state.get(Plan, Plan.create_id(spec.plan_id))
     if plan is None:
         raise Refusal("unknown_reference", f"{where}: unknown plan {short(spec.plan_id)!r}")
+    if spec.window_start.year != plan.year or spec.window_end.year > plan.year + 1:
+        raise Refusal("invalid", f"{where}: the window {spec.window_start}..{spec.window_end} must start in the"
+                                 f" plan's year {plan.year} (and end by the next year)")
     if spec.departments[0] != plan.department:
         raise Refusal("invalid", f"{where}: the lead department must be the plan's ({plan.department})")
     off_plan = [i for i in spec.items if i not in plan.items]

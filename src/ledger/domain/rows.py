@@ -526,6 +526,14 @@ def _decoded_lines(stream: Iterable[bytes], encoding: str, errors: list[RowError
             yield raw.decode(encoding, "replace")
 
 
+def _csv_reason(error: csv.Error) -> str:
+    """The csv module's message, without its advice about Python's file modes."""
+    text = str(error)
+    if "new-line character seen in unquoted field" in text:
+        return "a carriage return (CR) inside an unquoted field: quote the field or save the file again as CSV"
+    return text
+
+
 def _byte_lines(source: bytes | bytearray | memoryview | IO[bytes]) -> Iterable[bytes]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return io.BytesIO(bytes(source))
@@ -571,7 +579,7 @@ def iter_rows(
             header = next(reader, None)
     except csv.Error as exc:
         yield from pending()
-        yield RowError(reader.line_num, None, f"cannot read the header: {exc}")
+        yield RowError(reader.line_num, None, f"cannot read the header: {_csv_reason(exc)}")
         return
     yield from pending()
     if header is None:
@@ -589,7 +597,7 @@ def iter_rows(
             except csv.Error as exc:
                 # The csv module cannot resynchronise after a structural error.
                 yield from pending()
-                yield RowError(prev + 1, None, f"unreadable CSV, parsing stopped here: {exc}")
+                yield RowError(prev + 1, None, f"unreadable CSV, parsing stopped here: {_csv_reason(exc)}")
                 return
             line, prev = prev + 1, reader.line_num
             if decode_errors:
@@ -753,6 +761,37 @@ def revalidate(kind: Kind, rows: list[Any], *, accept_bad_check: bool = False) -
     return errors, first_odd
 
 
+# Bytes no text CSV holds (tab, LF and CR are text); they cannot occur inside a
+# UTF-8 or GB18030 multi-byte character either.
+_CONTROL_BYTES: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def whole_file_problem(data: bytes, encoding: str) -> RowError | None:
+    """One error for the whole file instead of one per line: a binary file
+    (a workbook, an archive) or a GB18030 file read as UTF-8.
+
+    >>> whole_file_problem("名称\\n".encode("gb18030"), "utf-8").reason.endswith("--encoding gb18030")
+    True
+    """
+    control = _CONTROL_BYTES.search(data)
+    if control is not None:
+        line = data.count(b"\n", 0, control.start()) + 1
+        return RowError(line, None, f"not a text CSV: byte {control.group().hex()} is a control character (a workbook"
+                                    " or another binary file?); save it as CSV (UTF-8 or GB18030)")
+    if normalize_encoding(encoding) == "utf-8":
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            try:
+                data.decode("gb18030")
+            except UnicodeDecodeError:
+                return None  # neither: the per-line errors say where
+            line = data.count(b"\n", 0, error.start) + 1
+            return RowError(line, None, "bytes not valid utf-8 (the first here), but the whole file reads as GB18030,"
+                                        " as Excel on Chinese Windows saves CSV: pass --encoding gb18030")
+    return None
+
+
 def parse_rows(
     kind: Kind,
     source: bytes | IO[bytes],
@@ -761,6 +800,10 @@ def parse_rows(
     accept_bad_check: bool = False,
 ) -> ParseResult:
     """Validate a whole file: all rows typed, or every error and no rows."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        problem = whole_file_problem(bytes(source), encoding)
+        if problem is not None:
+            return ParseResult(kind, [], [], [problem])
     rows: list[Any] = []
     lines: list[int] = []
     errors: list[RowError] = []

@@ -362,6 +362,13 @@ def prove_membership(config: StoreConfig, task_id: str, uscc: str) -> bytes:
     """For the firm `uscc` alone: its salt, its commitment, and the commitment's inclusion in one
     class's tree, or its absence from every class (the adjacent commitments), against the roots
     the standing (or latest) draw's commitment recorded (docs/draw-spec.md §8)."""
+    from ledger.domain.commands import short
+    from ledger.domain.uscc import normalize_uscc, validate_uscc
+
+    uscc = normalize_uscc(uscc)
+    problem = validate_uscc(uscc)
+    if problem is not None and problem.kind == "malformed":  # a flagged check character is still a firm's code
+        raise BundleError(f"USCC {short(uscc)!r}: {problem.message}; a proof is for a firm's own code")
     standing = standing_draw(config, task_id)
     inputs, committed = standing.inputs, standing.committed
     salt = firm_salt(inputs.salt_key, uscc)

@@ -23,7 +23,7 @@ import msgspec
 
 from ledger.domain.commands import Refusal
 from ledger.domain.directory import DirectoryImport, file_digest, rows_root
-from ledger.domain.rows import ParseResult, RowError, parse_rows
+from ledger.domain.rows import ParseResult, RowError, iter_rows, parse_rows
 from ledger.integrity.commands import SignedCommand, sign_command
 from ledger.integrity.keys import Signer
 from ledger.services.ledger import LedgerService
@@ -109,7 +109,19 @@ def import_file(ledger: LedgerService, signer: Signer, actor: str, kind: str, da
     digest = file_digest(data)
     parsed, sheet_name, locate = _parse(kind, data, file_name, encoding, accept, sheet)
     if parsed.errors:
-        return ImportSummary(kind=kind, file_sha256=digest, rows=len(parsed.rows), errors=parsed.errors,
+        errors = parsed.errors
+        if sheet_name is None and not getattr(ledger, "remote", False) and any(e.line > 1 for e in errors):
+            # CSV: the rows that did parse are checked against the ledger too, so an unknown
+            # department is reported with the row errors, not only once they are fixed.
+            from ledger.domain.workbook_rows import workbook_format
+
+            good = [] if workbook_format(data, file_name) is not None else [
+                ok for ok in iter_rows(kind, data, encoding=encoding, accept_bad_check=accept)  # type: ignore[arg-type]
+                if type(ok) is tuple]
+            if good:
+                references = precheck(ledger.config, kind, [r for _, r in good], [n for n, _ in good]).errors
+                errors = sorted(errors + references, key=lambda e: e.line)
+        return ImportSummary(kind=kind, file_sha256=digest, rows=len(parsed.rows), errors=errors,
                              dry_run=dry_run, sheet=sheet_name)
     if getattr(ledger, "remote", False):
         # On a server (services/remote.py) the ledger checks the references; a dry run first

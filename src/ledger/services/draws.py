@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 from eventsourcing.utils import get_topic
 
-from ledger.domain.commands import Command
+from ledger.domain.commands import Command, Refusal, short
 from ledger.domain.draws import (
     BeaconChoice,
     CommitBody,
@@ -79,8 +79,45 @@ def create_plan(ledger: LedgerService, signer: Signer, actor: str, body: PlanBod
 
 
 def create_task(ledger: LedgerService, signer: Signer, actor: str, body: TaskBody) -> Receipt:
-    """`task.create`: every parameter is checked by the ledger before anything is written."""
-    return ledger.submit(_sign(signer, actor, "task.create", body))
+    """`task.create`: every parameter is checked by the ledger before anything is written.
+
+    Before signing, the planner's side also checks the task against the pool
+    as it stands (the draw reads it again at its commitment): a fixed count
+    larger than its class, or a 定向 filter no entity passes, is refused here
+    with the sizes, instead of a draw that silently takes the whole class."""
+    signed = _sign(signer, actor, "task.create", body)
+    try:
+        ledger.processor.preview(signed)
+    except Refusal:
+        return ledger.submit(signed)  # the ledger refuses it, and records the refusal
+    pool_problem(ledger.config, body)
+    return ledger.submit(signed)
+
+
+def class_sizes(config: StoreConfig, body: TaskBody) -> dict[str, int]:
+    """Active entities per risk class that pass the task's target filter, in the pool now."""
+    from collections import Counter
+
+    from ledger.services.pools import entities
+
+    f = msgspec.structs.replace(body.target_filter, statuses=("active",), risk_classes=tuple(sorted(body.quotas)))
+    return dict(Counter(row.risk_class for row in entities(config, f)))
+
+
+def pool_problem(config: StoreConfig, body: TaskBody) -> None:
+    """Refuse (code `pool_too_small`) a count larger than its class, or a filter that matches nothing."""
+    sizes = class_sizes(config, body)
+    where = f"task {short(body.task_id)}"
+    if not any(sizes.values()):
+        region = body.target_filter.region_prefix
+        raise Refusal("pool_too_small", f"{where}: no active entity of class {', '.join(sorted(body.quotas))}"
+                                        + (f" is in region {region}" if region else "")
+                                        + " that passes the task's filter (region, type, industry, department)")
+    for risk_class, quota in sorted(body.quotas.items()):
+        if quota.count is not None and quota.count > sizes.get(risk_class, 0):
+            raise Refusal("pool_too_small", f"{where}: count {quota.count} for class {risk_class} is larger than"
+                                            f" the class: {sizes.get(risk_class, 0)} active entities pass the"
+                                            " task's filter")
 
 
 # ---------------------------------------------------------------------------

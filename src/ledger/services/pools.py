@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 
 from ledger.domain.filters import EntityFilter, InspectorFilter
 from ledger.domain.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
+from ledger.services.queries import check_position
 from ledger.store.config import StoreConfig
 
-__all__ = ["EntityFilter", "InspectorFilter", "catch_up", "departments", "entities", "inspectors", "items",
+__all__ = ["EntityFilter", "EntityRow", "InspectorFilter", "InspectorRow", "ItemRow", "catch_up", "departments", "entities", "inspectors", "items",
            "read", "rebuild"]
 
 T = TypeVar("T")
@@ -51,18 +52,21 @@ def read(config: StoreConfig, query: Callable[[Any, Any], T], *, fresh: bool = T
 def entities(config: StoreConfig, f: EntityFilter | None = None, as_of: int | None = None) -> list[EntityRow]:
     from ledger.projections.pools import query_entities
 
+    check_position(config, as_of)
     return read(config, lambda c, d: query_entities(c, d, f or EntityFilter(), as_of))
 
 
 def inspectors(config: StoreConfig, f: InspectorFilter | None = None, as_of: int | None = None) -> list[InspectorRow]:
     from ledger.projections.pools import query_inspectors
 
+    check_position(config, as_of)
     return read(config, lambda c, d: query_inspectors(c, d, f or InspectorFilter(), as_of))
 
 
 def items(config: StoreConfig, as_of: int | None = None) -> list[ItemRow]:
     from ledger.projections.pools import list_items
 
+    check_position(config, as_of)
     return read(config, lambda c, d: list_items(c, d, as_of))
 
 

@@ -54,6 +54,7 @@ class TraceRow(msgspec.Struct, kw_only=True):
     signature: str | None = None  # base64
     command: str | None = None  # the exact signed bytes
     event_hash: str = ""
+    task_id: str = ""  # the task the row belongs to (a trace across tasks mixes them)
 
 
 class RefusedRow(msgspec.Struct, kw_only=True):
@@ -188,6 +189,8 @@ def trace(config: StoreConfig, task_id: str, uscc: str) -> list[TraceRow]:
             if row.kind in ("drawn", "substituted") and command is not None:
                 row.at, row.actor = command.recorded_at, command.actor
         rows += _refusal_rows(q.refusals(conn, dialect, task_id=task_id, uscc=uscc))
+    for row in rows:
+        row.task_id = task_id
     return _with_hashes(config, rows)
 
 

@@ -169,8 +169,11 @@ def open_for_writing(config: StoreConfig):  # -> LedgerApplication (lazy import 
     expected = app.ledger().ledger_key
     if signer.public_key != expected:
         app.close()
+        pending = (config.keys_dir / LEDGER_KEY_FILE).with_name(LEDGER_KEY_FILE + ".next")
         raise SetupError(
             f"key file {config.keys_dir / LEDGER_KEY_FILE} holds key {key_id(signer.public_key)},"
             f" but this ledger is signed by {key_id(expected)}"
+            + (f"; a ledger key rotation was interrupted: run `drledger key finish-rotation` ({pending.name})"
+               if pending.exists() else "")
         )
     return app
