@@ -27,7 +27,8 @@ from ledger.services.actors import ActorInfo
 from ledger.services.admin import LedgerStatus
 from ledger.services.draws import DrawAttempt
 from ledger.verify.draws import DrawReplay
-from ledger.services.listing import LogEntry, PlanRow, StoredEventOut, TaskRow
+from ledger.services.finding import PlanRow, TaskRow
+from ledger.services.listing import LogEntry, StoredEventOut
 from ledger.services.proposals import ProposalInfo
 from ledger.services.reports import ConflictRow, OverdueRow, PublicResult, RefusedRow, TraceRow
 from ledger.services.results import ResultView
@@ -269,17 +270,17 @@ def pool_inspectors(
 
 @get("/api/v1/plans", summary="Yearly plans (public)", tags=["draws"], sync_to_thread=True, responses=PUBLIC)
 def plans(request: Req, offset: Offset = 0, limit: Limit = 100) -> Page[PlanRow]:
-    from ledger.services import listing
+    from ledger.services import finding
 
-    return _page(listing.plans(_config(request)), offset, limit)
+    return _page(finding.plans(_config(request)), offset, limit)
 
 
 @get("/api/v1/plans/{plan_id:str}", summary="One plan (public)", tags=["draws"], sync_to_thread=True,
      responses=error_responses(404))
 def plan(request: Req, plan_id: FromPath[str]) -> PlanRow:
-    from ledger.services import listing
+    from ledger.services import finding
 
-    return _one(listing.plans(_config(request), plan_id), "plan", plan_id)
+    return _one([p for p in finding.plans(_config(request)) if p.plan_id == plan_id], "plan", plan_id)
 
 
 @get("/api/v1/tasks", summary="Inspection tasks", tags=["draws"], sync_to_thread=True, responses=PRIVATE)
@@ -287,19 +288,19 @@ def tasks(request: Req, plan: Annotated[str | None, QueryParameter(max_length=64
           task_state: Annotated[Literal["created", "committed", "drawn", "voided"] | None,
                                 QueryParameter(name="state")] = None,
           offset: Offset = 0, limit: Limit = 100) -> Page[TaskRow]:
-    from ledger.services import listing
+    from ledger.services import finding
 
     bearer_actor(request)
-    return _page(listing.tasks(_config(request), plan_id=plan, state=task_state), offset, limit)
+    return _page(finding.tasks(_config(request), plan_id=plan, state=task_state), offset, limit)
 
 
 @get("/api/v1/tasks/{task_id:str}", summary="One task", tags=["draws"], sync_to_thread=True,
      responses=error_responses(401, 403, 404))
 def task(request: Req, task_id: FromPath[str]) -> TaskRow:
-    from ledger.services import listing
+    from ledger.services import finding
 
     bearer_actor(request)
-    return _one(listing.tasks(_config(request), task_id=task_id), "task", task_id)
+    return _one([t for t in finding.tasks(_config(request)) if t.task_id == task_id], "task", task_id)
 
 
 @get("/api/v1/draws", summary="Every draw attempt: commitments, runs, voids, abandonments (public)",

@@ -1,8 +1,8 @@
-"""Listings the HTTP API serves beside the CLI's queries: plans, tasks and the log's entries.
+"""Listings the HTTP API serves beside the CLI's queries: the log's entries and one aggregate's events.
 
-Plans and tasks come from the draw read model (projections/draws.py); the
-log page from the chain (positions, topics, hashes; never payloads: those
-are for authorised auditors through the feeds).
+The log page comes from the chain (positions, topics, hashes; never payloads:
+those are for authorised auditors through the feeds). Plans and tasks are
+services/finding.py's, shared with `drledger plan|task list`.
 """
 
 from __future__ import annotations
@@ -14,78 +14,12 @@ import msgspec
 from ledger.store.config import StoreConfig
 
 
-class PlanRow(msgspec.Struct, kw_only=True):
-    plan_id: str
-    title: str
-    department: str
-    year: int
-    items: tuple[str, ...]
-    joint_departments: tuple[str, ...]
-    filed: bool
-
-
-class TaskRow(msgspec.Struct, kw_only=True):
-    task_id: str
-    plan_id: str
-    name: str
-    window_start: str
-    window_end: str
-    items: tuple[str, ...]
-    departments: tuple[str, ...]
-    state: str  # created | committed | drawn | voided
-    drawn_at: int | None  # position of the standing draw
-    draws: int
-
-
 class LogEntry(msgspec.Struct, kw_only=True):
     position: int
     hash: str  # the chained event hash (hex)
     topic: str | None
     aggregate: str | None
     version: int | None
-
-
-def _split(value: Any) -> tuple[str, ...]:
-    return tuple(part for part in (value or "").split(";") if part)
-
-
-def plans(config: StoreConfig, plan_id: str | None = None) -> list[PlanRow]:
-    from ledger.services.pools import read
-
-    def query(conn: Any, dialect: Any) -> list[PlanRow]:
-        p = dialect.placeholder
-        where, params = (f" WHERE plan_id = {p}", [plan_id]) if plan_id else ("", [])
-        cursor = conn.cursor()
-        cursor.execute(f"SELECT plan_id, title, department, year, items, joint_departments, filed"
-                       f" FROM {dialect.table('draw_plans')}{where} ORDER BY plan_id", params)
-        return [PlanRow(plan_id=r[0], title=r[1] or "", department=r[2] or "", year=int(r[3] or 0),
-                        items=_split(r[4]), joint_departments=_split(r[5]), filed=bool(r[6]))
-                for r in cursor.fetchall()]
-
-    return read(config, query)
-
-
-def tasks(config: StoreConfig, task_id: str | None = None, plan_id: str | None = None,
-          state: str | None = None) -> list[TaskRow]:
-    from ledger.services.pools import read
-
-    def query(conn: Any, dialect: Any) -> list[TaskRow]:
-        p = dialect.placeholder
-        clauses, params = [], []
-        for column, value in (("task_id", task_id), ("plan_id", plan_id), ("state", state)):
-            if value:
-                clauses.append(f"{column} = {p}")
-                params.append(value)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        cursor = conn.cursor()
-        cursor.execute(f"SELECT task_id, plan_id, name, window_start, window_end, items, departments, state,"
-                       f" drawn_seq, draws FROM {dialect.table('draw_tasks')}{where} ORDER BY task_id", params)
-        return [TaskRow(task_id=r[0], plan_id=r[1] or "", name=r[2] or "", window_start=str(r[3] or ""),
-                        window_end=str(r[4] or ""), items=_split(r[5]), departments=_split(r[6]), state=r[7],
-                        drawn_at=int(r[8]) if r[8] is not None else None, draws=int(r[9] or 0))
-                for r in cursor.fetchall()]
-
-    return read(config, query)
 
 
 def log_page(config: StoreConfig, start: int, limit: int) -> tuple[list[LogEntry], int]:
