@@ -98,8 +98,8 @@ def test_the_full_bundle_needs_an_auditing_role(world) -> None:  # type: ignore[
 
 
 @pytest.mark.parametrize("path,needle", [
-    (f"/api/v1/plans/NOPE", "NOPE"),
-    (f"/api/v1/tasks/NOPE", "NOPE"),
+    ("/api/v1/plans/NOPE", "NOPE"),
+    ("/api/v1/tasks/NOPE", "NOPE"),
     ("/api/v1/actors/NOPE", "NOPE"),
     ("/api/v1/draws/NOPE/bundle", "NOPE"),
     (f"/api/v1/results/{TASK}/91360500MA00000000", "91360500MA00000000"),

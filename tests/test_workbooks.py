@@ -18,7 +18,7 @@ from python_calamine import CalamineWorkbook
 from ledger.cli.workbook import rows_workbook, template_rows, write_xlsx
 from ledger.demo.city import generate_city, to_csv
 from ledger.domain.columns import CODE_COLUMNS, LABELS, canonical
-from ledger.domain.rows import COLUMNS, EntityRow, InspectorRow, _cell, parse_rows
+from ledger.domain.rows import COLUMNS, EntityRow, _cell, parse_rows
 from ledger.domain.workbook_rows import WorkbookError, cell_name, parse_workbook, workbook_format
 from ledger.services import pools
 from ledger.services.directory import import_file as import_signed

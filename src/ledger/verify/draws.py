@@ -184,7 +184,7 @@ class DrawState:
     items: dict[str, _Item] = field(default_factory=dict)
     conflicts: set[tuple[str, str]] = field(default_factory=set)
     tasks: dict[str, _TaskCreated] = field(default_factory=dict)
-    commitments: dict[str, list[tuple[int, _Committed]]] = field(default_factory=dict)
+    commitments: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
     # task -> (drawn seq, targets, voided seq or None)
     draws: dict[str, list[list[Any]]] = field(default_factory=dict)
     beacons: dict[str, dict[str, Any]] = field(default_factory=dict)  # pinned at genesis
