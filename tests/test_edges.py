@@ -135,11 +135,16 @@ ITEMS_HEADER = "code,name,department,legal_basis,content,methods,target_kind,key
 
 def test_binary_gb18030_and_reference_errors_on_import(home: Path, tmp_path: Path) -> None:
     env = keys(home)
-    binary = tmp_path / "items.xlsx.csv"
-    binary.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 4)
+    binary = tmp_path / "items.csv"
+    binary.write_bytes(bytes(range(256)) * 4)
     result = run("import", "items", str(binary), "--as", "lm-XY-SCJG", "--dry-run", home=home, env=env)
     assert "not a text CSV" in result.stderr and "universal-newline" not in result.stderr
     assert result.stderr.count("line ") == 1 and result.returncode == 1
+    # A workbook saved under a .csv name: its magic bytes say zip, so it is read (and refused) as one.
+    zipped = tmp_path / "items.xlsx.csv"
+    zipped.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 4)
+    result = run("import", "items", str(zipped), "--as", "lm-XY-SCJG", "--dry-run", home=home, env=env)
+    assert "not a readable workbook" in result.stderr and result.returncode == 1
     chinese = tmp_path / "gb.csv"
     chinese.write_bytes((ITEMS_HEADER + "".join(f"X{i},名称{i},XY-SCJG,依据,内容,onsite,entity,true\n"
                                                 for i in range(20))).encode("gb18030"))

@@ -1,6 +1,6 @@
 """Open data as streamed CSV and NDJSON: one column list per data set, one rule for every cell.
 
-CSV follows ../shared/DESIGN.md ("CSV and spreadsheets"): UTF-8 with a BOM
+CSV follows the design's one CSV rule ("CSV and spreadsheets"): UTF-8 with a BOM
 (Excel opens Chinese text correctly), and a cell beginning with `=`, `+`,
 `-`, `@`, tab or carriage return gets a leading `'`, so a spreadsheet never
 runs a cell as a formula. The header line is written even when no row
