@@ -12,16 +12,16 @@ import msgspec
 import pytest
 
 from ledger.domain.classes import DrawConfig, DrawSettings, RiskClassSpec
-from ledger.domain.draws import Task
+from ledger.domain.draws import PlanBody, Task
 from ledger.domain.tasks import ExtendWindowBody
 from ledger.draw.spec import Quota
-from ledger.services import firms
+from ledger.services import draws, firms
 from ledger.services.bundles import export_bundle, prove_membership
 from ledger.services.ledger import CommandRefused
 from ledger.store.config import StoreConfig
 from ledger.verify.draws import replay_draws
 from ledger.verify.ledger_check import verify_ledger
-from tests.draw_helpers import city_with_drawer, commit, draw, new_task, run
+from tests.draw_helpers import SCJG_ITEMS, city_with_drawer, commit, draw, new_task, run
 from tests.insider import Insider, refused_at
 from tests.ledger_helpers import TestLedger, entity_rows
 from tests.test_verify_draw_standalone import verify
@@ -134,7 +134,11 @@ def test_the_annual_cap_leaves_out_firms_inspected_that_often_this_year(city: Te
     second = draw(city, "T2")
     assert second.counts["C"] == first.counts["C"] - 5
     assert not drawn & set(second.targets["C"]) and second.targets["C"]
-    new_task(city, "T3", window_start=date(2027, 3, 1), window_end=date(2027, 5, 31), quotas={"C": Quota(ratio="1")})
+    with city.service() as service:  # a task's window starts in its plan's year
+        draws.create_plan(service, city.keys["planner"], "planner", PlanBody(
+            plan_id="P-2027", title="2027", department="XY-SCJG", year=2027, items=SCJG_ITEMS))
+    new_task(city, "T3", plan_id="P-2027", window_start=date(2027, 3, 1), window_end=date(2027, 5, 31),
+             quotas={"C": Quota(ratio="1")})
     third = draw(city, "T3")
     assert third.counts["C"] == first.counts["C"]  # another year: every class C firm
     replayed, _ = replay_draws(city.store)
