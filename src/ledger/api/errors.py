@@ -103,8 +103,23 @@ def _store_errors() -> dict[Any, Any]:
             psycopg.OperationalError: _unavailable}
 
 
+def _query_error(_: Request, exc: Exception) -> Response[ErrorBody]:
+    """services/queries.py QueryError: a question the ledger cannot answer (a position past the head,
+    an unknown task), named as the CLI names it; an unknown object is 404, the rest 400."""
+    text = str(exc).removeprefix("--")
+    return error_response(404 if text.startswith("unknown") else 400, "not_found" if text.startswith("unknown")
+                          else "invalid", text)
+
+
+def _query_errors() -> dict[Any, Any]:
+    from ledger.services.queries import QueryError
+
+    return {QueryError: _query_error}
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     ApiError: _api_error,
+    **_query_errors(),
     HTTPException: _http_error,
     **_store_errors(),
     Exception: _unexpected,
