@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime  # noqa: F401  (UTC: the doctests use it)
 from typing import Any
 from uuid import UUID
 
