@@ -595,6 +595,12 @@ def _team_of(outcome: Any, target: str) -> list[str]:
     return next(t.inspectors for t in outcome.teams if t.target == target)
 
 
+def _pairs(team: list[str]) -> list[tuple[str, str]]:
+    """(leaving, staying) both ways round for a team of two."""
+    first, second = team
+    return [(first, second), (second, first)]
+
+
 def test_substitution_and_extension_continue_the_draw_and_replay(city: TestLedger) -> None:
     """替换 and 补抽 without a redraw: the recusing officer signs its own 回避, a reviewer approves a
     replacement, the drawer draws three more firms of class C; each follows the draw's own order
@@ -607,11 +613,13 @@ def test_substitution_and_extension_continue_the_draw_and_replay(city: TestLedge
     refused = refusal_checker(city.store)
     new_task(city, "T1", items=h.SCJG_ITEMS, quotas={"C": Quota(ratio="0.2"), "D": Quota(count=3)})
     outcome = draw(city, "T1")
-    target = outcome.targets["C"][0]
-    leaving, staying = _team_of(outcome, target)
+    # An officer of a class-C team who is not on every team (the draw is random: pick, never assume).
+    target, leaving, staying, other = next(
+        (t, officer, partner, elsewhere)
+        for t in outcome.targets["C"] for officer, partner in _pairs(_team_of(outcome, t))
+        for elsewhere in outcome.teams if officer not in elsewhere.inspectors)
     signer = city.register(leaving, "inspector", department="XY-SCJG")
     city.register("reviewer", "reviewer", department="XY-SCJG")
-    other = next(t for t in outcome.teams if leaving not in t.inspectors)
     with city.service() as service:
         refused("not_on_team", "is not an officer of the team",
                 lambda: services.recuse(service, signer, leaving, "T1", other.target, "亲属"))
@@ -634,9 +642,9 @@ def test_substitution_and_extension_continue_the_draw_and_replay(city: TestLedge
     # A reviewer's approval replaces the successor in turn; the cap (one in ten targets) then holds.
     cap = max(1, len(outcome.teams) // 10)
     with city.service() as service:
-        for n in range(cap - 1):
-            services.substitute(service, city.keys["reviewer"], "reviewer", "T1", outcome.teams[n + 1].target,
-                                outcome.teams[n + 1].inspectors[0], "病假")
+        for team in [t for t in outcome.teams if t.target != target][:cap - 1]:
+            services.substitute(service, city.keys["reviewer"], "reviewer", "T1", team.target,
+                                team.inspectors[0], "病假")
         refused("substitution_cap", "the most this draw allows", lambda: services.substitute(
             service, city.keys["reviewer"], "reviewer", "T1", target, joining, "病假"))
         refused("missing_role", "lacks the role reviewer", lambda: services.substitute(
