@@ -11,6 +11,7 @@ library's tracking recorder commits in its own transaction, not in ours.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
@@ -36,3 +37,10 @@ class Projection(Protocol):
     def tables(self) -> list[str]: ...
 
     def apply(self, cursor: Any, dialect: Dialect, events: list[ProjectedEvent]) -> None: ...
+
+
+def select(conn: Any, dialect: Dialect, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """The rows of `sql`, written with `?` placeholders and `{t}` before table names, in either dialect."""
+    cursor = conn.cursor()
+    cursor.execute(sql.replace("?", dialect.placeholder).replace("{t}", dialect.prefix), tuple(params))
+    return list(cursor.fetchall())

@@ -17,17 +17,15 @@ from typing import Any
 import msgspec
 
 from ledger.domain.rows import ItemRow
+from ledger.projections import finding
+from ledger.projections.base import select
 from ledger.projections.directory import from_column
+from ledger.projections.finding import TASK_SELECT, DrawnTaskRow, PlanRow, drawn_task_row
 from ledger.projections.pools import list_items
 from ledger.store.schema import Dialect
 
 PublicItem = ItemRow
 
-
-def _all(conn: Any, dialect: Dialect, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[Any]:
-    cursor = conn.cursor()
-    cursor.execute(sql.replace("?", dialect.placeholder).replace("{t}", dialect.prefix), tuple(params))
-    return list(cursor.fetchall())
 
 
 def _like(text: str) -> str:
@@ -117,12 +115,12 @@ def disclosed(conn: Any, dialect: Dialect, f: ResultFilter, *, limit: int | None
                       category=r[4], categories=from_column(r[12], True) or (r[4],), findings=r[5],
                       items=from_column(r[6], True), inspected_on=r[7], disclosed_on=r[8], corrections=int(r[9]),
                       inspectors=from_column(r[10] or "", True))
-            for r in _all(conn, dialect, sql, params)]
+            for r in select(conn, dialect, sql, params)]
 
 
 def count_disclosed(conn: Any, dialect: Dialect, f: ResultFilter) -> int:
     where, params = _result_where(f)
-    return int(_all(conn, dialect, "SELECT COUNT(*)" + _RESULTS_FROM + " WHERE " + " AND ".join(where), params)[0][0])
+    return int(select(conn, dialect, "SELECT COUNT(*)" + _RESULTS_FROM + " WHERE " + " AND ".join(where), params)[0][0])
 
 
 class Timeliness(msgspec.Struct, kw_only=True):
@@ -139,10 +137,10 @@ _DISCLOSED = "state = 'disclosed'"
 def timeliness(conn: Any, dialect: Dialect, today: str) -> Timeliness:
     """Counts over every recorded result (no content): for the on-time rates."""
     count = "COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0)"
-    row = _all(conn, dialect, f"SELECT COUNT(*), {count.format('late = 0')},"
-                              f" {count.format(_DISCLOSED + ' OR disclosure_due < ?')},"
-                              f" {count.format(_DISCLOSED + ' AND disclosure_late = 0')},"
-                              f" {count.format(_DISCLOSED)} FROM {{t}}res_results", (today,))[0]
+    row = select(conn, dialect, f"SELECT COUNT(*), {count.format('late = 0')},"
+                               f" {count.format(_DISCLOSED + ' OR disclosure_due < ?')},"
+                               f" {count.format(_DISCLOSED + ' AND disclosure_late = 0')},"
+                               f" {count.format(_DISCLOSED)} FROM {{t}}res_results", (today,))[0]
     return Timeliness(recorded=int(row[0]), recorded_on_time=int(row[1]), disclosure_due=int(row[2]),
                       disclosed_on_time=int(row[3]), disclosed=int(row[4]))
 
@@ -155,31 +153,6 @@ class TaskFilter(msgspec.Struct, frozen=True, kw_only=True):
     text: str = ""  # task id (exact) or part of its name
     department: str = ""
     year: str = ""  # of the window's start
-
-
-class TaskRow(msgspec.Struct, kw_only=True):
-    task_id: str
-    name: str
-    plan_id: str
-    departments: tuple[str, ...]
-    items: tuple[str, ...]
-    window_start: str
-    window_end: str
-    state: str
-    targets: int
-    draws: int
-    drawn_seq: int | None
-
-
-_TASK_SELECT = ("SELECT t.task_id, t.name, t.plan_id, t.departments, t.items, t.window_start, t.window_end, t.state,"
-                " (SELECT COUNT(*) FROM {t}draw_teams d WHERE d.task_id = t.task_id AND d.valid_to IS NULL),"
-                " t.draws, t.drawn_seq FROM {t}draw_tasks t")
-
-
-def _task_row(r: Any) -> TaskRow:
-    return TaskRow(task_id=r[0], name=r[1] or "", plan_id=r[2] or "", departments=from_column(r[3], True),
-                   items=from_column(r[4], True), window_start=str(r[5] or ""), window_end=str(r[6] or ""),
-                   state=r[7], targets=int(r[8]), draws=int(r[9]), drawn_seq=int(r[10]) if r[10] is not None else None)
 
 
 def _task_where(f: TaskFilter) -> tuple[list[str], list[Any]]:
@@ -198,21 +171,21 @@ def _task_where(f: TaskFilter) -> tuple[list[str], list[Any]]:
 
 
 def tasks(conn: Any, dialect: Dialect, f: TaskFilter, *, limit: int | None = None, offset: int = 0,
-          after: str | None = None) -> list[TaskRow]:
+          after: str | None = None) -> list[DrawnTaskRow]:
     where, params = _task_where(f)
-    sql, params = _page(_TASK_SELECT, params, "t.task_id", ("t.task_id",), after, limit, offset, where)
-    return [_task_row(r) for r in _all(conn, dialect, sql, params)]
+    sql, params = _page(TASK_SELECT, params, "t.task_id", ("t.task_id",), after, limit, offset, where)
+    return [drawn_task_row(r) for r in select(conn, dialect, sql, params)]
 
 
 def count_tasks(conn: Any, dialect: Dialect, f: TaskFilter) -> int:
     where, params = _task_where(f)
     clause = " WHERE " + " AND ".join(where) if where else ""
-    return int(_all(conn, dialect, "SELECT COUNT(*) FROM {t}draw_tasks t" + clause, params)[0][0])
+    return int(select(conn, dialect, "SELECT COUNT(*) FROM {t}draw_tasks t" + clause, params)[0][0])
 
 
-def task(conn: Any, dialect: Dialect, task_id: str) -> TaskRow | None:
-    rows = _all(conn, dialect, _TASK_SELECT + " WHERE t.task_id = ?", (task_id,))
-    return _task_row(rows[0]) if rows else None
+def task(conn: Any, dialect: Dialect, task_id: str) -> DrawnTaskRow | None:
+    rows = select(conn, dialect, TASK_SELECT + " WHERE t.task_id = ?", (task_id,))
+    return drawn_task_row(rows[0]) if rows else None
 
 
 class DrawFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -249,7 +222,7 @@ def targets(conn: Any, dialect: Dialect, f: DrawFilter, *, limit: int | None = N
         params, "d.task_id, d.uscc", ("d.task_id", "d.uscc"), after, limit, 0, where)
     return [TargetRow(task_id=r[0], task_name=r[1] or "", uscc=r[2], entity_name=r[3] or "",
                       inspectors=from_column(r[4], True), experts=from_column(r[5], True), drawn_seq=int(r[6]))
-            for r in _all(conn, dialect, sql, params)]
+            for r in select(conn, dialect, sql, params)]
 
 
 # ---------------------------------------------------------------------------
@@ -268,33 +241,20 @@ def inspectors(conn: Any, dialect: Dialect) -> dict[str, PublicInspector]:
     names = department_names(conn, dialect)
     return {b: PublicInspector(name=n or "", department=d or "", department_name=names.get(d or "", ""),
                                certificate_no=c or None)
-            for b, n, d, c in _all(conn, dialect, "SELECT badge, name, department, certificate_no"
-                                                  " FROM {t}dir_inspectors WHERE valid_to IS NULL")}
+            for b, n, d, c in select(conn, dialect, "SELECT badge, name, department, certificate_no"
+                                                   " FROM {t}dir_inspectors WHERE valid_to IS NULL")}
 
 
 def department_names(conn: Any, dialect: Dialect) -> dict[str, str]:
-    return {c: n for c, n in _all(conn, dialect, "SELECT code, name FROM {t}dir_departments WHERE valid_to IS NULL")}
+    return {c: n for c, n in select(conn, dialect, "SELECT code, name FROM {t}dir_departments WHERE valid_to IS NULL")}
 
 
 def items(conn: Any, dialect: Dialect) -> list[ItemRow]:
     return list_items(conn, dialect)
 
 
-class PlanRow(msgspec.Struct, kw_only=True):
-    plan_id: str
-    title: str
-    department: str
-    year: int
-    items: tuple[str, ...]
-    joint_departments: tuple[str, ...]
-    filed: bool
-
-
 def plans(conn: Any, dialect: Dialect) -> list[PlanRow]:
-    return [PlanRow(plan_id=r[0], title=r[1] or "", department=r[2] or "", year=int(r[3] or 0),
-                    items=from_column(r[4], True), joint_departments=from_column(r[5], True), filed=bool(r[6]))
-            for r in _all(conn, dialect, "SELECT plan_id, title, department, year, items, joint_departments, filed"
-                                         " FROM {t}draw_plans ORDER BY year DESC, department, plan_id")]
+    return finding.plans(conn, dialect, newest_first=True)
 
 
 # ---------------------------------------------------------------------------
@@ -303,7 +263,7 @@ def plans(conn: Any, dialect: Dialect) -> list[PlanRow]:
 
 def task_departments(conn: Any, dialect: Dialect) -> list[tuple[tuple[str, ...], int]]:
     """Per task: its departments and the firms its standing draw selected."""
-    return [(from_column(r[0], True), int(r[1])) for r in _all(
+    return [(from_column(r[0], True), int(r[1])) for r in select(
         conn, dialect, "SELECT t.departments, (SELECT COUNT(*) FROM {t}draw_teams d WHERE d.task_id = t.task_id"
                        " AND d.valid_to IS NULL) FROM {t}draw_tasks t")]
 
@@ -311,9 +271,9 @@ def task_departments(conn: Any, dialect: Dialect) -> list[tuple[tuple[str, ...],
 def firms_per_department(conn: Any, dialect: Dialect) -> dict[str, int]:
     """Distinct firms drawn (standing draws) in tasks each department takes part in."""
     seen: dict[str, set[str]] = {}
-    for departments, uscc in _all(conn, dialect, "SELECT t.departments, d.uscc FROM {t}draw_teams d"
-                                                 " JOIN {t}draw_tasks t ON t.task_id = d.task_id"
-                                                 " WHERE d.valid_to IS NULL"):
+    for departments, uscc in select(conn, dialect, "SELECT t.departments, d.uscc FROM {t}draw_teams d"
+                                                  " JOIN {t}draw_tasks t ON t.task_id = d.task_id"
+                                                  " WHERE d.valid_to IS NULL"):
         for department in from_column(departments, True):
             seen.setdefault(department, set()).add(uscc)
     return {d: len(firms) for d, firms in seen.items()}
@@ -321,8 +281,8 @@ def firms_per_department(conn: Any, dialect: Dialect) -> dict[str, int]:
 
 def coverage(conn: Any, dialect: Dialect) -> list[tuple[str, int, int]]:
     """Per risk class: distinct firms drawn by standing draws, and firms in the directory now."""
-    drawn = dict(_all(conn, dialect, "SELECT risk_class, COUNT(DISTINCT uscc) FROM {t}draw_teams"
-                                     " WHERE valid_to IS NULL GROUP BY risk_class"))
-    total = dict(_all(conn, dialect, "SELECT risk_class, COUNT(*) FROM {t}dir_entities WHERE valid_to IS NULL"
-                                     " GROUP BY risk_class"))
+    drawn = dict(select(conn, dialect, "SELECT risk_class, COUNT(DISTINCT uscc) FROM {t}draw_teams"
+                                      " WHERE valid_to IS NULL GROUP BY risk_class"))
+    total = dict(select(conn, dialect, "SELECT risk_class, COUNT(*) FROM {t}dir_entities WHERE valid_to IS NULL"
+                                      " GROUP BY risk_class"))
     return [(k, int(drawn.get(k, 0)), int(total.get(k, 0))) for k in sorted(set(drawn) | set(total))]

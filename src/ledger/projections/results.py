@@ -23,7 +23,7 @@ from eventsourcing.utils import get_topic
 from ledger.domain.directory import Entity
 from ledger.domain.refusals import UNAUTHENTICATED_BUCKET, RefusalLog
 from ledger.domain.results import InspectionResult
-from ledger.projections.base import ProjectedEvent
+from ledger.projections.base import ProjectedEvent, select
 from ledger.projections.directory import from_column, to_column
 from ledger.store.schema import Dialect
 
@@ -424,15 +424,10 @@ class PublicRow(msgspec.Struct, kw_only=True):
     inspectors: tuple[str, ...]
 
 
-def _all(conn: Any, dialect: Dialect, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    cursor = conn.cursor()
-    cursor.execute(sql.replace("?", dialect.placeholder).replace("{t}", dialect.prefix), params)
-    return list(cursor.fetchall())
-
 
 def timeline(conn: Any, dialect: Dialect, task_id: str, uscc: str) -> list[TimelineRow]:
-    rows = _all(conn, dialect, f"SELECT {', '.join(TIMELINE_COLUMNS)} FROM {{t}}res_timeline"
-                               " WHERE task_id = ? AND uscc = ? ORDER BY seq", (task_id, uscc))
+    rows = select(conn, dialect, f"SELECT {', '.join(TIMELINE_COLUMNS)} FROM {{t}}res_timeline"
+                                " WHERE task_id = ? AND uscc = ? ORDER BY seq", (task_id, uscc))
     return [TimelineRow(**dict(zip(TIMELINE_COLUMNS, r))) for r in rows]
 
 
@@ -445,7 +440,7 @@ def refusals(conn: Any, dialect: Dialect, *, claimed_actor: str | None = None, t
             where.append(f"{column} = ?")
             params.append(value)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    rows = _all(conn, dialect, f"SELECT {', '.join(REFUSAL_COLUMNS)} FROM {{t}}res_refusals{clause} ORDER BY seq",
+    rows = select(conn, dialect, f"SELECT {', '.join(REFUSAL_COLUMNS)} FROM {{t}}res_refusals{clause} ORDER BY seq",
                 tuple(params))
     out = []
     for r in rows:
@@ -463,16 +458,16 @@ def _team(task_id: str, uscc: str, inspectors: str, experts: str, drawn_seq: int
 
 def teams_of_target(conn: Any, dialect: Dialect, task_id: str, uscc: str) -> list[TeamRow]:
     """Every draw (standing or voided) that put `uscc` in `task_id`, with its team."""
-    rows = _all(conn, dialect, "SELECT task_id, uscc, inspectors, experts, drawn_seq, valid_to FROM {t}draw_teams"
-                               " WHERE task_id = ? AND uscc = ? ORDER BY drawn_seq", (task_id, uscc))
+    rows = select(conn, dialect, "SELECT task_id, uscc, inspectors, experts, drawn_seq, valid_to FROM {t}draw_teams"
+                                " WHERE task_id = ? AND uscc = ? ORDER BY drawn_seq", (task_id, uscc))
     return [_team(*r) for r in rows]
 
 
 def teams_of_member(conn: Any, dialect: Dialect, badge: str) -> list[TeamRow]:
     """Every team (standing or voided) `badge` was drawn into, as inspector or expert."""
     needle = f";{badge};"
-    rows = _all(conn, dialect, "SELECT task_id, uscc, inspectors, experts, drawn_seq, valid_to FROM {t}draw_teams"
-                               " WHERE inspectors LIKE ? OR experts LIKE ? ORDER BY drawn_seq",
+    rows = select(conn, dialect, "SELECT task_id, uscc, inspectors, experts, drawn_seq, valid_to FROM {t}draw_teams"
+                                " WHERE inspectors LIKE ? OR experts LIKE ? ORDER BY drawn_seq",
                 (f"%{needle}%", f"%{needle}%"))
     # LIKE treats '_' as a wildcard: keep exact members only.
     return [t for t in (_team(*r) for r in rows) if badge in t.inspectors or badge in t.experts]
@@ -480,10 +475,10 @@ def teams_of_member(conn: Any, dialect: Dialect, badge: str) -> list[TeamRow]:
 
 def results(conn: Any, dialect: Dialect) -> list[ResultRow]:
     """Every department's result, by task, target and department."""
-    rows = _all(conn, dialect, "SELECT task_id, uscc, category, findings, inspected_on, recorded_by, recorded_on,"
-                               " recorded_seq, result_due, late, disclosure_due, corrections, disclosed_on,"
-                               " disclosure_late, department, categories, state, provisional FROM {t}res_results"
-                               " ORDER BY task_id, uscc, department")
+    rows = select(conn, dialect, "SELECT task_id, uscc, category, findings, inspected_on, recorded_by, recorded_on,"
+                                " recorded_seq, result_due, late, disclosure_due, corrections, disclosed_on,"
+                                " disclosure_late, department, categories, state, provisional FROM {t}res_results"
+                                " ORDER BY task_id, uscc, department")
     return [ResultRow(task_id=r[0], uscc=r[1], category=r[2], findings=r[3], inspected_on=r[4], recorded_by=r[5],
                       recorded_on=r[6], recorded_seq=int(r[7]), result_due=r[8], late=bool(r[9]),
                       disclosure_due=r[10], corrections=int(r[11]), disclosed_on=r[12], disclosure_late=bool(r[13]),
@@ -503,17 +498,17 @@ class FollowUpRow(msgspec.Struct, kw_only=True):
 
 
 def follow_ups(conn: Any, dialect: Dialect) -> list[FollowUpRow]:
-    rows = _all(conn, dialect, "SELECT task_id, uscc, department, kind, to_department, due, provisional, done_on"
-                               " FROM {t}res_follow_ups ORDER BY task_id, uscc, department, kind, to_department")
+    rows = select(conn, dialect, "SELECT task_id, uscc, department, kind, to_department, due, provisional, done_on"
+                                " FROM {t}res_follow_ups ORDER BY task_id, uscc, department, kind, to_department")
     return [FollowUpRow(task_id=r[0], uscc=r[1], department=r[2], kind=r[3], to_department=r[4], due=r[5],
                         provisional=bool(r[6]), done_on=r[7]) for r in rows]
 
 
 def standing_teams(conn: Any, dialect: Dialect) -> list[StandingTeam]:
     """The teams of every task's standing draw, with the task's window end."""
-    rows = _all(conn, dialect, "SELECT d.task_id, d.uscc, d.inspectors, d.experts, t.window_end, t.departments"
-                               " FROM {t}draw_teams d JOIN {t}draw_tasks t ON t.task_id = d.task_id"
-                               " WHERE d.valid_to IS NULL AND t.state = 'drawn' ORDER BY d.task_id, d.uscc")
+    rows = select(conn, dialect, "SELECT d.task_id, d.uscc, d.inspectors, d.experts, t.window_end, t.departments"
+                                " FROM {t}draw_teams d JOIN {t}draw_tasks t ON t.task_id = d.task_id"
+                                " WHERE d.valid_to IS NULL AND t.state = 'drawn' ORDER BY d.task_id, d.uscc")
     return [StandingTeam(task_id=r[0], uscc=r[1], inspectors=from_column(r[2], True), experts=from_column(r[3], True),
                          window_end=str(r[4]), departments=from_column(r[5] or "", True)) for r in rows]
 
@@ -522,11 +517,11 @@ def conflict_hits(conn: Any, dialect: Dialect) -> list[ConflictHit]:
     """Results recorded, and standing assignments, under a declared conflict of interest (回避)."""
     out = [ConflictHit(task_id=r[0], uscc=r[1], badge=r[2], problem="recorded_under_conflict", reason=r[3],
                        declared_at=int(r[4]))
-           for r in _all(conn, dialect, "SELECT r.task_id, r.uscc, r.recorded_by, c.reason, c.valid_from"
-                                        " FROM {t}res_results r JOIN {t}dir_conflicts c ON c.badge = r.recorded_by"
-                                        " AND c.uscc = r.uscc WHERE c.valid_from <= r.recorded_seq"
-                                        " AND (c.valid_to IS NULL OR c.valid_to > r.recorded_seq)")]
-    for task_id, uscc, inspectors, experts, badge, reason, declared in _all(
+           for r in select(conn, dialect, "SELECT r.task_id, r.uscc, r.recorded_by, c.reason, c.valid_from"
+                                         " FROM {t}res_results r JOIN {t}dir_conflicts c ON c.badge = r.recorded_by"
+                                         " AND c.uscc = r.uscc WHERE c.valid_from <= r.recorded_seq"
+                                         " AND (c.valid_to IS NULL OR c.valid_to > r.recorded_seq)")]
+    for task_id, uscc, inspectors, experts, badge, reason, declared in select(
             conn, dialect, "SELECT d.task_id, d.uscc, d.inspectors, d.experts, c.badge, c.reason, c.valid_from"
                            " FROM {t}draw_teams d JOIN {t}dir_conflicts c ON c.uscc = d.uscc"
                            " WHERE d.valid_to IS NULL AND c.valid_to IS NULL"):
@@ -539,14 +534,14 @@ def conflict_hits(conn: Any, dialect: Dialect) -> list[ConflictHit]:
 def disclosed(conn: Any, dialect: Dialect, task_id: str | None = None) -> list[PublicRow]:
     """Disclosed results (each department's) with the task's and the entity's names and the standing team."""
     where, params = ("AND r.task_id = ?", (task_id,)) if task_id else ("", ())
-    rows = _all(conn, dialect, "SELECT r.task_id, t.name, r.uscc, e.name, r.category, r.findings, r.inspected_on,"
-                               " r.disclosed_on, r.corrections, d.inspectors, r.department, r.categories"
-                               " FROM {t}res_results r"
-                               " JOIN {t}draw_tasks t ON t.task_id = r.task_id"
-                               " LEFT JOIN {t}dir_entities e ON e.uscc = r.uscc AND e.valid_to IS NULL"
-                               " LEFT JOIN {t}draw_teams d ON d.task_id = r.task_id AND d.uscc = r.uscc"
-                               " AND d.valid_to IS NULL"
-                               f" WHERE r.state = 'disclosed' {where} ORDER BY r.task_id, r.uscc, r.department",
+    rows = select(conn, dialect, "SELECT r.task_id, t.name, r.uscc, e.name, r.category, r.findings, r.inspected_on,"
+                                " r.disclosed_on, r.corrections, d.inspectors, r.department, r.categories"
+                                " FROM {t}res_results r"
+                                " JOIN {t}draw_tasks t ON t.task_id = r.task_id"
+                                " LEFT JOIN {t}dir_entities e ON e.uscc = r.uscc AND e.valid_to IS NULL"
+                                " LEFT JOIN {t}draw_teams d ON d.task_id = r.task_id AND d.uscc = r.uscc"
+                                " AND d.valid_to IS NULL"
+                                f" WHERE r.state = 'disclosed' {where} ORDER BY r.task_id, r.uscc, r.department",
                 params)
     return [PublicRow(task_id=r[0], task_name=r[1] or "", uscc=r[2], entity_name=r[3] or "", department=r[10],
                       category=r[4], categories=from_column(r[11], True), findings=r[5], inspected_on=r[6],
@@ -556,5 +551,5 @@ def disclosed(conn: Any, dialect: Dialect, task_id: str | None = None) -> list[P
 
 def current_inspectors(conn: Any, dialect: Dialect) -> dict[str, tuple[str, str]]:
     """badge -> (name, department) of the inspectors in force."""
-    return {b: (n, d) for b, n, d in _all(conn, dialect, "SELECT badge, name, department FROM {t}dir_inspectors"
-                                                          " WHERE valid_to IS NULL")}
+    return {b: (n, d) for b, n, d in select(conn, dialect, "SELECT badge, name, department FROM {t}dir_inspectors"
+                                                           " WHERE valid_to IS NULL")}

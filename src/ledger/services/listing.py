@@ -50,10 +50,6 @@ def aggregate_events(config: StoreConfig, aggregate_id: Any) -> list[StoredEvent
     from ledger.store.reader import open_reader
 
     with open_reader(config) as reader:
-        oid = aggregate_id if reader.dialect.name == "postgres" else aggregate_id.hex
-        rows = reader._all(  # noqa: SLF001 (the reader's one query helper)
-            f"SELECT e.originator_version, e.topic, e.state, c.seq FROM {reader.events} e"
-            f" LEFT JOIN {reader.chain} c ON c.notification_id = e.{reader.event_id}"
-            f" WHERE e.originator_id = ? ORDER BY e.originator_version", (oid,))
-    return [StoredEventOut(originator_id=str(aggregate_id), version=int(r[0]), topic=r[1], state=bytes(r[2]),
-                           position=int(r[3]) if r[3] is not None else None) for r in rows]
+        rows = reader.aggregate_events(aggregate_id)
+    return [StoredEventOut(originator_id=str(aggregate_id), version=version, topic=topic, state=state, position=seq)
+            for version, topic, state, seq in rows]

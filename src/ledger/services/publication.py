@@ -357,7 +357,7 @@ def iter_results(config: StoreConfig, query: ResultQuery, options: PublicationOp
         yield _result(row, labels, names, departments)
 
 
-def _task(row: q.TaskRow) -> PublicTask:
+def _task(row: q.DrawnTaskRow) -> PublicTask:
     return PublicTask(task_id=row.task_id, name=row.name, plan_id=row.plan_id, departments=list(row.departments),
                       items=list(row.items), window_start=row.window_start, window_end=row.window_end,
                       state=row.state, state_label=STATE_LABELS.get(row.state, row.state), targets=row.targets,

@@ -4,7 +4,7 @@
 `StatRow`s (metric, scope, numerator, denominator, rate), so a table, a CSV
 and JSON all carry the same numbers and a new measure (e.g. a review step's
 rates) is one more block here. `load(config, year)` reads the rows from the
-read models, caught up with the ledger.
+read models (projections/stats.py), caught up with the ledger.
 
 Measures (each also per department where it makes sense):
 - coverage: drawn targets / active entities in the pool, per risk class
@@ -26,42 +26,10 @@ from datetime import date
 
 import msgspec
 
+from ledger.projections.stats import EntityFact, ResultFact, StatsInputs, TaskFact, TeamFact
 
-class TaskFact(msgspec.Struct, frozen=True):
-    task_id: str
-    departments: tuple[str, ...]  # lead first
-    window_start: str
-    window_end: str
-
-
-class TeamFact(msgspec.Struct, frozen=True):
-    """A target standing drawn in a task."""
-
-    task_id: str
-    uscc: str
-    risk_class: str
-
-
-class EntityFact(msgspec.Struct, frozen=True):
-    uscc: str
-    risk_class: str
-    departments: tuple[str, ...]
-
-
-class ResultFact(msgspec.Struct, frozen=True):
-    task_id: str
-    uscc: str
-    late: bool
-    disclosed: bool
-    disclosure_late: bool
-
-
-class StatsInputs(msgspec.Struct, frozen=True, kw_only=True):
-    tasks: tuple[TaskFact, ...]
-    teams: tuple[TeamFact, ...]
-    entities: tuple[EntityFact, ...]
-    results: tuple[ResultFact, ...]
-    missing: tuple[tuple[str, str], ...] = ()  # (task, target) past the result due date, no result
+__all__ = ["EntityFact", "ResultFact", "StatsInputs", "TaskFact", "TeamFact", "StatRow", "compute", "in_year", "load",
+           "stats"]
 
 
 class StatRow(msgspec.Struct, kw_only=True):
@@ -155,34 +123,13 @@ def in_year(task: TaskFact, year: int | None) -> bool:
 
 def load(config: object, year: int | None = None, today: date | None = None) -> StatsInputs:
     """The rows `compute` needs, from the read models (caught up first); tasks whose window starts in `year`."""
-    from ledger.projections.directory import from_column
+    from ledger.projections.stats import stats_inputs
     from ledger.services.pools import read
     from ledger.services.reports import overdue
 
-    def query(conn: object, dialect: object) -> StatsInputs:
-        from ledger.projections.results import _all
-
-        tasks = tuple(TaskFact(task_id=r[0], departments=from_column(r[1], True), window_start=str(r[2]),
-                               window_end=str(r[3]))
-                      for r in _all(conn, dialect, "SELECT task_id, departments, window_start, window_end"
-                                                   " FROM {t}draw_tasks ORDER BY task_id"))
-        teams = tuple(TeamFact(task_id=r[0], uscc=r[1], risk_class=r[2])
-                      for r in _all(conn, dialect, "SELECT d.task_id, d.uscc, d.risk_class FROM {t}draw_teams d"
-                                                   " JOIN {t}draw_tasks t ON t.task_id = d.task_id"
-                                                   " WHERE d.valid_to IS NULL AND t.state = 'drawn'"))
-        entities = tuple(EntityFact(uscc=r[0], risk_class=r[1], departments=from_column(r[2], True))
-                         for r in _all(conn, dialect, "SELECT uscc, risk_class, departments FROM {t}dir_entities"
-                                                      " WHERE valid_to IS NULL AND status = 'active'"))
-        results = tuple(ResultFact(task_id=r[0], uscc=r[1], late=bool(r[2]), disclosed=r[3] is not None,
-                                   disclosure_late=bool(r[4]))
-                        for r in _all(conn, dialect, "SELECT task_id, uscc, late, disclosed_on, disclosure_late"
-                                                     " FROM {t}res_results"))
-        return StatsInputs(tasks=tuple(t for t in tasks if in_year(t, year)), teams=teams, entities=entities,
-                           results=results)
-
-    inputs = read(config, query)  # type: ignore[arg-type]
+    inputs = read(config, stats_inputs)  # type: ignore[arg-type]
     gaps = tuple((r.task_id, r.uscc) for r in overdue(config, today) if r.problem == "result_missing")  # type: ignore[arg-type]
-    return msgspec.structs.replace(inputs, missing=gaps)
+    return msgspec.structs.replace(inputs, tasks=tuple(t for t in inputs.tasks if in_year(t, year)), missing=gaps)
 
 
 def stats(config: object, year: int | None = None, today: date | None = None) -> list[StatRow]:

@@ -67,6 +67,10 @@ class LedgerReader:
         rows = self._all(sql, params)
         return rows[0] if rows else None
 
+    def _originator(self, aggregate_id: UUID) -> Any:
+        """An aggregate id as the events table stores it (uuid on PostgreSQL, hex text on SQLite)."""
+        return aggregate_id if self.dialect.name == "postgres" else aggregate_id.hex
+
     def has_ledger_tables(self) -> bool:
         try:
             self._one(f"SELECT 1 FROM {self.chain} LIMIT 1")
@@ -155,10 +159,10 @@ class LedgerReader:
         """(first, last, event hashes hex, recorded time) of the signed transaction
         holding the first (newest=True: the latest) event of `aggregate_id`."""
         order = "DESC" if newest else "ASC"
-        oid = aggregate_id if self.dialect.name == "postgres" else aggregate_id.hex
         row = self._one(
             f"SELECT c.seq FROM {self.events} e JOIN {self.chain} c ON c.notification_id = e.{self.event_id}"
-            f" WHERE e.originator_id = ? ORDER BY e.originator_version {order} LIMIT 1", (oid,))
+            f" WHERE e.originator_id = ? ORDER BY e.originator_version {order} LIMIT 1",
+            (self._originator(aggregate_id),))
         if row is None:
             raise LookupError(f"no event of {aggregate_id} in the chain")
         seq = int(row[0])
@@ -172,6 +176,14 @@ class LedgerReader:
 
         stamp = msgspec.json.decode(rows[0].state or b"{}").get("timestamp", "")
         return first, last, [r.hash.hex() for r in rows], stamp
+
+    def aggregate_events(self, aggregate_id: UUID) -> list[tuple[int, str, bytes, int | None]]:
+        """(version, topic, stored state, log position or None) of every event of one aggregate, in version order."""
+        rows = self._all(
+            f"SELECT e.originator_version, e.topic, e.state, c.seq FROM {self.events} e"
+            f" LEFT JOIN {self.chain} c ON c.notification_id = e.{self.event_id}"
+            f" WHERE e.originator_id = ? ORDER BY e.originator_version", (self._originator(aggregate_id),))
+        return [(int(r[0]), r[1], bytes(r[2]), int(r[3]) if r[3] is not None else None) for r in rows]
 
     def recorded_times(self, positions: Sequence[int]) -> dict[int, str]:
         """position -> the recorded time (RFC 3339, as stored) of its event."""
