@@ -13,6 +13,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 EXIT_FAILED_CHECK = 1
 EXIT_ERROR = 2
@@ -74,6 +75,21 @@ def signer_for(config: Any, actor: str, key: Path | None):  # -> Signer
     if remote_server() is not None:
         use_identity(signer, actor)  # signs the tokens of what the command reads back
     return signer
+
+
+def submit(store: str | None, home: str, as_actor: str, key: Path | None, act: Callable[[Any, Any], T],
+           receipt_out: Path | None = None) -> T:
+    """Load the acting actor's own key, open the ledger and run `act(ledger, signer)`, which signs and
+    submits a command; with `receipt_out`, save the receipt `act` returns there (`--receipt FILE`)."""
+    from ledger.cli.receipts import keep_receipt
+    from ledger.services.ledger import open_ledger
+
+    config = config_from(store, home)
+    signer = signer_for(config, as_actor, key)
+    with open_ledger(config) as ledger:
+        done = act(ledger, signer)
+    keep_receipt(receipt_out, done)
+    return done
 
 
 def config_from(store: str | None, home: str):  # -> StoreConfig

@@ -22,27 +22,12 @@ from ledger.cli.common import (
     clear_errors,
     config_from,
     fail,
-    signer_for,
     store_options,
+    submit,
 )
 from ledger.cli.output import FORMAT
-from ledger.cli.receipts import receipt_option, save_receipt
+from ledger.cli.receipts import keep_receipt, receipt_option
 from ledger.cli.workbook import xlsx_output
-
-
-def _submit(store: str | None, home: str, as_actor: str, key: Path | None, act: Any) -> Any:
-    """Load the acting actor's own key, open the ledger and run `act(ledger, signer)`."""
-    from ledger.services.ledger import open_ledger
-
-    config = config_from(store, home)
-    signer = signer_for(config, as_actor, key)
-    with open_ledger(config) as ledger:
-        return act(ledger, signer)
-
-
-def _keep(receipt_out: Path | None, receipt: Any) -> None:
-    if receipt_out is not None:
-        save_receipt(receipt_out, receipt)
 
 
 @click.group()
@@ -81,8 +66,8 @@ def plan_create(store: str | None, home: str, plan_id: str, title: str, departme
 
     body = PlanBody(plan_id=plan_id, title=title, department=department, year=year, items=items,
                     joint_departments=joint)
-    receipt = _submit(store, home, as_actor, key, lambda ledger, signer: create_plan(ledger, signer, as_actor, body))
-    _keep(receipt_out, receipt)
+    receipt = submit(store, home, as_actor, key, lambda ledger, signer: create_plan(ledger, signer, as_actor, body),
+                     receipt_out)
     click.echo(f"plan {plan_id} created at position {receipt.first}")
 
 
@@ -223,8 +208,8 @@ def task_create(store: str | None, home: str, task_id: str, plan_id: str, tempor
         temporary=temporary, target_filter=EntityFilter(region_prefix=region, entity_types=entity_types, industry_prefix=industry,
                                    department=supervised_by),
     )
-    receipt = _submit(store, home, as_actor, key, lambda ledger, signer: create_task(ledger, signer, as_actor, body))
-    _keep(receipt_out, receipt)
+    receipt = submit(store, home, as_actor, key, lambda ledger, signer: create_task(ledger, signer, as_actor, body),
+                     receipt_out)
     click.echo(f"task {task_id} created at position {receipt.first}")
 
 
@@ -340,8 +325,7 @@ def commit(store: str | None, home: str, task_id: str, beacons: tuple[str, ...],
     def act(ledger: Any, signer: Any) -> Any:
         return commit_draw(ledger, signer, as_actor, task_id, _beacon_choices(ledger, beacons, delay))
 
-    receipt = _submit(store, home, as_actor, key, act)
-    _keep(receipt_out, receipt)
+    receipt = submit(store, home, as_actor, key, act, receipt_out)
     click.echo(f"inputs of {task_id} frozen at position {receipt.first - 1}; commitment recorded at {receipt.first}")
     click.echo("run the draw once the named round is published: drledger draw run"
                f" {task_id} --signature HEX (drledger draw list --task {task_id} names the round)")
@@ -370,9 +354,9 @@ def run(store: str | None, home: str, task_id: str, signatures: tuple[str, ...],
 
     from ledger.services.draws import run_draw
 
-    outcome = _submit(store, home, as_actor, key,
-                      lambda ledger, signer: run_draw(ledger, signer, as_actor, task_id, list(signatures)))
-    _keep(receipt_out, outcome.receipt)
+    outcome = submit(store, home, as_actor, key,
+                     lambda ledger, signer: run_draw(ledger, signer, as_actor, task_id, list(signatures)))
+    keep_receipt(receipt_out, outcome.receipt)
     if as_json:
         click.echo(msgspec.json.encode(outcome).decode())
         return
@@ -454,9 +438,8 @@ def void(store: str | None, home: str, task_id: str, reason: str, as_actor: str,
     """
     from ledger.services.draws import void_draw
 
-    receipt = _submit(store, home, as_actor, key,
-                      lambda ledger, signer: void_draw(ledger, signer, as_actor, task_id, reason))
-    _keep(receipt_out, receipt)
+    receipt = submit(store, home, as_actor, key,
+                     lambda ledger, signer: void_draw(ledger, signer, as_actor, task_id, reason), receipt_out)
     click.echo(f"draw of {task_id} voided at position {receipt.first}")
 
 
@@ -477,11 +460,10 @@ def recuse(store: str | None, home: str, task_id: str, target: str, reason: str,
     Example:
       drledger draw recuse T-2026-001 --target 91360502MA35XXXX0X --reason "与该企业负责人系亲属" --as 360500SCJG0007
     """
-    from ledger.services.draws import recuse as submit
+    from ledger.services.draws import recuse as service
 
-    receipt = _submit(store, home, as_actor, key,
-                      lambda ledger, signer: submit(ledger, signer, as_actor, task_id, target, reason))
-    _keep(receipt_out, receipt)
+    receipt = submit(store, home, as_actor, key,
+                     lambda ledger, signer: service(ledger, signer, as_actor, task_id, target, reason), receipt_out)
     click.echo(f"{as_actor} left the team of {target} in {task_id}; the successor is recorded at {receipt.last}"
                f" (drledger report trace --task {task_id} --target {target})")
 
@@ -504,11 +486,11 @@ def substitute(store: str | None, home: str, task_id: str, target: str, officer:
     Example:
       drledger draw substitute T-2026-001 --target 91360502MA35XXXX0X --officer 360500SCJG0007 --reason 病假 --as reviewer-scjg
     """
-    from ledger.services.draws import substitute as submit
+    from ledger.services.draws import substitute as service
 
-    receipt = _submit(store, home, as_actor, key,
-                      lambda ledger, signer: submit(ledger, signer, as_actor, task_id, target, officer, reason))
-    _keep(receipt_out, receipt)
+    receipt = submit(store, home, as_actor, key,
+                     lambda ledger, signer: service(ledger, signer, as_actor, task_id, target, officer, reason),
+                     receipt_out)
     click.echo(f"{officer} replaced in the team of {target} in {task_id}, recorded at {receipt.last}")
 
 
@@ -529,11 +511,11 @@ def extend(store: str | None, home: str, task_id: str, risk_class: str, count: i
     Example:
       drledger draw extend T-2026-001 --class C --count 3 --reason "3户已注销，按规定补抽" --as drawer-scjg
     """
-    from ledger.services.draws import extend as submit
+    from ledger.services.draws import extend as service
 
-    receipt = _submit(store, home, as_actor, key,
-                      lambda ledger, signer: submit(ledger, signer, as_actor, task_id, risk_class, count, reason))
-    _keep(receipt_out, receipt)
+    receipt = submit(store, home, as_actor, key,
+                     lambda ledger, signer: service(ledger, signer, as_actor, task_id, risk_class, count, reason),
+                     receipt_out)
     click.echo(f"{count} more class {risk_class} target(s) of {task_id} recorded at {receipt.last}")
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from ledger.cli.common import EXIT_FAILED_CHECK, actor_options, clear_errors, config_from, fail, signer_for, store_options
-from ledger.cli.receipts import receipt_option, save_receipt
+from ledger.cli.common import EXIT_FAILED_CHECK, actor_options, clear_errors, config_from, fail, store_options, submit
+from ledger.cli.receipts import receipt_option
 
 
 def _b64(raw: bytes) -> str:
@@ -245,16 +245,12 @@ def witness_add(store: str | None, home: str, name: str, vkey: str, url: str, as
     Example:
       drledger log witness add w1 witness.example/w1+1a2b3c4d+BKx...= --url http://127.0.0.1:8080 --as admin
     """
-    from ledger.services.ledger import open_ledger
     from ledger.services.witnesses import add_witness, parse_witness_vkey
 
-    config = config_from(store, home)
     parse_witness_vkey(vkey)
-    signer = signer_for(config, as_actor, key)
-    with open_ledger(config) as ledger:
-        receipt = add_witness(ledger, signer, as_actor, name=name, vkey=vkey, url=url)
-    if receipt_out is not None:
-        save_receipt(receipt_out, receipt)
+    receipt = submit(store, home, as_actor, key,
+                     lambda ledger, signer: add_witness(ledger, signer, as_actor, name=name, vkey=vkey, url=url),
+                     receipt_out)
     click.echo(f"registered witness {name} ({url}) at position {receipt.first}")
 
 
@@ -273,15 +269,10 @@ def witness_remove(store: str | None, home: str, name: str, reason: str, as_acto
     Example:
       drledger log witness remove w1 --reason "witness retired" --as admin
     """
-    from ledger.services.ledger import open_ledger
     from ledger.services.witnesses import remove_witness
 
-    config = config_from(store, home)
-    signer = signer_for(config, as_actor, key)
-    with open_ledger(config) as ledger:
-        receipt = remove_witness(ledger, signer, as_actor, name=name, reason=reason)
-    if receipt_out is not None:
-        save_receipt(receipt_out, receipt)
+    submit(store, home, as_actor, key,
+           lambda ledger, signer: remove_witness(ledger, signer, as_actor, name=name, reason=reason), receipt_out)
     click.echo(f"removed witness {name}")
 
 

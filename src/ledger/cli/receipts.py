@@ -27,3 +27,9 @@ def save_receipt(path: Path, receipt: Any) -> None:
     import msgspec
 
     path.write_bytes(msgspec.json.format(msgspec.json.encode(receipt), indent=2) + b"\n")
+
+
+def keep_receipt(path: Path | None, receipt: Any) -> None:
+    """Save the receipt where `--receipt FILE` asked (nothing without it)."""
+    if path is not None:
+        save_receipt(path, receipt)
