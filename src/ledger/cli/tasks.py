@@ -10,24 +10,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from ledger.cli.common import actor_options, clear_errors, config_from, fail, signer_for, store_options
-from ledger.cli.receipts import receipt_option, save_receipt
+from ledger.cli.common import actor_options, clear_errors, config_from, fail, store_options, submit
+from ledger.cli.receipts import receipt_option
 
 
-def _submit(store: str | None, home: str, as_actor: str, key: Path | None, receipt_out: Path | None,
-            act: Any) -> Any:
-    from ledger.services.ledger import open_ledger
-
-    config = config_from(store, home)
-    signer = signer_for(config, as_actor, key)
-    with open_ledger(config) as ledger:
-        receipt = act(ledger, signer)
-    if receipt_out is not None:
-        save_receipt(receipt_out, receipt)
+def _write(store: str | None, home: str, as_actor: str, key: Path | None, receipt_out: Path | None,
+           service: Callable[..., Any], *args: Any, done: str = "") -> Any:
+    """`service(ledger, signer, as_actor, *args)`: signed with the actor's own key and submitted; the receipt
+    kept where `--receipt` asked; with `done`, "<done> at position N" printed. Returns the receipt."""
+    receipt = submit(store, home, as_actor, key, lambda ledger, signer: service(ledger, signer, as_actor, *args),
+                     receipt_out)
+    if done:
+        click.echo(f"{done} at position {receipt.first}")
     return receipt
 
 
@@ -59,9 +58,7 @@ def task_approve(store: str | None, home: str, task_id: str, reason: str, as_act
     """
     from ledger.services.firms import approve_task
 
-    receipt = _submit(store, home, as_actor, key, receipt_out,
-                      lambda ledger, signer: approve_task(ledger, signer, as_actor, task_id, reason))
-    click.echo(f"task {task_id} approved at position {receipt.first}")
+    _write(store, home, as_actor, key, receipt_out, approve_task, task_id, reason, done=f"task {task_id} approved")
 
 
 @click.command(name="extend-window")
@@ -87,8 +84,7 @@ def task_extend_window(store: str | None, home: str, task_id: str, window_end: A
     from ledger.services.firms import extend_window
 
     body = ExtendWindowBody(task_id=task_id, window_end=window_end.date(), reason=reason)
-    receipt = _submit(store, home, as_actor, key, receipt_out,
-                      lambda ledger, signer: extend_window(ledger, signer, as_actor, body))
+    receipt = _write(store, home, as_actor, key, receipt_out, extend_window, body)
     click.echo(f"task {task_id}: window now ends {body.window_end} (position {receipt.first})")
 
 
@@ -141,8 +137,7 @@ def class_set(store: str | None, home: str, classes: tuple[str, ...], annual_cap
             raise click.BadParameter(f"{value!r}: use CODE=LABEL or CODE=LABEL:MAXRATIO", param_hint="--class")
         specs.append(RiskClassSpec(code=code, label=label, general_max_ratio=ratio or None))
     settings = DrawSettings(classes=tuple(specs), annual_cap_per_firm=annual_cap, source=source)
-    receipt = _submit(store, home, as_actor, key, receipt_out,
-                      lambda ledger, signer: set_draw_settings(ledger, signer, as_actor, settings))
+    receipt = _write(store, home, as_actor, key, receipt_out, set_draw_settings, settings)
     click.echo(f"draw settings recorded at position {receipt.first}: classes {', '.join(settings.codes)}")
 
 
@@ -198,9 +193,7 @@ def class_signal(store: str | None, home: str, task_id: str, uscc: str, suggests
     from ledger.services.firms import signal
 
     body = SignalBody(task_id=task_id, uscc=uscc, suggests=suggests, reason=reason)
-    receipt = _submit(store, home, as_actor, key, receipt_out,
-                      lambda ledger, signer: signal(ledger, signer, as_actor, body))
-    click.echo(f"signal recorded at position {receipt.first}")
+    _write(store, home, as_actor, key, receipt_out, signal, body, done="signal recorded")
 
 
 # ---------------------------------------------------------------------------
@@ -245,9 +238,8 @@ def firm_register(store: str | None, home: str, actor_id: str, uscc: str, name: 
 
     body = RegisterFirmBody(actor_id=actor_id, name=name, uscc=uscc, public_key=public_key,
                             check_method=check_method, check_reference=check_reference)
-    receipt = _submit(store, home, as_actor, key, receipt_out,
-                      lambda ledger, signer: register_firm(ledger, signer, as_actor, body))
-    click.echo(f"firm representative {actor_id} ({uscc}) registered at position {receipt.first}")
+    _write(store, home, as_actor, key, receipt_out, register_firm, body,
+           done=f"firm representative {actor_id} ({uscc}) registered")
 
 
 @firm.command(name="acknowledge")
@@ -266,9 +258,7 @@ def firm_acknowledge(store: str | None, home: str, task_id: str, as_actor: str, 
     """
     from ledger.services.firms import acknowledge
 
-    receipt = _submit(store, home, as_actor, key, receipt_out,
-                      lambda ledger, signer: acknowledge(ledger, signer, as_actor, task_id))
-    click.echo(f"acknowledged at position {receipt.first}")
+    _write(store, home, as_actor, key, receipt_out, acknowledge, task_id, done="acknowledged")
 
 
 @firm.command(name="recusal-request")
@@ -289,9 +279,8 @@ def firm_recusal_request(store: str | None, home: str, task_id: str, officer: st
     """
     from ledger.services.firms import request_recusal
 
-    receipt = _submit(store, home, as_actor, key, receipt_out,
-                      lambda ledger, signer: request_recusal(ledger, signer, as_actor, task_id, officer, reason))
-    click.echo(f"recusal requested at position {receipt.first}")
+    _write(store, home, as_actor, key, receipt_out, request_recusal, task_id, officer, reason,
+           done="recusal requested")
 
 
 @firm.command(name="recusal-decide")
@@ -317,9 +306,8 @@ def firm_recusal_decide(store: str | None, home: str, task_id: str, uscc: str, o
     from ledger.services.firms import decide_recusal
 
     body = RecusalDecideBody(task_id=task_id, uscc=uscc, officer=officer, grant=grant, reason=reason)
-    receipt = _submit(store, home, as_actor, key, receipt_out,
-                      lambda ledger, signer: decide_recusal(ledger, signer, as_actor, body))
-    click.echo(f"recusal {'granted' if grant else 'denied'} at position {receipt.first}")
+    _write(store, home, as_actor, key, receipt_out, decide_recusal, body,
+           done=f"recusal {'granted' if grant else 'denied'}")
 
 
 # ---------------------------------------------------------------------------
@@ -355,9 +343,7 @@ def objection_raise(store: str | None, home: str, task_id: str, reason: str, as_
     """
     from ledger.services.firms import raise_objection
 
-    receipt = _submit(store, home, as_actor, key, receipt_out,
-                      lambda ledger, signer: raise_objection(ledger, signer, as_actor, task_id, reason))
-    click.echo(f"objection raised at position {receipt.first}")
+    _write(store, home, as_actor, key, receipt_out, raise_objection, task_id, reason, done="objection raised")
 
 
 @objection.command(name="resolve")
@@ -382,9 +368,7 @@ def objection_resolve(store: str | None, home: str, task_id: str, uscc: str, out
     from ledger.services.firms import resolve_objection
 
     body = ResolveBody(task_id=task_id, uscc=uscc, outcome=outcome, reason=reason)
-    receipt = _submit(store, home, as_actor, key, receipt_out,
-                      lambda ledger, signer: resolve_objection(ledger, signer, as_actor, body))
-    click.echo(f"objection {outcome} at position {receipt.first}")
+    _write(store, home, as_actor, key, receipt_out, resolve_objection, body, done=f"objection {outcome}")
 
 
 @objection.command(name="list")
