@@ -400,7 +400,7 @@ class StandingTeam(msgspec.Struct, kw_only=True):
     departments: tuple[str, ...] = ()  # the task's, lead first: each records its own result
 
 
-class ConflictHit(msgspec.Struct, kw_only=True):
+class ConflictRow(msgspec.Struct, kw_only=True):
     task_id: str
     uscc: str
     badge: str
@@ -513,9 +513,9 @@ def standing_teams(conn: Any, dialect: Dialect) -> list[StandingTeam]:
                          window_end=str(r[4]), departments=from_column(r[5] or "", True)) for r in rows]
 
 
-def conflict_hits(conn: Any, dialect: Dialect) -> list[ConflictHit]:
+def conflict_hits(conn: Any, dialect: Dialect) -> list[ConflictRow]:
     """Results recorded, and standing assignments, under a declared conflict of interest (回避)."""
-    out = [ConflictHit(task_id=r[0], uscc=r[1], badge=r[2], problem="recorded_under_conflict", reason=r[3],
+    out = [ConflictRow(task_id=r[0], uscc=r[1], badge=r[2], problem="recorded_under_conflict", reason=r[3],
                        declared_at=int(r[4]))
            for r in select(conn, dialect, "SELECT r.task_id, r.uscc, r.recorded_by, c.reason, c.valid_from"
                                          " FROM {t}res_results r JOIN {t}dir_conflicts c ON c.badge = r.recorded_by"
@@ -526,7 +526,7 @@ def conflict_hits(conn: Any, dialect: Dialect) -> list[ConflictHit]:
                            " FROM {t}draw_teams d JOIN {t}dir_conflicts c ON c.uscc = d.uscc"
                            " WHERE d.valid_to IS NULL AND c.valid_to IS NULL"):
         if badge in from_column(inspectors, True) + from_column(experts, True):
-            out.append(ConflictHit(task_id=task_id, uscc=uscc, badge=badge, problem="assigned_under_conflict",
+            out.append(ConflictRow(task_id=task_id, uscc=uscc, badge=badge, problem="assigned_under_conflict",
                                    reason=reason, declared_at=int(declared)))
     return out
 

@@ -42,6 +42,14 @@ def _read(config: StoreConfig, query: Any) -> Any:
     return read(config, query)
 
 
+def _found(config: StoreConfig, query: Any, missing: str) -> Any:
+    """What `query` finds, or a QueryError saying `missing` (where to look instead)."""
+    found = _read(config, query)
+    if found is None:
+        raise QueryError(missing)
+    return found
+
+
 def tasks(config: StoreConfig, *, plan_id: str | None = None, department: str | None = None,
           state: str | None = None, year: int | None = None) -> list[TaskRow]:
     """Tasks, filtered: of a plan, with a department taking part, in a state, starting in a year."""
@@ -65,10 +73,7 @@ def task(config: StoreConfig, task_id: str) -> TaskDetail:
         return TaskDetail(task=row, parameters=parameters, created_at=seq, created_by=actor,
                           teams=q.teams(conn, dialect, task_id))
 
-    found = _read(config, query)
-    if found is None:
-        raise QueryError(f"unknown task {short(task_id)!r} (drledger task list)")
-    return found  # type: ignore[no-any-return]
+    return _found(config, query, f"unknown task {short(task_id)!r} (drledger task list)")  # type: ignore[no-any-return]
 
 
 def plans(config: StoreConfig, *, year: int | None = None, department: str | None = None) -> list[PlanRow]:
@@ -86,9 +91,7 @@ def plan(config: StoreConfig, plan_id: str) -> PlanDetail:
         _, seq, actor = q.created(conn, dialect, "plan.create", "plan_id", plan_id)
         return PlanDetail(plan=row, created_at=seq, created_by=actor, tasks=[])
 
-    found = _read(config, query)
-    if found is None:
-        raise QueryError(f"unknown plan {short(plan_id)!r} (drledger plan list)")
+    found = _found(config, query, f"unknown plan {short(plan_id)!r} (drledger plan list)")
     found.tasks = tasks(config, plan_id=plan_id)
     return found  # type: ignore[no-any-return]
 
@@ -102,10 +105,9 @@ def result(config: StoreConfig, task_id: str, uscc: str) -> ResultDetail:
     """The result as it stands, and every step of it (record, corrections, disclosure, refusals), each with its signer."""
     from ledger.services.reports import trace
 
-    found = _read(config, lambda conn, dialect: q.result(conn, dialect, task_id, uscc))
-    if found is None:
-        raise QueryError(f"no result recorded for {short(uscc)} in task {short(task_id)}"
-                         " (drledger report trace shows what happened to it)")
+    found = _found(config, lambda conn, dialect: q.result(conn, dialect, task_id, uscc),
+                   f"no result recorded for {short(uscc)} in task {short(task_id)}"
+                   " (drledger report trace shows what happened to it)")
     steps = [row for row in trace(config, task_id, uscc) if row.kind != "drawn"]
     found.history = _history(steps)
     return found  # type: ignore[no-any-return]

@@ -36,6 +36,7 @@ from ledger.integrity.canonical import utc_now
 from ledger.projections import all_projections
 from ledger.projections import results as q
 from ledger.projections.commands import CommandRow, commands_for, commands_of
+from ledger.projections.results import ConflictRow
 from ledger.projections.runner import catch_up, writable_connection
 from ledger.services.settings import settings_in_force
 from ledger.store.config import StoreConfig
@@ -82,15 +83,6 @@ class OverdueRow(msgspec.Struct, kw_only=True):
     inspectors: str
     department: str = ""
     provisional: bool = False  # the deadline needs a year with no recorded schedule (weekends only until then)
-
-
-class ConflictRow(msgspec.Struct, kw_only=True):
-    task_id: str
-    uscc: str
-    badge: str
-    problem: str  # recorded_under_conflict | assigned_under_conflict
-    reason: str
-    declared_at: int
 
 
 class PublicResult(msgspec.Struct, kw_only=True):
@@ -288,8 +280,7 @@ def overdue(config: StoreConfig, today: date | None = None) -> list[OverdueRow]:
 def conflicts(config: StoreConfig) -> list[ConflictRow]:
     with _read(config) as (conn, dialect):
         hits = q.conflict_hits(conn, dialect)
-    return sorted((ConflictRow(**msgspec.structs.asdict(h)) for h in hits),
-                  key=lambda r: (r.task_id, r.uscc, r.badge, r.problem))
+    return sorted(hits, key=lambda r: (r.task_id, r.uscc, r.badge, r.problem))
 
 
 def _public_inspector(badge: str, name: str, department: str, mode: str) -> str:
