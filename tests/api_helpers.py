@@ -60,28 +60,6 @@ def body_of(answer: Any) -> dict[str, Any]:
     return msgspec.json.decode(answer.content)  # type: ignore[no-any-return]
 
 
-def module_store(request: Any, tmp_path_factory: Any, kind: str) -> Any:
-    """A store for a whole module (building a ledger per test costs seconds on a busy machine);
-    tests sharing it use distinct ids. Yields the StoreConfig; drops the PostgreSQL schema after."""
-    import uuid
-
-    from ledger.store.config import resolve_store
-    from tests.conftest import PG_URL, pg_connect
-
-    home = tmp_path_factory.mktemp("api") / "home"
-    if kind == "sqlite":
-        yield resolve_store(None, home)
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with pg_connect() as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield resolve_store(f"{PG_URL}?schema={schema}", home)
-    finally:
-        with pg_connect() as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
 class Server:
     """A real `drledger serve` process on a free loopback port (stop() ends it with SIGTERM)."""
 

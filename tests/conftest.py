@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -33,8 +34,9 @@ def pg_connect() -> psycopg.Connection:
     )
 
 
-@pytest.fixture
-def pg_schema() -> Iterator[str]:
+@contextmanager
+def new_pg_schema() -> Iterator[str]:
+    """A PostgreSQL schema of its own, dropped after."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with pg_connect() as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
@@ -43,6 +45,23 @@ def pg_schema() -> Iterator[str]:
     finally:
         with pg_connect() as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def module_store(kind: str, home: Path) -> Iterator[StoreConfig]:
+    """A fresh store of `kind` (sqlite | postgres) for a whole test module (building a ledger per test
+    costs seconds on a busy machine): a SQLite file under `home`, or a PostgreSQL schema dropped after."""
+    if kind == "sqlite":
+        yield resolve_store(None, home)
+        return
+    with new_pg_schema() as schema:
+        yield resolve_store(f"{PG_URL}?schema={schema}", home)
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    with new_pg_schema() as schema:
+        yield schema
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -7,13 +7,12 @@ by the department's reviewer (`REVIEWER`, never the inspector who recorded it).
 - `hidden`: recorded, returned by the reviewer, corrected, never disclosed; its findings carry `SECRET`,
   which must appear nowhere public.
 
-Served by the real application (`create_app`) on the store given (SQLite file or PostgreSQL schema).
+Served by the real application (`create_app`) on the store given (SQLite file or PostgreSQL schema:
+tests/conftest.py `module_store`).
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -24,7 +23,7 @@ import msgspec
 
 from ledger.services import results
 from ledger.services.checkpoints import publish_checkpoint
-from ledger.store.config import StoreConfig, resolve_store
+from ledger.store.config import StoreConfig
 from tests.test_results import C_FIRMS, REVIEWER, World, make_world
 
 ID_NUMBER = "36050219900307002X"
@@ -33,7 +32,6 @@ SECRET = "未公示的检查情况甲乙丙"
 FORMULA = '=HYPERLINK("http://evil.example","点击")'
 FORMULA_CATEGORIES = ("other_violation", "corrected")  # no credit rule: the directory keeps its classes
 DEPARTMENT = "XY-SCJG"  # the one department of make_world's tasks
-PG_URL = os.environ.get("DRLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 class SiteWorld(msgspec.Struct, kw_only=True):
@@ -84,24 +82,6 @@ def build_site_world(store: StoreConfig, secrets: Path) -> SiteWorld:
     publish_checkpoint(store)
     return SiteWorld(world=world, redacted=redacted, formula=formula, hidden=hidden, undrawn=world.undrawn,
                      never_drawn=C_FIRMS[0].uscc)
-
-
-@contextmanager
-def site_store(kind: str, home: Path) -> Iterator[StoreConfig]:
-    """A fresh store of `kind` (sqlite | postgres) for a whole test module."""
-    if kind == "sqlite":
-        yield resolve_store(None, home)
-        return
-    from tests.conftest import pg_connect
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with pg_connect() as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield resolve_store(f"{PG_URL}?schema={schema}", home)
-    finally:
-        with pg_connect() as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @contextmanager

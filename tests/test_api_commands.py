@@ -16,14 +16,16 @@ from ledger.integrity.canonical import utc_now
 from ledger.integrity.commands import sign_command
 from ledger.integrity.keys import Signer, public_key_b64
 from ledger.services.receipts import Receipt
-from tests.api_helpers import OTHER, OWN, api_ledger, body_of, city_rows, module_store, post, test_app
+from tests.api_helpers import OTHER, OWN, api_ledger, body_of, city_rows, post, test_app
+from tests.conftest import module_store
 from tests.ledger_helpers import TestLedger, entity_rows
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def shared(request, tmp_path_factory):  # type: ignore[no-untyped-def]
     """One ledger per store for the module: tests use distinct ids."""
-    yield from module_store(request, tmp_path_factory, request.param)
+    with module_store(request.param, tmp_path_factory.mktemp("api") / "home") as store:
+        yield store
 
 
 @pytest.fixture(scope="module")

@@ -9,38 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from ledger.cli.output import csv_text, plain_text, safe_cell
-from tests.cli_helpers import assert_clear_failure, run
+from tests.cli_helpers import as_json, assert_clear_failure, demo_home, demo_keys, home, run  # noqa: F401 - fixtures
 
 LONG = "X" * 100_000
-
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("edges") / "data"
-    demo = run("demo", "--small", "--seed", "5", home=home, timeout=300)
-    assert demo.returncode == 0, demo.stderr
-    return home
-
-
-@pytest.fixture
-def home(demo_home: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(demo_home, tmp_path / "data"))
-
-
-def keys(home: Path) -> dict[str, str]:
-    return {"DRLEDGER_KEYS": str(home / "demo-keys")}
-
-
-def as_json(home: Path, *args: str) -> list[dict[str, object]]:
-    result = run(*args, "--format", "json", home=home)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
 # -- dates, positions, long values ---------------------------------------------------
@@ -62,7 +38,7 @@ def test_a_position_past_the_head_is_refused_with_the_head(demo_home: Path) -> N
 def test_long_values_are_cut_in_errors(home: Path) -> None:
     result = run("result", "record", LONG, "91360500K9QXBGF9CG", "--category", "no_issue", "--findings", "x",
                  "--method", "onsite", "--inspected-on", "2026-05-01", "--as", "360500STHJ0001", home=home,
-                 env=keys(home))
+                 env=demo_keys(home))
     assert_clear_failure(result, "unknown_task", "(100000 characters)")
     assert len(result.stderr) < 500
     shown = run("task", "show", LONG, home=home)
@@ -74,7 +50,7 @@ def test_long_values_are_cut_in_errors(home: Path) -> None:
 
 
 def test_empty_reasons_and_codes_are_refused(home: Path) -> None:
-    revoke = run("actor", "revoke", "lm-XY-NYNC", "--reason", "", "--as", "admin", home=home, env=keys(home))
+    revoke = run("actor", "revoke", "lm-XY-NYNC", "--reason", "", "--as", "admin", home=home, env=demo_keys(home))
     assert_clear_failure(revoke, "reason must not be empty")
     listed = run("actor", "list", "--json", home=home).stdout
     assert not next(a for a in json.loads(listed) if a["actor_id"] == "lm-XY-NYNC")["revoked"]
@@ -95,21 +71,22 @@ def _task_args(home: Path) -> list[str]:
 def test_task_create_refuses_what_cannot_be_drawn(home: Path) -> None:
     args = _task_args(home)
     window = ["--window", "2026-03-01:2026-04-30"]
-    assert_clear_failure(run(*args, *window, "--count", "C=0", home=home, env=keys(home)), "at least 1")
+    assert_clear_failure(run(*args, *window, "--count", "C=0", home=home, env=demo_keys(home)), "at least 1")
     assert_clear_failure(run(*args, "--window", "2025-12-01:2026-01-31", "--count", "C=1", home=home,
-                             env=keys(home)), "plan's year 2026")
-    assert_clear_failure(run(*args, *window, "--count", "C=1", "--region", "36x5", home=home, env=keys(home)),
+                             env=demo_keys(home)), "plan's year 2026")
+    assert_clear_failure(run(*args, *window, "--count", "C=1", "--region", "36x5", home=home, env=demo_keys(home)),
                          "GB/T 2260")
-    assert_clear_failure(run(*args, *window, "--count", "C=1", "--region", "999999", home=home, env=keys(home)),
+    assert_clear_failure(run(*args, *window, "--count", "C=1", "--region", "999999", home=home, env=demo_keys(home)),
                          "pool_too_small", "region 999999")
     entities = as_json(home, "pool", "entities", "--risk-class", "C", "--status", "active")
-    big = run(*args, *window, "--count", "C=100000", home=home, env=keys(home))
+    big = run(*args, *window, "--count", "C=100000", home=home, env=demo_keys(home))
     assert_clear_failure(big, "pool_too_small", "count 100000", "larger than the class")
     assert f"{len(entities)} active entities" in big.stderr  # the class's size, as the pool holds it
-    name = run(*args, "--name", "名" * 40_000, *window, "--count", "C=1", home=home, env=keys(home))  # the last --name
+    name = run(*args, "--name", "名" * 40_000, *window, "--count", "C=1", home=home,
+               env=demo_keys(home))  # the last --name
     assert_clear_failure(name, "name is 40000 characters long; at most 200")
     assert not [t for t in as_json(home, "task", "list") if t["task_id"] == "T-EDGE"]
-    ok = run(*args, "--name", "=SUM(A1:A9)", *window, "--count", "C=1", home=home, env=keys(home))
+    ok = run(*args, "--name", "=SUM(A1:A9)", *window, "--count", "C=1", home=home, env=demo_keys(home))
     assert ok.returncode == 0, ok.stderr
     listed = run("task", "list", "--format", "csv", home=home).stdout
     row = next(r for r in csv.DictReader(io.StringIO(listed.lstrip("\ufeff"))) if r["task_id"] == "T-EDGE")
@@ -121,7 +98,7 @@ def test_result_categories_and_unknown_task(home: Path) -> None:
     assert "no_issue" in shown and "未发现问题" in shown and "false_disclosure" in shown
     badge = "360500STHJ0001"
     unknown = run("result", "record", "T-NOPE", "91360500K9QXBGF9CG", "--category", "no_issue", "--findings", "x",
-                  "--method", "onsite", "--inspected-on", "2026-05-01", "--as", badge, home=home, env=keys(home))
+                  "--method", "onsite", "--inspected-on", "2026-05-01", "--as", badge, home=home, env=demo_keys(home))
     assert_clear_failure(unknown, "refused (unknown_task)")
     codes = {r["code"] for r in as_json(home, "report", "refused", "--actor", badge)}
     assert "unknown_task" in codes and "wrong_task" not in codes
@@ -134,7 +111,7 @@ ITEMS_HEADER = "code,name,department,legal_basis,content,methods,target_kind,key
 
 
 def test_binary_gb18030_and_reference_errors_on_import(home: Path, tmp_path: Path) -> None:
-    env = keys(home)
+    env = demo_keys(home)
     binary = tmp_path / "items.csv"
     binary.write_bytes(bytes(range(256)) * 4)
     result = run("import", "items", str(binary), "--as", "lm-XY-SCJG", "--dry-run", home=home, env=env)

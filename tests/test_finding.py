@@ -6,28 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 import pytest
 
 from ledger.services.stats import EntityFact, ResultFact, StatsInputs, TaskFact, TeamFact, compute
-from tests.cli_helpers import assert_clear_failure, run
+from tests.cli_helpers import as_json, assert_clear_failure, build_demo, run
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo city with plans, a joint task, draws, results, corrections, disclosures and refusals (read only)."""
-    home = tmp_path_factory.mktemp("finding") / "data"
-    demo = run("demo", "--small", "--seed", "5", home=home, timeout=300)
-    assert demo.returncode == 0, demo.stderr
-    return home
-
-
-def as_json(home: Path, *args: str) -> object:
-    result = run(*args, "--format", "json", home=home)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return build_demo(tmp_path_factory)
 
 
 def csv_rows(home: Path, *args: str) -> list[dict[str, str]]:

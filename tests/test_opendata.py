@@ -33,8 +33,8 @@ from ledger.projections.runner import catch_up
 from ledger.services import publication as pub
 from ledger.store.config import StoreConfig
 from tests.ledger_helpers import new_ledger
-from tests.site_helpers import (DEPARTMENT, FORMULA, FORMULA_CATEGORIES, SECRET, SiteWorld, build_site_world, serve,
-                                site_store)
+from tests.conftest import module_store
+from tests.site_helpers import DEPARTMENT, FORMULA, FORMULA_CATEGORIES, SECRET, SiteWorld, build_site_world, serve
 
 BOM = b"\xef\xbb\xbf"
 
@@ -42,7 +42,7 @@ BOM = b"\xef\xbb\xbf"
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SiteWorld, Any]]:
     home = tmp_path_factory.mktemp(f"opendata-{request.param}")
-    with site_store(request.param, home / "home") as store:
+    with module_store(request.param, home / "home") as store:
         sw = build_site_world(store, home / "secrets")
         with TestClient(create_app(store)) as client:
             yield sw, client
@@ -225,7 +225,7 @@ def _bulk_results(config: StoreConfig, start: int, count: int) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads /proc/self/statm (Linux)")
 def test_100k_results_stream_over_http_in_constant_memory(tmp_path: Any) -> None:
-    with site_store("sqlite", tmp_path / "home") as store:
+    with module_store("sqlite", tmp_path / "home") as store:
         new_ledger(store)
         catch_up(store, all_projections())
 
@@ -258,7 +258,7 @@ def test_100k_results_stream_over_http_in_constant_memory(tmp_path: Any) -> None
 
 def test_the_stream_reads_the_ledger_in_batches(tmp_path: Any) -> None:
     """iter_results pages by key: every row exactly once, in order, whatever the batch size."""
-    with site_store("sqlite", tmp_path / "home") as store:
+    with module_store("sqlite", tmp_path / "home") as store:
         new_ledger(store)
         catch_up(store, all_projections())
         _bulk_results(store, 0, 2_345)

@@ -4,29 +4,9 @@ script, on the demo city (which uses a temporary task, a firm's acknowledgement 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import pytest
-
-from tests.cli_helpers import assert_clear_failure, run
-
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("practice-cli") / "data"
-    demo = run("demo", "--small", "--seed", "5", home=home, timeout=300)
-    assert demo.returncode == 0, demo.stderr
-    return home
-
-
-@pytest.fixture
-def home(demo_home: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(demo_home, tmp_path / "data"))
-
-
-def _keys(home: Path) -> dict[str, str]:
-    return {"DRLEDGER_KEYS": str(home / "demo-keys")}
+from tests.cli_helpers import assert_clear_failure, demo_home, demo_keys, home, run  # noqa: F401 - fixtures
 
 
 def test_the_demo_notice_code_checks_and_a_wrong_one_does_not(home: Path) -> None:
@@ -52,7 +32,7 @@ def test_the_demo_notice_code_checks_and_a_wrong_one_does_not(home: Path) -> Non
 
 
 def test_task_extend_window_and_class_set_are_signed_and_verified(home: Path) -> None:
-    env = _keys(home)
+    env = demo_keys(home)
     reviewer = next(p.stem for p in (home / "demo-keys").glob("reviewer-*.pem"))
     planner = "planner-" + reviewer[len("reviewer-"):]  # the department of the demo's temporary task
     back = run("task", "extend-window", "T-DEMO-TEMP", "--to", "2020-01-01", "--reason", "x", "--as", planner,

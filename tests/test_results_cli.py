@@ -9,44 +9,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import assert_clear_failure, run
-
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo city with the results stage (tasks, draws, results, refusals).
-    Built once and never used directly: each test works on its own copy."""
-    home = tmp_path_factory.mktemp("results-cli") / "data"
-    demo = run("demo", "--small", "--seed", "5", home=home, timeout=300)  # includes results
-    assert demo.returncode == 0, demo.stderr
-    return home
-
-
-@pytest.fixture
-def home(demo_home: Path, tmp_path: Path) -> Path:
-    """This test's own copy of the demo ledger home (SQLite file, demo keys and secrets)."""
-    return Path(shutil.copytree(demo_home, tmp_path / "data"))
-
-
-def _as_demo_actor(home: Path) -> dict[str, str]:
-    """Sign with the demo actors' keys (HOME/demo-keys), as the demo's README says."""
-    return {"DRLEDGER_KEYS": str(home / "demo-keys")}
-
-
-def _json(home: Path, *args: str) -> list[dict[str, object]]:
-    result = run(*args, "--format", "json", home=home)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+from tests.cli_helpers import as_json, assert_clear_failure, demo_home, demo_keys, home, run  # noqa: F401 - fixtures
 
 
 def test_reports_in_every_format(home: Path) -> None:
-    refused = _json(home, "report", "refused")
+    refused = as_json(home, "report", "refused")
     codes = {r["code"] for r in refused}
     assert {"inspector_not_assigned", "target_not_drawn", "outside_window", "item_not_on_task", "unknown_task",
             "bad_signature", "unknown_actor", "reused_nonce"} <= codes
@@ -59,26 +31,26 @@ def test_reports_in_every_format(home: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     assert len(rows) == len(refused)
     assert "problem" in run("report", "overdue", home=home).stdout  # the table's header
-    overdue = _json(home, "report", "overdue")
+    overdue = as_json(home, "report", "overdue")
     assert {"result_late", "result_missing"} <= {r["problem"] for r in overdue}
-    assert any(r["problem"] == "assigned_under_conflict" for r in _json(home, "report", "conflicts"))
+    assert any(r["problem"] == "assigned_under_conflict" for r in as_json(home, "report", "conflicts"))
 
 
 def test_trace_and_actor(home: Path) -> None:
-    public = _json(home, "result", "public", "--task", "T-DEMO-LATE")
+    public = as_json(home, "result", "public", "--task", "T-DEMO-LATE")
     assert public and all("*" in name for p in public for name in p["inspectors"])
     target = public[0]["uscc"]
-    rows = _json(home, "report", "trace", "--task", "T-DEMO-LATE", "--target", str(target))
+    rows = as_json(home, "report", "trace", "--task", "T-DEMO-LATE", "--target", str(target))
     assert rows[0]["kind"] == "drawn" and rows[0]["command_name"] == "draw.run"
     recorded = next(r for r in rows if r["kind"] == "recorded")
     assert recorded["signature"] and recorded["key_id"] and len(str(recorded["event_hash"])) == 64
     assert recorded["command_name"] == "result.record" and json.loads(str(recorded["command"]))["actor"] == \
         recorded["actor"]
-    mine = _json(home, "report", "actor", str(recorded["actor"]))
+    mine = as_json(home, "report", "actor", str(recorded["actor"]))
     assert any(r["seq"] == recorded["command_seq"] and r["kind"] == "result.record" for r in mine)
     assert "assigned" in {r["kind"] for r in mine}
     # Every command of an actor, whatever its name: the admin's genesis, registrations and settings.
-    admin = {r["kind"] for r in _json(home, "report", "actor", "admin")}
+    admin = {r["kind"] for r in as_json(home, "report", "actor", "admin")}
     assert {"ledger.genesis", "directory.import", "actor.register"} <= admin
     missing = run("report", "trace", "--task", "T-NONE", "--target", str(target), home=home)
     assert_clear_failure(missing, "nothing recorded")
@@ -86,16 +58,16 @@ def test_trace_and_actor(home: Path) -> None:
 
 @pytest.mark.slow
 def test_record_correct_disclose_and_refusal(home: Path) -> None:
-    overdue = _json(home, "report", "overdue")
+    overdue = as_json(home, "report", "overdue")
     gap = next(r for r in overdue if r["problem"] == "result_missing" and r["task_id"] == "T-DEMO-LATE")
     badge = str(gap["inspectors"]).split(";")[0]
-    keys = _as_demo_actor(home)
+    keys = demo_keys(home)
     args = ("result", "record", "T-DEMO-LATE", str(gap["uscc"]), "--category", "no_issue", "--findings", "未发现问题",
             "--method", "onsite,written", "--as", badge)
     outside = run(*args, "--inspected-on", "2020-01-01", home=home, env=keys)
     assert_clear_failure(outside, "refused (outside_window)")
     assert outside.returncode == 1
-    window_day = next(r for r in _json(home, "result", "public", "--task", "T-DEMO-LATE"))["inspected_on"]
+    window_day = next(r for r in as_json(home, "result", "public", "--task", "T-DEMO-LATE"))["inspected_on"]
     ok = run(*args, "--inspected-on", str(window_day), home=home, env=keys)
     assert ok.returncode == 0, ok.stderr
     assert "(late)" in ok.stdout
@@ -117,10 +89,10 @@ def test_record_correct_disclose_and_refusal(home: Path) -> None:
     assert again.returncode == 0 and "待审核" in again.stdout and "evidence 1 file" in again.stdout, again.stderr
     shown = run("result", "disclose", "T-DEMO-LATE", str(gap["uscc"]), "--as", reviewer, home=home, env=keys)
     assert shown.returncode == 0 and "已公示" in shown.stdout, shown.stderr
-    mine = {r["kind"] for r in _json(home, "report", "actor", badge)}
+    mine = {r["kind"] for r in as_json(home, "report", "actor", badge)}
     assert {"result.record", "result.correct", "refused:outside_window", "refused:duplicate_result",
             "refused:missing_role"} <= mine
-    assert {"result.return", "result.disclose"} <= {r["kind"] for r in _json(home, "report", "actor", reviewer)}
+    assert {"result.return", "result.disclose"} <= {r["kind"] for r in as_json(home, "report", "actor", reviewer)}
     no_key = run(*args, "--inspected-on", str(window_day), home=home)  # the key is not where it looks
     assert_clear_failure(no_key, "no key for")
     verify = run("verify", home=home, timeout=300)
@@ -135,7 +107,7 @@ def test_settings_are_signed_by_an_admin_and_read_from_the_ledger(home: Path) ->
 
     import sqlite3
 
-    keys = _as_demo_actor(home)
+    keys = demo_keys(home)
     calendar = calendar_in_force(resolve_store(None, home))  # the years the demo seeded from chinesecalendar
     with sqlite3.connect(home / "ledger.sqlite") as conn:
         (first_end,) = conn.execute("SELECT MIN(window_end) FROM draw_tasks WHERE state = 'drawn'").fetchone()
@@ -147,7 +119,7 @@ def test_settings_are_signed_by_an_admin_and_read_from_the_ledger(home: Path) ->
     # Results of the earliest drawn task fall due early in `uncovered`: provisional, never refused.
     due = working_days_until(start, uncovered, calendar) + 10
     (home / "results.toml").write_text(f"results_due_working_days = {due}\n", encoding="utf-8")
-    inspector = next(r["claimed_actor"] for r in _json(home, "report", "refused") if r["authenticated"])
+    inspector = next(r["claimed_actor"] for r in as_json(home, "report", "refused") if r["authenticated"])
     refused = run("settings", "results", "--file", str(home / "results.toml"), "--as", str(inspector), home=home,
                   env=keys)
     assert_clear_failure(refused, "refused (missing_role)")
@@ -156,7 +128,7 @@ def test_settings_are_signed_by_an_admin_and_read_from_the_ledger(home: Path) ->
     shown = json.loads(run("settings", "show", "--format", "json", home=home).stdout)
     assert shown["results"]["results_due_working_days"] == due
     far = date(uncovered, 12, 31).isoformat()
-    assert any(r["provisional"] for r in _json(home, "report", "overdue", "--as-of", far)
+    assert any(r["provisional"] for r in as_json(home, "report", "overdue", "--as-of", far)
                if r["problem"] == "result_missing")
     (home / "calendar.toml").write_text(f'[{uncovered}]\nholidays = ["{uncovered}-01-01"]\nworkdays = []\n',
                                         encoding="utf-8")
@@ -165,7 +137,7 @@ def test_settings_are_signed_by_an_admin_and_read_from_the_ledger(home: Path) ->
     assert recorded.returncode == 0 and f"{uncovered}: 1 holidays" in recorded.stdout, recorded.stderr
     assert f"{uncovered}: unchanged" in run(*calendar_args, "--source", "国务院办公厅通知（测试）", home=home,
                                             env=keys).stdout
-    assert not any(r["provisional"] for r in _json(home, "report", "overdue", "--as-of", far))
+    assert not any(r["provisional"] for r in as_json(home, "report", "overdue", "--as-of", far))
     text = run("settings", "show", home=home).stdout
     assert f"calendar {uncovered}: 1 holidays" in text and "国务院办公厅通知（测试）" in text
     seeded = run("calendar", "seed", "--year", str(start.year), "--as", "admin", home=home, env=keys)

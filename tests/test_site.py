@@ -21,8 +21,9 @@ from litestar.testing import TestClient
 from ledger.api.app import create_app
 from ledger.domain.results import mask_badge, mask_name
 from ledger.services import publication as pub
+from tests.conftest import module_store
 from tests.site_helpers import (FORMULA_CATEGORIES, ID_NUMBER, PHONE, SECRET, SiteWorld, body_text, build_site_world,
-                                serve, site_store)
+                                serve)
 
 PAGES = {
     "/public": "双随机、一公开",
@@ -51,7 +52,7 @@ class Site:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     home = tmp_path_factory.mktemp(f"site-{request.param}")
-    with site_store(request.param, home / "home") as store:
+    with module_store(request.param, home / "home") as store:
         sw = build_site_world(store, home / "secrets")
         with TestClient(create_app(store)) as client:
             yield Site(sw, client)
@@ -291,7 +292,7 @@ CHROMIUM = "/usr/bin/chromium"
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SiteWorld]]:
     """The application under uvicorn on a free port, over a SQLite ledger."""
     home = tmp_path_factory.mktemp("site-browser")
-    with site_store("sqlite", home / "home") as store:
+    with module_store("sqlite", home / "home") as store:
         sw = build_site_world(store, home / "secrets")
         with serve(create_app(store)) as base:
             yield base, sw
@@ -392,7 +393,7 @@ def test_the_checkpoint_page_shows_the_witnesses_cosignatures(tmp_path: Path) ->
     from tests.test_witness import log_key
     from tests.witness_server import SpecWitness
 
-    with site_store("sqlite", tmp_path / "home") as store:
+    with module_store("sqlite", tmp_path / "home") as store:
         ledger = ledger_with_entities(store, 3)
         with SpecWitness() as witness:
             with ledger.service() as service:

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from litestar.testing import TestClient
 
 from ledger.api.app import create_app
 from ledger.domain.objections import ResolveBody
 from ledger.services import firms
-from ledger.store.config import StoreConfig
-from tests.test_firms import act, register_firm
-from tests.test_results import World, _body, disclose, make_world, record
-
-
-@pytest.fixture
-def world(store: StoreConfig, tmp_path: Path) -> World:
-    world = make_world(store, tmp_path / "drawer-secrets")
-    world.ledger.register("lm", "list_manager", department="XY-SCJG")
-    world.ledger.register("reviewer", "reviewer", department="XY-SCJG")
-    return world
+from tests.test_firms import act, register_firm, world  # noqa: F401 - fixture
+from tests.test_results import World, _body, disclose, record
 
 
 def test_an_objection_and_its_handling_are_public_with_phone_numbers_redacted(world: World) -> None:
