@@ -1,8 +1,9 @@
 """Listings the HTTP API serves beside the CLI's queries: the log's entries and one aggregate's events.
 
 The log page comes from the chain (positions, topics, hashes; never payloads:
-those are for authorised auditors through the feeds). Plans and tasks are
-services/finding.py's, shared with `drledger plan|task list`.
+those are for authorised auditors through the feeds); both read the store
+through store/reader.py. Plans and tasks are services/finding.py's, shared
+with `drledger plan|task list` (their rows: projections/finding.py).
 """
 
 from __future__ import annotations
