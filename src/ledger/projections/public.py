@@ -172,6 +172,8 @@ def _task_where(f: TaskFilter) -> tuple[list[str], list[Any]]:
 
 def tasks(conn: Any, dialect: Dialect, f: TaskFilter, *, limit: int | None = None, offset: int = 0,
           after: str | None = None) -> list[DrawnTaskRow]:
+    """Tasks matching `f`, as `drledger task list` has them (projections/finding.py); their result counts
+    include undisclosed results, so publication.py's PublicTask carries none of them."""
     where, params = _task_where(f)
     sql, params = _page(TASK_SELECT, params, "t.task_id", ("t.task_id",), after, limit, offset, where)
     return [drawn_task_row(r) for r in select(conn, dialect, sql, params)]
