@@ -109,8 +109,8 @@ def test_the_notice_index_only_finds_candidates_the_task_confirms(world: World) 
         assert real is not None and firms.check_notice(service, real.code) == real
     forged = "7777-7777-7777"
     with writable_connection(world.config) as (conn, dialect, _):
-        p = dialect.placeholder
-        conn.cursor().execute(f"UPDATE {dialect.table('notice_teams')} SET code = {p} WHERE task_id = {p} AND uscc = {p}",
+        p, table = dialect.placeholder, dialect.table("notice_teams")
+        conn.cursor().execute(f"UPDATE {table} SET code = {p} WHERE task_id = {p} AND uscc = {p}",
                               (forged, "T1", world.target))
         if dialect.name != "sqlite":
             conn.commit()
