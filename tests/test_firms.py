@@ -99,6 +99,26 @@ def test_a_firm_acknowledges_its_inspection_and_checks_the_notice_code(world: Wo
     assert verify_ledger(world.config).ok
 
 
+def test_the_notice_index_only_finds_candidates_the_task_confirms(world: World) -> None:
+    """The public check looks a code up in a read model (not every standing team per request); an
+    operator who writes a row there pointing a made-up code at a real team gets nothing from it."""
+    from ledger.projections.runner import writable_connection
+
+    with world.ledger.service() as service:
+        real = firms.notice_for(service, "T1", world.target)
+        assert real is not None and firms.check_notice(service, real.code) == real
+    forged = "7777-7777-7777"
+    with writable_connection(world.config) as (conn, dialect, _):
+        p, table = dialect.placeholder, dialect.table("notice_teams")
+        conn.cursor().execute(f"UPDATE {table} SET code = {p} WHERE task_id = {p} AND uscc = {p}",
+                              (forged, "T1", world.target))
+        if dialect.name != "sqlite":
+            conn.commit()
+    with world.ledger.service() as service:
+        assert firms.check_notice(service, forged) is None
+        assert firms.check_notice(service, real.code) is None  # the index lost it: not found, never wrongly found
+
+
 def test_a_recusal_request_denied_then_one_granted_changes_the_team_and_its_code(world: World,
                                                                                  tmp_path: Path) -> None:
     register_firm(world, "rep-1", world.target)

@@ -94,9 +94,9 @@ def test_a_task_shows_its_drawn_firms_teams_and_every_attempt(site: Site) -> Non
     teams = site.sw.world.teams
     for uscc, officers in teams.items():
         assert uscc in html and site.sw.name_of(uscc) in html
-    # Default deployment: officers named with their 执法证号, as 三项制度 require (the ledger's own records).
+    # Default deployment: officers named as the ledger's signed setting says (its default: masked).
     for badge in {b for officers in teams.values() for b in officers}:
-        assert f"张{badge[-1]}丰（执法证号 赣执{badge}" in html
+        assert f"张{badge[-1]}丰" not in html and f"{mask_name(f'张{badge[-1]}丰')}（{mask_badge('赣执' + badge)}）" in html
     assert site.sw.undrawn not in html
     attempts = pub.attempts(site.sw.config, "T1")
     assert [a.kind for a in attempts] == ["commit", "run"]
@@ -193,6 +193,15 @@ def test_personal_numbers_are_redacted_everywhere(site: Site) -> None:
     assert pub.ID_MARK in joined
 
 
+def test_a_deployment_may_name_officers_in_full(site: Site) -> None:
+    """`full`: name, 执法证号 and department, as 行政执法公示制度 (三项制度) has enforcement bodies publish."""
+    app = create_app(site.sw.config, extra_state={"publication": pub.PublicationOptions(inspectors="full")})
+    with TestClient(app) as client:
+        html = body_text(client.get("/public/tasks/T1"))
+    for badge in {b for officers in site.sw.world.teams.values() for b in officers}:
+        assert f"张{badge[-1]}丰（执法证号 赣执{badge}，新余市市场监督管理局）" in html
+
+
 @pytest.mark.parametrize("mode", ["masked", "department", "ledger"])
 def test_inspectors_are_shown_as_the_deployment_chose(site: Site, mode: str) -> None:
     app = create_app(site.sw.config, extra_state={"publication": pub.PublicationOptions(inspectors=mode)})
@@ -212,7 +221,7 @@ def test_inspectors_are_shown_as_the_deployment_chose(site: Site, mode: str) -> 
 def test_an_unknown_deployment_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="public inspectors mode"):
         pub.options_from_env({"DRLEDGER_PUBLIC_INSPECTORS": "everything"})
-    assert pub.options_from_env({}).inspectors == "full"
+    assert pub.options_from_env({}).inspectors == "ledger"  # the signed setting decides unless overridden
 
 
 def test_statistics_count_the_ledger(site: Site) -> None:

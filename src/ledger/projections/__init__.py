@@ -10,6 +10,7 @@ def all_projections() -> list[Projection]:
     from ledger.projections.commands import CommandsProjection
     from ledger.projections.directory import DirectoryProjection
     from ledger.projections.draws import DrawProjection
+    from ledger.projections.notices import NoticeProjection
     from ledger.projections.results import ResultsProjection
 
-    return [CommandsProjection(), DirectoryProjection(), DrawProjection(), ResultsProjection()]
+    return [CommandsProjection(), DirectoryProjection(), DrawProjection(), NoticeProjection(), ResultsProjection()]

@@ -179,15 +179,6 @@ class NoticeView(msgspec.Struct, kw_only=True):
     window_end: str
 
 
-def _standing_tasks(ledger: LedgerService) -> list[Task]:
-    from ledger.store.reader import open_reader
-
-    with open_reader(ledger.config) as reader:
-        rows = reader.events_with_topics([get_topic(Task.Created)])
-    tasks = (ledger.processor.app.find(row.originator_id) for row in rows)
-    return [t for t in tasks if isinstance(t, Task) and t.drawn and t.seed is not None]
-
-
 def _view(task: Task, team: Any) -> NoticeView:
     assert task.seed is not None
     return NoticeView(code=notice_code(task.task_id, team.target, team.inspectors, task.seed), task_id=task.task_id,
@@ -206,15 +197,19 @@ def notice_for(ledger: LedgerService, task_id: str, uscc: str) -> NoticeView | N
 def check_notice(ledger: LedgerService, code: str) -> NoticeView | None:
     """The task, firm and team a notice code names in a standing draw, or None (a wrong code, or a
     team changed since the notice: a substitution changes the code)."""
+    from ledger.projections import all_projections
+    from ledger.projections.notices import notice_candidates
+    from ledger.projections.runner import catch_up, writable_connection
+
     wanted = normalise_code(code)
     if wanted is None:
         return None
-    for task in _standing_tasks(ledger):
-        for team in task.teams:
-            view = _view(task, team)
-            if view.code == wanted:
-                return view
-    return None
+    catch_up(ledger.config, all_projections())
+    with writable_connection(ledger.config) as (conn, dialect, _):
+        candidates = notice_candidates(conn, dialect, wanted)
+    # The index only finds candidates; the task aggregate decides (a stale row never checks).
+    views = (notice_for(ledger, task_id, uscc) for task_id, uscc in candidates)
+    return next((view for view in views if view is not None and view.code == wanted), None)
 
 
 def class_signals(config: StoreConfig, uscc: str) -> list[dict[str, Any]]:

@@ -8,11 +8,13 @@ NDJSON) reads through this module, so one set of rules applies everywhere:
   department's own inspectors and every selected category (Chinese labels);
   a result waiting for review or returned is never read here, so it cannot
   leak into a page or a file, and a published one no longer changes;
-- inspectors: named as the deployment chose (`PublicationOptions.inspectors`):
-  `full` by default, as the enforcement-disclosure rules (行政执法公示制度,
-  三项制度, 国办发〔2018〕118号) require: name, 执法证号 and department;
-  `masked` (张**, ****07), `department` (only the department), or `ledger`
-  (follow the ledger's signed `public_inspectors` setting);
+- inspectors: named as the ledger's signed `public_inspectors` setting says
+  (`ledger`, the default: one rule, signed by an admin, for the site, the open
+  data, the 公示 feed and `drledger result public`; the setting's default is
+  `masked`, and a department that follows 行政执法公示制度 (三项制度,
+  国办发〔2018〕118号) signs `full`: name, 执法证号 and department); a
+  deployment may override it with `full`, `masked` (张**, ****07) or
+  `department` (only the department);
 - free text written by people (findings, reasons): 18-digit ID-card numbers
   (居民身份证号码, GB 11643) and mainland mobile numbers are replaced by a
   marker (`redact`), in every output;
@@ -105,7 +107,7 @@ def redact(text: str) -> str:
 
 
 class PublicationOptions(msgspec.Struct, frozen=True, kw_only=True):
-    inspectors: str = "full"
+    inspectors: str = "ledger"
 
     def __post_init__(self) -> None:
         if self.inspectors not in INSPECTOR_MODES:
@@ -113,9 +115,9 @@ class PublicationOptions(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def options_from_env(environ: dict[str, str] | None = None) -> PublicationOptions:
-    """The deployment's options: DRLEDGER_PUBLIC_INSPECTORS = full | masked | department | ledger."""
+    """The deployment's options: DRLEDGER_PUBLIC_INSPECTORS = ledger (default) | full | masked | department."""
     env = os.environ if environ is None else environ
-    return PublicationOptions(inspectors=env.get(ENV_INSPECTORS, "").strip() or "full")
+    return PublicationOptions(inspectors=env.get(ENV_INSPECTORS, "").strip() or "ledger")
 
 
 def _mode(config: StoreConfig, options: PublicationOptions) -> str:
