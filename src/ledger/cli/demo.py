@@ -28,20 +28,22 @@ def demo(store: str | None, home: str, small: bool, seed: int, if_empty: bool) -
       DRLEDGER_KEYS=data/demo-keys drledger actor list
     """
     from ledger.demo.build import demo_is_done, init_demo_ledger, run_demo
+    from ledger.demo.clock import demo_run
     from ledger.services.admin import store_has_ledger
 
     config = config_from(store, home)
-    if not store_has_ledger(config):
-        result = init_demo_ledger(config)
-        click.echo(f"initialised {config.display} (origin {result.origin})")
-    elif demo_is_done(config):
-        # Checked before anything is written: the demo fills a new ledger only.
-        if if_empty:
-            click.echo(f"{config.display} already holds more than its genesis: leaving it as it is")
-            return
-        fail(f"{config.display} already holds more than its genesis: the demo fills only a new ledger"
-             " (pass --if-empty to leave this one as it is, or choose another --home/--store)")
-    summary = run_demo(config, seed=seed, small=small, say=click.echo)
+    with demo_run(seed):  # the demo's clock, nonces and keys: the same seed gives the same head
+        if not store_has_ledger(config):
+            result = init_demo_ledger(config)
+            click.echo(f"initialised {config.display} (origin {result.origin})")
+        elif demo_is_done(config):
+            # Checked before anything is written: the demo fills a new ledger only.
+            if if_empty:
+                click.echo(f"{config.display} already holds more than its genesis: leaving it as it is")
+                return
+            fail(f"{config.display} already holds more than its genesis: the demo fills only a new ledger"
+                 " (pass --if-empty to leave this one as it is, or choose another --home/--store)")
+        summary = run_demo(config, seed=seed, small=small, say=click.echo)
     click.echo(f"demo city {summary.city} (seed {seed}{', small' if small else ''}) is in the ledger")
     click.echo(f"the demo actors' keys are in {summary.keys} (demo keys): sign as one with"
                f" DRLEDGER_KEYS={summary.keys} drledger ... --as ACTOR")

@@ -18,12 +18,14 @@ each import as a CSV file parsed and signed on the list manager's side
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import msgspec
 
 from ledger.demo.actors import ADMIN, DemoActors, demo_key_folder, demo_keys_dir, drawer, list_manager, planner, write_readme
 from ledger.demo.city import SAMR, City, generate_city, to_csv
+from ledger.demo.clock import DEMO_YEAR, TODAY, current_run, demo_run
 from ledger.domain.settings import GovernanceSettings
 from ledger.integrity.commands import sign_command
 from ledger.services.directory import ImportSummary, import_file
@@ -47,15 +49,18 @@ class DemoSummary(msgspec.Struct, kw_only=True):
 
 
 def init_demo_ledger(config: StoreConfig, origin: str | None = None) -> Any:
-    """A new ledger whose first admin's key is a demo key (HOME/demo-keys/admin.pem)."""
+    """A new ledger whose first admin's key is a demo key (HOME/demo-keys/admin.pem); within
+    `demo_run` (demo/clock.py) the ledger and admin keys come from the demo's seed."""
     from ledger.demo.beacon import demo_beacons
     from ledger.services.admin import init
     from ledger.services.keys import key_path
 
     folder = demo_keys_dir(config)
     write_readme(folder)
+    run = current_run()
     result = init(config, origin=origin, admin_id=ADMIN, admin_name="演示管理员 (demo admin)",
-                  admin_key_file=folder / key_path("-", ADMIN).name, beacons=demo_beacons())
+                  admin_key_file=folder / key_path("-", ADMIN).name, beacons=demo_beacons(),
+                  keys=(run.key("ledger"), run.key(ADMIN)) if run is not None else None)
     return result
 
 
@@ -68,17 +73,20 @@ def demo_is_done(config: StoreConfig) -> bool:
 
 
 def run_demo(config: StoreConfig, *, seed: int, small: bool, say: Say = lambda _: None) -> DemoSummary:
-    """The whole demo: the city's list and pools, draws, then results (some late,
-    corrected, refused, disclosed), with a checkpoint after each stage."""
+    """The whole demo on its own clock (demo/clock.py): the city's list and pools in January,
+    plans, tasks and draws, then results (some late, corrected, refused, disclosed), with a
+    checkpoint after each stage."""
     from ledger.demo.draws import add_draws
     from ledger.demo.practice import add_practice
     from ledger.demo.results import add_results
 
-    with demo_key_folder(config):
+    with demo_run(seed) as run, demo_key_folder(config):
         demo = build_demo(config, seed=seed, small=small, say=say)
         demo.checkpoints.append(_checkpoint(config, say))
+        run.on(date(DEMO_YEAR, 2, 16))  # the yearly plans, before the spring window
         demo.tasks = add_draws(config, say=say)
         demo.checkpoints.append(_checkpoint(config, say))
+        run.on(TODAY)
         add_results(config, seed, say=say)
         demo.checkpoints.append(_checkpoint(config, say))
         add_practice(config, say=say)  # temporary task, firm representatives, an objection (demo/practice.py)

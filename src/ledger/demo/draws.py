@@ -20,11 +20,12 @@ from typing import Any
 
 import msgspec
 
+from ledger.demo.actors import new_demo_key
 from ledger.domain.actors import RegisterBody
 from ledger.demo.beacon import commit_and_draw
 from ledger.draw.spec import Quota
 from ledger.integrity.commands import sign_command
-from ledger.integrity.keys import Signer, public_key_b64, read_key_file, write_key_file
+from ledger.integrity.keys import Signer, public_key_b64, read_key_file
 from ledger.services import draws
 from ledger.services.keys import DEMO_KEYS, passphrase
 from ledger.services.ledger import LedgerService, open_ledger
@@ -73,8 +74,7 @@ def ensure_actor(config: StoreConfig, actor_id: str, role: str | tuple[str, ...]
     path = demo_key_path(config, actor_id)
     if path.exists():
         return read_key_file(path, passphrase())
-    signer = Signer.generate()
-    write_key_file(path, signer, passphrase())
+    signer = new_demo_key(path, actor_id)
     try:
         register_actor(config, actor_id, role, name, signer, department, admin=admin)
     except BaseException:

@@ -24,7 +24,8 @@ from datetime import date, timedelta
 
 import msgspec
 
-from ledger.demo.actors import ADMIN, DemoActors, demo_key_folder, drawer, list_manager, planner, reviewer
+from ledger.demo.actors import (ADMIN, DemoActors, demo_key_folder, drawer, list_manager, planner, reviewer,
+                                stray_key)
 from ledger.demo.calendar import seed_known_years
 from ledger.demo.city import to_csv
 from ledger.domain.commands import china_date
@@ -212,8 +213,8 @@ def _refusals(config: StoreConfig, ledger: LedgerService, teams: Teams, windows:
         results.sign_record(keys[badge], badge, body(uscc=not_drawn)),  # target not drawn
         results.sign_record(keys[badge], badge, body(inspected_on=end + timedelta(days=3))),  # outside the window
         results.sign_record(keys[badge], badge, body(items=("NOT-ON-LIST",))),  # item not on the task
-        results.sign_record(Signer.generate(), badge, body()),  # signed with the wrong key
-        results.sign_record(Signer.generate(), "ghost-0001", body()),  # unknown actor
+        results.sign_record(stray_key("wrong key"), badge, body()),  # signed with the wrong key
+        results.sign_record(stray_key("ghost"), "ghost-0001", body()),  # unknown actor
         results.sign_record(keys[badge], badge, body(task_id="T-DEMO-NONE")),  # unknown task
     ]
     for signed in attempts:
