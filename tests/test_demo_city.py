@@ -31,10 +31,13 @@ def test_deterministic(small: City) -> None:
 
 
 def test_sizes(small: City, full: City) -> None:
-    assert len(small.departments) == len(full.departments) == 10
-    assert 40 <= len(small.items) <= 45
+    # Eight city departments and the market-regulation bureaus of the districts (and, in the full
+    # city, of the two functional zones 仙女湖区 and 高新区).
+    assert len(small.departments) == 10 and len(full.departments) == 12
+    assert 40 <= len(small.items) <= 45 and full.items == small.items
     assert len(small.entities) == 300 and len(small.inspectors) == 40
-    assert len(full.entities) == 20_000 and len(full.inspectors) == 600
+    assert len(full.entities) == 60_000 and len(full.inspectors) == 330
+    assert 20 <= Counter(i.role for i in full.inspectors)["expert"] <= 40
     assert small.conflicts and full.conflicts
 
 
@@ -55,7 +58,7 @@ def test_full_entities_round_trip(full: City) -> None:
 
 def test_bad_check_entities_need_the_flag(full: City) -> None:
     flagged = [e for e in full.entities if not e.check_ok]
-    assert 20 <= len(flagged) <= 250  # "a few": ~0.5 %
+    assert 0.002 * len(full.entities) <= len(flagged) <= 0.01 * len(full.entities)  # "a few": ~0.5 %
     for e in flagged:
         assert validate_uscc(e.uscc).kind == "bad_check"  # type: ignore[union-attr]
     r = parse_rows("entities", to_csv(full.entities, "entities"))
@@ -85,6 +88,12 @@ def test_distributions(full: City) -> None:
     assert all(e.uscc[2:8] in ("360500", "360502", "360521") for e in full.entities)
     assert len({e.name for e in full.entities}) == n
     assert Counter(e.status for e in full.entities)["active"] > 0.9 * n
+    # Mostly 个体工商户 and enterprises, some of them branches; every zone has its firms.
+    types = Counter(e.entity_type for e in full.entities)
+    assert types["individual"] > types["enterprise"] > types["cooperative"] > 0
+    assert any(e.name.endswith("分公司") and e.entity_type == "enterprise" for e in full.entities)
+    zones = Counter(e.departments[1] for e in full.entities)
+    assert set(zones) == {"YS-SCJG", "FY-SCJG", "XNH-SCJG", "GX-SCJG"} and min(zones.values()) > 0.05 * n
 
 
 def test_references_resolve(full: City) -> None:
@@ -95,6 +104,7 @@ def test_references_resolve(full: City) -> None:
     assert all(set(e.departments) <= depts for e in full.entities)
     assert all(i.department in depts and set(i.qualifications) <= items for i in full.inspectors)
     badges = {i.badge for i in full.inspectors}
+    assert len(badges) == len(full.inspectors)  # badges are unique (the zones share 渝水区's code)
     usccs = {e.uscc for e in full.entities}
     assert all(c.badge in badges and c.uscc in usccs for c in full.conflicts)
 

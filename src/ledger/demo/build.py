@@ -79,15 +79,19 @@ def run_demo(config: StoreConfig, *, seed: int, small: bool, say: Say = lambda _
     from ledger.demo.draws import add_draws
     from ledger.demo.practice import add_practice
     from ledger.demo.results import add_results
+    from ledger.demo.year import add_year
 
     with demo_run(seed) as run, demo_key_folder(config):
         demo = build_demo(config, seed=seed, small=small, say=say)
         demo.checkpoints.append(_checkpoint(config, say))
-        run.on(date(DEMO_YEAR, 2, 16))  # the yearly plans, before the spring window
-        demo.tasks = add_draws(config, say=say)
+        if small:
+            run.on(date(DEMO_YEAR, 2, 16))  # the yearly plan, before the spring window
+            demo.tasks = add_draws(config, say=say)
+        else:
+            demo.tasks = add_year(config, run, seed, say=say).tasks  # January to the demo's today
         demo.checkpoints.append(_checkpoint(config, say))
         run.on(TODAY)
-        add_results(config, seed, say=say)
+        add_results(config, seed, small=small, say=say)
         demo.checkpoints.append(_checkpoint(config, say))
         add_practice(config, say=say)  # temporary task, firm representatives, an objection (demo/practice.py)
         demo.checkpoints.append(_checkpoint(config, say))

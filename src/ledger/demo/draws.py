@@ -83,7 +83,7 @@ def ensure_actor(config: StoreConfig, actor_id: str, role: str | tuple[str, ...]
     return signer
 
 
-def _staffed_items(ledger: LedgerService) -> tuple[dict[str, list[str]], Counter[str]]:
+def staffed_items(ledger: LedgerService) -> tuple[dict[str, list[str]], Counter[str]]:
     """Items per department that at least two active enforcement officers qualify for."""
     from ledger.projections.pools import InspectorFilter, list_items, query_inspectors
     from ledger.projections.runner import writable_connection
@@ -107,7 +107,7 @@ def add_draws(config: StoreConfig, *, year: int = 2026, say: Any = lambda _: Non
     `admin` signs the demo actors' registration (default: HOME/demo-keys/admin.pem).
     """
     with open_ledger(config) as ledger:
-        staffed, officers = _staffed_items(ledger)
+        staffed, officers = staffed_items(ledger)
     ranked = sorted(staffed, key=lambda d: (-officers[d], d))
     lead, partner = ranked[0], ranked[1]
     planner_id, drawer_id = planner_of(lead), drawer_of(lead)

@@ -54,6 +54,10 @@ SELECTIONS: tuple[tuple[str, ...], ...] = (
     ("no_issue",), ("no_issue",), ("no_issue",), ("corrected",), ("pending", "not_disclosed"), ("unreachable",),
     ("obstructed",))
 
+# Ratios in the small city; in the full one (60,000 firms) a ratio would draw thousands, so counts.
+SMALL_QUOTAS = {"A": Quota(ratio="0.02"), "B": Quota(ratio="0.03"), "C": Quota(ratio="0.1"), "D": Quota(ratio="0.3")}
+FULL_QUOTAS = {"A": Quota(count=10), "B": Quota(count=8), "C": Quota(count=5), "D": Quota(count=3)}
+
 Teams = dict[str, list[tuple[str, list[str]]]]  # task -> [(target, inspectors)]
 Windows = dict[str, tuple[date, date]]
 
@@ -69,7 +73,8 @@ class ResultsDemoSummary(msgspec.Struct, kw_only=True):
     skipped: list[str] = []
 
 
-def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lambda _: None) -> ResultsDemoSummary:
+def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lambda _: None, *,
+                small: bool = True) -> ResultsDemoSummary:
     rng = random.Random(seed)
     today = china_date(utc_now())
     items = [i for i in pools.items(config) if i.status == "active"]
@@ -90,7 +95,7 @@ def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lam
         actors = DemoActors(ledger)
         # The calendar is ledger data: the years chinesecalendar knows; later deadlines stay provisional.
         seed_known_years(ledger, actors.signer(ADMIN), ADMIN, (today.year - 1, today.year, today.year + 1), say)
-        teams = _draw(ledger, actors, department, codes, windows, today.year, say)
+        teams = _draw(ledger, actors, department, codes, windows, SMALL_QUOTAS if small else FULL_QUOTAS, say)
         keys = {}
         for badge in sorted({b for task in teams.values() for _, team in task for b in team}):
             person = inspectors[badge]
@@ -108,8 +113,8 @@ def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lam
     return summary
 
 
-def _draw(ledger: LedgerService, actors: DemoActors, department: str, codes: list[str], windows: Windows, year: int,
-          say: Callable[[str], None]) -> Teams:
+def _draw(ledger: LedgerService, actors: DemoActors, department: str, codes: list[str], windows: Windows,
+          quotas: dict[str, Quota], say: Callable[[str], None]) -> Teams:
     """The department's planner plans and creates the tasks; its drawer draws them."""
     planner_id, drawer_id = planner(department), drawer(department)
     planning = actors.ensure(planner_id, ("planner",), department)
@@ -119,7 +124,6 @@ def _draw(ledger: LedgerService, actors: DemoActors, department: str, codes: lis
         draws.create_plan(ledger, planning, planner_id, draws.PlanBody(
             plan_id=f"P-DEMO-{plan_year}-RES", title="演示：抽查结果", department=department, year=plan_year,
             items=tuple(codes)))
-    quotas = {"A": Quota(ratio="0.02"), "B": Quota(ratio="0.03"), "C": Quota(ratio="0.1"), "D": Quota(ratio="0.3")}
     teams: Teams = {}
     for task_id, (start, end) in windows.items():
         plan_id = f"P-DEMO-{start.year}-RES"
