@@ -25,7 +25,9 @@ import msgspec
 
 from ledger.demo.actors import ADMIN, DemoActors, demo_key_folder, demo_keys_dir, drawer, list_manager, planner, write_readme
 from ledger.demo.city import SAMR, City, generate_city, to_csv
-from ledger.demo.clock import DEMO_YEAR, TODAY, current_run, demo_run
+from ledger.demo.clock import DEMO_YEAR, TODAY, DemoRun, current_run, demo_run
+from ledger.demo.witness import NAME as WITNESS
+from ledger.demo.witness import cosign_latest, register_witness
 from ledger.domain.settings import GovernanceSettings
 from ledger.integrity.commands import sign_command
 from ledger.services.directory import ImportSummary, import_file
@@ -83,18 +85,21 @@ def run_demo(config: StoreConfig, *, seed: int, small: bool, say: Say = lambda _
 
     with demo_run(seed) as run, demo_key_folder(config):
         demo = build_demo(config, seed=seed, small=small, say=say)
-        demo.checkpoints.append(_checkpoint(config, say))
+        with open_ledger(config) as ledger:
+            register_witness(DemoActors(ledger), run)
+        say(f"witness: {WITNESS} registered (the demo's own: it cosigns every checkpoint; not independent)")
+        demo.checkpoints.append(_checkpoint(config, say, run))
         if small:
             run.on(date(DEMO_YEAR, 2, 16))  # the yearly plan, before the spring window
             demo.tasks = add_draws(config, say=say)
         else:
             demo.tasks = add_year(config, run, seed, say=say).tasks  # January to the demo's today
-        demo.checkpoints.append(_checkpoint(config, say))
+        demo.checkpoints.append(_checkpoint(config, say, run))
         run.on(TODAY)
         add_results(config, seed, small=small, say=say)
-        demo.checkpoints.append(_checkpoint(config, say))
+        demo.checkpoints.append(_checkpoint(config, say, run))
         add_practice(config, say=say)  # temporary task, firm representatives, an objection (demo/practice.py)
-        demo.checkpoints.append(_checkpoint(config, say))
+        demo.checkpoints.append(_checkpoint(config, say, run))
     return demo
 
 
@@ -150,10 +155,12 @@ def _import(ledger: LedgerService, actors: DemoActors, actor: str, city: City, k
     return summary
 
 
-def _checkpoint(config: StoreConfig, say: Say) -> int:
-    """Publish a signed checkpoint (the ledger key's), so the demo ledger has a checkpoint history."""
+def _checkpoint(config: StoreConfig, say: Say, run: DemoRun) -> int:
+    """Publish a signed checkpoint (the ledger key's), cosigned by the demo's witness, so the demo
+    ledger has a witnessed checkpoint history."""
     from ledger.services.checkpoints import checkpoint_size, publish_checkpoint
 
     size = checkpoint_size(publish_checkpoint(config))
-    say(f"checkpoint published at size {size}")
+    cosign_latest(config, run)
+    say(f"checkpoint published at size {size}, cosigned by {WITNESS}")
     return size

@@ -61,20 +61,21 @@ class DemoRun:
         moment = datetime.combine(day, time(hour), CHINA).astimezone(UTC)
         self.now = max(self.now, moment)
 
-    def _derive(self, purpose: str, name: str) -> bytes:
+    def derive(self, purpose: str, name: str) -> bytes:
+        """32 bytes for `purpose` and `name`, from the seed (public: demo material, never a secret)."""
         return hashlib.sha256(f"drledger demo {purpose} (not secret)\n{self.seed}\n{name}".encode()).digest()
 
     def nonce(self) -> str:
         self._nonces += 1
-        return self._derive("nonce", str(self._nonces)).hex()[:32]
+        return self.derive("nonce", str(self._nonces)).hex()[:32]
 
     def key(self, name: str) -> Signer:
         """The demo key of `name` (an actor id, or "ledger" for the ledger key)."""
-        return Signer.from_private(Ed25519PrivateKey.from_private_bytes(self._derive("key", name)))
+        return Signer.from_private(Ed25519PrivateKey.from_private_bytes(self.derive("key", name)))
 
     def salt_key(self, task_id: str, position: int) -> str:
         """The salt key of the draw commitment of `task_id` made at `position` (64 hex)."""
-        return self._derive("salt key", f"{task_id}@{position}").hex()
+        return self.derive("salt key", f"{task_id}@{position}").hex()
 
 
 _RUN: ContextVar[DemoRun | None] = ContextVar("drledger_demo_run", default=None)

@@ -71,7 +71,7 @@ SINGLE: tuple[tuple[str, EntityFilter], ...] = (
     ("XY-NYNC", EntityFilter()),
     ("XY-ZFJS", EntityFilter()),
 )
-COUNTS = {"A": 8, "B": 7, "C": 5, "D": 3}  # targets per class and task (fewer where the class is smaller)
+COUNTS = {"A": 8, "B": 7, "C": 5, "D": 3}  # targets per class and task (every task's pool has that many)
 WINDOW_DAYS = 45
 
 
@@ -211,10 +211,7 @@ def _schedule_task(year: _Year, body: draws.TaskBody, swaps: bool) -> None:
 
     def create() -> None:
         year.ledger.catch_up()  # the planner's side checks the counts against the pool as it stands
-        sizes = draws.class_sizes(year.ledger.config, body)
-        quotas = {k: Quota(count=min(q.count or 0, sizes.get(k, 0))) for k, q in body.quotas.items()}
-        fitted = msgspec.structs.replace(body, quotas={k: q for k, q in quotas.items() if q.count})
-        draws.create_task(year.ledger, year.actors.ensure(planner(lead), ("planner",), lead), planner(lead), fitted)
+        draws.create_task(year.ledger, year.actors.ensure(planner(lead), ("planner",), lead), planner(lead), body)
         year.summary.tasks.append(body.task_id)
         year.summary.joint += len(body.departments) > 1
 
