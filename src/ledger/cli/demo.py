@@ -9,18 +9,22 @@ from ledger.cli.common import clear_errors, config_from, fail, store_options
 
 @click.command()
 @store_options
-@click.option("--small", is_flag=True, help="A small city that builds in seconds (for tests).")
-@click.option("--seed", type=int, default=2026, show_default=True, help="Same seed, same city.")
+@click.option("--small", is_flag=True, help="A small city (300 firms, 5 tasks) that builds in seconds (for tests).")
+@click.option("--seed", type=int, default=2026, show_default=True, help="Same seed, same city and same ledger head.")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the ledger already holds more than its genesis.")
 @clear_errors
 def demo(store: str | None, home: str, small: bool, seed: int, if_empty: bool) -> None:
-    """Fill a ledger with a deterministic demo city (creating the ledger if needed).
+    """Fill a new ledger with a demo city: a made-up year (2026) in a city like 新余市.
 
-    The demo plays every actor of the city: the admin registers a list
-    manager, planner and drawer per department and the inspectors; each list
-    manager imports its department's CSV files, signed with its own key, as
-    a user's files would be; then draws and results follow. The made-up
-    actors' keys go into HOME/demo-keys/ (demo keys, not real custody).
+    60,000 firms in 渝水区, 分宜县, 仙女湖区 and 高新区, eight departments and four
+    district bureaus with their 41 items, 300 officers and 30 experts; yearly
+    plans and 24 tasks (a third joint), drawn with a local test beacon; results
+    reviewed, sent back, corrected and published, follow-ups, refusals, an
+    objection, a recusal and a substitution; witnessed checkpoints (docs/demo.md).
+    The demo plays every actor, each signing with its own key: the made-up
+    actors' keys go into HOME/demo-keys/ (demo keys, not real custody). It runs
+    on its own clock with keys from the seed: the same --seed gives the same
+    ledger head. It refuses a ledger that holds more than its genesis.
 
     \b
     Example:

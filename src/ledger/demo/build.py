@@ -105,7 +105,10 @@ def run_demo(config: StoreConfig, *, seed: int, small: bool, say: Say = lambda _
 
 def build_demo(config: StoreConfig, *, seed: int, small: bool, say: Say = lambda _: None) -> DemoSummary:
     """Stage 1: the city's actors, departments, item list, pools and conflicts."""
+    say(f"city: generating {'the small' if small else 'the full'} city (seed {seed})")
     city = generate_city(seed, small)
+    say(f"city: {len(city.entities)} firms, {len(city.inspectors)} officers and experts, {len(city.items)} items,"
+        f" {len(city.departments)} departments; importing them (the firms take a while)")
     with demo_key_folder(config), open_ledger(config, sync=False) as ledger:
         actors = DemoActors(ledger)
         # The demo draws minutes after its inspectors are registered; a real ledger keeps the

@@ -57,6 +57,7 @@ SELECTIONS: tuple[tuple[str, ...], ...] = (
 # Ratios in the small city; in the full one (60,000 firms) a ratio would draw thousands, so counts.
 SMALL_QUOTAS = {"A": Quota(ratio="0.02"), "B": Quota(ratio="0.03"), "C": Quota(ratio="0.1"), "D": Quota(ratio="0.3")}
 FULL_QUOTAS = {"A": Quota(count=10), "B": Quota(count=8), "C": Quota(count=5), "D": Quota(count=3)}
+FULL_FILTER = EntityFilter(department="GX-SCJG")  # 定向: the 高新区's firms
 
 Teams = dict[str, list[tuple[str, list[str]]]]  # task -> [(target, inspectors)]
 Windows = dict[str, tuple[date, date]]
@@ -95,7 +96,8 @@ def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lam
         actors = DemoActors(ledger)
         # The calendar is ledger data: the years chinesecalendar knows; later deadlines stay provisional.
         seed_known_years(ledger, actors.signer(ADMIN), ADMIN, (today.year - 1, today.year, today.year + 1), say)
-        teams = _draw(ledger, actors, department, codes, windows, SMALL_QUOTAS if small else FULL_QUOTAS, say)
+        teams = _draw(ledger, actors, department, codes, windows, SMALL_QUOTAS if small else FULL_QUOTAS,
+                      EntityFilter() if small else FULL_FILTER, say)
         keys = {}
         for badge in sorted({b for task in teams.values() for _, team in task for b in team}):
             person = inspectors[badge]
@@ -114,7 +116,7 @@ def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lam
 
 
 def _draw(ledger: LedgerService, actors: DemoActors, department: str, codes: list[str], windows: Windows,
-          quotas: dict[str, Quota], say: Callable[[str], None]) -> Teams:
+          quotas: dict[str, Quota], target_filter: EntityFilter, say: Callable[[str], None]) -> Teams:
     """The department's planner plans and creates the tasks; its drawer draws them."""
     planner_id, drawer_id = planner(department), drawer(department)
     planning = actors.ensure(planner_id, ("planner",), department)
@@ -129,7 +131,7 @@ def _draw(ledger: LedgerService, actors: DemoActors, department: str, codes: lis
         plan_id = f"P-DEMO-{start.year}-RES"
         draws.create_task(ledger, planning, planner_id, draws.TaskBody(
             task_id=task_id, plan_id=plan_id, name=f"演示任务 {task_id}", window_start=start, window_end=end,
-            items=tuple(codes), departments=(department,), quotas=quotas))
+            items=tuple(codes), departments=(department,), quotas=quotas, target_filter=target_filter))
         drawn = commit_and_draw(ledger, drawing, drawer_id, task_id)
         teams[task_id] = [(team.target, list(team.inspectors)) for team in drawn.teams]
         say(f"{task_id}: drew {len(teams[task_id])} targets")

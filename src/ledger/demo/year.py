@@ -55,21 +55,22 @@ JOINT: tuple[tuple[tuple[str, ...], str], ...] = (
     ((SAMR, "XY-JTYS"), "机动车维修经营者联合抽查"),
     ((SAMR, "XY-STHJ", "XY-YJGL"), "钢铁企业“进一次门、查多项事”联合抽查"),
 )
-# Single-department tasks: the city bureau's by zone (its branch bureaus' firms), the others' own.
+# Single-department tasks (定向 where the pool is large): the city bureau's by zone and trade, the others'
+# over the firms they supervise.
 SINGLE: tuple[tuple[str, EntityFilter], ...] = (
-    (SAMR, EntityFilter(department="YS-SCJG")),
-    (SAMR, EntityFilter(department="FY-SCJG")),
+    (SAMR, EntityFilter(department="YS-SCJG", industry_prefix="F")),
+    (SAMR, EntityFilter(department="FY-SCJG", industry_prefix="H")),
     (SAMR, EntityFilter(department="XNH-SCJG")),
-    (SAMR, EntityFilter(department="GX-SCJG")),
-    (SAMR, EntityFilter(industry_prefix="H")),
-    (SAMR, EntityFilter(entity_types=("enterprise",))),
-    ("XY-STHJ", EntityFilter()),
-    ("XY-YJGL", EntityFilter()),
-    ("XY-WSJK", EntityFilter()),
-    ("XY-JTYS", EntityFilter()),
-    ("XY-WGLT", EntityFilter()),
-    ("XY-NYNC", EntityFilter()),
-    ("XY-ZFJS", EntityFilter()),
+    (SAMR, EntityFilter(department="GX-SCJG", entity_types=("enterprise",))),
+    (SAMR, EntityFilter(industry_prefix="C")),
+    (SAMR, EntityFilter(entity_types=("cooperative",))),
+    ("XY-STHJ", EntityFilter(department="XY-STHJ")),
+    ("XY-YJGL", EntityFilter(department="XY-YJGL")),
+    ("XY-WSJK", EntityFilter(department="XY-WSJK")),
+    ("XY-JTYS", EntityFilter(department="XY-JTYS")),
+    ("XY-WGLT", EntityFilter(department="XY-WGLT")),
+    ("XY-NYNC", EntityFilter(department="XY-NYNC")),
+    ("XY-ZFJS", EntityFilter(department="XY-ZFJS")),
 )
 COUNTS = {"A": 8, "B": 7, "C": 5, "D": 3}  # targets per class and task (every task's pool has that many)
 WINDOW_DAYS = 45
