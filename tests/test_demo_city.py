@@ -190,3 +190,25 @@ def test_the_same_seed_gives_the_same_head_and_another_seed_another(tmp_path: Pa
     first = head(5, "a")
     assert head(5, "b") == first
     assert head(6, "c")[1] != first[1]
+
+
+def test_the_full_year_plans_24_tasks_a_third_of_them_joint() -> None:
+    """The full demo's year (demo/year.py, built by `make run`, too slow for a test): 21 tasks in
+    2026, 8 of them joint, each led by a department with its own items and one of the other
+    departments' items per participant; with the results and practice stages' 3 tasks, 24."""
+    from ledger.demo.city import SAMR
+    from ledger.demo.clock import DEMO_YEAR, TODAY
+    from ledger.demo.year import _tasks
+
+    city = generate_city(seed=5, small=True)
+    staffed: dict[str, list[str]] = {}
+    for item in city.items:
+        staffed.setdefault(item.department, []).append(item.code)
+    tasks = _tasks(staffed)
+    joint = [t for t in tasks if len(t.departments) > 1]
+    assert len(tasks) + 3 == 24 and len(joint) == 8
+    assert len({t.task_id for t in tasks}) == len(tasks) and any(t.departments[0] == SAMR for t in joint)
+    for task in tasks:
+        assert task.window_start.year == DEMO_YEAR and task.plan_id == f"P-{DEMO_YEAR}-{task.departments[0]}"
+        assert {i.rsplit("-", 1)[0] for i in task.items} == set(task.departments)
+    assert sum(t.window_end < TODAY for t in tasks) >= 18  # most windows closed by the demo's today

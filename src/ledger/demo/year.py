@@ -57,20 +57,20 @@ JOINT: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 # Single-department tasks (定向 where the pool is large): the city bureau's by zone and trade, the others'
 # over the firms they supervise.
-SINGLE: tuple[tuple[str, EntityFilter], ...] = (
-    (SAMR, EntityFilter(department="YS-SCJG", industry_prefix="F")),
-    (SAMR, EntityFilter(department="FY-SCJG", industry_prefix="H")),
-    (SAMR, EntityFilter(department="XNH-SCJG")),
-    (SAMR, EntityFilter(department="GX-SCJG", entity_types=("enterprise",))),
-    (SAMR, EntityFilter(industry_prefix="C")),
-    (SAMR, EntityFilter(entity_types=("cooperative",))),
-    ("XY-STHJ", EntityFilter(department="XY-STHJ")),
-    ("XY-YJGL", EntityFilter(department="XY-YJGL")),
-    ("XY-WSJK", EntityFilter(department="XY-WSJK")),
-    ("XY-JTYS", EntityFilter(department="XY-JTYS")),
-    ("XY-WGLT", EntityFilter(department="XY-WGLT")),
-    ("XY-NYNC", EntityFilter(department="XY-NYNC")),
-    ("XY-ZFJS", EntityFilter(department="XY-ZFJS")),
+SINGLE: tuple[tuple[str, str, EntityFilter], ...] = (
+    (SAMR, "渝水区批发零售经营者双随机抽查", EntityFilter(department="YS-SCJG", industry_prefix="F")),
+    (SAMR, "分宜县住宿餐饮经营者双随机抽查", EntityFilter(department="FY-SCJG", industry_prefix="H")),
+    (SAMR, "仙女湖区市场主体双随机抽查", EntityFilter(department="XNH-SCJG")),
+    (SAMR, "高新区企业双随机抽查", EntityFilter(department="GX-SCJG", entity_types=("enterprise",))),
+    (SAMR, "制造业企业双随机抽查", EntityFilter(industry_prefix="C")),
+    (SAMR, "农民专业合作社双随机抽查", EntityFilter(entity_types=("cooperative",))),
+    ("XY-STHJ", "排污单位双随机抽查", EntityFilter(department="XY-STHJ")),
+    ("XY-YJGL", "工贸企业安全生产双随机抽查", EntityFilter(department="XY-YJGL")),
+    ("XY-WSJK", "公共场所卫生双随机抽查", EntityFilter(department="XY-WSJK")),
+    ("XY-JTYS", "道路运输经营者双随机抽查", EntityFilter(department="XY-JTYS")),
+    ("XY-WGLT", "文化旅游市场双随机抽查", EntityFilter(department="XY-WGLT")),
+    ("XY-NYNC", "农资经营与农产品质量双随机抽查", EntityFilter(department="XY-NYNC")),
+    ("XY-ZFJS", "建筑市场与物业服务双随机抽查", EntityFilter(department="XY-ZFJS")),
 )
 COUNTS = {"A": 8, "B": 7, "C": 5, "D": 3}  # targets per class and task (every task's pool has that many)
 WINDOW_DAYS = 45
@@ -160,7 +160,7 @@ def _tasks(staffed: dict[str, list[str]]) -> list[draws.TaskBody]:
     """The year's tasks, in window order: single and joint ones interleaved."""
     specs: list[tuple[tuple[str, ...], str, EntityFilter]] = []
     joint = [(departments, name, EntityFilter(department=departments[1])) for departments, name in JOINT]
-    single = [((lead,), "", found) for lead, found in SINGLE]
+    single = [((lead,), name, found) for lead, name, found in SINGLE]
     while joint or single:  # about one joint task in three
         for pick in (single, single, joint):
             if pick:
@@ -181,7 +181,7 @@ def _tasks(staffed: dict[str, list[str]]) -> list[draws.TaskBody]:
         lead = departments[0]
         bodies.append(draws.TaskBody(
             task_id=f"T-{DEMO_YEAR}-{index + 1:02d}-{lead}", plan_id=f"P-{DEMO_YEAR}-{lead}",
-            name=name or f"{DEMO_YEAR}年度双随机抽查（第{index + 1}批）", window_start=start,
+            name=f"{DEMO_YEAR}年{name}", window_start=start,
             window_end=start + timedelta(days=WINDOW_DAYS - 1), items=tuple(dict.fromkeys(items)),
             departments=departments, target_filter=target_filter,
             quotas={k: Quota(count=n) for k, n in COUNTS.items()}, exclude_recent_days=180))
