@@ -8,11 +8,17 @@ HOME/demo-keys/ (labelled demo keys, not real custody):
 2. each list manager imports its own department's items and inspectors, and
    the conflicts (回避) its inspectors declared; the city bureau's list
    manager imports the target pool (every entity is under it);
-3. the admin registers every active inspector as an actor (by badge);
-4. draws (demo/draws.py) and results (demo/results.py) follow;
+3. the admin registers every active inspector as an actor (by badge), and the
+   demo's own witness (demo/witness.py);
+4. the small city's plan, task and joint task (demo/draws.py), or the full
+   city's year of plans, tasks, draws, results and reviews (demo/year.py);
+   then the results of the demo's today (demo/results.py) and practice
+   (demo/practice.py) follow;
 
 each import as a CSV file parsed and signed on the list manager's side
-(services/directory.py), and a signed checkpoint after each stage.
+(services/directory.py), and a signed checkpoint after each stage. All of it
+runs on the demo's own clock, with keys and nonces from the seed
+(demo/clock.py): the same seed gives the same ledger head.
 """
 
 from __future__ import annotations

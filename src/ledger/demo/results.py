@@ -8,8 +8,8 @@ something to show.
 Two tasks of one department: "LATE" whose window closed 60 days ago (its
 results, recorded today, are past due; two targets get none: overdue), and
 "RECENT" whose window closed yesterday (on time). Windows are relative to
-today because deadlines are: the city is deterministic for a seed, the dates
-follow the clock. Every actor signs with its demo key (HOME/demo-keys,
+today because deadlines are; in `drledger demo` today is the demo clock's
+(demo/clock.py TODAY), so the same seed gives the same dates. Every actor signs with its demo key (HOME/demo-keys,
 demo/actors.py): the department's planner, drawer and reviewer, the
 inspectors, the admin (the calendar seeded from chinesecalendar) and the
 list manager (a late conflict).
