@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -30,10 +31,13 @@ def test_deterministic(small: City) -> None:
 
 
 def test_sizes(small: City, full: City) -> None:
-    assert len(small.departments) == len(full.departments) == 10
-    assert 40 <= len(small.items) <= 45
+    # Eight city departments and the market-regulation bureaus of the districts (and, in the full
+    # city, of the two functional zones 仙女湖区 and 高新区).
+    assert len(small.departments) == 10 and len(full.departments) == 12
+    assert 40 <= len(small.items) <= 45 and full.items == small.items
     assert len(small.entities) == 300 and len(small.inspectors) == 40
-    assert len(full.entities) == 20_000 and len(full.inspectors) == 600
+    assert len(full.entities) == 60_000 and len(full.inspectors) == 330
+    assert 20 <= Counter(i.role for i in full.inspectors)["expert"] <= 40
     assert small.conflicts and full.conflicts
 
 
@@ -54,7 +58,7 @@ def test_full_entities_round_trip(full: City) -> None:
 
 def test_bad_check_entities_need_the_flag(full: City) -> None:
     flagged = [e for e in full.entities if not e.check_ok]
-    assert 20 <= len(flagged) <= 250  # "a few": ~0.5 %
+    assert 0.002 * len(full.entities) <= len(flagged) <= 0.01 * len(full.entities)  # "a few": ~0.5 %
     for e in flagged:
         assert validate_uscc(e.uscc).kind == "bad_check"  # type: ignore[union-attr]
     r = parse_rows("entities", to_csv(full.entities, "entities"))
@@ -84,6 +88,12 @@ def test_distributions(full: City) -> None:
     assert all(e.uscc[2:8] in ("360500", "360502", "360521") for e in full.entities)
     assert len({e.name for e in full.entities}) == n
     assert Counter(e.status for e in full.entities)["active"] > 0.9 * n
+    # Mostly 个体工商户 and enterprises, some of them branches; every zone has its firms.
+    types = Counter(e.entity_type for e in full.entities)
+    assert types["individual"] > types["enterprise"] > types["cooperative"] > 0
+    assert any(e.name.endswith("分公司") and e.entity_type == "enterprise" for e in full.entities)
+    zones = Counter(e.departments[1] for e in full.entities)
+    assert set(zones) == {"YS-SCJG", "FY-SCJG", "XNH-SCJG", "GX-SCJG"} and min(zones.values()) > 0.05 * n
 
 
 def test_references_resolve(full: City) -> None:
@@ -94,6 +104,7 @@ def test_references_resolve(full: City) -> None:
     assert all(set(e.departments) <= depts for e in full.entities)
     assert all(i.department in depts and set(i.qualifications) <= items for i in full.inspectors)
     badges = {i.badge for i in full.inspectors}
+    assert len(badges) == len(full.inspectors)  # badges are unique (the zones share 渝水区's code)
     usccs = {e.uscc for e in full.entities}
     assert all(c.badge in badges and c.uscc in usccs for c in full.conflicts)
 
@@ -159,3 +170,45 @@ def test_the_demo_city_goes_in_through_its_actors_signed_imports(store: StoreCon
     assert report.ok, report.problems
     # + genesis, - admin (registered by it), + the demo's draw cooling-off setting
     assert report.checks["commands_reexecuted"] == len(imports) + len(demo.actors) - 1 + 1 + 1
+
+
+@pytest.mark.slow
+def test_the_same_seed_gives_the_same_head_and_another_seed_another(tmp_path: Path) -> None:
+    """The demo runs on its own clock, nonces and keys (demo/clock.py): two builds with one seed, in
+    two processes (other hash seeds), give the same ledger head; another seed another head."""
+    import json
+
+    from tests.cli_helpers import run
+
+    def head(seed: int, name: str) -> tuple[int, str]:
+        home = tmp_path / name
+        built = run("demo", "--small", "--seed", str(seed), home=home, timeout=300)
+        assert built.returncode == 0, built.stderr
+        shown = json.loads(run("status", "--json", home=home).stdout)
+        return shown["size"], shown["head"]
+
+    first = head(5, "a")
+    assert head(5, "b") == first
+    assert head(6, "c")[1] != first[1]
+
+
+def test_the_full_year_plans_24_tasks_a_third_of_them_joint() -> None:
+    """The full demo's year (demo/year.py, built by `make run`, too slow for a test): 21 tasks in
+    2026, 8 of them joint, each led by a department with its own items and one of the other
+    departments' items per participant; with the results and practice stages' 3 tasks, 24."""
+    from ledger.demo.city import SAMR
+    from ledger.demo.clock import DEMO_YEAR, TODAY
+    from ledger.demo.year import _tasks
+
+    city = generate_city(seed=5, small=True)
+    staffed: dict[str, list[str]] = {}
+    for item in city.items:
+        staffed.setdefault(item.department, []).append(item.code)
+    tasks = _tasks(staffed)
+    joint = [t for t in tasks if len(t.departments) > 1]
+    assert len(tasks) + 3 == 24 and len(joint) == 8
+    assert len({t.task_id for t in tasks}) == len(tasks) and any(t.departments[0] == SAMR for t in joint)
+    for task in tasks:
+        assert task.window_start.year == DEMO_YEAR and task.plan_id == f"P-{DEMO_YEAR}-{task.departments[0]}"
+        assert {i.rsplit("-", 1)[0] for i in task.items} == set(task.departments)
+    assert sum(t.window_end < TODAY for t in tasks) >= 18  # most windows closed by the demo's today

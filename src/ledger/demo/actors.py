@@ -29,14 +29,15 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Final
 
-from ledger.integrity.keys import Signer
+from ledger.demo.clock import current_run
+from ledger.integrity.keys import Signer, write_key_file
 from ledger.services.actors import new_key_file, read_own_key, sign_register
-from ledger.services.keys import KEYS_ENV, key_path
+from ledger.services.keys import KEYS_ENV, key_path, passphrase
 from ledger.services.ledger import LedgerService
 from ledger.store.config import StoreConfig
 
 __all__ = ["ADMIN", "DEMO_KEYS", "DemoActors", "demo_keys_dir", "demo_key_folder", "drawer", "list_manager",
-           "planner", "write_readme"]
+           "new_demo_key", "planner", "stray_key", "write_readme"]
 
 ADMIN: Final = "admin"
 DEMO_KEYS: Final = "demo-keys"
@@ -77,6 +78,24 @@ def drawer(department: str) -> str:
 
 def reviewer(department: str) -> str:
     return f"reviewer-{department}"
+
+
+def new_demo_key(path: Path, actor_id: str) -> Signer:
+    """A new key file for `actor_id`: derived from the demo's seed while a demo runs (demo/clock.py),
+    so the same seed registers the same public keys; else a random one."""
+    run = current_run()
+    if run is None:
+        return new_key_file(path)
+    signer = run.key(actor_id)
+    write_key_file(path, signer, passphrase())
+    return signer
+
+
+def stray_key(name: str) -> Signer:
+    """A key no registered actor holds (for the attempts the ledger must refuse): derived from
+    the demo's seed while a demo runs, else random."""
+    run = current_run()
+    return run.key(f"stray {name}") if run is not None else Signer.generate()
 
 
 def write_readme(folder: Path) -> None:
@@ -165,7 +184,7 @@ class DemoActors:
         path = self.path(actor_id)
         if self.is_registered(actor_id):
             return self.signer(actor_id)
-        signer = read_own_key(path) if path.exists() else new_key_file(path)
+        signer = read_own_key(path) if path.exists() else new_demo_key(path, actor_id)
         self._signers[actor_id] = signer
         self.ledger.submit(sign_register(self.signer(ADMIN), ADMIN, actor_id=actor_id, name=name or actor_id,
                                          roles=roles, department=department, public_key=signer.public_key))

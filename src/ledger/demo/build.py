@@ -8,22 +8,32 @@ HOME/demo-keys/ (labelled demo keys, not real custody):
 2. each list manager imports its own department's items and inspectors, and
    the conflicts (回避) its inspectors declared; the city bureau's list
    manager imports the target pool (every entity is under it);
-3. the admin registers every active inspector as an actor (by badge);
-4. draws (demo/draws.py) and results (demo/results.py) follow;
+3. the admin registers every active inspector as an actor (by badge), and the
+   demo's own witness (demo/witness.py);
+4. the small city's plan, task and joint task (demo/draws.py), or the full
+   city's year of plans, tasks, draws, results and reviews (demo/year.py);
+   then the results of the demo's today (demo/results.py) and practice
+   (demo/practice.py) follow;
 
 each import as a CSV file parsed and signed on the list manager's side
-(services/directory.py), and a signed checkpoint after each stage.
+(services/directory.py), and a signed checkpoint after each stage. All of it
+runs on the demo's own clock, with keys and nonces from the seed
+(demo/clock.py): the same seed gives the same ledger head.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import msgspec
 
 from ledger.demo.actors import ADMIN, DemoActors, demo_key_folder, demo_keys_dir, drawer, list_manager, planner, write_readme
 from ledger.demo.city import SAMR, City, generate_city, to_csv
+from ledger.demo.clock import DEMO_YEAR, TODAY, DemoRun, current_run, demo_run
+from ledger.demo.witness import NAME as WITNESS
+from ledger.demo.witness import cosign_latest, register_witness
 from ledger.domain.settings import GovernanceSettings
 from ledger.integrity.commands import sign_command
 from ledger.services.directory import ImportSummary, import_file
@@ -47,15 +57,18 @@ class DemoSummary(msgspec.Struct, kw_only=True):
 
 
 def init_demo_ledger(config: StoreConfig, origin: str | None = None) -> Any:
-    """A new ledger whose first admin's key is a demo key (HOME/demo-keys/admin.pem)."""
+    """A new ledger whose first admin's key is a demo key (HOME/demo-keys/admin.pem); within
+    `demo_run` (demo/clock.py) the ledger and admin keys come from the demo's seed."""
     from ledger.demo.beacon import demo_beacons
     from ledger.services.admin import init
     from ledger.services.keys import key_path
 
     folder = demo_keys_dir(config)
     write_readme(folder)
+    run = current_run()
     result = init(config, origin=origin, admin_id=ADMIN, admin_name="演示管理员 (demo admin)",
-                  admin_key_file=folder / key_path("-", ADMIN).name, beacons=demo_beacons())
+                  admin_key_file=folder / key_path("-", ADMIN).name, beacons=demo_beacons(),
+                  keys=(run.key("ledger"), run.key(ADMIN)) if run is not None else None)
     return result
 
 
@@ -68,27 +81,40 @@ def demo_is_done(config: StoreConfig) -> bool:
 
 
 def run_demo(config: StoreConfig, *, seed: int, small: bool, say: Say = lambda _: None) -> DemoSummary:
-    """The whole demo: the city's list and pools, draws, then results (some late,
-    corrected, refused, disclosed), with a checkpoint after each stage."""
+    """The whole demo on its own clock (demo/clock.py): the city's list and pools in January,
+    plans, tasks and draws, then results (some late, corrected, refused, disclosed), with a
+    checkpoint after each stage."""
     from ledger.demo.draws import add_draws
     from ledger.demo.practice import add_practice
     from ledger.demo.results import add_results
+    from ledger.demo.year import add_year
 
-    with demo_key_folder(config):
+    with demo_run(seed) as run, demo_key_folder(config):
         demo = build_demo(config, seed=seed, small=small, say=say)
-        demo.checkpoints.append(_checkpoint(config, say))
-        demo.tasks = add_draws(config, say=say)
-        demo.checkpoints.append(_checkpoint(config, say))
-        add_results(config, seed, say=say)
-        demo.checkpoints.append(_checkpoint(config, say))
+        with open_ledger(config) as ledger:
+            register_witness(DemoActors(ledger), run)
+        say(f"witness: {WITNESS} registered (the demo's own: it cosigns every checkpoint; not independent)")
+        demo.checkpoints.append(_checkpoint(config, say, run))
+        if small:
+            run.on(date(DEMO_YEAR, 2, 16))  # the yearly plan, before the spring window
+            demo.tasks = add_draws(config, say=say)
+        else:
+            demo.tasks = add_year(config, run, seed, say=say).tasks  # January to the demo's today
+        demo.checkpoints.append(_checkpoint(config, say, run))
+        run.on(TODAY)
+        add_results(config, seed, small=small, say=say)
+        demo.checkpoints.append(_checkpoint(config, say, run))
         add_practice(config, say=say)  # temporary task, firm representatives, an objection (demo/practice.py)
-        demo.checkpoints.append(_checkpoint(config, say))
+        demo.checkpoints.append(_checkpoint(config, say, run))
     return demo
 
 
 def build_demo(config: StoreConfig, *, seed: int, small: bool, say: Say = lambda _: None) -> DemoSummary:
     """Stage 1: the city's actors, departments, item list, pools and conflicts."""
+    say(f"city: generating {'the small' if small else 'the full'} city (seed {seed})")
     city = generate_city(seed, small)
+    say(f"city: {len(city.entities)} firms, {len(city.inspectors)} officers and experts, {len(city.items)} items,"
+        f" {len(city.departments)} departments; importing them (the firms take a while)")
     with demo_key_folder(config), open_ledger(config, sync=False) as ledger:
         actors = DemoActors(ledger)
         # The demo draws minutes after its inspectors are registered; a real ledger keeps the
@@ -138,10 +164,12 @@ def _import(ledger: LedgerService, actors: DemoActors, actor: str, city: City, k
     return summary
 
 
-def _checkpoint(config: StoreConfig, say: Say) -> int:
-    """Publish a signed checkpoint (the ledger key's), so the demo ledger has a checkpoint history."""
+def _checkpoint(config: StoreConfig, say: Say, run: DemoRun) -> int:
+    """Publish a signed checkpoint (the ledger key's), cosigned by the demo's witness, so the demo
+    ledger has a witnessed checkpoint history."""
     from ledger.services.checkpoints import checkpoint_size, publish_checkpoint
 
     size = checkpoint_size(publish_checkpoint(config))
-    say(f"checkpoint published at size {size}")
+    cosign_latest(config, run)
+    say(f"checkpoint published at size {size}, cosigned by {WITNESS}")
     return size

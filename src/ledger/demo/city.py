@@ -2,9 +2,15 @@
 
 Modelled on 新余市 (Xinyu, Jiangxi; GB/T 2260 360500), the city of the
 article the project grew from, with its districts 渝水区 (360502) and
-分宜县 (360521).  Everything comes from one ``random.Random(seed)`` and
-plain lists (never set iteration order), so the same seed gives the same
-city on every machine and Python version.
+分宜县 (360521).  The full city adds the two functional zones 仙女湖区 and
+高新区 (新余高新技术产业开发区): they have no GB/T 2260 code of their own, so
+their firms carry the code of the district they lie in (渝水区) and the zone
+shows in the market-regulation branch bureau responsible for them.  Its
+60,000 firms are mostly 个体工商户 and enterprises (some of them branches,
+分公司), with a few 农民专业合作社 and others; risk classes are mostly A and B.
+Everything comes from one ``random.Random(seed)`` and plain lists (never set
+iteration order), so the same seed gives the same city on every machine and
+Python version.
 
 The city is expressed in the import rows of :mod:`ledger.domain.rows`, and
 :func:`to_csv` writes them as CSV, so the demo goes through the same import
@@ -39,14 +45,10 @@ from ledger.domain.rows import (
     rows_to_csv,
 )
 
-__all__ = ["City", "generate_city", "to_csv", "CITY_REGION", "DISTRICTS"]
+__all__ = ["City", "generate_city", "to_csv", "CITY_REGION"]
 
 CITY_NAME: Final = "新余市"
 CITY_REGION: Final = "360500"
-# district code -> name; entities are located in a district, while the city
-# bureau (360500) registers a share of the enterprises.
-DISTRICTS: Final = {"360502": "渝水区", "360521": "分宜县"}
-
 
 class City(msgspec.Struct, frozen=True):
     """A generated city, as import rows."""
@@ -90,9 +92,20 @@ _CITY_DEPTS: Final = (
     ("XY-NYNC", "新余市农业农村局"),
     ("XY-ZFJS", "新余市住房和城乡建设局"),
 )
-# County-level market regulation bureaus under the city bureau.
-_COUNTY_SAMR: Final = {"360502": ("YS-SCJG", "新余市渝水区市场监督管理局"),
-                       "360521": ("FY-SCJG", "分宜县市场监督管理局")}
+# County-level market regulation bureaus under the city bureau, as zones firms are in:
+# (bureau code, bureau name, GB/T 2260 code of the firms' district, place name in firm names, weight).
+Zone = tuple[str, str, str, str, int]
+_COUNTY_SAMR: Final[tuple[Zone, ...]] = (
+    ("YS-SCJG", "新余市渝水区市场监督管理局", "360502", "渝水区", 7),
+    ("FY-SCJG", "分宜县市场监督管理局", "360521", "分宜县", 3),
+)
+# The full city: the districts and the two functional zones (firms there carry 渝水区's code).
+_FULL_ZONES: Final[tuple[Zone, ...]] = (
+    ("YS-SCJG", "新余市渝水区市场监督管理局", "360502", "渝水区", 46),
+    ("FY-SCJG", "分宜县市场监督管理局", "360521", "分宜县", 24),
+    ("XNH-SCJG", "新余市市场监督管理局仙女湖区分局", "360502", "仙女湖区", 10),
+    ("GX-SCJG", "新余市市场监督管理局高新技术产业开发区分局", "360502", "高新区", 20),
+)
 
 
 # ---------------------------------------------------------------------------
@@ -230,10 +243,9 @@ def _person_name(rng: random.Random) -> str:
     return rng.choice(_SURNAMES) + given
 
 
-def _departments() -> list[DepartmentRow]:
+def _departments(zones: Sequence[Zone]) -> list[DepartmentRow]:
     rows = [DepartmentRow(code, name, "city", CITY_REGION, None) for code, name in _CITY_DEPTS]
-    rows += [DepartmentRow(code, name, "county", region, SAMR)
-             for region, (code, name) in _COUNTY_SAMR.items()]
+    rows += [DepartmentRow(code, name, "county", region, SAMR) for code, name, region, _, _ in zones]
     return rows
 
 
@@ -255,7 +267,14 @@ def _bad_check(code: str, rng: random.Random) -> str:
     return code[:17] + wrong
 
 
-def _entities(rng: random.Random, n: int) -> list[EntityRow]:
+# Entity types: (type, weight); the full city is mostly 个体工商户, as real registers are.
+_SMALL_TYPES: Final = (("enterprise", 60), ("individual", 35), ("cooperative", 3), ("other", 2))
+_FULL_TYPES: Final = (("enterprise", 33), ("individual", 62), ("cooperative", 3), ("other", 2))
+_BRANCH_SHARE: Final = 0.08  # of the full city's enterprises: 分公司 of a firm registered elsewhere
+
+
+def _entities(rng: random.Random, n: int, zones: Sequence[Zone], types: Sequence[tuple[str, int]],
+              branch_share: float = 0.0) -> list[EntityRow]:
     seen_codes: set[str] = set()
     seen_names: set[str] = set()
     by_type: dict[str, list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]] = {}
@@ -264,16 +283,18 @@ def _entities(rng: random.Random, n: int) -> list[EntityRow]:
             by_type.setdefault(t, []).append(ind)
     rows = []
     for _ in range(n):
-        etype = _weighted(rng, (("enterprise", 60), ("individual", 35), ("cooperative", 3), ("other", 2)))
+        etype = _weighted(rng, types)
         industry, word, _types, extra = rng.choice(by_type[etype])
-        region = _weighted(rng, (("360502", 7), ("360521", 3)))
-        place = DISTRICTS[region]
+        bureau, _, region, place, _ = _weighted(rng, [(zone, zone[4]) for zone in zones])
         if etype == "enterprise":
             reg = CITY_REGION if rng.random() < 0.3 else region  # city bureau registers some
             code = random_uscc(rng, "9", "1", reg)
             form = _weighted(rng, _FORMS)
             prefix = rng.choice(("新余", "新余市", "江西", place))
             base = f"{prefix}{rng.choice(_ZIHAO)}{rng.choice(_ZIHAO)}{word}{form}"
+            if branch_share and rng.random() < branch_share:  # registered here, its head office elsewhere
+                home = rng.choice(("江西", "南昌", "宜春", "萍乡", "湖南", "广东"))
+                base = f"{home}{rng.choice(_ZIHAO)}{rng.choice(_ZIHAO)}{word}{form}{place}分公司"
         elif etype == "individual":
             code = random_uscc(rng, "9", "2", region)
             shop = word if word.endswith("店") else word + rng.choice(("店", "行", "经营部"))
@@ -309,11 +330,10 @@ def _entities(rng: random.Random, n: int) -> list[EntityRow]:
             if bad not in seen_codes:  # else keep the valid code: keys stay unique
                 code, check_ok = bad, False
                 seen_codes.add(code)
-        county_samr = _COUNTY_SAMR[region][0]
         rows.append(EntityRow(
             uscc=code, name=name, entity_type=etype, region_code=region, industry=industry,
             risk_class=_weighted(rng, (("A", 60), ("B", 30), ("C", 8), ("D", 2))),
-            departments=(SAMR, county_samr, *extra),
+            departments=(SAMR, bureau, *extra),
             status=_weighted(rng, (("active", 965), ("deregistered", 20), ("revoked", 10), ("moved", 5))),
             check_ok=check_ok,
         ))
@@ -334,11 +354,19 @@ def _certificate(badge: str, region: str, fixed: bool) -> dict[str, str]:
     return {"certificate_no": number, "certificate_valid_until": until}
 
 
-def _inspectors(rng: random.Random, n: int, items: list[ItemRow]) -> list[InspectorRow]:
+def _inspectors(rng: random.Random, n: int, items: list[ItemRow], zones: Sequence[Zone]) -> list[InspectorRow]:
     depts = [(code, CITY_REGION) for code, _ in _CITY_DEPTS]
-    depts += [(code, region) for region, (code, _) in _COUNTY_SAMR.items()]
-    # Market regulation (city and county) has most of the enforcement staff.
-    weights = [(d, 4 if d[0].endswith("SCJG") else 1) for d in depts]
+    depts += [(code, region) for code, _, region, _, _ in zones]
+    # Market regulation (city and county) has most of the enforcement staff; in the full city
+    # most of it sits in the city bureau, whose items the year's tasks inspect.
+    share = {SAMR: 4, "SCJG": 4, "": 1} if len(zones) == len(_COUNTY_SAMR) else {SAMR: 8, "SCJG": 1, "": 2}
+    weights = [(d, share[d[0]] if d[0] == SAMR else share["SCJG" if d[0].endswith("SCJG") else ""]) for d in depts]
+    # A badge names the region and the department; the zones' bureaus share 渝水区's code, so
+    # theirs take the bureau's own tag (XNH, GX) instead of "SCJG".
+    badge_tags: dict[str, str] = {}
+    for code, region in depts:
+        taken = (region, code[-4:]) in {(r, badge_tags[c]) for c, r in depts if c in badge_tags}
+        badge_tags[code] = code.split("-")[0] if taken else code[-4:]
     items_of: dict[str, list[str]] = {}
     for it in items:
         items_of.setdefault(it.department, []).append(it.code)
@@ -361,7 +389,7 @@ def _inspectors(rng: random.Random, n: int, items: list[ItemRow]) -> list[Inspec
             badge = f"ZJ-{dept}-{counters[dept]:04d}"
             tags = (*tags, rng.choice(_EXPERT_BODIES))
         else:
-            badge = f"{region}{dept[-4:]}{counters[dept]:04d}"
+            badge = f"{region}{badge_tags[dept]}{counters[dept]:04d}"
         rows.append(InspectorRow(
             badge=badge, name=_person_name(rng), department=dept, region_code=region,
             role="expert" if expert else "enforcement", qualifications=quals, expertise=tags,
@@ -383,15 +411,18 @@ def _conflicts(rng: random.Random, n: int, inspectors: list[InspectorRow],
 
 
 def generate_city(seed: int, small: bool) -> City:
-    """The demo city for ``seed``: ~300 entities and ~40 inspectors if
-    ``small``, else ~20,000 entities and ~600 inspectors."""
+    """The demo city for ``seed``: 300 entities and 40 inspectors in two districts if
+    ``small``, else 60,000 entities and 330 inspectors (about 30 of them experts) in two
+    districts and two functional zones."""
     rng = random.Random(seed)
-    n_entities = 300 if small else 20_000
-    n_inspectors = 40 if small else 600
-    departments = _departments()
+    zones = _COUNTY_SAMR if small else _FULL_ZONES
+    departments = _departments(zones)
     items = _items()
-    entities = _entities(rng, n_entities)
-    inspectors = _inspectors(rng, n_inspectors, items)
+    if small:
+        entities = _entities(rng, 300, zones, _SMALL_TYPES)
+    else:
+        entities = _entities(rng, 60_000, zones, _FULL_TYPES, _BRANCH_SHARE)
+    inspectors = _inspectors(rng, 40 if small else 330, items, zones)
     conflicts = _conflicts(rng, 5 if small else 60, inspectors, entities)
     return City(
         seed=seed, small=small, name=CITY_NAME, region_code=CITY_REGION,

@@ -20,11 +20,12 @@ from typing import Any
 
 import msgspec
 
+from ledger.demo.actors import new_demo_key
 from ledger.domain.actors import RegisterBody
 from ledger.demo.beacon import commit_and_draw
 from ledger.draw.spec import Quota
 from ledger.integrity.commands import sign_command
-from ledger.integrity.keys import Signer, public_key_b64, read_key_file, write_key_file
+from ledger.integrity.keys import Signer, public_key_b64, read_key_file
 from ledger.services import draws
 from ledger.services.keys import DEMO_KEYS, passphrase
 from ledger.services.ledger import LedgerService, open_ledger
@@ -73,8 +74,7 @@ def ensure_actor(config: StoreConfig, actor_id: str, role: str | tuple[str, ...]
     path = demo_key_path(config, actor_id)
     if path.exists():
         return read_key_file(path, passphrase())
-    signer = Signer.generate()
-    write_key_file(path, signer, passphrase())
+    signer = new_demo_key(path, actor_id)
     try:
         register_actor(config, actor_id, role, name, signer, department, admin=admin)
     except BaseException:
@@ -83,7 +83,7 @@ def ensure_actor(config: StoreConfig, actor_id: str, role: str | tuple[str, ...]
     return signer
 
 
-def _staffed_items(ledger: LedgerService) -> tuple[dict[str, list[str]], Counter[str]]:
+def staffed_items(ledger: LedgerService) -> tuple[dict[str, list[str]], Counter[str]]:
     """Items per department that at least two active enforcement officers qualify for."""
     from ledger.projections.pools import InspectorFilter, list_items, query_inspectors
     from ledger.projections.runner import writable_connection
@@ -107,7 +107,7 @@ def add_draws(config: StoreConfig, *, year: int = 2026, say: Any = lambda _: Non
     `admin` signs the demo actors' registration (default: HOME/demo-keys/admin.pem).
     """
     with open_ledger(config) as ledger:
-        staffed, officers = _staffed_items(ledger)
+        staffed, officers = staffed_items(ledger)
     ranked = sorted(staffed, key=lambda d: (-officers[d], d))
     lead, partner = ranked[0], ranked[1]
     planner_id, drawer_id = planner_of(lead), drawer_of(lead)

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import msgspec
 
-from ledger.demo.actors import DemoActors, demo_key_folder, drawer, list_manager, planner
+from ledger.demo.actors import DemoActors, demo_key_folder, drawer, list_manager, new_demo_key, planner
 from ledger.demo.beacon import commit_and_draw
 from ledger.domain.classes import SignalBody, result_disclosed
 from ledger.domain.commands import china_date
@@ -70,10 +70,7 @@ def _representative(ledger: LedgerService, actors: DemoActors, uscc: str, actor_
     manager = list_manager(entity.record.departments[0]) if entity.record.departments else None
     if manager is None or not actors.is_registered(manager):
         raise RuntimeError(f"demo: firm {uscc} has no list manager to register its representative")
-    path = actors.path(actor_id)
-    from ledger.services.actors import new_key_file
-
-    signer = new_key_file(path)
+    signer = new_demo_key(actors.path(actor_id), actor_id)
     firms.register_firm(ledger, actors.signer(manager), manager, RegisterFirmBody(
         actor_id=actor_id, name="企业联络人 (demo)", uscc=uscc, public_key=public_key_b64(signer.public_key),
         check_method="电子营业执照扫码核验", check_reference=f"DEMO-CHECK-{uscc[-6:]}"))

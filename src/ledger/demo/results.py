@@ -8,8 +8,8 @@ something to show.
 Two tasks of one department: "LATE" whose window closed 60 days ago (its
 results, recorded today, are past due; two targets get none: overdue), and
 "RECENT" whose window closed yesterday (on time). Windows are relative to
-today because deadlines are: the city is deterministic for a seed, the dates
-follow the clock. Every actor signs with its demo key (HOME/demo-keys,
+today because deadlines are; in `drledger demo` today is the demo clock's
+(demo/clock.py TODAY), so the same seed gives the same dates. Every actor signs with its demo key (HOME/demo-keys,
 demo/actors.py): the department's planner, drawer and reviewer, the
 inspectors, the admin (the calendar seeded from chinesecalendar) and the
 list manager (a late conflict).
@@ -24,7 +24,8 @@ from datetime import date, timedelta
 
 import msgspec
 
-from ledger.demo.actors import ADMIN, DemoActors, demo_key_folder, drawer, list_manager, planner, reviewer
+from ledger.demo.actors import (ADMIN, DemoActors, demo_key_folder, drawer, list_manager, planner, reviewer,
+                                stray_key)
 from ledger.demo.calendar import seed_known_years
 from ledger.demo.city import to_csv
 from ledger.domain.commands import china_date
@@ -53,6 +54,11 @@ SELECTIONS: tuple[tuple[str, ...], ...] = (
     ("no_issue",), ("no_issue",), ("no_issue",), ("corrected",), ("pending", "not_disclosed"), ("unreachable",),
     ("obstructed",))
 
+# Ratios in the small city; in the full one (60,000 firms) a ratio would draw thousands, so counts.
+SMALL_QUOTAS = {"A": Quota(ratio="0.02"), "B": Quota(ratio="0.03"), "C": Quota(ratio="0.1"), "D": Quota(ratio="0.3")}
+FULL_QUOTAS = {"A": Quota(count=10), "B": Quota(count=8), "C": Quota(count=5), "D": Quota(count=3)}
+FULL_FILTER = EntityFilter(department="GX-SCJG")  # 定向: the 高新区's firms
+
 Teams = dict[str, list[tuple[str, list[str]]]]  # task -> [(target, inspectors)]
 Windows = dict[str, tuple[date, date]]
 
@@ -68,7 +74,8 @@ class ResultsDemoSummary(msgspec.Struct, kw_only=True):
     skipped: list[str] = []
 
 
-def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lambda _: None) -> ResultsDemoSummary:
+def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lambda _: None, *,
+                small: bool = True) -> ResultsDemoSummary:
     rng = random.Random(seed)
     today = china_date(utc_now())
     items = [i for i in pools.items(config) if i.status == "active"]
@@ -89,7 +96,8 @@ def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lam
         actors = DemoActors(ledger)
         # The calendar is ledger data: the years chinesecalendar knows; later deadlines stay provisional.
         seed_known_years(ledger, actors.signer(ADMIN), ADMIN, (today.year - 1, today.year, today.year + 1), say)
-        teams = _draw(ledger, actors, department, codes, windows, today.year, say)
+        teams = _draw(ledger, actors, department, codes, windows, SMALL_QUOTAS if small else FULL_QUOTAS,
+                      EntityFilter() if small else FULL_FILTER, say)
         keys = {}
         for badge in sorted({b for task in teams.values() for _, team in task for b in team}):
             person = inspectors[badge]
@@ -107,8 +115,8 @@ def add_results(config: StoreConfig, seed: int, say: Callable[[str], None] = lam
     return summary
 
 
-def _draw(ledger: LedgerService, actors: DemoActors, department: str, codes: list[str], windows: Windows, year: int,
-          say: Callable[[str], None]) -> Teams:
+def _draw(ledger: LedgerService, actors: DemoActors, department: str, codes: list[str], windows: Windows,
+          quotas: dict[str, Quota], target_filter: EntityFilter, say: Callable[[str], None]) -> Teams:
     """The department's planner plans and creates the tasks; its drawer draws them."""
     planner_id, drawer_id = planner(department), drawer(department)
     planning = actors.ensure(planner_id, ("planner",), department)
@@ -118,13 +126,12 @@ def _draw(ledger: LedgerService, actors: DemoActors, department: str, codes: lis
         draws.create_plan(ledger, planning, planner_id, draws.PlanBody(
             plan_id=f"P-DEMO-{plan_year}-RES", title="演示：抽查结果", department=department, year=plan_year,
             items=tuple(codes)))
-    quotas = {"A": Quota(ratio="0.02"), "B": Quota(ratio="0.03"), "C": Quota(ratio="0.1"), "D": Quota(ratio="0.3")}
     teams: Teams = {}
     for task_id, (start, end) in windows.items():
         plan_id = f"P-DEMO-{start.year}-RES"
         draws.create_task(ledger, planning, planner_id, draws.TaskBody(
             task_id=task_id, plan_id=plan_id, name=f"演示任务 {task_id}", window_start=start, window_end=end,
-            items=tuple(codes), departments=(department,), quotas=quotas))
+            items=tuple(codes), departments=(department,), quotas=quotas, target_filter=target_filter))
         drawn = commit_and_draw(ledger, drawing, drawer_id, task_id)
         teams[task_id] = [(team.target, list(team.inspectors)) for team in drawn.teams]
         say(f"{task_id}: drew {len(teams[task_id])} targets")
@@ -212,8 +219,8 @@ def _refusals(config: StoreConfig, ledger: LedgerService, teams: Teams, windows:
         results.sign_record(keys[badge], badge, body(uscc=not_drawn)),  # target not drawn
         results.sign_record(keys[badge], badge, body(inspected_on=end + timedelta(days=3))),  # outside the window
         results.sign_record(keys[badge], badge, body(items=("NOT-ON-LIST",))),  # item not on the task
-        results.sign_record(Signer.generate(), badge, body()),  # signed with the wrong key
-        results.sign_record(Signer.generate(), "ghost-0001", body()),  # unknown actor
+        results.sign_record(stray_key("wrong key"), badge, body()),  # signed with the wrong key
+        results.sign_record(stray_key("ghost"), "ghost-0001", body()),  # unknown actor
         results.sign_record(keys[badge], badge, body(task_id="T-DEMO-NONE")),  # unknown task
     ]
     for signed in attempts:

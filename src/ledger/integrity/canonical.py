@@ -14,6 +14,9 @@ b'{"t":"2026-01-02T03:00:00Z"}'
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,8 +51,24 @@ def canonical_bytes(value: Any) -> bytes:
     return _encoder.encode(_to_utc(value))
 
 
+# An injected clock (the demo's, demo/clock.py), or None: the real one.
+_CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar("drledger_clock", default=None)
+
+
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    clock = _CLOCK.get()
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+@contextmanager
+def injected_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Within the block, `utc_now` reads `clock` (the demo runs a year on its own clock, so that
+    the same seed gives the same ledger)."""
+    token = _CLOCK.set(clock)
+    try:
+        yield
+    finally:
+        _CLOCK.reset(token)
 
 
 def rfc3339(moment: datetime) -> str:

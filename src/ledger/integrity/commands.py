@@ -15,6 +15,9 @@ can be added beside Ed25519 without a new envelope.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,6 +60,26 @@ class CommandContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     issued_at: datetime
 
 
+# Injected nonces (the demo's, derived from its seed), or None: random ones.
+_NONCES: ContextVar[Callable[[], str] | None] = ContextVar("drledger_nonces", default=None)
+
+
+def _new_nonce() -> str:
+    nonces = _NONCES.get()
+    return nonces() if nonces is not None else secrets.token_hex(16)
+
+
+@contextmanager
+def injected_nonces(nonces: Callable[[], str]) -> Iterator[None]:
+    """Within the block, commands signed without a nonce take `nonces()` (32 lowercase hex digits,
+    never repeated: a reused nonce is refused)."""
+    token = _NONCES.set(nonces)
+    try:
+        yield
+    finally:
+        _NONCES.reset(token)
+
+
 def sign_command(
     signer: Signer,
     actor: str,
@@ -72,7 +95,7 @@ def sign_command(
         "body": body,
         "issued_at": rfc3339(issued_at or utc_now()),
         "name": name,
-        "nonce": nonce or secrets.token_hex(16),
+        "nonce": nonce or _new_nonce(),
     }
     command = canonical_bytes(content)
     return SignedCommand(command=command, signature=signer.sign(COMMAND_TAG + command), key_id=signer.key_id)

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from ledger.integrity.canonical import rfc3339
+from ledger.integrity.keys import Signer
 from ledger.services.setup import InitResult, SetupError, init_ledger, store_has_ledger
 from ledger.store.config import StoreConfig
 from ledger.store.reader import open_reader
@@ -23,11 +24,12 @@ __all__ = ["InitResult", "LedgerStatus", "SetupError", "init", "status", "store_
 
 
 def init(config: StoreConfig, *, origin: str | None, admin_id: str = "admin", admin_name: str = "Administrator",
-         admin_key_file: Path | None = None, beacons: list[dict[str, Any]] | None = None) -> InitResult:
+         admin_key_file: Path | None = None, beacons: list[dict[str, Any]] | None = None,
+         keys: tuple[Signer, Signer] | None = None) -> InitResult:
     """A new ledger (SetupError if one exists or a key file would be overwritten); it pins
-    `beacons` (drand chain infos, default quicknet)."""
+    `beacons` (drand chain infos, default quicknet); `keys`: the (ledger, admin) keys to use."""
     return init_ledger(config, origin=origin, admin_id=admin_id, admin_name=admin_name, admin_key_file=admin_key_file,
-                       beacons=beacons)
+                       beacons=beacons, keys=keys)
 
 
 class LastSignature(msgspec.Struct):

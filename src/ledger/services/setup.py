@@ -76,15 +76,17 @@ def genesis_body(origin: str, ledger_key: bytes, admin_id: str, admin_name: str,
 
 
 def init_ledger(config: StoreConfig, *, origin: str | None, admin_id: str, admin_name: str,
-                admin_key_file: Path | None = None, beacons: list[dict[str, Any]] | None = None) -> InitResult:
+                admin_key_file: Path | None = None, beacons: list[dict[str, Any]] | None = None,
+                keys: tuple[Signer, Signer] | None = None) -> InitResult:
     """A new ledger: ledger key, first admin, and genesis pinning `beacons` (drand chain
-    infos; default quicknet)."""
+    infos; default quicknet). `keys` (ledger, admin): given keys instead of new ones (the
+    demo derives its keys from its seed)."""
     from ledger.store.application import LedgerApplication
 
     ledger_file = config.keys_dir / LEDGER_KEY_FILE
     if store_has_ledger(config):
         raise SetupError(f"{config.display} already holds a ledger: refusing to initialise it again")
-    ledger_signer, admin_signer = Signer.generate(), Signer.generate()
+    ledger_signer, admin_signer = keys or (Signer.generate(), Signer.generate())
     origin = origin or f"drledger.local/{ledger_signer.key_id[:8]}"
     admin_file = admin_key_file or key_path(origin, admin_id)
     for path in (ledger_file, admin_file):
