@@ -20,7 +20,8 @@
 Resuming after a verified mark (a mirror's pull): the tree is still rebuilt
 from every chain hash (the roots need it), but only the nodes completed by
 the new leaves are compared, and only the checkpoints beyond the last
-verified one are checked, the first of them for consistency with it.
+verified one are checked, the first of them for consistency with it (the
+cosignatures, few, are all checked).
 
 This module reads the store only; services/checkpoints.py and
 services/witnesses.py (which write) build on its readers, never the reverse.
@@ -85,21 +86,21 @@ def check_log(config: StoreConfig, root_sizes: Iterable[int] = (), mark: Verifie
         wanted = {cp.size for cp in stored if 0 < cp.size <= size} | {n for n in root_sizes if 0 < n <= size}
         problems, roots, nodes = _check_tree(reader, size, wanted | {verified} - {0}, mark.size if mark else 0)
         roots[0] = EMPTY_ROOT
-        if mark:
-            stored = [cp for cp in stored if cp.size > verified]
+        new = [cp for cp in stored if cp.size > verified]  # every one, without a mark
         cosigned, witnessed = 0, []
         if stored:
             try:
                 schedule = key_schedule(reader)
             except KeyProblem as error:
-                return LogCheck(problems + [Problem(1, f"checkpoints cannot be checked: {error.what}")], len(stored),
+                return LogCheck(problems + [Problem(1, f"checkpoints cannot be checked: {error.what}")], len(new),
                                 roots=roots)
             last = Checkpoint(schedule.origin, verified, roots[verified]) if verified in roots else None
-            problems += _check_checkpoints(reader, stored, schedule, roots, size, last)
+            problems += _check_checkpoints(reader, new, schedule, roots, size, last)
+            # Cosignatures are few, and their times are evidence for the draws: all of them.
             cosign_problems, witnessed = check_cosignatures(reader, stored)
             cosigned = len(witnessed)
             problems += cosign_problems
-    return LogCheck(problems, len(stored), cosigned, nodes, roots, witnessed)
+    return LogCheck(problems, len(new), cosigned, nodes, roots, witnessed)
 
 
 def saved_checkpoint_problem(note: str, schedule: LedgerKeySchedule, roots: dict[int, bytes], size: int,
