@@ -193,8 +193,10 @@ def test_a_tampered_or_forbidden_pull_is_refused_and_the_copy_kept(served, tmp_p
             return [entity]
 
         insider.append(build)
+    said: list[str] = []
     with pytest.raises(MirrorRefused, match="fail verification"):
-        mirror(copy, url, "AUD-1", auditor)
+        mirror(copy, url, "AUD-1", auditor, on_progress=said.append)
+    assert any(line.startswith("verifying positions") for line in said), said  # found by the incremental verify
     assert snapshot(copy) == kept
     assert verify_ledger(copy).ok
 
