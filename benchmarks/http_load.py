@@ -18,8 +18,9 @@ A few requests of each kind warm the workers up first (not measured).
 Requests are sent on schedule by a pool of client threads whatever the
 previous answers took; latency is from the scheduled send to the answer, so
 a server that falls behind shows in p99. Printed per phase: the rate
-achieved, p50/p99/max latency and the errors (any answer but 201/200).
-Goal (issue 13): p99 < 50 ms for entries, < 100 ms for reads, zero errors.
+achieved, p50/p99/max latency and the errors (any answer but 201/200), then
+the ratios against the goal (issue 13): p99 < 50 ms for entries, < 100 ms
+for reads, at the rate asked, zero errors.
 PostgreSQL: DRLEDGER_BENCH_PG (default postgresql://postgres@127.0.0.1:5432/test),
 a scratch schema dropped after.
 """
@@ -67,6 +68,7 @@ from ledger.store.config import StoreConfig  # noqa: E402
 
 PG = os.environ.get("DRLEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DRLEDGER = str(Path(sys.executable).parent / "drledger")
+ENTRY_GOAL_MS, READ_GOAL_MS = 50.0, 100.0  # issue 13: p99 goals
 READS = ["/api/v1/items?limit=50", "/api/v1/plans", "/api/v1/draws?limit=50", "/api/v1/results/public?limit=50"]
 
 
@@ -96,8 +98,10 @@ def serve(config: StoreConfig, store_url: str | None, workers: int) -> tuple[sub
     raise RuntimeError("drledger serve did not start")
 
 
-def load(url: str, requests: list[tuple[str, str, bytes | None]], rate: float, clients: int = 32) -> None:
-    """Send `requests` (method, path, body) at `rate` per second, open loop; print the outcome."""
+def load(url: str, requests: list[tuple[str, str, bytes | None]], rate: float, goal_ms: float,
+         clients: int = 32) -> None:
+    """Send `requests` (method, path, body) at `rate` per second, open loop; print the outcome
+    and its ratios against the goal (p99 below `goal_ms` at `rate`, zero errors)."""
     jobs: queue.Queue[tuple[float, str, str, bytes | None] | None] = queue.Queue()
     latencies: list[float] = []
     errors: dict[str, int] = {}
@@ -137,9 +141,13 @@ def load(url: str, requests: list[tuple[str, str, bytes | None]], rate: float, c
     def p(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
 
-    print(f"    {len(latencies)} requests in {elapsed:.1f}s = {len(latencies) / elapsed:.0f}/s (asked {rate:.0f}/s);"
+    achieved, failed = len(latencies) / elapsed, sum(errors.values())
+    print(f"    {len(latencies)} requests in {elapsed:.1f}s = {achieved:.0f}/s (asked {rate:.0f}/s);"
           f" p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {latencies[-1] * 1000:.0f} ms;"
-          f" errors {sum(errors.values())} {errors or ''}")
+          f" errors {failed} {errors or ''}")
+    verdict = "meets" if p(0.99) < goal_ms and failed == 0 and achieved >= 0.95 * rate else "MISSES"
+    print(f"    against the goal: p99 {p(0.99) / goal_ms:.2f}x the {goal_ms:.0f} ms goal, rate {achieved / rate:.2f}x"
+          f" the {rate:.0f}/s asked, {failed} errors of 0 allowed: {verdict} the goal")
 
 
 def bench(kind: str, seconds: float, rate: float, workers: int) -> None:
@@ -165,9 +173,9 @@ def bench(kind: str, seconds: float, rate: float, workers: int) -> None:
                 for path in READS * workers:
                     http.get(path)
             print(f"  entries ({workers} workers):")
-            load(url, bodies[warm:], rate)
+            load(url, bodies[warm:], rate, ENTRY_GOAL_MS)
             print(f"  public reads ({workers} workers):")
-            load(url, [("GET", READS[i % len(READS)], None) for i in range(count)], rate)
+            load(url, [("GET", READS[i % len(READS)], None) for i in range(count)], rate, READ_GOAL_MS)
         finally:
             if process is not None:
                 process.send_signal(signal.SIGTERM)

@@ -43,6 +43,21 @@ def api_ledger(store: StoreConfig) -> TestLedger:
     return ledger
 
 
+def plan_body(department: str) -> dict[str, Any]:
+    """Plan P-<department> of 2026 over the department's first item."""
+    item = next(r.code for r in city_rows("items") if r.department == department)
+    return {"plan_id": f"P-{department}", "title": "年度计划", "department": department, "year": 2026,
+            "items": [item], "joint_departments": []}
+
+
+def task_body(plan_id: str, department: str) -> dict[str, Any]:
+    """Task T-<department> under `plan_id`: one class-B firm."""
+    item = next(r.code for r in city_rows("items") if r.department == department)
+    return {"task_id": f"T-{department}", "plan_id": plan_id, "name": "抽查", "window_start": "2026-03-01",
+            "window_end": "2026-05-31", "items": [item], "departments": [department],
+            "quotas": {"B": {"count": 1}}}
+
+
 def test_app(store: StoreConfig, **kwargs: Any) -> Any:
     """The real application, without rate limits (a test sends bursts)."""
     return create_app(store, extra_state={"rate_limiter": RateLimiter(rate=0, burst=0)}, **kwargs)

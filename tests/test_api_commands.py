@@ -16,7 +16,8 @@ from ledger.integrity.canonical import utc_now
 from ledger.integrity.commands import sign_command
 from ledger.integrity.keys import Signer, public_key_b64
 from ledger.services.receipts import Receipt
-from tests.api_helpers import OTHER, OWN, api_ledger, body_of, city_rows, post, test_app
+from tests.api_helpers import (OTHER, OWN, api_ledger, body_of, city_rows, plan_body, post, task_body,
+                               test_app)
 from tests.conftest import module_store
 from tests.ledger_helpers import TestLedger, entity_rows
 
@@ -108,26 +109,13 @@ def test_authorisation_matrix_roles(sqlite_only) -> None:  # type: ignore[no-unt
                 assert answer.status_code == refusal_status(body["code"]), (name, role, answer.text)
 
 
-def _plan(department: str) -> dict[str, Any]:
-    item = next(r.code for r in city_rows("items") if r.department == department)
-    return {"plan_id": f"P-{department}", "title": "年度计划", "department": department, "year": 2026,
-            "items": [item], "joint_departments": []}
-
-
-def _task(plan_id: str, department: str) -> dict[str, Any]:
-    item = next(r.code for r in city_rows("items") if r.department == department)
-    return {"task_id": f"T-{department}", "plan_id": plan_id, "name": "抽查", "window_start": "2026-03-01",
-            "window_end": "2026-05-31", "items": [item], "departments": [department],
-            "quotas": {"B": {"count": 1}}}
-
-
 def test_authorisation_matrix_departments(served) -> None:  # type: ignore[no-untyped-def]
     """Own department accepted, another department refused with out_of_jurisdiction (403), for the
     department-scoped writes: plans, tasks, imports and the registry."""
     ledger, client = served
     for department, expected in ((OWN, 201), (OTHER, 403)):
         cases = [
-            ("planner-scjg", "plan.create", _plan(department), None),
+            ("planner-scjg", "plan.create", plan_body(department), None),
             ("admin-scjg", "actor.register", _register_body(f"AUD-{department}", department), None),
         ]
         rows = [msgspec.structs.replace(r, name=r.name + "（修订）") for r in city_rows("items", (department,))]
@@ -142,10 +130,10 @@ def test_authorisation_matrix_departments(served) -> None:  # type: ignore[no-un
                 assert body_of(answer)["code"] == "out_of_jurisdiction"
     # A task of the other department under a plan of the own one (the plan was made above).
     ledger.register("planner-all", "planner")
-    ledger.submit("planner-all", "plan.create", _plan(OTHER))
-    answer = post(client, ledger.sign("planner-scjg", "task.create", _task(f"P-{OTHER}", OTHER)))
+    ledger.submit("planner-all", "plan.create", plan_body(OTHER))
+    answer = post(client, ledger.sign("planner-scjg", "task.create", task_body(f"P-{OTHER}", OTHER)))
     assert answer.status_code == 403 and body_of(answer)["code"] == "out_of_jurisdiction", answer.text
-    answer = post(client, ledger.sign("planner-scjg", "task.create", _task(f"P-{OWN}", OWN)))
+    answer = post(client, ledger.sign("planner-scjg", "task.create", task_body(f"P-{OWN}", OWN)))
     assert answer.status_code == 201, answer.text
 
 

@@ -34,7 +34,7 @@ from ledger.verify.ledger_check import verify_ledger
 from tests.cli_helpers import run
 from tests.conftest import PG_URL
 from tests.insider import Insider
-from tests.ledger_helpers import entity_rows, ledger_with_entities
+from tests.ledger_helpers import Raw, entity_rows, ledger_with_entities
 
 
 @contextmanager
@@ -92,7 +92,7 @@ def test_a_mirror_stays_verified_while_the_server_takes_writes(served, tmp_path:
     home = tmp_path / "copy"
     first = run("mirror", "--server", url, "--as", "AUD-1", "--key", str(key_file), home=home)
     assert first.returncode == 0, first.stderr
-    assert "verified" in first.stdout and "appended positions 1-" in first.stderr
+    assert "verified (the whole copy)" in first.stdout and "appended positions 1-" in first.stderr
     copy = resolve_store(None, home)
     same_rows(ledger.store, copy)
 
@@ -123,6 +123,7 @@ def test_a_mirror_stays_verified_while_the_server_takes_writes(served, tmp_path:
     again = mirror(copy, url, "AUD-1", auditor)
     assert (again.before, again.size, again.transactions) == (last.size, last.size, 0)  # only what is new
     assert again.checkpoint == last.size
+    assert all(p.verified_from == p.before for p in pulls[1:]), "every pull after the first resumes from the last"
     report = verify_ledger(copy)
     assert report.ok and report.checks["checkpoints"] >= 1, report.problems
 
@@ -192,8 +193,10 @@ def test_a_tampered_or_forbidden_pull_is_refused_and_the_copy_kept(served, tmp_p
             return [entity]
 
         insider.append(build)
+    said: list[str] = []
     with pytest.raises(MirrorRefused, match="fail verification"):
-        mirror(copy, url, "AUD-1", auditor)
+        mirror(copy, url, "AUD-1", auditor, on_progress=said.append)
+    assert any(line.startswith("verifying positions") for line in said), said  # found by the incremental verify
     assert snapshot(copy) == kept
     assert verify_ledger(copy).ok
 
@@ -216,3 +219,49 @@ def test_rows_of_another_ledger_do_not_chain_onto_the_copy(served, tmp_path: Pat
     write_key_file(wrong, Signer.generate(), None)
     refused = run("mirror", "--server", url, "--as", "AUD-1", "--key", str(wrong), home=tmp_path / "copy3")
     assert refused.returncode == 1 and "401" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_second_pull_checks_only_the_new_transactions(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ledger, url, auditor, _ = served
+    copy = resolve_store(None, tmp_path / "copy")
+    first = mirror(copy, url, "AUD-1", auditor)
+    with open_reader(copy) as reader:
+        commands = len(reader.transactions())  # here every transaction is an accepted command
+    assert (first.verified_from, first.signatures, first.reexecuted) == (0, commands, commands)
+
+    ledger.import_rows("admin", "entities", entity_rows(2, start=40))
+    ledger.register("AUD-2", "auditor")
+    second = mirror(copy, url, "AUD-1", auditor)
+    assert (second.verified_from, second.transactions, second.signatures, second.reexecuted) == (first.size, 2, 2, 2)
+    third = mirror(copy, url, "AUD-1", auditor)
+    assert (third.verified_from, third.transactions, third.signatures, third.reexecuted) == (second.size, 0, 0, 0)
+    assert verify_ledger(copy).checks["commands_reexecuted"] == commands + 2  # a full verify: everything again
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_below_the_verified_position_a_pull_recomputes_hashes_and_a_full_verify_checks_the_rest(  # type: ignore[no-untyped-def]
+        served, tmp_path: Path) -> None:
+    ledger, url, auditor, _ = served
+    copy = resolve_store(None, tmp_path / "copy")
+    mirror(copy, url, "AUD-1", auditor)
+    raw = Raw(copy)
+    try:
+        # A ledger signature below the verified position: the pull does not check it again...
+        first, last = raw.sql(f"SELECT first_seq, last_seq FROM {raw.txs} ORDER BY last_seq LIMIT 1")[0]
+        raw.sql(f"UPDATE {raw.txs} SET signature = ? WHERE last_seq = ?", bytes(64), last)
+        ledger.register("AUD-2", "auditor")
+        assert mirror(copy, url, "AUD-1", auditor).verified
+        # ... a full verify does.
+        assert [p.what for p in verify_ledger(copy).problems] == [
+            f"positions {first}-{last}: the ledger signature does not verify"]
+
+        # An event's bytes below it: every hash is recomputed, so the pull refuses.
+        state = bytearray(raw.event_at(2)[4])
+        state[len(state) // 2] ^= 1
+        raw.set_event(2, state=bytes(state))
+        ledger.register("AUD-3", "auditor")
+        with pytest.raises(MirrorRefused, match="position 2: hash does not match"):
+            mirror(copy, url, "AUD-1", auditor)
+    finally:
+        raw.close()

@@ -30,9 +30,12 @@ def mirror_cmd(server: str, as_actor: str, key: Path | None, origin: str | None,
 
     Appends the server's rows exactly as stored, from where the copy ends,
     after checking that they chain onto it and carry valid ledger
-    signatures; then runs verify over the copy. Rows that fail are not kept:
-    the copy stays as it was and the exit status is 1 (2: the server cannot
-    be reached). Progress goes to stderr, the result to stdout.
+    signatures; then verifies what is new (the whole copy on the first pull),
+    resuming from the head the copy was last verified at. Rows that fail are
+    not kept: the copy stays as it was and the exit status is 1 (2: the server
+    cannot be reached). Progress goes to stderr, the result to stdout. Run a
+    full `drledger verify` of the copy at each audit: a pull does not check
+    again what lies below its verified head (docs/auditors.md).
 
     \b
     Example:
@@ -74,8 +77,9 @@ def mirror_cmd(server: str, as_actor: str, key: Path | None, origin: str | None,
         click.echo(msgspec.json.encode(result).decode())
         return
     new = result.size - result.before
+    checked = f"from position {result.verified_from + 1}" if result.verified_from else "the whole copy"
     click.echo(f"{result.store}: {result.origin} at size {result.size} ({new} new events in"
-               f" {result.transactions} transactions), verified")
+               f" {result.transactions} transactions), verified ({checked})")
     if result.checkpoint is not None:
         click.echo(f"checkpoint at size {result.checkpoint} matches the copy")
 

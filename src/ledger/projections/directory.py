@@ -37,8 +37,17 @@ CONFLICTS = "dir_conflicts"
 
 
 @cache
+@cache  # reading a type's fields evaluates its annotations (about a millisecond): once per type
 def fields_of(row_type: type[msgspec.Struct]) -> tuple[str, ...]:
     return tuple(f.name for f in msgspec.structs.fields(row_type))
+
+
+@cache
+def column_kinds(row_type: type[msgspec.Struct]) -> tuple[frozenset[str], frozenset[str]]:
+    """The names of the fields stored as JSON arrays (tuples) and as 0/1 (bools)."""
+    fields = msgspec.structs.fields(row_type)
+    return (frozenset(f.name for f in fields if "tuple" in str(f.type)),
+            frozenset(f.name for f in fields if f.type is bool))
 
 
 def to_column(value: Any) -> Any:

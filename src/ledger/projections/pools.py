@@ -14,7 +14,7 @@ import msgspec
 from ledger.domain.filters import EntityFilter, InspectorFilter
 from ledger.domain.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
 from ledger.integrity.merkle import leaf_hash, root_from_leaf_hashes
-from ledger.projections.directory import fields_of, from_column
+from ledger.projections.directory import column_kinds, fields_of, from_column
 from ledger.store.schema import Dialect
 
 RISK_CLASSES = ("A", "B", "C", "D")
@@ -84,8 +84,7 @@ def _contains(dialect: Dialect, column: str, p: str) -> str:
 def _records(cursor: Any, table: str, row_type: type[msgspec.Struct], where: str, params: list[Any], order: str) -> list[Any]:
     names = fields_of(row_type)
     cursor.execute(f"SELECT {', '.join(names)} FROM {table} WHERE {where} ORDER BY {order}", params)
-    tuples = {f.name for f in msgspec.structs.fields(row_type) if "tuple" in str(f.type)}
-    bools = {f.name for f in msgspec.structs.fields(row_type) if f.type is bool}
+    tuples, bools = column_kinds(row_type)
     out = []
     for row in cursor.fetchall():
         values = {}
@@ -181,8 +180,7 @@ def current_versions(conn: Any, dialect: Dialect, table: str, key: str, row_type
     names = fields_of(row_type)
     cursor = conn.cursor()
     cursor.execute(f"SELECT version, {', '.join(names)} FROM {dialect.table(table)} WHERE valid_to IS NULL")
-    tuples = {f.name for f in msgspec.structs.fields(row_type) if "tuple" in str(f.type)}
-    bools = {f.name for f in msgspec.structs.fields(row_type) if f.type is bool}
+    tuples, bools = column_kinds(row_type)
     out: dict[str, tuple[int, Any]] = {}
     for version, *values in cursor.fetchall():
         record = row_type(**{

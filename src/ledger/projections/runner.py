@@ -7,7 +7,7 @@ server would call `catch_up` in a background loop for everything else.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Iterator
 from uuid import UUID
 
@@ -83,40 +83,45 @@ def _head(cursor: Any, dialect: Dialect) -> int:
     return int(row[0] or 0)
 
 
-def _step(conn: Any, dialect: Dialect, event_id: str, projection: Projection, window: int) -> tuple[int, int]:
-    """Apply one window of events in one transaction: (new position, head)."""
+def _up_to_date(conn: Any, dialect: Dialect, projections: Sequence[Projection]) -> dict[str, int] | None:
+    """The positions, if every projection is at the head already; found with plain reads, so that
+    the usual case (every read catches up first) takes no write lock and writes nothing."""
+    cursor = conn.cursor()
+    cursor.execute(f"SELECT name, position FROM {dialect.table('projection_positions')}")
+    positions = {name: int(position) for name, position in cursor.fetchall()}
+    head = _head(cursor, dialect)
+    if all(positions.get(p.name, -1) >= head for p in projections):
+        return {p.name: positions[p.name] for p in projections}
+    return None
+
+
+def _step(cursor: Any, dialect: Dialect, event_id: str, projection: Projection, window: int,
+          head: int) -> int:
+    """Apply one window of events up to `head` in the caller's transaction: the new position."""
     positions = dialect.table("projection_positions")
-    cursor = _begin(conn, dialect)
-    try:
-        lock = "" if dialect.name == "sqlite" else " FOR UPDATE"
-        cursor.execute(_sql(dialect, f"SELECT position FROM {positions} WHERE name = ?{lock}"), (projection.name,))
-        position = int(cursor.fetchone()[0])
-        head = _head(cursor, dialect)
-        if position >= head:
-            cursor.execute("ROLLBACK")
-            return position, head
-        stop = min(head, position + window)
-        marks = ", ".join([dialect.placeholder] * len(projection.topics))
-        cursor.execute(
-            f"SELECT c.seq, e.originator_id, e.originator_version, e.topic, e.state"
-            f" FROM {dialect.table('ledger_chain')} c JOIN {dialect.table(dialect.events_table)} e"
-            f" ON e.{event_id} = c.notification_id"
-            f" WHERE c.seq > {dialect.placeholder} AND c.seq <= {dialect.placeholder} AND e.topic IN ({marks})"
-            f" ORDER BY c.seq",
-            (position, stop, *projection.topics),
-        )
-        events = [
-            ProjectedEvent(seq, oid if isinstance(oid, UUID) else UUID(oid), version, topic, bytes(state))
-            for seq, oid, version, topic, state in cursor.fetchall()
-        ]
-        if events:
-            projection.apply(cursor, dialect, events)
-        cursor.execute(_sql(dialect, f"UPDATE {positions} SET position = ? WHERE name = ?"), (stop, projection.name))
-        cursor.execute("COMMIT")
-        return stop, head
-    except BaseException:
-        cursor.execute("ROLLBACK")
-        raise
+    lock = "" if dialect.name == "sqlite" else " FOR UPDATE"
+    cursor.execute(_sql(dialect, f"SELECT position FROM {positions} WHERE name = ?{lock}"), (projection.name,))
+    position = int(cursor.fetchone()[0])
+    if position >= head:
+        return position
+    stop = min(head, position + window)
+    marks = ", ".join([dialect.placeholder] * len(projection.topics))
+    cursor.execute(
+        f"SELECT c.seq, e.originator_id, e.originator_version, e.topic, e.state"
+        f" FROM {dialect.table('ledger_chain')} c JOIN {dialect.table(dialect.events_table)} e"
+        f" ON e.{event_id} = c.notification_id"
+        f" WHERE c.seq > {dialect.placeholder} AND c.seq <= {dialect.placeholder} AND e.topic IN ({marks})"
+        f" ORDER BY c.seq",
+        (position, stop, *projection.topics),
+    )
+    events = [
+        ProjectedEvent(seq, oid if isinstance(oid, UUID) else UUID(oid), version, topic, bytes(state))
+        for seq, oid, version, topic, state in cursor.fetchall()
+    ]
+    if events:
+        projection.apply(cursor, dialect, events)
+    cursor.execute(_sql(dialect, f"UPDATE {positions} SET position = ? WHERE name = ?"), (stop, projection.name))
+    return stop
 
 
 def catch_up(
@@ -125,19 +130,40 @@ def catch_up(
     *,
     window: int = WINDOW,
     on_progress: Callable[[str, int, int], None] | None = None,
+    connection: tuple[Any, Dialect, str] | None = None,
 ) -> dict[str, int]:
-    """Bring every projection up to the ledger head; returns their positions."""
+    """Bring every projection up to the ledger head; returns their positions.
+
+    Each round applies one window to every projection still behind, in one
+    transaction: a write's catch-up is one round, so one commit, not one per
+    projection. `connection` (from writable_connection) is used if given,
+    instead of opening one (a long-lived writer keeps its own).
+    """
     reached: dict[str, int] = {}
-    with writable_connection(config) as (conn, dialect, event_id):
+    with nullcontext(connection) if connection else writable_connection(config) as (conn, dialect, event_id):
         ensure_tables(conn, dialect, projections)
-        for projection in projections:
-            while True:
-                position, head = _step(conn, dialect, event_id, projection, window)
+        current = _up_to_date(conn, dialect, projections)
+        if current is not None:
+            return current
+        behind = list(projections)
+        while behind:
+            cursor = _begin(conn, dialect)
+            try:
+                head = _head(cursor, dialect)
+                steps = [(projection, _step(cursor, dialect, event_id, projection, window, head))
+                         for projection in behind]
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            behind = []
+            for projection, position in steps:
                 if on_progress:
                     on_progress(projection.name, position, head)
                 if position >= head:
                     reached[projection.name] = position
-                    break
+                else:
+                    behind.append(projection)
     return reached
 
 

@@ -28,6 +28,7 @@ class LedgerService:
 
         self.config = config
         self.sync = sync
+        self._connection: Any = None  # (connection, dialect, event id column) for catch_up
         self.processor = CommandProcessor(open_for_writing(config), clock=clock)
         self.origin = self.processor.ledger.origin
         if sync:
@@ -40,13 +41,31 @@ class LedgerService:
         self.close()
 
     def close(self) -> None:
+        self._close_projection_connection()
         self.processor.close()
 
     def catch_up(self) -> None:
+        """Bring the read models up to the head, on this service's own connection (opened
+        once: a server's writer catches up after every command)."""
         from ledger.projections import all_projections
         from ledger.projections.runner import catch_up
+        from ledger.store.connection import connect
 
-        catch_up(self.config, all_projections())
+        if self._connection is None:
+            self._connection = connect(self.config, "write")
+        try:
+            catch_up(self.config, all_projections(), connection=self._connection)
+        except BaseException:
+            self._close_projection_connection()  # a broken connection is opened again next time
+            raise
+
+    def _close_projection_connection(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            try:
+                connection[0].close()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass
 
     def submit(self, signed: SignedCommand, attachment: Any = None,
                attachment_source: AttachmentSource | None = None) -> Receipt:

@@ -15,10 +15,15 @@
 3. The served checkpoint must be signed by the ledger key in force at its
    size and carry the copy's root at that size (else the server shows the
    tiles' readers another tree than the one it feeds us); it is kept.
-4. `verify` runs over the whole copy (re-execution of every command from
-   genesis: the rules need the state from the start, so this step is not
-   incremental). If it fails, every row this call appended is removed again
-   and the call is refused: the copy is left as it was.
+4. `verify` runs over the copy, incrementally: the copy keeps how far it
+   was verified (its mark: size, head hash, last checkpoint size), and if
+   its chain still holds that head, only what follows is checked (ledger
+   signatures, re-execution of the new commands on the state folded from
+   the verified events, new tree nodes and checkpoints, every hash still
+   recomputed: verify/ledger_check.py `resume`); otherwise, or on the first
+   pull, the whole copy. If it fails, every row this call appended is
+   removed again and the call is refused: the copy is left as it was; if
+   it holds, the mark moves to the new head.
 
 A second call fetches only what is new. Nothing is appended if a page does
 not chain onto the copy's head, or fails a check.
@@ -40,9 +45,11 @@ from ledger.services.feeds import FeedTransaction, LedgerPage, raw_rows, transac
 from ledger.store.config import StoreConfig
 from ledger.store.connection import StoreUnavailable
 from ledger.store.log_reader import LogReader
-from ledger.store.raw_copy import CopyConflict, append_rows, insert_checkpoint_note, truncate
+from ledger.store.checkpoints import latest_checkpoint
+from ledger.store.raw_copy import CopyConflict, append_rows, insert_checkpoint_note, read_mark, save_mark, truncate
 from ledger.store.reader import ChainRow, open_reader
 from ledger.verify.keys import LEDGER_KEY_TOPICS, KeyProblem, LedgerKeySchedule
+from ledger.verify.ledger_check import PARALLEL_FROM, VerifiedMark, mark_holds, verify_ledger
 from ledger.verify.log_check import log_verifier
 
 __all__ = ["MirrorRefused", "MirrorResult", "MirrorUnavailable", "mirror"]
@@ -71,6 +78,9 @@ class MirrorResult(msgspec.Struct, kw_only=True):
     checkpoint: int | None  # size of the served checkpoint checked and kept (None: none published)
     verified: bool
     problems: list[str] = []
+    verified_from: int = 0  # positions up to here were verified by an earlier pull: only the rest was checked
+    signatures: int = 0  # ledger signatures checked by this call
+    reexecuted: int = 0  # commands re-executed and refusals re-checked by this call
 
 
 def _local_state(config: StoreConfig) -> tuple[int, bytes, list[ChainRow]] | None:
@@ -161,8 +171,6 @@ def mirror(config: StoreConfig, server: str, actor: str, signer: Signer, *, orig
 
 def _pull(config: StoreConfig, server: str, actor: str, signer: Signer, origin: str | None, page_events: int,
           trusted_key: bytes | None, client: Any, say: Callable[[str], None]) -> MirrorResult:
-    from ledger.verify.ledger_check import PARALLEL_FROM, verify_ledger
-
     base = server.rstrip("/")
     state = _local_state(config)
     created = state is not None
@@ -187,9 +195,12 @@ def _pull(config: StoreConfig, server: str, actor: str, signer: Signer, origin: 
         checkpoint = _keep_checkpoint(config, served_note, origin) if served_note else None
         if checkpoint is not None:
             say(f"checkpoint at size {checkpoint}: signed by the ledger key, same root as this copy")
-        say(f"verifying the copy ({size} events) ...")
+        resume = _mark(config, say)
+        say(f"verifying positions {resume.size + 1}-{size} (verified up to {resume.size} before) ..." if resume
+            else f"verifying the copy ({size} events) ...")
         # A second process costs more than it saves on a small copy (verify's own threshold).
-        report = verify_ledger(config, trusted_key=trusted_key, workers=1 if size < PARALLEL_FROM else None)
+        report = verify_ledger(config, trusted_key=trusted_key, workers=1 if size < PARALLEL_FROM else None,
+                               resume=resume)
     except _CopyMoved:
         raise
     except BaseException:
@@ -199,9 +210,26 @@ def _pull(config: StoreConfig, server: str, actor: str, signer: Signer, origin: 
         _undo(config, before)
         problems = [f"position {p.position}: {p.what}" if p.position else p.what for p in report.problems]
         raise MirrorRefused(f"the pulled rows fail verification, nothing was kept: {problems[0]}")
+    with open_reader(config) as reader:
+        latest = latest_checkpoint(reader)
+    save_mark(config, report.size, bytes.fromhex(report.head), latest.size if latest else 0, rfc3339(utc_now()))
+    reexecuted = report.checks["commands_reexecuted"] + report.checks["refusals_rechecked"]
     say(f"verified: {report.signatures_checked} ledger signatures, {report.actor_signatures_checked} actor signatures")
     return MirrorResult(origin=origin, store=config.display, before=before, size=size, transactions=fetched,
-                        checkpoint=checkpoint, verified=True)
+                        checkpoint=checkpoint, verified=True, verified_from=report.resumed_from,
+                        signatures=report.signatures_checked, reexecuted=reexecuted)
+
+
+def _mark(config: StoreConfig, say: Callable[[str], None]) -> VerifiedMark | None:
+    """Where the copy's last verify ended, if its chain still holds that head."""
+    with open_reader(config) as reader:
+        found = read_mark(reader)
+        mark = VerifiedMark(*found) if found else None
+        if mark is None or mark_holds(reader, mark):
+            return mark
+    say(f"the copy no longer holds the head it was verified at (position {mark.size}): it changed below it;"
+        " verifying the whole copy")
+    return None
 
 
 def _undo(config: StoreConfig, before: int) -> None:

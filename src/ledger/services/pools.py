@@ -41,12 +41,13 @@ def rebuild(config: StoreConfig, on_progress: Callable[[str, int, int], None] | 
 
 def read(config: StoreConfig, query: Callable[[Any, Any], T], *, fresh: bool = True) -> T:
     """Run `query(connection, dialect)` over the read models (caught up first unless `fresh=False`)."""
-    from ledger.projections.runner import writable_connection
+    from ledger.projections import all_projections
+    from ledger.projections.runner import catch_up as run, writable_connection
 
-    if fresh:
-        catch_up(config)
-    with writable_connection(config) as (conn, dialect, _):
-        return query(conn, dialect)
+    with writable_connection(config) as connection:  # one connection for the catch-up and the query
+        if fresh:
+            run(config, all_projections(), connection=connection)
+        return query(connection[0], connection[1])
 
 
 def entities(config: StoreConfig, f: EntityFilter | None = None, as_of: int | None = None) -> list[EntityRow]:

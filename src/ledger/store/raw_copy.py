@@ -11,7 +11,9 @@ them: store/tree.py), so the copy's tree is its own, and verify checks it.
 `append_rows` runs in one transaction holding the copy's write lock, and
 checks under it that the rows continue the copy's chain head; `truncate`
 removes every row past a position (a mirror that failed verification goes
-back to the state it was in).
+back to the state it was in). `save_mark` keeps, in the copy, how far it
+was verified (size, head hash, last checkpoint size): the next pull checks
+only what follows (verify/ledger_check.py `resume`).
 """
 
 from __future__ import annotations
@@ -161,3 +163,27 @@ def versions_of(reader: LedgerReader, topic: str, originators: Sequence[UUID]) -
         f"SELECT originator_id, MIN(originator_version) FROM {reader.events}"
         f" WHERE topic = ? AND originator_id IN ({', '.join('?' * len(keys))}) GROUP BY originator_id", (topic, *keys))
     return {(r[0] if isinstance(r[0], UUID) else UUID(r[0])): int(r[1]) for r in rows}
+
+
+MARK_TABLE = "mirror_verified"
+
+
+def save_mark(config: StoreConfig, size: int, head: bytes, checkpoint: int, verified_at: str) -> None:
+    """Record that the copy was verified up to `size` (head hash `head`) and checkpoint size `checkpoint`."""
+    with _locked(config) as (cursor, dialect):
+        table = dialect.table(MARK_TABLE)
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {table} (size BIGINT NOT NULL, head {dialect.blob} NOT NULL,"
+                       " checkpoint BIGINT NOT NULL, verified_at TEXT NOT NULL)")
+        cursor.execute(f"DELETE FROM {table}")
+        cursor.execute(f"INSERT INTO {table} (size, head, checkpoint, verified_at) VALUES ({dialect.params(4)})",
+                       (size, head, checkpoint, verified_at))
+
+
+def read_mark(reader: LedgerReader) -> tuple[int, bytes, int] | None:
+    """(size, head hash, checkpoint size) the copy was last verified at; None if never."""
+    try:
+        row = reader._one(f"SELECT size, head, checkpoint FROM {reader.dialect.table(MARK_TABLE)}")
+    except Exception:  # noqa: BLE001 - no such table: a copy never verified by a pull
+        reader.connection.rollback()
+        return None
+    return (int(row[0]), bytes(row[1]), int(row[2])) if row else None

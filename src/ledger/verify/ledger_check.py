@@ -16,6 +16,14 @@ Checks, in order of the chain:
 - each saved checkpoint (if given) is signed by the ledger key in force at its
   size and its root is the chain's root at that size (verify/log_check.py).
 
+Resuming from a verified mark (`resume`, a mirror's pull): every hash is still
+recomputed from the stored bytes, and the chain must still hold the marked
+head at the marked size, so the prefix is the one that was verified; but
+only what follows the mark is checked: ledger signatures, re-execution (the
+state is folded from the prefix's events: verify/reexecute.py), tree nodes
+and checkpoints (verify/log_check.py). A prefix whose signatures, tree or
+checkpoints were altered since is caught by a full verify only.
+
 Without a trusted key the ledger key is the one the ledger names itself: the
 report says so (`ledger_key_pinned`, `warnings`), since a ledger rewritten
 whole under a new key would pass.
@@ -102,6 +110,7 @@ class VerifyReport(msgspec.Struct, kw_only=True):
     warnings: list[str] = []
     saved_checkpoints: list[SavedCheckpointCheck] = []
     witnesses: WitnessCount | None = None  # when a number of witnesses was required
+    resumed_from: int = 0  # positions up to here were verified before (a mark): only what follows is checked
 
 
 class ExpectedHead(msgspec.Struct, frozen=True):
@@ -128,6 +137,15 @@ class ExpectedHead(msgspec.Struct, frozen=True):
 
     def display(self) -> str:
         return f"{self.size}:{self.hash.hex()}" if self.size else self.hash.hex()
+
+
+class VerifiedMark(msgspec.Struct, frozen=True):
+    """What a verify checked: the chain up to `size`, whose head was `head`, and the
+    checkpoints up to size `checkpoint` (0: none); a later verify may resume from it."""
+
+    size: int
+    head: bytes
+    checkpoint: int = 0
 
 
 class ChunkResult(msgspec.Struct):
@@ -207,10 +225,12 @@ def verify_ledger(
     trusted_key_source: str = "trusted key",
     checkpoints: Sequence[SavedCheckpoint] = (),
     require_witnesses: int | None = None,
+    resume: VerifiedMark | None = None,
 ) -> VerifyReport:
     """Check the ledger; `reexecute_commands=False` checks bytes, signatures and
     the log only (the chain-only baseline of benchmarks/commands.py).
-    `trusted_key_source` says where `trusted_key` came from (for the report)."""
+    `trusted_key_source` says where `trusted_key` came from (for the report);
+    `resume` checks only what follows a verified mark (module doc)."""
     with open_reader(config) as reader:
         head = reader.head()
         size, head_hash = head if head else (0, b"")
@@ -235,6 +255,12 @@ def verify_ledger(
         ]
         if expected is not None:
             problems += _expected_head_problems(reader, expected, size)
+        if resume is not None and not mark_holds(reader, resume):
+            problems.append(Problem(min(resume.size, size + 1) or None,
+                                    f"the copy no longer holds the chain verified up to position {resume.size}"
+                                    " (cut or rewritten below it): verify the whole copy"))
+    after = resume.size if resume else 0
+    to_sign = [tx for tx in transactions if tx.last_seq > after]  # the ledger signatures still to check
 
     workers = workers or min(2, os.cpu_count() or 1)
     sizes = [cp.size for cp in checkpoints]
@@ -244,16 +270,16 @@ def verify_ledger(
         # while this one re-executes the commands. Re-execution assumes intact bytes, so
         # whatever it found is set aside when the bytes are broken.
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("forkserver")) as pool:
-            checked = pool.submit(_check_bytes, config, size, transactions, schedule, sizes)
-            replay, replay_failure = _replay(config, size, on_progress)
+            checked = pool.submit(_check_bytes, config, size, to_sign, schedule, sizes, resume)
+            replay, replay_failure = _replay(config, size, on_progress, after)
             replayed = True
             try:
                 results, log = checked.result()
             except BrokenProcessPool:  # a second process cannot start here: check the bytes in this one
-                results, log = _check_bytes(config, size, transactions, schedule, sizes)
+                results, log = _check_bytes(config, size, to_sign, schedule, sizes, resume)
     else:
-        results = _run_chunks(config, size, transactions, schedule, workers, on_progress)
-        log = _check_log(config, sizes)
+        results = _run_chunks(config, size, to_sign, schedule, workers, on_progress)
+        log = _check_log(config, sizes, resume)
     problems += [r.problem for r in results if r.problem is not None]
     problems += log.problems
     from ledger.verify.log_check import count_witnesses, saved_checkpoint_problem  # lazy: log_check imports this module
@@ -275,7 +301,7 @@ def verify_ledger(
         replay = ReplayReport()  # re-execution assumes the bytes are intact
     elif reexecute_commands:
         if not replayed:
-            replay, replay_failure = _replay(config, size, on_progress)
+            replay, replay_failure = _replay(config, size, on_progress, after)
         if isinstance(replay_failure, ReplayProblem):
             problems.append(Problem(replay_failure.position, replay_failure.what))
         elif replay_failure is not None:
@@ -292,6 +318,7 @@ def verify_ledger(
         transactions=len(transactions),
         signatures_checked=sum(r.signatures for r in results),
         actor_signatures_checked=sum(replay.commands.values()) + replay.refusals,
+        resumed_from=after,
         trusted_key=key_id(trusted_key) if trusted_key else None,
         expected_head=expected.display() if expected else None,
         problems=problems,
@@ -308,25 +335,30 @@ def verify_ledger(
     )
 
 
-def _check_log(config: StoreConfig, sizes: Sequence[int]) -> Any:
+def mark_holds(reader: LedgerReader, mark: VerifiedMark) -> bool:
+    """Whether the store's chain still has the marked head at the marked size."""
+    return mark.size == 0 or reader.hash_at(mark.size) == mark.head
+
+
+def _check_log(config: StoreConfig, sizes: Sequence[int], resume: VerifiedMark | None = None) -> Any:
     from ledger.verify.log_check import check_log  # lazy: log_check imports this module
 
-    return check_log(config, sizes)  # the stored tree, every checkpoint and cosignature
+    return check_log(config, sizes, resume)  # the stored tree, every checkpoint and cosignature
 
 
-def _check_bytes(config: StoreConfig, size: int, transactions: list[TransactionRow],
-                 schedule: LedgerKeySchedule, sizes: Sequence[int]) -> tuple[list[ChunkResult], Any]:
+def _check_bytes(config: StoreConfig, size: int, transactions: list[TransactionRow], schedule: LedgerKeySchedule,
+                 sizes: Sequence[int], resume: VerifiedMark | None) -> tuple[list[ChunkResult], Any]:
     """Chain, ledger signatures and the log, in one process (beside the re-execution)."""
-    return _run_chunks(config, size, transactions, schedule, 1, None), _check_log(config, sizes)
+    return _run_chunks(config, size, transactions, schedule, 1, None), _check_log(config, sizes, resume)
 
 
-def _replay(config: StoreConfig, size: int,
-            on_progress: Callable[[int, int], None] | None) -> tuple[ReplayReport, Exception | None]:
-    """Re-execute every command: the report, and the first problem (or crash) met."""
+def _replay(config: StoreConfig, size: int, on_progress: Callable[[int, int], None] | None,
+            check_from: int = 0) -> tuple[ReplayReport, Exception | None]:
+    """Re-execute every command (after `check_from`): the report, and the first problem (or crash) met."""
     progress = (lambda done: on_progress(done, size)) if on_progress else None
     with open_reader(config) as reader:
         try:
-            return reexecute(reader, progress), None
+            return reexecute(reader, progress, check_from), None
         except Exception as failure:  # noqa: BLE001 - judged by the caller, once the bytes are checked
             return ReplayReport(), failure
 

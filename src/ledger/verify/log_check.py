@@ -17,6 +17,12 @@
   ledger key in force at its size and carry the root rebuilt from the chain
   at that size: otherwise the ledger does not hold the history its key signed.
 
+Resuming after a verified mark (a mirror's pull): the tree is still rebuilt
+from every chain hash (the roots need it), but only the nodes completed by
+the new leaves are compared, and only the checkpoints beyond the last
+verified one are checked, the first of them for consistency with it (the
+cosignatures, few, are all checked).
+
 This module reads the store only; services/checkpoints.py and
 services/witnesses.py (which write) build on its readers, never the reverse.
 """
@@ -50,7 +56,7 @@ from ledger.store.log_reader import LogReader
 from ledger.store.reader import LedgerReader, open_reader
 from ledger.store.tree import TREE_TABLE, TreeError, rows_to_nodes
 from ledger.verify.keys import LEDGER_KEY_TOPICS, KeyProblem, LedgerKeySchedule
-from ledger.verify.ledger_check import Problem, WitnessCount
+from ledger.verify.ledger_check import Problem, VerifiedMark, WitnessCount
 
 WITNESS_ADDED_TOPIC = get_topic(Witness.Added)
 WITNESS_REMOVED_TOPIC = get_topic(Witness.Removed)
@@ -69,27 +75,32 @@ class LogCheck(msgspec.Struct):
     witnessed: list[tuple[int, int]] = []  # (checkpoint size, cosignature time) of every valid cosignature
 
 
-def check_log(config: StoreConfig, root_sizes: Iterable[int] = ()) -> LogCheck:
+def check_log(config: StoreConfig, root_sizes: Iterable[int] = (), mark: VerifiedMark | None = None) -> LogCheck:
     """Check the stored tree, checkpoints and cosignatures; also rebuild the
-    tree's root at each of `root_sizes` within the chain (saved checkpoints)."""
+    tree's root at each of `root_sizes` within the chain (saved checkpoints).
+    With a verified `mark`, what it covers is not compared again (module doc)."""
     with open_reader(config) as reader:
         size = reader.size()
         stored = checkpoints(reader)
+        verified = mark.checkpoint if mark else 0
         wanted = {cp.size for cp in stored if 0 < cp.size <= size} | {n for n in root_sizes if 0 < n <= size}
-        problems, roots, nodes = _check_tree(reader, size, wanted)
+        problems, roots, nodes = _check_tree(reader, size, wanted | {verified} - {0}, mark.size if mark else 0)
         roots[0] = EMPTY_ROOT
+        new = [cp for cp in stored if cp.size > verified]  # every one, without a mark
         cosigned, witnessed = 0, []
         if stored:
             try:
                 schedule = key_schedule(reader)
             except KeyProblem as error:
-                return LogCheck(problems + [Problem(1, f"checkpoints cannot be checked: {error.what}")], len(stored),
+                return LogCheck(problems + [Problem(1, f"checkpoints cannot be checked: {error.what}")], len(new),
                                 roots=roots)
-            problems += _check_checkpoints(reader, stored, schedule, roots, size)
+            last = Checkpoint(schedule.origin, verified, roots[verified]) if verified in roots else None
+            problems += _check_checkpoints(reader, new, schedule, roots, size, last)
+            # Cosignatures are few, and their times are evidence for the draws: all of them.
             cosign_problems, witnessed = check_cosignatures(reader, stored)
             cosigned = len(witnessed)
             problems += cosign_problems
-    return LogCheck(problems, len(stored), cosigned, nodes, roots, witnessed)
+    return LogCheck(problems, len(new), cosigned, nodes, roots, witnessed)
 
 
 def saved_checkpoint_problem(note: str, schedule: LedgerKeySchedule, roots: dict[int, bytes], size: int,
@@ -281,8 +292,10 @@ def _fetch_ranges(reader: LedgerReader, ranges: list[tuple[int, int, int]]) -> d
     return rows_to_nodes(rows)
 
 
-def _check_tree(reader: LedgerReader, size: int, wanted: set[int]) -> tuple[list[Problem], dict[int, bytes], int]:
-    """Compare stored nodes with the tree rebuilt from the chain; roots at `wanted` sizes."""
+def _check_tree(reader: LedgerReader, size: int, wanted: set[int],
+                compare_from: int = 0) -> tuple[list[Problem], dict[int, bytes], int]:
+    """Compare the stored nodes completed by leaves after `compare_from` with the tree
+    rebuilt from the chain; roots at `wanted` sizes."""
     problems: list[Problem] = []
     roots: dict[int, bytes] = {}
     sha256 = hashlib.sha256
@@ -298,7 +311,7 @@ def _check_tree(reader: LedgerReader, size: int, wanted: set[int]) -> tuple[list
             missing = next((first + 1 + i for i, row in enumerate(rows) if row[0] != first + 1 + i), first + 1 + len(rows))
             problems.append(Problem(missing, f"position {missing} is missing from the chain: the transparency tree cannot be rebuilt"))
             return problems, roots, 0
-        stored = _fetch_ranges(reader, _node_ranges(first, last))
+        stored = _fetch_ranges(reader, _node_ranges(max(first, compare_from), last)) if last > compare_from else {}
         for _, event_hash in rows:
             h = sha256(b"\x00" + bytes(event_hash)).digest()
             count += 1
@@ -309,7 +322,7 @@ def _check_tree(reader: LedgerReader, size: int, wanted: set[int]) -> tuple[list
                 level += 1
                 c >>= 1
                 key = (level, (count - 1) >> level)
-                if stored.get(key) != h and len(problems) < MAX_NODE_PROBLEMS:
+                if count > compare_from and stored.get(key) != h and len(problems) < MAX_NODE_PROBLEMS:
                     idx = key[1]
                     verb = "is missing" if key not in stored else "does not match the chain"
                     problems.append(
@@ -330,10 +343,10 @@ def _check_tree(reader: LedgerReader, size: int, wanted: set[int]) -> tuple[list
     return problems, roots, found
 
 
-def _check_checkpoints(reader, stored, schedule, roots: dict[int, bytes], size: int) -> list[Problem]:  # type: ignore[no-untyped-def]
+def _check_checkpoints(reader, stored, schedule, roots: dict[int, bytes], size: int,  # type: ignore[no-untyped-def]
+                       previous: Checkpoint | None = None) -> list[Problem]:
     problems: list[Problem] = []
     log = LogReader(reader)
-    previous: Checkpoint | None = None
     for cp in stored:
         where = min(cp.size, size + 1) or None
         try:

@@ -20,6 +20,12 @@ from the events alone (no projection, no cache, no snapshot):
 Attachments are rebuilt from events: an import's rows from its events and the
 records in force (domain/directory.py `rows_of_import`), a draw's inputs
 from the directory as of its position (verify/draws.py).
+
+Resuming after a verified position (a mirror's pull, `check_from`): the
+transactions up to it are folded, i.e. their stored events are decoded and
+applied to build the state (and a commitment's frozen inputs rebuilt), with
+no signature, decision or time check; the rest are checked as above. The
+caller binds the folded prefix to what was verified (its chain head).
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from ledger.domain.draws import Task, abandoned
 from ledger.domain.settings import governance
 from ledger.draw.spec import DrawInputs
 from ledger.integrity.canonical import rfc3339, utc_now
-from ledger.integrity.commands import SignedCommand
+from ledger.integrity.commands import CommandContent, SignedCommand
 from ledger.store.mapper import CanonicalMapper
 from ledger.store.reader import ChainRow, LedgerReader
 from ledger.verify.draws import DrawState
@@ -176,12 +182,16 @@ class Reexecution:
         self.report = ReplayReport()
         self.on_progress = on_progress
 
-    def run(self) -> ReplayReport:
+    def run(self, check_from: int = 0) -> ReplayReport:
+        """Check every transaction ending after `check_from`; fold the ones before (module doc)."""
         for tx in self.reader.transactions():
             rows = list(self.reader.rows(tx.first_seq, tx.last_seq))
             if len(rows) != tx.last_seq - tx.first_seq + 1 or any(r.state is None for r in rows):
                 raise ReplayProblem(tx.first_seq, "a transaction's events are missing from the store")
             head = self._decode(rows[0])
+            if tx.last_seq <= check_from:
+                self._fold(rows, head)
+                continue
             self._check_time(tx.first_seq, head.timestamp)
             if isinstance(head, CommandRecord.Accepted):
                 # The decided aggregates, once their events equal the stored bytes, ARE the
@@ -198,9 +208,7 @@ class Reexecution:
                 self._check_refusal(tx.first_seq, rows, events)
                 for event in events:
                     self.state.apply(event)
-            for row in rows:
-                self.draws.apply(row)
-            self.state.position = tx.last_seq
+            self._advance(rows)
             if self.on_progress:
                 self.on_progress(tx.last_seq)
         hours = governance(self.state).draw_abandon_after_hours
@@ -209,6 +217,24 @@ class Reexecution:
             1 for a in self.state.aggregates.values()
             if isinstance(a, Task) and a.commitment is not None and abandoned(a.commitment.beacons, now, hours))
         return self.report
+
+    def _advance(self, rows: list[ChainRow]) -> None:
+        for row in rows:
+            self.draws.apply(row)
+        self.state.position = rows[-1].seq
+
+    def _fold(self, rows: list[ChainRow], head: Any) -> None:
+        """Apply a verified transaction's events to the state, checking nothing."""
+        self.last_time = head.timestamp
+        if isinstance(head, CommandRecord.Accepted) and head.name == "draw.commit":
+            # Later draw commands decide on the inputs this commitment froze.
+            body = msgspec.json.decode(head.command, type=CommandContent).body
+            task_id = body.get("task_id")
+            if isinstance(task_id, str) and task_id in self.draws.tasks:
+                self.frozen[task_id] = self._commit_inputs(task_id, head.timestamp, rows)
+        for event in [head, *(self._decode(row) for row in rows[1:])]:
+            self.state.apply(event)
+        self._advance(rows)
 
     def _decode(self, row: ChainRow) -> Any:
         assert row.originator_id is not None and row.originator_version is not None and row.topic and row.state
@@ -260,19 +286,22 @@ class Reexecution:
             return self._import_rows(rows)
         task_id = command.content.body.get("task_id")
         if command.name == "draw.commit" and isinstance(task_id, str) and task_id in self.draws.tasks:
-            from ledger.domain.classes import draw_settings
-
-            live = self.state.get(Task, Task.create_id(task_id))
-            in_force = draw_settings(self.state)
-            self._pending_inputs = self.draws.inputs_at(task_id, self.state.position, rfc3339(command.recorded_at),
-                                                        governance(self.state).draw_cooling_off_days,
-                                                        _salt_key(rows), classes=in_force.codes,
-                                                        window_end=live.window_end.isoformat() if live else "",
-                                                        annual_cap=in_force.annual_cap_per_firm)
+            self._pending_inputs = self._commit_inputs(task_id, command.recorded_at, rows)
             return self._pending_inputs
         if command.name in FROZEN_INPUTS and isinstance(task_id, str):
             return self.frozen.get(task_id)
         return None
+
+    def _commit_inputs(self, task_id: str, recorded_at: datetime, rows: list[ChainRow]) -> DrawInputs:
+        """The draw inputs a commitment of `task_id` freezes at the current position."""
+        from ledger.domain.classes import draw_settings
+
+        live = self.state.get(Task, Task.create_id(task_id))
+        in_force = draw_settings(self.state)
+        return self.draws.inputs_at(task_id, self.state.position, rfc3339(recorded_at),
+                                    governance(self.state).draw_cooling_off_days, _salt_key(rows),
+                                    classes=in_force.codes, window_end=live.window_end.isoformat() if live else "",
+                                    annual_cap=in_force.annual_cap_per_firm)
 
     def _import_rows(self, rows: list[ChainRow]) -> list[Any]:
         """An import's rows, from its stored events (decoding only what carries a row)."""
@@ -369,7 +398,9 @@ class Reexecution:
             raise ReplayProblem(first, "the refusal record differs from what the rules record for it")
 
 
-def reexecute(reader: LedgerReader, on_progress: Callable[[int], None] | None = None) -> ReplayReport:
-    """Re-execute the whole ledger; ReplayProblem names the first violation."""
-    return Reexecution(reader, on_progress).run()
+def reexecute(reader: LedgerReader, on_progress: Callable[[int], None] | None = None,
+              check_from: int = 0) -> ReplayReport:
+    """Re-execute the ledger (after `check_from`, folding the verified prefix);
+    ReplayProblem names the first violation."""
+    return Reexecution(reader, on_progress).run(check_from)
 
