@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Recording
 
 from ledger.domain.actors import Ledger
 from ledger.integrity.keys import Signer
@@ -47,6 +49,22 @@ class LedgerApplication(Application[UUID]):
     @property
     def integrity(self) -> IntegrityAppender:
         return self.recorder.integrity  # type: ignore[attr-defined,no-any-return]
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """eventsourcing's save, without its per-object runtime Protocol checks (two
+        `isinstance` against typing Protocols per aggregate: most of a bulk import's
+        save time). drledger saves aggregates only; anything else takes the library's way."""
+        if not all(isinstance(obj, Aggregate) for obj in objs):
+            return super().save(*objs, **kwargs)
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for aggregate in objs:
+            processing_event.events.extend(aggregate.collect_events())
+            processing_event.aggregates[aggregate.id] = aggregate
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     def find(self, aggregate_id: UUID, *, copy: bool = True) -> Any:
         """The aggregate, or None: a fresh copy the caller may change, or (copy=False)
