@@ -377,6 +377,16 @@ def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggre
     if len(set(keys)) != len(keys):
         raise Refusal("invalid_rows", "a key appears twice among the rows")
     _revalidate(kind, ordered, body.accept_bad_check)
+    record = DirectoryImport.id_for(command.actor_id, command.content.nonce)
+    return apply_rows(state, command, kind, keys, ordered, record_id=record, file_name=body.file_name,
+                      file_sha256=body.file_sha256, rows_root=body.rows_root)
+
+
+def apply_rows(state: State, command: Command, kind: str, keys: list[str], ordered: list[Any], *, record_id: UUID,
+               file_name: str, file_sha256: str, rows_root: str) -> list[LedgerAggregate]:
+    """An import's effect, once its rows are known to be valid, distinct and the ones signed
+    (`keys` and `ordered` in key order): references, jurisdiction, then one event per changed
+    row and the import's record. Shared by `directory.import` and the staged import's commit."""
     # Directory rows' aggregate ids, derived once from their keys (one uuid5 each).
     ids = [DIRECTORY_CLASSES[kind].id_for(key) for key in keys] if kind in DIRECTORY_CLASSES else []
     if kind in DIRECTORY_CLASSES:
@@ -391,7 +401,7 @@ def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggre
     touched: dict[UUID, LedgerAggregate] = {}
     new = changed = 0
     unchanged: list[str] = []
-    flagged = [key for key, r in keyed if getattr(r, "check_ok", True) is False]
+    flagged = [key for key, r in zip(keys, ordered) if getattr(r, "check_ok", True) is False]
     for index, row in enumerate(ordered):
         if kind in DIRECTORY_CLASSES:
             cls = DIRECTORY_CLASSES[kind]
@@ -426,10 +436,10 @@ def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggre
             touched[entity.id] = entity
             changed += 1
     if not touched:
-        raise Refusal("no_change", f"every row of {short(body.file_name)} equals the record in force: nothing to import")
+        raise Refusal("no_change", f"every row of {short(file_name)} equals the record in force: nothing to import")
     record = DirectoryImport._create(
-        DirectoryImport.Recorded, id=DirectoryImport.id_for(actor, command.content.nonce), actor=actor, kind=kind,
-        file_name=body.file_name, file_sha256=body.file_sha256, rows_root=body.rows_root, rows=len(rows), new=new,
+        DirectoryImport.Recorded, id=record_id, actor=actor, kind=kind,
+        file_name=file_name, file_sha256=file_sha256, rows_root=rows_root, rows=len(ordered), new=new,
         changed=changed, unchanged=tuple(unchanged), flagged=tuple(flagged),
     )
     return [*touched.values(), record]
@@ -465,7 +475,7 @@ def reclass_row(uscc: str, risk_class: str) -> ReclassRow:
 
 __all__ = [
     "DIRECTORY_CLASSES", "Department", "DirectoryEntry", "DirectoryImport", "Entity", "ImportBody",
-    "InspectionItem", "Inspector", "conflict_row", "file_digest", "reclass_row", "row_key", "rows_of_import",
+    "InspectionItem", "Inspector", "apply_rows", "conflict_row", "file_digest", "reclass_row", "row_key", "rows_of_import",
     "rows_root",
     "DepartmentRow", "EntityRow", "InspectorRow", "ItemRow",
 ]
