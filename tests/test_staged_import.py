@@ -226,3 +226,22 @@ def test_over_http_chunks_pass_a_body_limit_the_whole_file_does_not(tmp_path: An
         use_server(None)
         server.stop()
     assert verify_ledger(store).ok
+
+
+def test_the_cli_stages_a_file_over_chunk_rows(tmp_path: Any) -> None:
+    from ledger.demo.city import generate_city, to_csv
+    from ledger.store.config import resolve_store
+    from tests.cli_helpers import run
+
+    home = tmp_path / "home"
+    assert run("init", home=home).returncode == 0
+    (tmp_path / "d.csv").write_bytes(to_csv(generate_city(1, small=True).departments, "departments"))
+    (tmp_path / "e.csv").write_bytes(to_csv(entity_rows(30), "entities"))
+    assert run("import", "departments", str(tmp_path / "d.csv"), "--as", "admin", home=home).returncode == 0
+    done = run("import", "entities", str(tmp_path / "e.csv"), "--as", "admin", "--chunk-rows", "12", home=home)
+    assert done.returncode == 0 and "30 new" in done.stdout, done.stderr
+    store = resolve_store(None, home)
+    with open_reader(store) as reader:
+        topics = [row.topic for row in reader.rows(1, reader.size())]
+    assert topics.count("drledger/staged-chunk/Staged") == 3 and topics.count("drledger/staging/Committed") == 1
+    assert verify_ledger(store).ok
