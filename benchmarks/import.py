@@ -120,6 +120,7 @@ def timed_import(kind: str, rows: int, data: bytes, root: Path, chunk_rows: int,
     ledger.register(MANAGER, "list_manager", department="XY-SCJG")
     start = time.perf_counter()
     with open_ledger(config) as service:
+        held = lock_times(service)
         summary = import_file(service, ledger.keys[MANAGER], MANAGER, "entities", data, chunk_rows=chunk_rows)
     elapsed = time.perf_counter() - start
     assert summary.new == rows and not summary.errors, summary.errors[:3]
@@ -128,7 +129,25 @@ def timed_import(kind: str, rows: int, data: bytes, root: Path, chunk_rows: int,
     print(f"{kind:8} import {rows:,} entities ({label}): {elapsed:.1f}s = {speed:,.0f} rows/s"
           f"  ({speed / goal:.3f}x the 5M goal of {goal:,.0f} rows/s; 5M at this speed: {5_000_000 / speed / 60:.0f}"
           f" min); peak RSS so far {peak_rss_mib():,.0f} MiB")
+    print(f"{kind:8}   writer lock: {len(held)} command(s), longest {max(held):.1f}s, all {sum(held):.1f}s"
+          f" ({sum(held) / elapsed:.0%} of the import: other writers wait at most the longest)")
     return ledger, speed
+
+
+def lock_times(service: Any) -> list[float]:
+    """Seconds each submission held the writer lock (processor.submit runs under it)."""
+    held: list[float] = []
+    submit = service.processor.submit
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return submit(*args, **kwargs)
+        finally:
+            held.append(time.perf_counter() - start)
+
+    service.processor.submit = timed
+    return held
 
 
 MANAGER = "lm-XY-SCJG"

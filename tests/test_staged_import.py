@@ -33,7 +33,7 @@ def _stage(ledger: TestLedger, staging: str, rows: list[Any], index: int, **body
     with ledger.service() as service:
         service.submit(ledger.sign(LM, "directory.stage", {
             "accept_bad_check": False, "index": index, "kind": "entities", "rows": len(rows),
-            "rows_root": ordered_root([r for _, r in keyed_rows("entities", rows)]), "staging": staging, **body}), rows)
+            "rows_root": ordered_root(keyed_rows("entities", rows)[1]), "staging": staging, **body}), rows)
 
 
 def _size(store: StoreConfig) -> int:
@@ -99,7 +99,7 @@ def test_chunks_out_of_order_or_overlapping_are_refused(store: StoreConfig) -> N
 def test_commit_is_by_the_staging_actor_and_only_once(store: StoreConfig) -> None:
     ledger = _ledger(store)
     rows = entity_rows(4)
-    ordered = [r for _, r in keyed_rows("entities", rows)]
+    ordered = keyed_rows("entities", rows)[1]
     _stage(ledger, "s1", ordered, 0)
     other = "lm-2"
     ledger.register(other, "list_manager", department="XY-SCJG")
@@ -123,7 +123,7 @@ def test_commit_is_by_the_staging_actor_and_only_once(store: StoreConfig) -> Non
 def test_commit_naming_other_chunk_roots_is_refused(store: StoreConfig) -> None:
     ledger = _ledger(store)
     rows = entity_rows(4)
-    ordered = [r for _, r in keyed_rows("entities", rows)]
+    ordered = keyed_rows("entities", rows)[1]
     _stage(ledger, "s1", ordered, 0)
     commit = sign_commit(ledger.keys[LM], LM, "entities", "s1", ordered[:3], [ordered_root(ordered[:3])],
                          file_name="f.csv", file_sha256="0" * 64)
@@ -140,7 +140,7 @@ def test_commit_naming_other_chunk_roots_is_refused(store: StoreConfig) -> None:
 def test_insider_commit_whose_rows_differ_from_the_staged_chunks(store: StoreConfig) -> None:
     """A genuine signed commit written with a row the chunks did not hold."""
     ledger = _ledger(store)
-    ordered = [r for _, r in keyed_rows("entities", entity_rows(3))]
+    ordered = keyed_rows("entities", entity_rows(3))[1]
     _stage(ledger, "s1", ordered, 0)
     commit = sign_commit(ledger.keys[LM], LM, "entities", "s1", ordered, [ordered_root(ordered)],
                          file_name="f.csv", file_sha256="0" * 64)
@@ -163,7 +163,7 @@ def test_insider_commit_whose_rows_differ_from_the_staged_chunks(store: StoreCon
 def test_insider_altered_chunk(store: StoreConfig) -> None:
     """A genuine signed chunk written with other rows than it signs."""
     ledger = _ledger(store)
-    ordered = [r for _, r in keyed_rows("entities", entity_rows(3))]
+    ordered = keyed_rows("entities", entity_rows(3))[1]
     signed = ledger.sign(LM, "directory.stage", {"accept_bad_check": False, "index": 0, "kind": "entities",
                                                  "rows": 3, "rows_root": ordered_root(ordered), "staging": "s1"})
     altered = [*ordered[:2], msgspec.structs.replace(ordered[2], name="别的企业")]
@@ -184,7 +184,7 @@ def test_insider_altered_chunk(store: StoreConfig) -> None:
 
 def test_insider_chunk_without_a_command(store: StoreConfig) -> None:
     _ledger(store)
-    ordered = [r for _, r in keyed_rows("entities", entity_rows(2))]
+    ordered = keyed_rows("entities", entity_rows(2))[1]
     with Insider(store) as insider:
         at = insider.append(lambda: [StagedChunk._create(StagedChunk.Staged, id=StagedChunk.id_for(LM, "s", 0),
                                                          actor=LM, staging="s", index=0, rows=ordered)])

@@ -250,9 +250,10 @@ def ordered_root(ordered: list[Any]) -> str:
     return root_from_leaf_hashes([leaf_hash(canonical_bytes(r)) for r in ordered]).hex()
 
 
-def keyed_rows(kind: str, rows: list[Any]) -> list[tuple[str, Any]]:
-    """(key, row) pairs in key order (UTF-8 bytes): each key computed once."""
-    return sorted(((row_key(kind, r), r) for r in rows), key=lambda pair: pair[0].encode())
+def keyed_rows(kind: str, rows: list[Any]) -> tuple[list[str], list[Any]]:
+    """The rows' keys and the rows, in key order (UTF-8 bytes): each key computed once."""
+    pairs = sorted(((row_key(kind, r), r) for r in rows), key=lambda pair: pair[0].encode())
+    return [key for key, _ in pairs], [row for _, row in pairs]
 
 
 def file_digest(data: bytes) -> str:
@@ -369,9 +370,7 @@ def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggre
     if len(rows) != body.rows or not rows:
         raise Refusal("invalid_rows", f"the command signs {body.rows} rows; {len(rows)} were given")
     kind = body.kind
-    keyed = keyed_rows(kind, rows)
-    keys = [key for key, _ in keyed]
-    ordered = [row for _, row in keyed]
+    keys, ordered = keyed_rows(kind, rows)
     if ordered_root(ordered) != body.rows_root:
         raise Refusal("invalid_rows", "the rows differ from the rows_root the command signs")
     if len(set(keys)) != len(keys):

@@ -42,6 +42,8 @@ from ledger.domain.directory import (
     ordered_root,
 )
 from ledger.domain.rows import ROW_TYPES
+from ledger.integrity.canonical import canonical_bytes
+from ledger.integrity.merkle import leaf_hash, root_from_leaf_hashes
 
 MAX_CHUNKS = 10_000
 
@@ -168,9 +170,7 @@ def decide_stage(state: State, command: Command, rows: Any) -> list[LedgerAggreg
     typed = _typed_rows(body.kind, rows, "directory.stage")
     if len(typed) != body.rows or not typed:
         raise Refusal("invalid_rows", f"the command signs {body.rows} rows; {len(typed)} were given")
-    keyed = keyed_rows(body.kind, typed)
-    keys = [key for key, _ in keyed]
-    ordered = [row for _, row in keyed]
+    keys, ordered = keyed_rows(body.kind, typed)
     if ordered_root(ordered) != body.rows_root:
         raise Refusal("invalid_rows", "the rows differ from the rows_root the command signs")
     if len(set(keys)) != len(keys):
@@ -187,6 +187,19 @@ def decide_stage(state: State, command: Command, rows: Any) -> list[LedgerAggreg
     chunk = StagedChunk._create(StagedChunk.Staged, id=StagedChunk.id_for(actor, body.staging, body.index),
                                 actor=actor, staging=body.staging, index=body.index, rows=ordered)
     return [staging, chunk]
+
+
+def _check_roots(ordered: list[Any], staging: StagedImport, rows_root: str) -> None:
+    """The sorted rows, cut at the staged chunks' sizes, give each chunk's root (chunks
+    are in key order), and all of them the signed root; each row encoded and hashed once."""
+    leaves = [leaf_hash(canonical_bytes(r)) for r in ordered]
+    start = 0
+    for index, (count, root) in enumerate(zip(staging.counts, staging.roots)):
+        if root_from_leaf_hashes(leaves[start:start + count]).hex() != root:
+            raise Refusal("invalid_rows", f"the rows differ from staged chunk {index}")
+        start += count
+    if root_from_leaf_hashes(leaves).hex() != rows_root:
+        raise Refusal("invalid_rows", "the rows differ from the rows_root the command signs")
 
 
 @command("directory.commit_staged", "list_manager", "admin", attachment=True)
@@ -209,17 +222,8 @@ def decide_commit(state: State, command: Command, rows: Any) -> list[LedgerAggre
     if len(typed) != body.rows or len(typed) != sum(staging.counts):
         raise Refusal("invalid_rows", f"the command signs {body.rows} rows; the staging holds"
                                       f" {sum(staging.counts)}; {len(typed)} were given")
-    keyed = keyed_rows(body.kind, typed)
-    keys = [key for key, _ in keyed]
-    ordered = [row for _, row in keyed]
-    start = 0
-    for index, (count, root) in enumerate(zip(staging.counts, staging.roots)):
-        # Chunks are in key order: the sorted rows, cut at their sizes, are the chunks.
-        if ordered_root(ordered[start:start + count]) != root:
-            raise Refusal("invalid_rows", f"the rows differ from staged chunk {index}")
-        start += count
-    if ordered_root(ordered) != body.rows_root:
-        raise Refusal("invalid_rows", "the rows differ from the rows_root the command signs")
+    keys, ordered = keyed_rows(body.kind, typed)
+    _check_roots(ordered, staging, body.rows_root)
     if len(set(keys)) != len(keys):  # each chunk's decision also refused repeats and overlaps
         raise Refusal("invalid_rows", "a key appears twice among the rows")
     # Each chunk's rows were re-validated by its own decision (verify re-executes it).

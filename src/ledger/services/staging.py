@@ -36,7 +36,7 @@ def import_staged(ledger: Any, signer: Signer, actor: str, kind: str, rows: list
     """Stage `rows` chunk by chunk, then commit them: (the signed commit, its receipt).
     CommandRefused from any chunk or from the commit (a staging left uncommitted is harmless)."""
     name = staging or uuid.uuid4().hex
-    ordered = [row for _, row in keyed_rows(kind, rows)]
+    _, ordered = keyed_rows(kind, rows)
     roots: list[str] = []
     for index, start in enumerate(range(0, len(ordered), chunk_rows)):
         chunk = ordered[start:start + chunk_rows]

@@ -16,6 +16,7 @@ head, then everything else with the COMMIT.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -143,18 +144,22 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         than the chain and the tree together on bulk imports."""
         if not stored_events:
             return []
-        rows = [(s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
-                 s.originator_version, s.topic, s.state) for s in stored_events]
-        c.execute(self.insert_events_statement, rows[0])
+        def key(s: StoredEvent) -> str:
+            return s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id  # type: ignore[no-any-return]
+
+        head = stored_events[0]
+        c.execute(self.insert_events_statement, (key(head), head.originator_version, head.topic, head.state))
         first = c.lastrowid
         assert first is not None
-        if len(rows) > 1:
+        if len(stored_events) > 1:
+            # A generator: the parameter rows are made as SQLite takes them, not held all at once.
             c.executemany(
                 f"INSERT INTO {self.events_table_name} (rowid, originator_id, originator_version, topic, state)"
                 " VALUES (?, ?, ?, ?, ?)",
-                [(first + i, *row) for i, row in enumerate(rows[1:], 1)],
+                ((first + i, key(s), s.originator_version, s.topic, s.state)
+                 for i, s in enumerate(itertools.islice(stored_events, 1, None), 1)),
             )
-        return list(range(first, first + len(rows)))
+        return list(range(first, first + len(stored_events)))
 
 
 class ChainedPostgresRecorder(PostgresApplicationRecorder):
