@@ -245,3 +245,13 @@ def test_the_cli_stages_a_file_over_chunk_rows(tmp_path: Any) -> None:
         topics = [row.topic for row in reader.rows(1, reader.size())]
     assert topics.count("drledger/staged-chunk/Staged") == 3 and topics.count("drledger/staging/Committed") == 1
     assert verify_ledger(store).ok
+
+
+def test_a_chunk_of_another_departments_rows_is_refused(store: StoreConfig) -> None:
+    ledger = _ledger(store)
+    ledger.import_rows("admin", "departments", [msgspec.structs.replace(DEPARTMENT, code="XY-WSJK", name="卫健委")])
+    rows = [msgspec.structs.replace(r, departments=("XY-WSJK",)) for r in entity_rows(2)]
+    with pytest.raises(CommandRefused) as refused:
+        _stage(ledger, "s1", rows, 0)
+    assert refused.value.code == "out_of_jurisdiction"
+    assert verify_ledger(store).ok

@@ -34,8 +34,10 @@ import msgspec
 from ledger.domain.base import LedgerAggregate, natural_id
 from ledger.domain.commands import Command, Refusal, State, command, short
 from ledger.domain.directory import (
+    DIRECTORY_CLASSES,
     IMPORT_KINDS,
     DirectoryImport,
+    _check_jurisdiction,
     _revalidate,
     apply_rows,
     keyed_rows,
@@ -179,6 +181,10 @@ def decide_stage(state: State, command: Command, rows: Any) -> list[LedgerAggreg
         raise Refusal("staging_order", f"chunk {body.index} starts at {short(keys[0])!r}, not after the previous"
                                        f" chunk's last key {short(staging.last_key)!r} (chunks follow key order)")
     _revalidate(body.kind, ordered, body.accept_bad_check)
+    if body.kind in DIRECTORY_CLASSES:
+        # Rows that name their departments: refused early if another department's (the
+        # commit checks every kind again, against the state it decides on).
+        _check_jurisdiction(state, command, body.kind, ordered)
     if staging is None:
         staging = StagedImport._create(StagedImport.Opened, id=staging_id, actor=actor, staging=body.staging,
                                        kind=body.kind, accept_bad_check=body.accept_bad_check)
