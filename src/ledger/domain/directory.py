@@ -474,7 +474,7 @@ def reclass_row(uscc: str, risk_class: str) -> ReclassRow:
 
 __all__ = [
     "DIRECTORY_CLASSES", "Department", "DirectoryEntry", "DirectoryImport", "Entity", "ImportBody",
-    "InspectionItem", "Inspector", "apply_rows", "conflict_row", "file_digest", "reclass_row", "row_key", "rows_of_import",
-    "rows_root",
+    "InspectionItem", "Inspector", "apply_rows", "conflict_row", "file_digest", "keyed_rows", "ordered_root",
+    "reclass_row", "row_key", "rows_of_import", "rows_root",
     "DepartmentRow", "EntityRow", "InspectorRow", "ItemRow",
 ]

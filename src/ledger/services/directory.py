@@ -77,11 +77,15 @@ def import_rows(ledger: LedgerService, signer: Signer, actor: str, kind: str, ro
     """
     digest = file_sha256 or file_digest(msgspec.json.encode(rows))
     summary = ImportSummary(kind=kind, file_sha256=digest, rows=len(rows), dry_run=dry_run)
-    signed = sign_import(signer, actor, kind, rows, file_name=file_name, file_sha256=digest,
-                         accept_bad_check=accept_bad_check)
+    staged = 0 < chunk_rows < len(rows)
+
+    def one_command() -> SignedCommand:
+        return sign_import(signer, actor, kind, rows, file_name=file_name, file_sha256=digest,
+                           accept_bad_check=accept_bad_check)
+
     if dry_run or confirm_change:
         try:
-            events = ledger.processor.preview(signed, rows)
+            events = ledger.processor.preview(one_command(), rows)
         except Refusal as refusal:
             if refusal.code == "no_change":
                 summary.unchanged = len(rows)
@@ -91,13 +95,14 @@ def import_rows(ledger: LedgerService, signer: Signer, actor: str, kind: str, ro
             record = next(e for e in events if isinstance(e, DirectoryImport.Recorded))
             _fill(summary, record, len(events))
             return summary
-    if 0 < chunk_rows < len(rows):
+    if staged:
         from ledger.services.staging import import_staged
 
         signed, summary.receipt = import_staged(ledger, signer, actor, kind, rows, file_name=file_name,
                                                 file_sha256=digest, accept_bad_check=accept_bad_check,
                                                 chunk_rows=chunk_rows)
     else:
+        signed = one_command()
         summary.receipt = ledger.submit(signed, rows)
     record = ledger.processor.app.repository.get(DirectoryImport.id_for(actor, _nonce(signed)))
     _fill(summary, record, summary.receipt.last - summary.receipt.first + 1)

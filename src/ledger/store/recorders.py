@@ -144,6 +144,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         than the chain and the tree together on bulk imports."""
         if not stored_events:
             return []
+
         def key(s: StoredEvent) -> str:
             return s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id  # type: ignore[no-any-return]
 
