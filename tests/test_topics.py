@@ -34,7 +34,9 @@ drledger/witness/Added drledger/witness/Removed
 drledger/task/Approved drledger/task/WindowExtended drledger/draw-settings drledger/draw-settings/Opened
 drledger/draw-settings/Set drledger/class-signal drledger/class-signal/Recorded drledger/firm drledger/firm/Registered
 drledger/firm/Acknowledged drledger/recusal-request drledger/recusal-request/Raised drledger/recusal-request/Decided
-drledger/objection drledger/objection/Raised drledger/objection/Resolved""".split()
+drledger/objection drledger/objection/Raised drledger/objection/Resolved
+drledger/staging drledger/staging/Opened drledger/staging/ChunkStaged drledger/staging/Committed
+drledger/staged-chunk drledger/staged-chunk/Staged""".split()
 
 COMMAND_NAMES = """\
 actor.register actor.revoke actor.rotate_key actor.set_roles directory.import draw.commit draw.extend draw.recuse
@@ -43,7 +45,7 @@ ledger.rotate_key plan.create proposal.approve proposal.open result.correct resu
 result.record result.return
 settings.calendar settings.governance settings.results task.create witness.add witness.remove
 settings.draws class.signal task.approve task.extend_window firm.register firm.acknowledge firm.recusal_request
-firm.recusal_decide objection.raise objection.resolve""".split()
+firm.recusal_decide objection.raise objection.resolve directory.stage directory.commit_staged""".split()
 
 
 def test_the_topic_table_is_pinned() -> None:

@@ -6,7 +6,10 @@ exactly as signed on the actor's machine:
     {"command": base64(canonical command bytes), "signature": base64, "key_id": "..."}
 
 An import (`directory.import`) adds `"rows"`: the canonical rows whose root
-the signed body pins (the decision re-checks count, root and every row). The
+the signed body pins (the decision re-checks count, root and every row); so
+does each chunk of a staged import (`directory.stage`), while its commit
+(`directory.commit_staged`) travels without rows: the ledger reads the staged
+chunks itself (services/staging.py). The
 draw commands (`draw.commit`, `run`, `recuse`, `substitute`, `extend`) need no
 attachment from the client: the ledger reads their inputs at its head
 (services/draws.py `draw_inputs_source`), as it does for the CLI.
@@ -75,7 +78,7 @@ def _attachment(name: str, body: Any, rows: list[dict[str, Any]] | None) -> Any:
     if rows is None:
         return None
     spec = COMMANDS.get(name)
-    if spec is None or not spec.attachment or name != "directory.import":
+    if spec is None or not spec.attachment or name not in ("directory.import", "directory.stage"):
         raise ApiError(422, "invalid", f"rows: {name} takes no rows beside its signed body")
     kind = body.get("kind") if isinstance(body, dict) else None
     row_type = ROW_TYPES.get(kind) if isinstance(kind, str) else None  # type: ignore[call-overload]
@@ -117,6 +120,10 @@ async def submit_signed(request: Request[Any, Any, Any], data: Submission) -> Re
             from ledger.services.draws import draw_inputs_source
 
             source = draw_inputs_source(service)
+        elif name == "directory.commit_staged":  # the rows are the staged chunks', read here
+            from ledger.services.staging import staged_rows_source
+
+            source = staged_rows_source(service)
         before = head_of(service.processor.reader).position
         receipt = service.submit(signed, attachment, source)
         return receipt, receipt.last <= before
@@ -135,7 +142,8 @@ async def submit_signed(request: Request[Any, Any, Any], data: Submission) -> Re
     summary="Submit a signed command",
     description=(
         "The body is the actor's SignedCommand as JSON (bytes in base64), signed on the actor's machine;"
-        " `rows` only for directory.import. 201: accepted (the ledger's signed receipt); 200: a retry of the"
+        " `rows` only for directory.import and directory.stage (a staged import's chunks). 201: accepted (the"
+        " ledger's signed receipt); 200: a retry of the"
         " same bytes (the first receipt). A refusal answers with the error body: `code` is the refusal code,"
         " `detail.receipt` the signed refusal receipt. See docs/api.md for the status of each code."
     ),

@@ -39,8 +39,10 @@ def _progress_run(label: str, work: Any) -> Any:
 
 def _run_import(store: str | None, home: str, kind: str, file: Path, encoding: str, dry_run: bool,
                 accept_bad_check: bool, as_actor: str, key: Path | None, as_json: bool,
-                receipt_out: Path | None, sheet: str | None = None) -> None:
+                receipt_out: Path | None, sheet: str | None = None, chunk_rows: int | None = None) -> None:
     import msgspec
+
+    from ledger.services.staging import CHUNK_ROWS
 
     from ledger.services.directory import import_file
     from ledger.services.ledger import open_ledger
@@ -50,7 +52,8 @@ def _run_import(store: str | None, home: str, kind: str, file: Path, encoding: s
     signer = signer_for(config, as_actor, key)
     with open_ledger(config) as ledger:
         summary = import_file(ledger, signer, as_actor, kind, data, file_name=file.name, encoding=encoding,
-                              accept_bad_check=accept_bad_check, dry_run=dry_run, sheet=sheet)
+                              accept_bad_check=accept_bad_check, dry_run=dry_run, sheet=sheet,
+                              chunk_rows=CHUNK_ROWS if chunk_rows is None else chunk_rows)
     if as_json:
         click.echo(msgspec.json.encode(summary).decode())
     if summary.errors:
@@ -91,12 +94,15 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print the summary a
 @SHEET
 @DRY_RUN
 @click.option("--accept-bad-check", is_flag=True, help="Accept USCCs whose check character fails (they stay flagged).")
+@click.option("--chunk-rows", type=click.IntRange(min=0), default=None, metavar="N",
+              help="A file of more than N rows is a staged import in chunks of N rows, each its own short"
+                   " transaction (or HTTP request), then one signed commit (default 50000; 0: never staged).")
 @actor_options
 @JSON
 @receipt_option
 @clear_errors
 def import_cmd(store: str | None, home: str, kind: str, file: Path, encoding: str, sheet: str | None, dry_run: bool,
-               accept_bad_check: bool, as_actor: str, key: Path | None, as_json: bool,
+               accept_bad_check: bool, chunk_rows: int | None, as_actor: str, key: Path | None, as_json: bool,
                receipt_out: Path | None) -> None:
     """Import a CSV file or workbook into the item list or a pool, all or nothing, signed by a list manager.
 
@@ -109,6 +115,10 @@ def import_cmd(store: str | None, home: str, kind: str, file: Path, encoding: st
     leading zeros or digits. Then the rows are signed with the acting list
     manager's own key (departments: an admin's) and the ledger re-checks
     them. Unchanged rows write nothing; changed rows become change events.
+    A large file (over --chunk-rows rows) is staged: its sorted rows go in
+    signed chunks, each written as pending in its own short transaction (over
+    --server: each its own request), then one signed commit makes them all
+    effective at once; until then nothing in the directory changes.
 
     \b
     Example:
@@ -117,7 +127,7 @@ def import_cmd(store: str | None, home: str, kind: str, file: Path, encoding: st
       drledger import inspectors 执法检查人员名录库.xlsx --sheet 2 --as lm-XY-SCJG
     """
     _run_import(store, home, kind, file, encoding, dry_run, accept_bad_check, as_actor, key, as_json, receipt_out,
-                sheet)
+                sheet, chunk_rows)
 
 
 @click.command()

@@ -76,8 +76,10 @@ class DirectoryEntry(LedgerAggregate):
         return str(getattr(record, cls.KEY_FIELD))
 
     @classmethod
-    def register(cls, record: Any, actor: str) -> Any:
-        return cls._create(cls.Registered, id=cls.id_for(cls.key_of(record)), actor=actor, record=record)
+    def register(cls, record: Any, actor: str, aggregate_id: UUID | None = None) -> Any:
+        """`aggregate_id`: id_for(key_of(record)), when the caller has it already."""
+        return cls._create(cls.Registered, id=aggregate_id or cls.id_for(cls.key_of(record)), actor=actor,
+                           record=record)
 
     def update(self, record: Any, changed: tuple[str, ...], reason: str, actor: str) -> None:
         self.trigger_event(self.Updated, actor=actor, record=record, changed=changed, reason=reason)
@@ -240,8 +242,18 @@ def row_key(kind: str, row: Any) -> str:
 
 def rows_root(kind: str, rows: list[Any]) -> str:
     """RFC 9162 root over the canonical JSON of each row, rows in key order (UTF-8 bytes)."""
-    ordered = sorted(rows, key=lambda r: row_key(kind, r).encode())
+    return ordered_root(sorted(rows, key=lambda r: row_key(kind, r).encode()))
+
+
+def ordered_root(ordered: list[Any]) -> str:
+    """rows_root of rows already in key order."""
     return root_from_leaf_hashes([leaf_hash(canonical_bytes(r)) for r in ordered]).hex()
+
+
+def keyed_rows(kind: str, rows: list[Any]) -> tuple[list[str], list[Any]]:
+    """The rows' keys and the rows, in key order (UTF-8 bytes): each key computed once."""
+    pairs = sorted(((row_key(kind, r), r) for r in rows), key=lambda pair: pair[0].encode())
+    return [key for key, _ in pairs], [row for _, row in pairs]
 
 
 def file_digest(data: bytes) -> str:
@@ -357,16 +369,27 @@ def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggre
         raise Refusal("invalid", f"directory.import needs the file's {body.kind} rows beside the command")
     if len(rows) != body.rows or not rows:
         raise Refusal("invalid_rows", f"the command signs {body.rows} rows; {len(rows)} were given")
-    if rows_root(body.kind, rows) != body.rows_root:
-        raise Refusal("invalid_rows", "the rows differ from the rows_root the command signs")
     kind = body.kind
-    keys = [row_key(kind, r) for r in rows]
+    keys, ordered = keyed_rows(kind, rows)
+    if ordered_root(ordered) != body.rows_root:
+        raise Refusal("invalid_rows", "the rows differ from the rows_root the command signs")
     if len(set(keys)) != len(keys):
         raise Refusal("invalid_rows", "a key appears twice among the rows")
-    ordered = sorted(rows, key=lambda r: row_key(kind, r).encode())
     _revalidate(kind, ordered, body.accept_bad_check)
+    record = DirectoryImport.id_for(command.actor_id, command.content.nonce)
+    return apply_rows(state, command, kind, keys, ordered, record_id=record, file_name=body.file_name,
+                      file_sha256=body.file_sha256, rows_root=body.rows_root)
+
+
+def apply_rows(state: State, command: Command, kind: str, keys: list[str], ordered: list[Any], *, record_id: UUID,
+               file_name: str, file_sha256: str, rows_root: str) -> list[LedgerAggregate]:
+    """An import's effect, once its rows are known to be valid, distinct and the ones signed
+    (`keys` and `ordered` in key order): references, jurisdiction, then one event per changed
+    row and the import's record. Shared by `directory.import` and the staged import's commit."""
+    # Directory rows' aggregate ids, derived once from their keys (one uuid5 each).
+    ids = [DIRECTORY_CLASSES[kind].id_for(key) for key in keys] if kind in DIRECTORY_CLASSES else []
     if kind in DIRECTORY_CLASSES:
-        state.preload([DIRECTORY_CLASSES[kind].id_for(row_key(kind, r)) for r in ordered])
+        state.preload(ids)
     elif kind == "reclassifications":
         state.preload([Entity.id_for(r.uscc) for r in ordered])
     elif kind == "conflicts":
@@ -377,13 +400,13 @@ def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggre
     touched: dict[UUID, LedgerAggregate] = {}
     new = changed = 0
     unchanged: list[str] = []
-    flagged = [row_key(kind, r) for r in ordered if getattr(r, "check_ok", True) is False]
-    for row in ordered:
+    flagged = [key for key, r in zip(keys, ordered) if getattr(r, "check_ok", True) is False]
+    for index, row in enumerate(ordered):
         if kind in DIRECTORY_CLASSES:
             cls = DIRECTORY_CLASSES[kind]
-            current = state.get_for_update(cls, cls.id_for(cls.key_of(row)))
+            current = state.get_for_update(cls, ids[index])
             if current is None:
-                touched[cls.id_for(cls.key_of(row))] = cls.register(row, actor)
+                touched[ids[index]] = cls.register(row, actor, ids[index])
                 new += 1
             elif current.record != row:
                 fields = tuple(f for f in row.__struct_fields__ if getattr(current.record, f) != getattr(row, f))
@@ -391,7 +414,7 @@ def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggre
                 touched[current.id] = current
                 changed += 1
             else:
-                unchanged.append(row_key(kind, row))
+                unchanged.append(keys[index])
         elif kind == "conflicts":
             inspector = touched.get(Inspector.id_for(row.badge)) or state.get_for_update(Inspector, Inspector.id_for(row.badge))
             assert isinstance(inspector, Inspector)
@@ -412,10 +435,10 @@ def decide_import(state: State, command: Command, rows: Any) -> list[LedgerAggre
             touched[entity.id] = entity
             changed += 1
     if not touched:
-        raise Refusal("no_change", f"every row of {short(body.file_name)} equals the record in force: nothing to import")
+        raise Refusal("no_change", f"every row of {short(file_name)} equals the record in force: nothing to import")
     record = DirectoryImport._create(
-        DirectoryImport.Recorded, id=DirectoryImport.id_for(actor, command.content.nonce), actor=actor, kind=kind,
-        file_name=body.file_name, file_sha256=body.file_sha256, rows_root=body.rows_root, rows=len(rows), new=new,
+        DirectoryImport.Recorded, id=record_id, actor=actor, kind=kind,
+        file_name=file_name, file_sha256=file_sha256, rows_root=rows_root, rows=len(ordered), new=new,
         changed=changed, unchanged=tuple(unchanged), flagged=tuple(flagged),
     )
     return [*touched.values(), record]
@@ -451,7 +474,7 @@ def reclass_row(uscc: str, risk_class: str) -> ReclassRow:
 
 __all__ = [
     "DIRECTORY_CLASSES", "Department", "DirectoryEntry", "DirectoryImport", "Entity", "ImportBody",
-    "InspectionItem", "Inspector", "conflict_row", "file_digest", "reclass_row", "row_key", "rows_of_import",
-    "rows_root",
+    "InspectionItem", "Inspector", "apply_rows", "conflict_row", "file_digest", "keyed_rows", "ordered_root",
+    "reclass_row", "row_key", "rows_of_import", "rows_root",
     "DepartmentRow", "EntityRow", "InspectorRow", "ItemRow",
 ]

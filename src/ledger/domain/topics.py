@@ -29,6 +29,7 @@ from ledger.domain.classes import ClassSignal, DrawConfig
 from ledger.domain.firms import FirmRepresentative, RecusalRequest
 from ledger.domain.objections import Objection
 import ledger.domain.tasks  # noqa: F401  (declares task.approve, task.extend_window)
+from ledger.domain.staging import StagedChunk, StagedImport
 
 _AGGREGATES: Final[dict[str, tuple[type, tuple[str, ...]]]] = {
     "ledger": (Ledger, ("Genesis", "LedgerKeyRotated", "BeaconPinned")),
@@ -52,6 +53,8 @@ _AGGREGATES: Final[dict[str, tuple[type, tuple[str, ...]]]] = {
     "firm": (FirmRepresentative, ("Registered", "Acknowledged")),
     "recusal-request": (RecusalRequest, ("Raised", "Decided")),
     "objection": (Objection, ("Raised", "Resolved")),
+    "staging": (StagedImport, ("Opened", "ChunkStaged", "Committed")),
+    "staged-chunk": (StagedChunk, ("Staged",)),
 }
 
 PREFIX: Final = "drledger/"

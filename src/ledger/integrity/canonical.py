@@ -34,12 +34,18 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 def _to_utc(value: Any) -> Any:
     # Times must be unambiguous before they are signed: aware, then in UTC.
+    # Plain values and Structs (encoded as they are) are not walked: a bulk import's
+    # payloads are mostly those.
+    if type(value) in _PLAIN or isinstance(value, msgspec.Struct):
+        return value
     if isinstance(value, datetime):
+        if value.tzinfo is UTC:
+            return value
         if value.tzinfo is None or value.utcoffset() is None:
             raise NotCanonical(f"naive datetime {value.isoformat()} has no time zone")
         return value.astimezone(UTC)
     if isinstance(value, dict):
-        return {k: _to_utc(v) for k, v in value.items()}
+        return {k: v if type(v) in _PLAIN else _to_utc(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         # Long lists of plain values (a draw's pool) pass without a call per element.
         return [v if type(v) in _PLAIN else _to_utc(v) for v in value]

@@ -29,6 +29,7 @@ from ledger.integrity.keys import Signer
 from ledger.services.ledger import LedgerService
 from ledger.services.processor import CommandRefused
 from ledger.services.receipts import Receipt
+from ledger.services.staging import CHUNK_ROWS
 from ledger.store.config import StoreConfig
 
 KINDS = ("departments", "items", "entities", "inspectors", "conflicts", "reclassifications")
@@ -66,19 +67,25 @@ def sign_import(signer: Signer, actor: str, kind: str, rows: list[Any], *, file_
 
 def import_rows(ledger: LedgerService, signer: Signer, actor: str, kind: str, rows: list[Any], *,
                 file_name: str = "-", file_sha256: str | None = None, accept_bad_check: bool = False,
-                dry_run: bool = False, confirm_change: bool = False) -> ImportSummary:
+                dry_run: bool = False, confirm_change: bool = False, chunk_rows: int = 0) -> ImportSummary:
     """Sign and submit typed rows (CommandRefused if the ledger refuses them).
 
     `confirm_change`: first run the decision without writing, and submit
     nothing if no row changes anything (the summary says all are unchanged).
+    `chunk_rows`: more rows than this go through a staged import in chunks of
+    this many (services/staging.py); 0: never staged.
     """
     digest = file_sha256 or file_digest(msgspec.json.encode(rows))
     summary = ImportSummary(kind=kind, file_sha256=digest, rows=len(rows), dry_run=dry_run)
-    signed = sign_import(signer, actor, kind, rows, file_name=file_name, file_sha256=digest,
-                         accept_bad_check=accept_bad_check)
+    staged = 0 < chunk_rows < len(rows)
+
+    def one_command() -> SignedCommand:
+        return sign_import(signer, actor, kind, rows, file_name=file_name, file_sha256=digest,
+                           accept_bad_check=accept_bad_check)
+
     if dry_run or confirm_change:
         try:
-            events = ledger.processor.preview(signed, rows)
+            events = ledger.processor.preview(one_command(), rows)
         except Refusal as refusal:
             if refusal.code == "no_change":
                 summary.unchanged = len(rows)
@@ -88,7 +95,15 @@ def import_rows(ledger: LedgerService, signer: Signer, actor: str, kind: str, ro
             record = next(e for e in events if isinstance(e, DirectoryImport.Recorded))
             _fill(summary, record, len(events))
             return summary
-    summary.receipt = ledger.submit(signed, rows)
+    if staged:
+        from ledger.services.staging import import_staged
+
+        signed, summary.receipt = import_staged(ledger, signer, actor, kind, rows, file_name=file_name,
+                                                file_sha256=digest, accept_bad_check=accept_bad_check,
+                                                chunk_rows=chunk_rows)
+    else:
+        signed = one_command()
+        summary.receipt = ledger.submit(signed, rows)
     record = ledger.processor.app.repository.get(DirectoryImport.id_for(actor, _nonce(signed)))
     _fill(summary, record, summary.receipt.last - summary.receipt.first + 1)
     summary.written = True
@@ -97,10 +112,11 @@ def import_rows(ledger: LedgerService, signer: Signer, actor: str, kind: str, ro
 
 def import_file(ledger: LedgerService, signer: Signer, actor: str, kind: str, data: bytes, *, file_name: str = "-",
                 encoding: str = "utf-8", accept_bad_check: bool = False, dry_run: bool = False,
-                sheet: str | None = None) -> ImportSummary:
+                sheet: str | None = None, chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
     """Check a CSV file or one sheet of a workbook (.xlsx, .xls, .ods: magic bytes
     decide) whole (every bad row named with its line or cell, nothing signed if
-    any), then sign and import its rows. The signed file hash is of `data` as given."""
+    any), then sign and import its rows. The signed file hash is of `data` as given.
+    A file of more than `chunk_rows` rows is staged in chunks (0: never)."""
     if kind not in KINDS:
         raise Refusal("invalid", f"unknown import kind {kind!r}: one of {', '.join(KINDS)}")
     # Conflicts and reclassifications name registered entities: the operator
@@ -134,7 +150,7 @@ def import_file(ledger: LedgerService, signer: Signer, actor: str, kind: str, da
                              dry_run=dry_run, sheet=sheet_name)
     summary = import_rows(ledger, signer, actor, kind, parsed.rows, file_name=file_name, file_sha256=digest,
                           accept_bad_check=accept_bad_check, dry_run=dry_run,
-                          confirm_change=not check.changes)
+                          confirm_change=not check.changes, chunk_rows=chunk_rows)
     summary.flagged_lines = parsed.flagged_lines
     summary.sheet = sheet_name
     return summary

@@ -21,7 +21,7 @@ them from events alone.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -171,17 +171,16 @@ class CommandProcessor:
             first, last = head.position + 1, head.position + len(recordings)
             return self._receipt(signed, first, last, rfc3339(now), "accepted", None)
 
-    def _save(self, aggregates: list[Any], head: int) -> list[Any]:
-        """Save, then keep the saved aggregates as the cache's current ones (eventsourcing
-        caches them only when it never fast-forwards; this processor fast-forwards only
-        after another writer appended)."""
-        recordings = self.app.save(*aggregates)
+    def _save(self, aggregates: list[Any], head: int) -> Sequence[int]:
+        """Save, then keep the saved aggregates as the cache's current ones (the application's
+        save does not; this processor fast-forwards them only after another writer appended)."""
+        saved = self.app.save(*aggregates)
         cache = self.app.repository.cache
         if cache is not None:
             for aggregate in aggregates:
                 cache.put(aggregate.id, aggregate)
-        self.known_head = head + len(recordings)
-        return recordings
+        self.known_head = head + len(saved)
+        return saved
 
     def preview(self, signed: SignedCommand, attachment: Any = None) -> list[Any]:
         """The events `signed` would yield now, without writing anything (Refusal if refused)."""

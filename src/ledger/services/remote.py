@@ -56,7 +56,7 @@ def use_identity(signer: Signer, actor: str) -> None:
 
 class Submission(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The body of `POST /api/v1/commands`: a signed command as its actor signed it (bytes in
-    base64), and for `directory.import` the rows whose root its body pins."""
+    base64), and for `directory.import` and `directory.stage` the rows whose root its body pins."""
 
     command: bytes  # the canonical command bytes, exactly as signed
     signature: bytes  # Ed25519 over "drledger/command/v2\n" || command

@@ -6,10 +6,12 @@ store transaction = one ledger signature (store/recorders.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 
 from ledger.domain.actors import Ledger
 from ledger.integrity.keys import Signer
@@ -47,6 +49,22 @@ class LedgerApplication(Application[UUID]):
     @property
     def integrity(self) -> IntegrityAppender:
         return self.recorder.integrity  # type: ignore[attr-defined,no-any-return]
+
+    def save(self, *objs: Any, **kwargs: Any) -> Sequence[int]:
+        """Store the aggregates' pending events in one transaction; their positions' notification ids.
+
+        Not eventsourcing's save: that one checks each object against two typing
+        Protocols (most of a bulk import's save time) and keeps every domain event,
+        its stored form and a Recording of both until the end. Here each event is
+        turned into its stored bytes as it is collected (the aggregate then holds it
+        no more), so a bulk import holds the stored events once. drledger has no
+        snapshot intervals and no followers: nothing else of the library's save applies
+        (services/processor.py keeps the saved aggregates in the cache)."""
+        if kwargs or not all(isinstance(obj, Aggregate) for obj in objs):
+            raise TypeError("drledger saves aggregates only, without options")
+        to_stored = self.mapper.to_stored_event
+        stored = [to_stored(event) for aggregate in objs for event in aggregate.collect_events()]
+        return self.recorder.insert_events(stored) or []
 
     def find(self, aggregate_id: UUID, *, copy: bool = True) -> Any:
         """The aggregate, or None: a fresh copy the caller may change, or (copy=False)

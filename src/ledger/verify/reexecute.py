@@ -45,7 +45,7 @@ from ledger.domain.actors import authenticate_genesis, decide_genesis
 from ledger.domain.base import recorded_time
 from ledger.domain.commands import Command, CommandRecord, Refusal, authenticate, decide
 from ledger.domain.directory import conflict_row, reclass_row, rows_of_import
-from ledger.domain.rows import DepartmentRow, EntityRow, InspectorRow, ItemRow
+from ledger.domain.rows import ROW_TYPES, DepartmentRow, EntityRow, InspectorRow, ItemRow
 from ledger.domain.refusals import RefusalLog, refusal_events
 from ledger.domain.draws import Task, abandoned
 from ledger.domain.settings import governance
@@ -58,10 +58,13 @@ from ledger.verify.draws import DrawState
 
 
 # Refusals of an import that depend on its rows (not kept for a refused import).
-IMPORT_ROW_CODES = frozenset({"invalid_rows", "unknown_reference", "out_of_jurisdiction", "no_change", "invalid",
+IMPORT_ROW_CODES = frozenset({"invalid_rows", "unknown_reference", "out_of_jurisdiction", "no_change", "invalid", "staging_order",
                               "missing_role"})
 
 
+# Commands whose refused rows are not kept (a staged commit's are its chunks', but a
+# refusal that depends on them is checked like an import's: signature and code).
+ROW_COMMANDS = frozenset({"directory.import", "directory.stage", "directory.commit_staged"})
 COMMAND_TOPIC = "drledger/command/Accepted"
 # Commands that decide on the inputs frozen by the task's commitment.
 FROZEN_INPUTS = frozenset({"draw.run", "draw.recuse", "draw.substitute", "draw.extend", "firm.recusal_decide"})
@@ -82,6 +85,11 @@ _RECORD_TYPES = {
                            ("inspector", InspectorRow))
     for event in ("Registered", "Updated")
 }
+
+
+CHUNK_TOPIC = "drledger/staged-chunk/Staged"
+_CHUNK_DECODERS = {kind: msgspec.json.Decoder(msgspec.defstruct(f"{kind}Chunk", [("rows", list[row_type])]))
+                   for kind, row_type in ROW_TYPES.items()}
 
 
 class _ImportRecord(msgspec.Struct):
@@ -282,8 +290,11 @@ class Reexecution:
 
     def _attachment(self, command: Command, rows: list[ChainRow]) -> Any:
         """What the write path handed the decision, rebuilt from events alone."""
-        if command.name == "directory.import":
+        if command.name in ("directory.import", "directory.commit_staged"):
+            # A staged import's commit: its rows, checked by the decision against the staged chunks.
             return self._import_rows(rows)
+        if command.name == "directory.stage":
+            return self._staged_rows(command, rows)
         task_id = command.content.body.get("task_id")
         if command.name == "draw.commit" and isinstance(task_id, str) and task_id in self.draws.tasks:
             self._pending_inputs = self._commit_inputs(task_id, command.recorded_at, rows)
@@ -323,6 +334,19 @@ class Reexecution:
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             raise ReplayProblem(rows[0].seq, f"an import's events cannot be read: {error}") from None
         return rows_of_import(self.state, kind, carried, unchanged) if kind else []
+
+    def _staged_rows(self, command: Command, rows: list[ChainRow]) -> list[Any]:
+        """A staged chunk's rows, from its stored event, typed as the signed body's kind says."""
+        kind = command.content.body.get("kind")
+        if kind not in _CHUNK_DECODERS:
+            return []
+        for row in rows[1:]:
+            if row.topic == CHUNK_TOPIC:
+                try:
+                    return _CHUNK_DECODERS[kind].decode(row.state or b"").rows  # type: ignore[no-any-return]
+                except (msgspec.DecodeError, msgspec.ValidationError) as error:
+                    raise ReplayProblem(row.seq, f"a staged chunk cannot be read: {error}") from None
+        return []
 
     def _compare(self, first: int, command: Command, rows: list[ChainRow], expected: list[Any]) -> None:
         stored = [self.mapper.to_stored_event(e) for e in expected]
@@ -364,7 +388,7 @@ class Reexecution:
         command: Command | None = None
         try:
             command = authenticate(self.state, signed, record.timestamp)
-            if command.name == "directory.import" and record.code in IMPORT_ROW_CODES:
+            if command.name in ROW_COMMANDS and record.code in IMPORT_ROW_CODES:
                 # A refused import's rows are not kept, so its row checks cannot
                 # run again: the signature and the code's kind are what is checked.
                 raise Refusal(record.code, record.reason)
