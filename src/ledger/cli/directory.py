@@ -51,9 +51,12 @@ def _run_import(store: str | None, home: str, kind: str, file: Path, encoding: s
     data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     signer = signer_for(config, as_actor, key)
     with open_ledger(config) as ledger:
+        # Staged by default only over --server, where one request must stay under the body limit:
+        # locally, staging holds the writer as long as one command does and costs memory (docs/operations.md).
+        default = CHUNK_ROWS if getattr(ledger, "remote", False) else 0
         summary = import_file(ledger, signer, as_actor, kind, data, file_name=file.name, encoding=encoding,
                               accept_bad_check=accept_bad_check, dry_run=dry_run, sheet=sheet,
-                              chunk_rows=CHUNK_ROWS if chunk_rows is None else chunk_rows)
+                              chunk_rows=default if chunk_rows is None else chunk_rows)
     if as_json:
         click.echo(msgspec.json.encode(summary).decode())
     if summary.errors:
@@ -96,7 +99,8 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print the summary a
 @click.option("--accept-bad-check", is_flag=True, help="Accept USCCs whose check character fails (they stay flagged).")
 @click.option("--chunk-rows", type=click.IntRange(min=0), default=None, metavar="N",
               help="A file of more than N rows is a staged import in chunks of N rows, each its own short"
-                   " transaction (or HTTP request), then one signed commit (default 50000; 0: never staged).")
+                   " transaction (or HTTP request), then one signed commit (default: 50000 over --server,"
+                   " never locally; 0: never staged).")
 @actor_options
 @JSON
 @receipt_option
@@ -115,10 +119,11 @@ def import_cmd(store: str | None, home: str, kind: str, file: Path, encoding: st
     leading zeros or digits. Then the rows are signed with the acting list
     manager's own key (departments: an admin's) and the ledger re-checks
     them. Unchanged rows write nothing; changed rows become change events.
-    A large file (over --chunk-rows rows) is staged: its sorted rows go in
-    signed chunks, each written as pending in its own short transaction (over
-    --server: each its own request), then one signed commit makes them all
-    effective at once; until then nothing in the directory changes.
+    A large file is staged (over --server: above 50,000 rows; locally: with
+    --chunk-rows N): its sorted rows go in signed chunks, each written as
+    pending in its own short transaction (over --server: each its own
+    request), then one signed commit makes them all effective at once; until
+    then nothing in the directory changes.
 
     \b
     Example:

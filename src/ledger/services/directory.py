@@ -29,7 +29,6 @@ from ledger.integrity.keys import Signer
 from ledger.services.ledger import LedgerService
 from ledger.services.processor import CommandRefused
 from ledger.services.receipts import Receipt
-from ledger.services.staging import CHUNK_ROWS
 from ledger.store.config import StoreConfig
 
 KINDS = ("departments", "items", "entities", "inspectors", "conflicts", "reclassifications")
@@ -112,7 +111,7 @@ def import_rows(ledger: LedgerService, signer: Signer, actor: str, kind: str, ro
 
 def import_file(ledger: LedgerService, signer: Signer, actor: str, kind: str, data: bytes, *, file_name: str = "-",
                 encoding: str = "utf-8", accept_bad_check: bool = False, dry_run: bool = False,
-                sheet: str | None = None, chunk_rows: int = CHUNK_ROWS) -> ImportSummary:
+                sheet: str | None = None, chunk_rows: int = 0) -> ImportSummary:
     """Check a CSV file or one sheet of a workbook (.xlsx, .xls, .ods: magic bytes
     decide) whole (every bad row named with its line or cell, nothing signed if
     any), then sign and import its rows. The signed file hash is of `data` as given.
