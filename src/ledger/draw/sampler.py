@@ -317,19 +317,17 @@ def rank(prefix: bytes, ids_utf8: Sequence[bytes]) -> list[int]:
     True
     """
     copy, from_bytes, bands, band_of = _sha256(prefix).copy, int.from_bytes, _BANDS, _BAND_OF
-    values, first = [], []
+    first = []
     for id_utf8 in ids_utf8:
         state = copy()
         state.update(id_utf8)
-        value = from_bytes(state.digest())
-        values.append(value)
-        first.append(band_of[value % bands])
+        first.append(band_of[from_bytes(state.digest()) % bands])
     order = sorted(range(len(first)), key=first.__getitem__)
     ranked: list[int] = []
     for _, run in groupby(order, key=first.__getitem__):
         tied = list(run)
         if len(tied) > 1:  # the same first digits: the reference's comparison decides
-            tied.sort(key=lambda i: (_ticket_of_value(values[i]), ids_utf8[i]))
+            tied.sort(key=lambda i: (utf8_ticket(prefix, ids_utf8[i]), ids_utf8[i]))
         ranked.extend(tied)
     return ranked
 

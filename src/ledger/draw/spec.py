@@ -274,8 +274,7 @@ def commit_class(salt_key: str, firms: Iterable[str]) -> CommittedClass:
         salted = outer()
         salted.update(salting.digest())
         digests += sha(COMMITMENT_TAG + salted.digest() + data).digest()
-    words = np.frombuffer(bytes(digests), dtype=">u8").reshape(-1, 4)
-    del digests
+    words = np.frombuffer(digests, dtype=">u8").reshape(-1, 4)
     order = np.lexsort(words.T[::-1])  # by the 32 bytes, most significant word first
     ranked = words[order]
     distinct = np.ones(len(order), dtype=bool)
