@@ -67,7 +67,6 @@ from math import ceil
 from typing import Any, overload
 
 import msgspec
-import numpy as np
 
 from ledger.draw.sampler import encode_distinct, first_band_limit, rank, sample, sample_utf8, seed_prefix
 from ledger.integrity.merkle import leaf_hash, root_from_leaf_hashes
@@ -237,6 +236,8 @@ class CommittedClass(Sequence[bytes]):
 
     def json(self) -> Iterator[bytes]:
         """The canonical JSON of the list of commitments (hex), in pieces: `["c1","c2",...]`."""
+        import numpy as np  # here: the CLI's other commands start without it
+
         yield b"["
         for start in range(0, len(self), _JSON_CHUNK):
             block = np.frombuffer(self.hexes, dtype=np.uint8, offset=64 * start,
@@ -263,6 +264,8 @@ def commit_class(salt_key: str, firms: Iterable[str]) -> CommittedClass:
     >>> commit_class("ab" * 32, ["91360502E1NYPH5A4X"]).commitments() == [commitment_for("ab" * 32, "91360502E1NYPH5A4X")]
     True
     """
+    import numpy as np  # here: the CLI's other commands start without it
+
     sha, block = hashlib.sha256, bytes.fromhex(salt_key).ljust(64, b"\0")
     inner, outer = sha(bytes(b ^ 0x36 for b in block)).copy, sha(bytes(b ^ 0x5C for b in block)).copy
     listed = list(firms)
@@ -344,10 +347,6 @@ def public_inputs(inputs: DrawInputs) -> dict:
     data["pool"] = {k: committed[k].commitments() if k in committed else _stray_class(inputs, v)
                     for k, v in inputs.pool.items()}
     return data
-
-
-def stratum_root(ids_sorted: list[str]) -> bytes:
-    return root_from_leaf_hashes([leaf_hash(i.encode()) for i in ids_sorted])
 
 
 def combined_root(roots: dict[str, str], classes: tuple[str, ...] = RISK_CLASSES) -> str:
