@@ -28,6 +28,8 @@ Nothing is written outside the temporary directory.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import gc
 import resource
 import subprocess
 import sys
@@ -96,20 +98,34 @@ def lap(label: str, start: float) -> float:
 RSS_CAP_MIB = 1024  # issue 16: the 1M-entity draw and its replay stay under 1 GiB
 
 
+def _status_mib(field: str) -> float | None:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 def peak_rss_mib() -> float:
     """This process's peak resident set size since the last `reset_peak_rss` (VmHWM, Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: peak since start
+    peak = _status_mib("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def reset_peak_rss() -> None:
-    """Start a new peak (Linux: writing 5 to clear_refs resets VmHWM), so each phase shows its own."""
+def reset_peak_rss() -> float:
+    """Start a new peak (Linux: writing 5 to clear_refs resets VmHWM), so each phase shows its own;
+    the RSS it starts from. The heap the phase before freed is handed back to the system first
+    (glibc malloc_trim): otherwise a phase after the import starts from the import's freed but
+    still resident arenas, and its peak measures them."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
         pass
+    return _status_mib("VmRSS") or 0.0
 
 
 def main() -> None:
@@ -154,7 +170,7 @@ def main() -> None:
             network = DEMO_BEACON.network
             named = network.round_at(int(time.time()) + 600)
             import_rss = peak_rss_mib()
-            reset_peak_rss()
+            draw_start = reset_peak_rss()
             start = time.perf_counter()
             draws.commit_draw(ledger, drawer, "drawer", "T-BENCH", [BeaconChoice(network.beacon_id, named)])
             commit_s = lap("commit_draw (inputs frozen at the head: pool read, digest, roots)", start)
@@ -166,15 +182,16 @@ def main() -> None:
         officers = {b for t in outcome.teams for b in t.inspectors}
         print(f"  pool {outcome.counts}, {targets:,} targets, {len(officers)} officers used")
 
-        reset_peak_rss()
+        replay_start = reset_peak_rss()
         start = time.perf_counter()
         results, _ = replay_draws(config)
         replay_s = lap("replay_draws (from events, recompute, compare)", start)
         assert len(results) == 1 and results[0].ok, results[0].differences
         replay_rss = peak_rss_mib()
         worst = max(draw_rss, replay_rss)
-        print(f"peak RSS: import {import_rss:,.0f} MiB; commit and run {draw_rss:,.0f} MiB; replay {replay_rss:,.0f} MiB"
-              f" (draw and replay cap {RSS_CAP_MIB:,} MiB: {'within' if worst <= RSS_CAP_MIB else 'OVER'})", flush=True)
+        print(f"peak RSS: import {import_rss:,.0f} MiB; commit and run {draw_rss:,.0f} MiB (from {draw_start:,.0f});"
+              f" replay {replay_rss:,.0f} MiB (from {replay_start:,.0f}) (draw and replay cap {RSS_CAP_MIB:,} MiB:"
+              f" {'within' if worst <= RSS_CAP_MIB else 'OVER'})", flush=True)
 
         start = time.perf_counter()
         report = verify_ledger(config)

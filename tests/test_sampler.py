@@ -15,6 +15,7 @@ from ledger.draw.sampler import (
     draw_stream,
     first_band_limit,
     join_scans,
+    rank,
     reference_ticket,
     sample,
     sample_utf8,
@@ -271,3 +272,19 @@ def test_a_scan_without_first_bands_still_gives_the_order() -> None:
     empty_first = scan(seed_prefix("zero"), ids, 0)
     assert len(empty_first.members) == 0
     assert sample_utf8("zero", ids, scanned=empty_first) == sample_utf8("zero", ids)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seeds, id_lists)
+def test_rank_is_the_full_order(seed: str, ids: list[str]) -> None:
+    # A team's ranking (draw/spec.py): sorted by band, ties on the full ticket.
+    assert [ids[i] for i in rank(seed_prefix(seed), [i.encode() for i in ids])] == plain_sample(seed, ids)
+
+
+def test_rank_decides_ties_of_the_band_on_the_full_ticket() -> None:
+    # 300 IDs over 10**4 bands: some share their first four ticket digits.
+    ids = [f"officer-{k}" for k in range(300)]
+    prefix = seed_prefix("bands")
+    first = [reference_ticket("bands", i)[2:6] for i in ids]
+    assert len(set(first)) < len(first)
+    assert [ids[i] for i in rank(prefix, [i.encode() for i in ids])] == plain_sample("bands", ids)

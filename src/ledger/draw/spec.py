@@ -55,17 +55,20 @@ After the draw, without a redraw (each a signed command; `verify` re-executes it
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
 import re
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from fractions import Fraction
 from math import ceil
-from typing import Any
+from typing import Any, overload
 
 import msgspec
 
-from ledger.draw.sampler import sample
+from ledger.draw.sampler import encode_distinct, first_band_limit, rank, sample, sample_utf8, seed_prefix
 from ledger.integrity.merkle import leaf_hash, root_from_leaf_hashes
 
 VERSION = "v2"
@@ -114,7 +117,7 @@ class BeaconOutput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     randomness: str  # hex: SHA-256 of the round's signature
 
 
-class DrawInputs(msgspec.Struct, frozen=True, kw_only=True):
+class DrawInputs(msgspec.Struct, frozen=True, kw_only=True, weakref=True):
     version: str = VERSION
     task_id: str
     position: int  # the commitment's ledger position: pool, inspectors and conflicts as of here
@@ -192,48 +195,158 @@ def salt_key_digest(salt_key: str) -> str:
     return hashlib.sha256(SALT_KEY_TAG + bytes.fromhex(salt_key)).hexdigest()
 
 
-# The last pool committed: (its pool dict, salt key, committed pool). A draw's decision asks for
-# the same inputs' commitments several times (feasibility, roots, digest, sampler); a pure result,
-# cached by the identity of the (frozen) inputs' pool, computed once: 1M firms take seconds.
-_LAST_COMMITTED: list[Any] = [None, None, None]
+class CommittedClass(Sequence[bytes]):
+    """One class of the committed pool, compactly: its commitments' lowercase hex sorted (= by
+    their bytes), 64 ASCII bytes each end to end, and each one's firm (USCC) in the same order.
+    1M firms take 64 MB here, not a million Python strings. As a sequence: the UTF-8 commitments,
+    which is what the sampler and the tree read."""
+
+    __slots__ = ("hexes", "firms")
+
+    def __init__(self, hexes: bytes, firms: list[str]) -> None:
+        self.hexes, self.firms = hexes, firms
+
+    def __len__(self) -> int:
+        return len(self.firms)
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[bytes]: ...
+
+    def __getitem__(self, index: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        at = 64 * (index % len(self))
+        return self.hexes[at:at + 64]
+
+    def __iter__(self) -> Iterator[bytes]:
+        view = self.hexes
+        return (view[at:at + 64] for at in range(0, len(view), 64))
+
+    def commitments(self) -> list[str]:
+        """The commitments (hex), sorted."""
+        return [c.decode() for c in self]
+
+    def root(self) -> bytes:
+        """root_k: the RFC 9162 root with leaf = the commitment's hex (streamed: O(log n) memory)."""
+        return root_from_leaf_hashes(map(leaf_hash, self))
+
+    def json(self) -> Iterator[bytes]:
+        """The canonical JSON of the list of commitments (hex), in pieces: `["c1","c2",...]`."""
+        import numpy as np  # here: the CLI's other commands start without it
+
+        yield b"["
+        for start in range(0, len(self), _JSON_CHUNK):
+            block = np.frombuffer(self.hexes, dtype=np.uint8, offset=64 * start,
+                                  count=64 * min(_JSON_CHUNK, len(self) - start)).reshape(-1, 64)
+            quoted = np.empty((len(block), 67), dtype=np.uint8)
+            quoted[:, 0] = quoted[:, 65] = ord('"')
+            quoted[:, 1:65] = block
+            quoted[:, 66] = ord(",")
+            text = quoted.tobytes()
+            yield text if start + _JSON_CHUNK < len(self) else text[:-1]  # no comma after the last
+        yield b"]"
 
 
-def committed_pool(inputs: DrawInputs) -> dict[str, dict[str, str]]:
-    """class -> {commitment hex: uscc}, the commitments in order of their bytes (= their hex)."""
-    pool, key = inputs.pool, inputs.salt_key
-    if _LAST_COMMITTED[0] is pool and _LAST_COMMITTED[1] == key and tuple(_LAST_COMMITTED[2]) == inputs.classes:
-        return _LAST_COMMITTED[2]
-    raw_key, sha, mac = bytes.fromhex(key), hashlib.sha256, hmac.digest
+_JSON_CHUNK = 1 << 16
 
-    def committed(uscc: str) -> str:
+
+def commit_class(salt_key: str, firms: Iterable[str]) -> CommittedClass:
+    """The firms of one class by their commitments, sorted; a firm listed twice counts once.
+
+    Each salt is HMAC-SHA256 (RFC 2104) from the key's inner and outer blocks hashed once:
+    per firm two copied hash states, where OpenSSL's one-shot HMAC sets up a whole context
+    (half the time for 1M firms). `firm_salt` is the plain form; tests hold them equal.
+
+    >>> commit_class("ab" * 32, ["91360502E1NYPH5A4X"]).commitments() == [commitment_for("ab" * 32, "91360502E1NYPH5A4X")]
+    True
+    """
+    import numpy as np  # here: the CLI's other commands start without it
+
+    sha, block = hashlib.sha256, bytes.fromhex(salt_key).ljust(64, b"\0")
+    inner, outer = sha(bytes(b ^ 0x36 for b in block)).copy, sha(bytes(b ^ 0x5C for b in block)).copy
+    listed = list(firms)
+    digests = bytearray()
+    for uscc in listed:
         data = uscc.encode()
-        return sha(COMMITMENT_TAG + mac(raw_key, data, "sha256") + data).hexdigest()
+        salting = inner()
+        salting.update(data)
+        salted = outer()
+        salted.update(salting.digest())
+        digests += sha(COMMITMENT_TAG + salted.digest() + data).digest()
+    words = np.frombuffer(digests, dtype=">u8").reshape(-1, 4)
+    order = np.lexsort(words.T[::-1])  # by the 32 bytes, most significant word first
+    ranked = words[order]
+    distinct = np.ones(len(order), dtype=bool)
+    distinct[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    if not distinct.all():
+        order, ranked = order[distinct], ranked[distinct]
+    return CommittedClass(binascii.hexlify(ranked.tobytes()), [listed[i] for i in order.tolist()])
 
-    result = {k: dict(sorted((committed(u), u) for u in pool.get(k, []))) for k in inputs.classes}
-    _LAST_COMMITTED[:] = [pool, key, result]
-    return result
+
+class _Derived:
+    """What a draw derives from one `DrawInputs` object more than once (the committed pool, the
+    inputs digest, the pool summary): computed once, kept exactly as long as that object."""
+
+    __slots__ = ("committed", "digest", "summary")
+
+    def __init__(self) -> None:
+        self.committed: dict[str, CommittedClass] | None = None
+        self.digest: str | None = None
+        self.summary: PoolSummary | None = None
+
+
+_DERIVED: dict[int, _Derived] = {}
+
+
+def _derived(inputs: DrawInputs) -> _Derived:
+    # Keyed by the object: DrawInputs is frozen and its pool is never changed after it is built.
+    key = id(inputs)
+    found = _DERIVED.get(key)
+    if found is None:
+        found = _DERIVED[key] = _Derived()
+        weakref.finalize(inputs, _DERIVED.pop, key, None)
+    return found
+
+
+def committed_pool(inputs: DrawInputs) -> dict[str, CommittedClass]:
+    """class -> its firms by commitment, the commitments in order of their bytes (= their hex)."""
+    derived = _derived(inputs)
+    if derived.committed is None:
+        derived.committed = {k: commit_class(inputs.salt_key, inputs.pool.get(k, [])) for k in inputs.classes}
+    return derived.committed
+
+
+def _public_fields(inputs: DrawInputs) -> dict:
+    """The public form of everything but the pool (public_inputs)."""
+    data = msgspec.to_builtins(msgspec.structs.replace(inputs, pool={}))
+    key = inputs.salt_key
+    del data["salt_key"]
+    data["salt_key_digest"] = salt_key_digest(key)
+    if tuple(inputs.classes) == RISK_CLASSES:
+        del data["classes"]
+    data["excluded"] = sorted(commitment_for(key, u) for u in inputs.excluded)
+    data["conflicts"] = sorted([b, commitment_for(key, u)] for b, u in inputs.conflicts)
+    return data
+
+
+def _stray_class(inputs: DrawInputs, firms: list[str]) -> list[str]:
+    """A class outside the set (check_inputs refuses it) still enters the digest, by commitment."""
+    return sorted(commitment_for(inputs.salt_key, u) for u in firms)
 
 
 def public_inputs(inputs: DrawInputs) -> dict:
     """The inputs as their digest covers them (docs/draw-spec.md §6b) and a public bundle shows
     them: every USCC (pool, excluded, conflicts) replaced by its commitment, each list sorted,
     and the salt key by its digest."""
-    data = msgspec.to_builtins(inputs)
-    key = inputs.salt_key
-    del data["salt_key"]
-    data["salt_key_digest"] = salt_key_digest(key)
-    if tuple(inputs.classes) == RISK_CLASSES:
-        del data["classes"]
+    data = _public_fields(inputs)
     committed = committed_pool(inputs)
-    data["pool"] = {k: list(committed[k]) if k in committed else sorted(commitment_for(key, u) for u in v)
+    data["pool"] = {k: committed[k].commitments() if k in committed else _stray_class(inputs, v)
                     for k, v in inputs.pool.items()}
-    data["excluded"] = sorted(commitment_for(key, u) for u in inputs.excluded)
-    data["conflicts"] = sorted([b, commitment_for(key, u)] for b, u in inputs.conflicts)
     return data
-
-
-def stratum_root(ids_sorted: list[str]) -> bytes:
-    return root_from_leaf_hashes([leaf_hash(i.encode()) for i in ids_sorted])
 
 
 def combined_root(roots: dict[str, str], classes: tuple[str, ...] = RISK_CLASSES) -> str:
@@ -243,10 +356,29 @@ def combined_root(roots: dict[str, str], classes: tuple[str, ...] = RISK_CLASSES
 
 def inputs_digest(inputs: DrawInputs) -> str:
     """SHA-256 hex of the canonical public inputs (recorded with the commitment): the salt key's
-    digest, and the firms by their commitments, so a public bundle can recompute it."""
+    digest, and the firms by their commitments, so a public bundle can recompute it.
+
+    The bytes hashed are exactly `canonical_bytes(public_inputs(inputs))`, but each class's list
+    of commitments is hashed as it is written out (CommittedClass.json) rather than built as a
+    list of strings: the canonical text of the rest holds a marker in its place (a NUL byte,
+    which canonical JSON never contains, escaping it inside strings)."""
     from ledger.integrity.canonical import canonical_bytes
 
-    return hashlib.sha256(canonical_bytes(public_inputs(inputs))).hexdigest()
+    derived = _derived(inputs)
+    if derived.digest is None:
+        data = _public_fields(inputs)
+        committed = committed_pool(inputs)
+        listed = [k for k in inputs.pool if k in committed]
+        data["pool"] = {k: msgspec.Raw(b"\0%d\0" % listed.index(k)) if k in committed else _stray_class(inputs, v)
+                        for k, v in inputs.pool.items()}
+        text = canonical_bytes(data).split(b"\0")
+        digest = hashlib.sha256(text[0])
+        for marker, after in zip(text[1::2], text[2::2]):
+            for piece in committed[listed[int(marker)]].json():
+                digest.update(piece)
+            digest.update(after)
+        derived.digest = digest.hexdigest()
+    return derived.digest
 
 
 def derive_seed(task_id: str, digest: str, beacons: list[BeaconOutput] | tuple[BeaconOutput, ...]) -> str:
@@ -323,15 +455,17 @@ def _qualified(candidate: Candidate, item_codes: set[str], item_departments: set
 
 
 def _team(
-    target: str, seed: str, officers: list[str], departments_of: dict[str, str], needed: tuple[str, ...],
+    target: str, seed: str, officers: Sequence[bytes], departments_of: dict[str, str], needed: tuple[str, ...],
     size: int, task_departments: tuple[str, ...],
 ) -> list[str]:
-    ranking = sample(seed + ",inspectors," + target, officers) if officers else []
+    """`officers`: the free officers' badges (UTF-8, distinct), ranked by the sampler."""
+    ranking = rank(seed_prefix(seed + ",inspectors," + target), officers)
     missing = list(dict.fromkeys(needed))
     team: list[str] = []
-    for badge in ranking:
+    for index in ranking:
         if len(team) == size:
             break
+        badge = officers[index].decode()
         department = departments_of[badge]
         if department in missing:
             missing.remove(department)
@@ -339,18 +473,19 @@ def _team(
         elif size - len(team) > len(missing):
             team.append(badge)
     if len(team) < size or missing:
-        raise DrawImpossible(_shortfall(target, ranking, departments_of, needed or task_departments, size))
+        free = [b.decode() for b in officers]
+        raise DrawImpossible(_shortfall(target, free, departments_of, needed or task_departments, size))
     return team
 
 
-def _shortfall(target: str, ranking: list[str], departments_of: dict[str, str], needed: tuple[str, ...],
+def _shortfall(target: str, free: list[str], departments_of: dict[str, str], needed: tuple[str, ...],
                size: int) -> str:
-    per_department = {d: sum(1 for b in ranking if departments_of[b] == d) for d in needed}
+    per_department = {d: sum(1 for b in free if departments_of[b] == d) for d in needed}
     lacking = [d for d, n in per_department.items() if n == 0]
     if lacking and len(needed) > 1:
         return f"target {target}: no qualified inspector without a conflict in department {', '.join(lacking)}"
     return (
-        f"target {target}: only {len(ranking)} qualified inspector(s) without a conflict and under the load cap"
+        f"target {target}: only {len(free)} qualified inspector(s) without a conflict and under the load cap"
         f" in department(s) {', '.join(needed)}; {size} needed"
     )
 
@@ -415,22 +550,25 @@ def _load_of(teams: list[Team]) -> dict[str, int]:
 
 def draw_teams(inputs: DrawInputs, seed: str, targets: list[str], earlier: list[Team]) -> list[Team]:
     """Teams for `targets` in order (step 4), the load cap counting `earlier` teams of the task."""
-    conflicts = set(inputs.conflicts)
+    conflicted: dict[str, set[str]] = {}  # target -> badges with a declared conflict
+    for badge, uscc in inputs.conflicts:
+        conflicted.setdefault(uscc, set()).add(badge)
     departments_of = {c.badge: c.department for c in inputs.inspectors}
     officers, experts = _drawable(inputs)
+    encoded = encode_distinct(officers) if targets else []  # once, not per target
     size = max(inputs.inspectors_per_target, len(inputs.departments))
     needed = inputs.departments if len(inputs.departments) > 1 else ()
     load = _load_of(earlier)
+    cap = inputs.load_cap
     teams: list[Team] = []
     for target in targets:
-        free = [
-            b for b in officers
-            if (b, target) not in conflicts and (inputs.load_cap is None or load.get(b, 0) < inputs.load_cap)
-        ]
+        barred = conflicted.get(target, ())
+        free = [e for b, e in zip(officers, encoded) if b not in barred and (cap is None or load.get(b, 0) < cap)] \
+            if barred or cap is not None else encoded
         team = _team(target, seed, free, departments_of, needed, size, inputs.departments)
         chosen_experts: list[str] = []
         if inputs.experts_per_target:
-            available = [b for b in experts if (b, target) not in conflicts]
+            available = [b for b in experts if b not in barred]
             if len(available) < inputs.experts_per_target:
                 raise DrawImpossible(
                     f"target {target}: only {len(available)} expert(s) without a conflict; {inputs.experts_per_target} needed"
@@ -477,7 +615,7 @@ def extension(inputs: DrawInputs, seed: str, targets: dict[str, list[str]], team
         raise DrawImpossible("draw at least one more target")
     committed = committed_pool(inputs)[risk_class]
     drawn = targets.get(risk_class, [])
-    order = [committed[c] for c in sample(seed, list(committed), n=len(drawn) + count)] if committed else []
+    order = _drawn_firms(seed, committed, len(drawn) + count) if committed else []
     if order[: len(drawn)] != drawn:
         raise DrawImpossible(f"class {risk_class}: the drawn targets are not the start of the draw's order")
     more = order[len(drawn):]
@@ -485,6 +623,15 @@ def extension(inputs: DrawInputs, seed: str, targets: dict[str, list[str]], team
         raise DrawImpossible(f"class {risk_class}: only {len(more)} more firm(s) in the frozen pool;"
                              f" {count} asked")
     return more, draw_teams(inputs, seed, more, teams)
+
+
+def _drawn_firms(seed: str, committed: CommittedClass, n: int) -> list[str]:
+    """The firms of the first `n` commitments in the sampler's order (the scan on numpy arrays:
+    a class has up to a million commitments)."""
+    from ledger.draw import fastscan
+
+    scanned = fastscan.scan(seed_prefix(seed), committed, first_band_limit(n, len(committed)))
+    return [committed.firms[i] for i in sample_utf8(seed, committed, n=n, scanned=scanned)]
 
 
 class PoolSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -496,10 +643,13 @@ class PoolSummary(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def summarise_pool(inputs: DrawInputs) -> PoolSummary:
-    pool = {k: list(v) for k, v in committed_pool(inputs).items()}
-    roots = {k: stratum_root(pool[k]).hex() for k in inputs.classes}
-    return PoolSummary(pool_roots=roots, pool_root=combined_root(roots, inputs.classes),
-                       counts={k: len(pool[k]) for k in inputs.classes})
+    derived = _derived(inputs)
+    if derived.summary is None:
+        pool = committed_pool(inputs)
+        roots = {k: pool[k].root().hex() for k in inputs.classes}
+        derived.summary = PoolSummary(pool_roots=roots, pool_root=combined_root(roots, inputs.classes),
+                                      counts={k: len(pool[k]) for k in inputs.classes})
+    return derived.summary
 
 
 def compute(inputs: DrawInputs, beacons: list[BeaconOutput] | tuple[BeaconOutput, ...],
@@ -511,8 +661,7 @@ def compute(inputs: DrawInputs, beacons: list[BeaconOutput] | tuple[BeaconOutput
     check_inputs(inputs)
     if not beacons:
         raise DrawImpossible("a draw needs at least one beacon output")
-    committed = committed_pool(inputs)
-    pool = {k: list(committed[k]) for k in inputs.classes}  # commitments, sorted
+    committed = committed_pool(inputs)  # per class: the commitments, sorted, and their firms
     if summary is None:
         summary = summarise_pool(inputs)
     roots, pool_root = summary.pool_roots, summary.pool_root
@@ -520,14 +669,14 @@ def compute(inputs: DrawInputs, beacons: list[BeaconOutput] | tuple[BeaconOutput
     targets: dict[str, list[str]] = {}
     for k in inputs.classes:
         quota = inputs.quotas.get(k)
-        n = target_count(quota, len(pool[k])) if quota else 0
-        targets[k] = [committed[k][c] for c in sample(seed, pool[k], n=n)] if n else []
+        n = target_count(quota, len(committed[k])) if quota else 0
+        targets[k] = _drawn_firms(seed, committed[k], n) if n else []
 
     teams = draw_teams(inputs, seed, [t for k in inputs.classes for t in targets[k]], [])
     return DrawOutcome(
         pool_roots=roots,
         pool_root=pool_root,
-        counts={k: len(pool[k]) for k in inputs.classes},
+        counts={k: len(committed[k]) for k in inputs.classes},
         seed=seed,
         targets=targets,
         teams=teams,

@@ -161,14 +161,13 @@ def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
     True
     """
     stack: list[bytes] = []
+    push, pop, sha, node = stack.append, stack.pop, hashlib.sha256, _NODE_PREFIX  # locals: a pool has 1M leaves
     for count, h in enumerate(hashes, start=1):
-        stack.append(h)
-        # Each trailing zero bit of the new count completes one more level.
-        c = count
-        while c & 1 == 0:
-            right = stack.pop()
-            stack[-1] = node_hash(stack[-1], right)
-            c >>= 1
+        # Each trailing zero bit of the new count completes one more level (node_hash, inlined).
+        while not count & 1:
+            h = sha(node + pop() + h).digest()
+            count >>= 1
+        push(h)
     if not stack:
         return EMPTY_ROOT
     return _fold_right(stack)

@@ -1,8 +1,8 @@
 """Queries over the directory read model: current pools, or as of a position.
 
-`pool_snapshot` is what a draw freezes: the eligible entity IDs per risk
-class at a ledger position, sorted by their UTF-8 bytes, with an RFC 9162
-root per class (leaf = the UTF-8 ID) and counts.
+`pool_ids` is what a draw freezes: the eligible entity IDs per risk class
+at a ledger position. `pool_snapshot` adds their order by UTF-8 bytes, an
+RFC 9162 root per class (leaf = the UTF-8 ID) and counts.
 """
 
 from __future__ import annotations
@@ -149,15 +149,23 @@ def conflicts(conn: Any, dialect: Dialect, position: int | None = None) -> set[t
     return {(badge, uscc) for badge, uscc in cursor.fetchall()}
 
 
-def pool_snapshot(conn: Any, dialect: Dialect, f: EntityFilter, position: int) -> PoolSnapshot:
-    """The eligible (active) entity IDs per risk class at `position`."""
+def pool_ids(conn: Any, dialect: Dialect, f: EntityFilter, position: int) -> dict[str, list[str]]:
+    """The eligible (active) entity IDs per risk class at `position`, in no particular order
+    (a draw orders its pool by the firms' commitments, not by their IDs)."""
     eligible = msgspec.structs.replace(f, statuses=("active",))
     where, params = _entity_where(eligible, dialect, position)
     cursor = conn.cursor()
     cursor.execute(f"SELECT risk_class, uscc FROM {dialect.table('dir_entities')} WHERE {where}", params)
     ids: dict[str, list[str]] = {k: [] for k in RISK_CLASSES}
-    for risk_class, uscc in cursor.fetchall():
-        ids.setdefault(risk_class, []).append(uscc)  # a class outside A-D (settings.draws) too
+    while rows := cursor.fetchmany(50_000):  # not a million row tuples at once
+        for risk_class, uscc in rows:
+            ids.setdefault(risk_class, []).append(uscc)  # a class outside A-D (settings.draws) too
+    return ids
+
+
+def pool_snapshot(conn: Any, dialect: Dialect, f: EntityFilter, position: int) -> PoolSnapshot:
+    """The eligible (active) entity IDs per risk class at `position`, sorted, with their roots."""
+    ids = pool_ids(conn, dialect, f, position)
     for values in ids.values():
         values.sort(key=str.encode)
     return PoolSnapshot(

@@ -387,7 +387,7 @@ def prove_membership(config: StoreConfig, task_id: str, uscc: str) -> bytes:
     evidence = []
     pool = committed_pool(inputs)
     for i, k in enumerate(classes):
-        ids = list(pool[k])  # commitments, sorted
+        ids = pool[k].commitments()  # sorted
         tree = MemoryTree()
         tree.extend([leaf_hash(x.encode()) for x in ids])
         where = bisect_left(ids, mine)

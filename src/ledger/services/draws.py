@@ -272,7 +272,7 @@ def gather_inputs(config: StoreConfig, task: Task, position: int, committed_at: 
         conflicts,
         inspector_record_positions,
         list_items,
-        pool_snapshot,
+        pool_ids,
         query_inspectors,
     )
     from ledger.projections.runner import catch_up, writable_connection
@@ -281,7 +281,7 @@ def gather_inputs(config: StoreConfig, task: Task, position: int, committed_at: 
     catch_up(config, all_projections())  # under the writer lock: up to exactly the head
     with writable_connection(config) as (conn, dialect, _):
         items = {i.code: i for i in list_items(conn, dialect, position)}
-        snapshot = pool_snapshot(conn, dialect, task.target_filter, position)
+        found = pool_ids(conn, dialect, task.target_filter, position)
         excluded = recently_inspected(conn, dialect, task.task_id, task.items, task.window_start,
                                       task.exclude_recent_days, position)
         excluded |= at_annual_cap(conn, dialect, task.task_id, task.window_start.year, annual_cap, position)
@@ -296,7 +296,8 @@ def gather_inputs(config: StoreConfig, task: Task, position: int, committed_at: 
         items=tuple(ItemRef(code, items[code].department) for code in task.items),
         quotas=task.quotas, inspectors_per_target=task.inspectors_per_target,
         experts_per_target=task.experts_per_target, load_cap=task.load_cap,
-        pool=class_pool(classes, {k: [u for u in ids if u not in excluded] for k, ids in snapshot.ids.items()}),
+        pool=class_pool(classes, {k: [u for u in ids if u not in excluded] for k, ids in found.items()}
+                        if excluded else found),
         excluded=sorted(excluded, key=str.encode),
         # Sorted here, not by the database's collation: the same order as verify's.
         inspectors=[Candidate(i.badge, i.department, i.role, i.status, i.qualifications,

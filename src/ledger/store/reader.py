@@ -16,7 +16,7 @@ from ledger.store.config import StoreConfig
 from ledger.store.connection import StoreUnavailable, connect
 from ledger.store.schema import Dialect
 
-__all__ = ["ChainRow", "LedgerReader", "StoreUnavailable", "TransactionRow", "open_reader"]
+__all__ = ["ChainRow", "EventRow", "LedgerReader", "StoreUnavailable", "TransactionRow", "open_reader"]
 
 
 class ChainRow(NamedTuple):
@@ -26,6 +26,14 @@ class ChainRow(NamedTuple):
     originator_version: int | None
     topic: str | None
     state: bytes | None
+
+
+class EventRow(NamedTuple):
+    """A chained event's position, topic and stored payload: what a replay of state needs."""
+
+    seq: int
+    topic: str
+    state: bytes
 
 
 class TransactionRow(NamedTuple):
@@ -112,6 +120,18 @@ class LedgerReader:
             (limit,),
         )
         return [int(row[0]) for row in rows]
+
+    def events_between(self, first: int, last: int, topics: Sequence[str], batch: int = 20_000) -> Iterator[EventRow]:
+        """The chained events of `topics` at positions first..last, in order, streamed in batches."""
+        marks = ", ".join("?" * len(topics))
+        sql = (
+            f"SELECT c.seq, e.topic, e.state"
+            f" FROM {self.chain} c JOIN {self.events} e ON e.{self.event_id} = c.notification_id"
+            f" WHERE c.seq >= ? AND c.seq <= ? AND e.topic IN ({marks}) ORDER BY c.seq"
+        )
+        for start in range(first, last + 1, batch):
+            for seq, topic, state in self._all(sql, (start, min(last, start + batch - 1), *topics)):
+                yield EventRow(seq, topic, bytes(state))
 
     def rows(self, first: int, last: int, batch: int = 20_000) -> Iterator[ChainRow]:
         """Chain rows first..last in order, joined with their stored events."""

@@ -14,10 +14,9 @@ Nothing here reads a projection or loads an aggregate.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from eventsourcing.utils import get_topic
@@ -43,7 +42,7 @@ from ledger.draw.spec import (
 )
 from ledger.integrity.canonical import canonical_bytes
 from ledger.store.config import StoreConfig
-from ledger.store.reader import ChainRow, LedgerReader, open_reader
+from ledger.store.reader import ChainRow, EventRow, LedgerReader, open_reader
 
 ENTITY_RECORD = (get_topic(Entity.Registered), get_topic(Entity.Updated))
 INSPECTOR_RECORD = (get_topic(Inspector.Registered), get_topic(Inspector.Updated))
@@ -67,6 +66,17 @@ class _Entity(msgspec.Struct):
     risk_class: str
     departments: tuple[str, ...] = ()
     status: str = "active"
+
+
+class _Attributes(NamedTuple):
+    """What a task's filter reads of an entity (domain/filters.py `matches`)."""
+
+    risk_class: str
+    region_code: str
+    entity_type: str
+    industry: str
+    departments: tuple[str, ...]
+    status: str
 
 
 class _Inspector(msgspec.Struct):
@@ -179,7 +189,9 @@ class DrawReplay(msgspec.Struct, kw_only=True):
 
 @dataclass
 class DrawState:
-    entities: dict[str, _Entity] = field(default_factory=dict)
+    # uscc -> its attributes, one shared object per distinct combination: this state holds every
+    # entity of the ledger, and a million entities share a few hundred combinations.
+    entities: dict[str, _Attributes] = field(default_factory=dict)
     inspectors: dict[str, _Inspector] = field(default_factory=dict)
     items: dict[str, _Item] = field(default_factory=dict)
     conflicts: set[tuple[str, str]] = field(default_factory=set)
@@ -188,8 +200,9 @@ class DrawState:
     # task -> (drawn seq, targets, voided seq or None)
     draws: dict[str, list[list[Any]]] = field(default_factory=dict)
     beacons: dict[str, dict[str, Any]] = field(default_factory=dict)  # pinned at genesis
+    shared: dict[_Attributes, _Attributes] = field(default_factory=dict)
 
-    def apply(self, row: ChainRow) -> None:
+    def apply(self, row: ChainRow | EventRow) -> None:
         topic, state = row.topic, row.state
         assert state is not None
         if topic == GENESIS:
@@ -198,11 +211,13 @@ class DrawState:
             pinned = msgspec.json.decode(state, type=_Pinned)
             self.beacons = {**self.beacons, pinned.beacon_id: pinned.chain_info}
         elif topic in ENTITY_RECORD:
-            entity = msgspec.json.decode(msgspec.json.decode(state, type=_Record).record, type=_Entity)
-            self.entities[entity.uscc] = entity
+            e = msgspec.json.decode(msgspec.json.decode(state, type=_Record).record, type=_Entity)
+            attributes = _Attributes(e.risk_class, e.region_code, e.entity_type, e.industry, e.departments, e.status)
+            self.entities[e.uscc] = self.shared.setdefault(attributes, attributes)
         elif topic == RECLASSIFIED:
             change = msgspec.json.decode(state, type=_Reclassified)
-            self.entities[change.uscc] = msgspec.structs.replace(self.entities[change.uscc], risk_class=change.risk_class)
+            attributes = self.entities[change.uscc]._replace(risk_class=change.risk_class)
+            self.entities[change.uscc] = self.shared.setdefault(attributes, attributes)
         elif topic in INSPECTOR_RECORD:
             carried = msgspec.json.decode(state, type=_Record)
             inspector = msgspec.json.decode(carried.record, type=_Inspector)
@@ -277,12 +292,13 @@ class DrawState:
         eligible = msgspec.structs.replace(task.target_filter, statuses=("active",))
         excluded = self.recently_inspected(task, position) | self.at_annual_cap(task, annual_cap, position)
         found: dict[str, list[str]] = {}
-        for e in self.entities.values():
-            if e.uscc not in excluded and matches(
-                eligible, risk_class=e.risk_class, region_code=e.region_code, entity_type=e.entity_type,
-                industry=e.industry, departments=e.departments, status=e.status,
-            ):
-                found.setdefault(e.risk_class, []).append(e.uscc)
+        passes: dict[int, bool] = {}  # by the shared attributes object
+        for uscc, e in self.entities.items():
+            passed = passes.get(id(e))
+            if passed is None:
+                passed = passes[id(e)] = matches(eligible, **e._asdict())
+            if passed and uscc not in excluded:
+                found.setdefault(e.risk_class, []).append(uscc)
         pool = class_pool(tuple(classes), found)
         return DrawInputs(
             task_id=task.task_id, position=position, committed_at=committed_at, cooling_off_days=cooling_off_days,
@@ -381,7 +397,7 @@ def replay_draws(config: StoreConfig, task_id: str | None = None, *, keep_inputs
         state = DrawState()
         last = max(seq for _, seq, _, _ in draws)
         pending = list(draws)
-        for row in _rows_with_topics(reader, last):
+        for row in reader.events_between(1, last, TOPICS):
             while pending and pending[0][0] < row.seq:
                 _replay_one(state, *pending.pop(0), results, kept, keep_inputs)
             state.apply(row)
@@ -390,14 +406,6 @@ def replay_draws(config: StoreConfig, task_id: str | None = None, *, keep_inputs
     for result in results:
         result.voided = any(h[0] == result.drawn_at and h[2] is not None for h in state.draws.get(result.task_id, []))
     return results, kept
-
-
-def _rows_with_topics(reader: LedgerReader, last: int) -> Iterator[ChainRow]:
-    """The events a draw's inputs depend on, positions 1..last, in order (streamed)."""
-    wanted = set(TOPICS)
-    for row in reader.rows(1, last):
-        if row.topic in wanted:
-            yield row
 
 
 def commitment_problems(recorded: RecordedDraw, commitment: tuple[int, RecordedCommitment] | None) -> list[str]:
