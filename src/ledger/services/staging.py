@@ -77,22 +77,14 @@ def staged_rows_source(ledger: Any) -> AttachmentSource:
 
 def chunk_rows(config: Any, kind: str, chunk_ids: list[Any]) -> list[Any]:
     """The rows of the given staged chunks, in chunk order, typed as `kind`."""
-    from ledger.store.connection import connect
+    from ledger.store.reader import open_reader
 
     decoder = msgspec.json.Decoder(msgspec.defstruct("Chunk", [("rows", list[ROW_TYPES[kind]])]))  # type: ignore[index]
-    connection, dialect, _ = connect(config, "read")
-    try:
-        table = dialect.table(dialect.events_table)
-        cursor = connection.cursor()
-        rows: list[Any] = []
+    rows: list[Any] = []
+    with open_reader(config) as reader:
         for chunk_id in chunk_ids:
-            cursor.execute(f"SELECT state FROM {table} WHERE originator_id = {dialect.placeholder}"
-                           f" AND originator_version = 1 AND topic = {dialect.placeholder}",
-                           (chunk_id if dialect.name == "postgres" else chunk_id.hex, CHUNK_TOPIC))
-            found = cursor.fetchone()
-            if found is None:
+            state = reader.first_state(chunk_id, CHUNK_TOPIC)
+            if state is None:
                 return []  # the decision refuses the missing rows
-            rows += decoder.decode(bytes(found[0])).rows
-        return rows
-    finally:
-        connection.close()
+            rows += decoder.decode(state).rows
+    return rows

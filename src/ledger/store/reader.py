@@ -205,6 +205,12 @@ class LedgerReader:
             f" WHERE e.originator_id = ? ORDER BY e.originator_version", (self._originator(aggregate_id),))
         return [(int(r[0]), r[1], bytes(r[2]), int(r[3]) if r[3] is not None else None) for r in rows]
 
+    def first_state(self, aggregate_id: UUID, topic: str) -> bytes | None:
+        """The stored state of an aggregate's first event if it has `topic`, else None."""
+        row = self._one(f"SELECT state FROM {self.events} WHERE originator_id = ? AND originator_version = 1"
+                        " AND topic = ?", (self._originator(aggregate_id), topic))
+        return bytes(row[0]) if row is not None else None
+
     def recorded_times(self, positions: Sequence[int]) -> dict[int, str]:
         """position -> the recorded time (RFC 3339, as stored) of its event."""
         found: dict[int, str] = {}
