@@ -13,9 +13,9 @@ import msgspec
 from eventsourcing.utils import get_topic
 
 from ledger.domain.draws import Plan, Task
-from ledger.draw.spec import Team
 from ledger.projections.base import ProjectedEvent
 from ledger.projections.directory import from_column, to_column
+from ledger.projections.task_events import DrawnTeams, Extension, Substitution, TaskRef
 from ledger.store.schema import Dialect
 
 
@@ -36,30 +36,6 @@ class _TaskCreated(msgspec.Struct):
     window_end: str
     items: tuple[str, ...]
     departments: tuple[str, ...]
-
-
-class _TaskId(msgspec.Struct):
-    task_id: str
-
-
-class _Drawn(msgspec.Struct):
-    task_id: str
-    position: int
-    targets: dict[str, list[str]]
-    teams: list[Team]
-
-
-class _Substituted(msgspec.Struct):
-    task_id: str
-    target: str
-    leaving: str
-    joining: str
-
-
-class _Extended(msgspec.Struct):
-    task_id: str
-    risk_class: str
-    teams: list[Team]
 
 
 class DrawProjection:
@@ -123,14 +99,14 @@ class DrawProjection:
 
     def _state(self, state: str):  # type: ignore[no-untyped-def]
         def handle(cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
-            task_id = msgspec.json.decode(item.state, type=_TaskId).task_id
+            task_id = msgspec.json.decode(item.state, type=TaskRef).task_id
             p = dialect.placeholder
             cursor.execute(f"UPDATE {dialect.table('draw_tasks')} SET state = {p} WHERE task_id = {p}", (state, task_id))
 
         return handle
 
     def _drawn(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
-        drawn = msgspec.json.decode(item.state, type=_Drawn)
+        drawn = msgspec.json.decode(item.state, type=DrawnTeams)
         p = dialect.placeholder
         cursor.execute(
             f"UPDATE {dialect.table('draw_tasks')} SET state = 'drawn', position = {p}, drawn_seq = {p},"
@@ -145,7 +121,7 @@ class DrawProjection:
         )
 
     def _substituted(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
-        change = msgspec.json.decode(item.state, type=_Substituted)
+        change = msgspec.json.decode(item.state, type=Substitution)
         p = dialect.placeholder
         cursor.execute(f"SELECT inspectors FROM {dialect.table('draw_teams')} WHERE task_id = {p} AND uscc = {p}"
                        " AND valid_to IS NULL", (change.task_id, change.target))
@@ -155,7 +131,7 @@ class DrawProjection:
                        " AND valid_to IS NULL", (to_column(inspectors), change.task_id, change.target))
 
     def _extended(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
-        more = msgspec.json.decode(item.state, type=_Extended)
+        more = msgspec.json.decode(item.state, type=Extension)
         cursor.executemany(
             f"INSERT INTO {dialect.table('draw_teams')} VALUES ({dialect.params(7)})",
             [(more.task_id, team.target, more.risk_class, to_column(tuple(team.inspectors)),
@@ -163,7 +139,7 @@ class DrawProjection:
         )
 
     def _voided(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
-        task_id = msgspec.json.decode(item.state, type=_TaskId).task_id
+        task_id = msgspec.json.decode(item.state, type=TaskRef).task_id
         p = dialect.placeholder
         cursor.execute(f"UPDATE {dialect.table('draw_tasks')} SET state = 'voided' WHERE task_id = {p}", (task_id,))
         cursor.execute(

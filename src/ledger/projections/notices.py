@@ -18,29 +18,8 @@ from ledger.domain.firms import notice_code
 from ledger.draw.spec import Team
 from ledger.projections.base import ProjectedEvent
 from ledger.projections.directory import from_column, to_column
+from ledger.projections.task_events import DrawnTeams, Extension, Substitution, TaskRef
 from ledger.store.schema import Dialect
-
-
-class _Drawn(msgspec.Struct):
-    task_id: str
-    seed: str
-    teams: list[Team]
-
-
-class _Extended(msgspec.Struct):
-    task_id: str
-    teams: list[Team]
-
-
-class _Substituted(msgspec.Struct):
-    task_id: str
-    target: str
-    leaving: str
-    joining: str
-
-
-class _TaskId(msgspec.Struct):
-    task_id: str
 
 
 class NoticeProjection:
@@ -78,11 +57,11 @@ class NoticeProjection:
         )
 
     def _drawn(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
-        drawn = msgspec.json.decode(item.state, type=_Drawn)
+        drawn = msgspec.json.decode(item.state, type=DrawnTeams)
         self._insert(cursor, dialect, drawn.task_id, drawn.seed, drawn.teams)
 
     def _extended(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
-        more = msgspec.json.decode(item.state, type=_Extended)
+        more = msgspec.json.decode(item.state, type=Extension)
         p = dialect.placeholder
         cursor.execute(f"SELECT seed FROM {dialect.table('notice_teams')} WHERE task_id = {p} LIMIT 1", (more.task_id,))
         row = cursor.fetchone()
@@ -90,7 +69,7 @@ class NoticeProjection:
             self._insert(cursor, dialect, more.task_id, row[0], more.teams)
 
     def _substituted(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
-        change = msgspec.json.decode(item.state, type=_Substituted)
+        change = msgspec.json.decode(item.state, type=Substitution)
         p, table = dialect.placeholder, dialect.table("notice_teams")
         cursor.execute(f"SELECT seed, inspectors FROM {table} WHERE task_id = {p} AND uscc = {p}",
                        (change.task_id, change.target))
@@ -104,7 +83,7 @@ class NoticeProjection:
                         change.task_id, change.target))
 
     def _voided(self, cursor: Any, dialect: Dialect, item: ProjectedEvent) -> None:
-        task_id = msgspec.json.decode(item.state, type=_TaskId).task_id
+        task_id = msgspec.json.decode(item.state, type=TaskRef).task_id
         cursor.execute(f"DELETE FROM {dialect.table('notice_teams')} WHERE task_id = {dialect.placeholder}",
                        (task_id,))
 
