@@ -326,7 +326,8 @@ def commit(store: str | None, home: str, task_id: str, beacons: tuple[str, ...],
         return commit_draw(ledger, signer, as_actor, task_id, _beacon_choices(ledger, beacons, delay))
 
     receipt = submit(store, home, as_actor, key, act, receipt_out)
-    click.echo(f"inputs of {task_id} frozen at position {receipt.first - 1}; commitment recorded at {receipt.first}")
+    click.echo(f"inputs of {task_id} frozen at position {receipt.first - 1}; its signed command recorded at"
+               f" {receipt.first}, the commitment at {receipt.last}")
     click.echo("run the draw once the named round is published: drledger draw run"
                f" {task_id} --signature HEX (drledger draw list --task {task_id} names the round)")
 
