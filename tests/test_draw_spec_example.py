@@ -150,3 +150,26 @@ def test_every_shortened_hash_in_section_9_is_one_of_the_example() -> None:
     assert len(shortened) > 20
     for head, tail in shortened:
         assert any(h.startswith(head) and h.endswith(tail) for h in known), f"{head}…{tail} is no hash of the example"
+
+
+def test_every_ticket_in_section_9_is_its_ids() -> None:
+    """Each ticket §9 shows belongs to the ID it stands next to (a class's commitment under the seed,
+    an officer or expert of the first team's ranking): none is stale or mistyped."""
+    bundle = load("bundle.json")
+    inputs = msgspec.convert(bundle["inputs"], spec.DrawInputs)
+    seed, first = bundle["recorded"]["seed"], bundle["recorded"]["teams"][0]["target"]
+    commitments = [spec.commitment_for(inputs.salt_key, u) for firms in inputs.pool.values() for u in firms]
+    doc = section_9()
+    rows = re.findall(r"([0-9a-f]{8})…([0-9a-f]{8})\s+(0\.[0-9]{20})", doc)
+    assert len(rows) == len(commitments) - 4  # all but B's last four
+    for head, tail, ticket in rows:
+        (c,) = [c for c in commitments if c.startswith(head) and c.endswith(tail)]
+        assert reference_ticket(seed, c).startswith(ticket), c
+    ranked = re.findall(r"(SCJG\d{4}|NYNC\d{4}|ZJ-[A-Z]+-[A-Z]+-\d{4})\s+`(0\.[0-9]{20})`", doc)
+    assert len(ranked) == 8
+    for badge, ticket in ranked:
+        full = badge if badge.startswith("ZJ-") else "360500" + badge
+        kind = "experts" if badge.startswith("ZJ-") else "inspectors"
+        assert reference_ticket(f"{seed},{kind},{first}", full).startswith(ticket), badge
+    shown = re.findall(r"0\.[0-9]{20}", doc)
+    assert len(shown) == len(rows) + len(ranked)

@@ -1,11 +1,13 @@
 #!/bin/sh
 # How the files here were made (docs/draw-spec.md §9). Not run by the tests: the commitment's
 # time picks the beacon round, so a new run gives a new draw (and every figure of §9 changes).
-# Usage: sh make.sh OUT_DIR   (drledger on PATH, run from the repository root)
+# Usage: sh make.sh OUT_DIR   (drledger on PATH, run from the repository root; PYTHON: an interpreter
+# with py-arkworks-bls12381 for the verifier's BLS check, default python3)
 set -eu
 OUT=$1
 DRLEDGER_HOME=$(mktemp -d); DRLEDGER_KEYS=$DRLEDGER_HOME/demo-keys   # the demo writes its actors' keys there
 export DRLEDGER_HOME DRLEDGER_KEYS
+PY=${PYTHON:-python3}
 BEACON_SEED='drledger demo city: a local test beacon, NOT public randomness'
 drledger demo --small --seed 2026
 drledger plan create P-EX --title 示例 --department XY-SCJG --year 2026 \
@@ -25,6 +27,6 @@ drledger draw export T-EX2 --out "$OUT/bundle.json"
 drledger draw export T-EX2 --public --out "$OUT/bundle-public.json"
 drledger draw prove T-EX2 91360502988KC3TQLD > "$OUT/proof-member.json"   # class D, not drawn
 drledger draw prove T-EX2 52360502CXHGH25YGX > "$OUT/proof-absent.json"   # a clinic, not real estate (K)
-for f in bundle bundle-public; do python3 docs/verify_draw.py "$OUT/$f.json"; done
-python3 docs/verify_draw.py --proof "$OUT/proof-member.json" "$OUT/bundle-public.json"
-python3 docs/verify_draw.py --proof "$OUT/proof-absent.json" "$OUT/bundle.json"
+for f in bundle bundle-public; do "$PY" docs/verify_draw.py "$OUT/$f.json"; done
+"$PY" docs/verify_draw.py --proof "$OUT/proof-member.json" "$OUT/bundle-public.json"
+"$PY" docs/verify_draw.py --proof "$OUT/proof-absent.json" "$OUT/bundle.json"
