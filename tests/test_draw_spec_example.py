@@ -20,6 +20,7 @@ import pytest
 
 from ledger.draw import spec
 from ledger.draw.sampler import reference_ticket, seed_prefix
+from ledger.draw.sampler import sample as sample_of
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.merkle import leaf_hash, node_hash
 from tests.conftest import VECTORS
@@ -64,6 +65,11 @@ def figures() -> dict[str, str]:
     inputs = msgspec.convert(bundle["inputs"], spec.DrawInputs)
     key = inputs.salt_key
     out: dict[str, str] = {"salt key": key, "salt key digest": spec.salt_key_digest(key)}
+    for k, firms in bundle["inputs"]["pool"].items():
+        out[f"pool {k}"] = f"{k} {' '.join(firms)}"
+    (officer,) = [c for c in bundle["inputs"]["inspectors"] if c["badge"] == "360500NYNC0001"]
+    out["an inspector"] = canonical_bytes(officer).decode()
+    out["frozen"] = f"frozen at position {inputs.position} by the commitment at `{inputs.committed_at}`"
 
     digest = spec.inputs_digest(inputs)
     assert digest == committed["inputs_digest"] == recorded["inputs_digest"]
@@ -173,3 +179,32 @@ def test_every_ticket_in_section_9_is_its_ids() -> None:
         assert reference_ticket(f"{seed},{kind},{first}", full).startswith(ticket), badge
     shown = re.findall(r"0\.[0-9]{20}", doc)
     assert len(shown) == len(rows) + len(ranked)
+
+
+def test_the_team_walks_in_section_9_are_the_draw() -> None:
+    """The rankings and teams §9 walks through are the recomputed ones (badges shortened as there)."""
+    bundle = load("bundle.json")
+    inputs = msgspec.convert(bundle["inputs"], spec.DrawInputs)
+    seed, teams = bundle["recorded"]["seed"], bundle["recorded"]["teams"]
+    covered = {i.code for i in inputs.items} | {i.department for i in inputs.items}
+    officers = [c.badge for c in inputs.inspectors if c.status == "active" and c.role == "enforcement"
+                and c.department in inputs.departments and covered & set(c.qualifications)
+                and spec.certified(c, inputs.window_end)
+                and spec.cooled_off(c, inputs.committed_at, inputs.cooling_off_days)]
+    barred = set(map(tuple, bundle["inputs"]["conflicts"]))
+    short = lambda badge: badge.removeprefix("360500")  # noqa: E731
+    walk = section_9().split("`SCJG0006` is `360500SCJG0006`):")[1].split("**Digest")[0]
+    blocks = re.split(r"\n    (?=[0-9A-Z]{18}  )", "\n" + walk.strip("\n"))[1:]
+    assert [b[:18] for b in blocks] == [t["target"] for t in teams]
+    load_of: dict[str, int] = {}
+    for block, team in zip(blocks, teams):
+        free = [b for b in officers if (b, team["target"]) not in barred
+                and load_of.get(b, 0) < (inputs.load_cap or len(teams))]
+        ranking = [short(b) for b in sample_of(f"{seed},inspectors,{team['target']}", free)]
+        shown = re.search(r"ranking ((?:[A-Z]{4}\d{4} ?)+)", block)
+        assert shown is not None
+        assert ranking[:len(shown.group(1).split())] == shown.group(1).split(), team["target"]
+        chosen = re.search(r"-> (?:leader )?([A-Z]{4}\d{4}), ([A-Z]{4}\d{4})(?:;| \+) (?:expert )?(ZJ-[\w-]+)", block)
+        assert chosen is not None and list(chosen.groups()) == [*map(short, team["inspectors"]), *team["experts"]]
+        for badge in team["inspectors"]:
+            load_of[badge] = load_of.get(badge, 0) + 1
