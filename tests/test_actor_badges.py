@@ -69,6 +69,13 @@ def test_an_inspector_is_registered_and_relinked_in_its_badges_department_only(l
     # A re-link (actor.set_roles) keeps the tie: the ledger-wide admin may not move it elsewhere.
     move = {"actor_id": own, "roles": ["inspector"], "department": OTHER}
     _refused(ledger, ledger.sign("admin", "actor.set_roles", move))
+    # Nor may a proposal add the role to an actor of another department that bears the badge's ID.
+    namesake = _badges(OWN)[2].badge
+    with ledger.service() as service:
+        service.submit(_register(ledger, "admin-wsjk", namesake, OTHER, ("drawer",)))
+    _refused(ledger, ledger.sign("admin-wsjk", "proposal.open", {
+        "proposal_id": "P-1", "action": "set_roles", "target": namesake, "roles": ["drawer", "inspector"],
+        "reason": "兼任检查员"}))
     # A transfer: the list moves the badge, then the admin moves the actor after it.
     row = _badges(OWN)[0]
     ledger.import_rows("admin", "inspectors", [msgspec.structs.replace(row, department=OTHER)])
