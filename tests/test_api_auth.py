@@ -94,7 +94,9 @@ def test_token_lifetime_is_capped() -> None:
 @pytest.fixture(scope="module")
 def drawn(tmp_path_factory):  # type: ignore[no-untyped-def]
     """A drawn task of OWN; actors of OWN and OTHER per role; the team's first officer registered as
-    an actor of OWN, its second by OTHER's admin as an actor of OTHER (the same badge, another office)."""
+    an actor of OWN, its second as an actor of OTHER: its badge moved to OTHER (a transfer, by the list),
+    OTHER's admin registered it there (actor.register ties an inspector to its badge's department),
+    then the list moved the badge back to OWN, which OTHER's admin has not followed."""
     import msgspec
 
     from ledger.demo.beacon import commit_and_draw
@@ -118,10 +120,13 @@ def drawn(tmp_path_factory):  # type: ignore[no-untyped-def]
     signer = Signer.generate()
     from ledger.integrity.keys import public_key_b64
 
+    row = next(r for r in city_rows("inspectors") if r.badge == other_officer)
+    ledger.import_rows("admin", "inspectors", [msgspec.structs.replace(row, department=OTHER)])
     ledger.submit("admin-wsjk", "actor.register", {"actor_id": other_officer, "department": OTHER,
                                                    "name": other_officer, "roles": ["inspector"],
                                                    "public_key": public_key_b64(signer.public_key)})
     ledger.keys[other_officer] = signer
+    ledger.import_rows("admin", "inspectors", [row])
     with TestClient(test_app(store)) as client:
         yield ledger, client, team.target, own_officer, other_officer
 
@@ -145,14 +150,27 @@ def test_authorisation_matrix_departments_of_tasks_results_and_firms(drawn) -> N
         return {"actor_id": actor_id, "name": "法定代表人", "uscc": own_firm, "public_key": firm_key,
                 "check_method": "登记窗口核验", "check_reference": "窗口-2026-001"}
 
+    # The drawn firm's representative (its list manager registers it) asks that the team's first
+    # officer step aside (回避), and objects to the result once it is published (异议).
+    rep = Signer.generate()
+    ledger.keys["REP-TARGET"] = rep
+    ledger.submit("list_manager-scjg", "firm.register", {**firm("REP-TARGET"), "uscc": target,
+                                                         "public_key": public_key_b64(rep.public_key)})
+    ledger.submit("REP-TARGET", "firm.recusal_request", {"task_id": task, "officer": own_officer, "reason": "亲属"})
+    before = {"objection.resolve": lambda: ledger.submit("REP-TARGET", "objection.raise",
+                                                         {"task_id": task, "reason": "检查结论有误"})}
+
     # (command, body, actor of OTHER refused, actor of OWN accepted or None); in this order,
     # as a result must be recorded before it is reviewed.
     cases: list[tuple[str, dict[str, Any], str, str | None]] = [
+        ("draw.recuse", {"task_id": task, "target": target, "reason": "亲属"}, other_officer, None),
         ("result.record", _result(task, target, item), other_officer, own_officer),
         ("result.return", {"task_id": task, "uscc": target, "reason": "请补充"}, "reviewer-wsjk", None),
         ("class.signal", {"task_id": task, "uscc": target, "suggests": "note", "reason": "观察"}, "reviewer-wsjk",
          None),
         ("result.disclose", {"task_id": task, "uscc": target}, "reviewer-wsjk", "reviewer-scjg"),
+        ("objection.resolve", {"task_id": task, "uscc": target, "outcome": "rejected", "reason": "结论有据"},
+         "reviewer-wsjk", "reviewer-scjg"),
         ("result.follow_up_done", {"task_id": task, "uscc": target, "kind": "abnormal_list", "note": "已列入"},
          "reviewer-wsjk", None),
         ("task.extend_window", {"task_id": task, "window_end": "2026-06-30", "reason": "延期"}, "planner-wsjk",
@@ -160,12 +178,16 @@ def test_authorisation_matrix_departments_of_tasks_results_and_firms(drawn) -> N
         ("draw.extend", {"task_id": task, "risk_class": "B", "count": 1, "reason": "补抽"}, "drawer-wsjk", None),
         ("draw.substitute", {"task_id": task, "target": target, "officer": own_officer, "reason": "病假"},
          "reviewer-wsjk", None),
+        ("firm.recusal_decide", {"task_id": task, "uscc": target, "officer": own_officer, "grant": False,
+                                 "reason": "理由不成立"}, "reviewer-wsjk", "reviewer-scjg"),
         ("draw.void", {"task_id": task, "reason": "测试"}, "drawer-wsjk", None),
         ("firm.register", firm("REP-OTHER"), "list_manager-wsjk", None),
         ("firm.register", firm("REP-OWN"), "list_manager-wsjk", "list_manager-scjg"),
     ]
     refused = {}
     for name, body, other, own in cases:
+        if name in before:
+            before[name]()
         refused[name] = ledger.sign(other, name, body)
         answer = post(client, refused[name])
         assert (answer.status_code, body_of(answer)["code"]) == (403, "out_of_jurisdiction"), (name, answer.text)

@@ -150,7 +150,7 @@ def test_a_remote_ledger_draws_and_reads_back_as_the_local_one(tmp_path: Path) -
             # is the local one.
             team = record.teams[0]
             officer = team.inspectors[0]
-            ledger.register(officer, "inspector")
+            ledger.register(officer, "inspector", department="XY-SCJG")  # its badge's
             with ledger.service() as local:
                 seed_known_years(local, ledger.admin, "admin", (date.today().year, date.today().year + 1))
             use_identity(ledger.keys[officer], officer)

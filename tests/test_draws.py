@@ -688,6 +688,44 @@ def test_an_altered_substitution_fails_verify(city: TestLedger, what: str, chang
     assert not report.ok and report.problems[0].position == seq and "draw.recuse" in report.problems[0].what, what
 
 
+def test_a_recusal_signed_for_a_badge_of_another_department_is_refused_and_verify_rechecks_it(
+        city: TestLedger) -> None:
+    """回避 is signed by the leaving officer itself (its actor id is its badge); the signer's department
+    must cover the badge's, as for results. An actor registered in the badge's department (as
+    actor.register requires) whose badge then moves to another department (a transfer) may not pull
+    that officer off a team until its admin moves it too. An insider who records the refused recusal
+    as accepted, with the ledger key, is caught by verify at that position, naming the rule."""
+    import msgspec
+
+    from ledger.domain.draws import RecuseBody
+    from tests.insider import Insider, command_event, refused_at
+
+    refused = refusal_checker(city.store)
+    new_task(city, "T1", items=h.SCJG_ITEMS, quotas={"C": Quota(ratio="0.2")})
+    outcome = draw(city, "T1")
+    target = outcome.targets["C"][0]
+    leaving, staying = _team_of(outcome, target)[:2]
+    city.register(leaving, "inspector", department="XY-SCJG")
+    row = next(r for r in generate_city(DEMO_SEED, small=True).rows("inspectors") if r.badge == leaving)
+    city.import_rows("admin", "inspectors", [msgspec.structs.replace(row, department="XY-WSJK")])
+    signed = city.sign(leaving, "draw.recuse", msgspec.to_builtins(RecuseBody(task_id="T1", target=target,
+                                                                            reason="与该企业负责人系亲属")))
+    with city.service() as service:
+        refused("out_of_jurisdiction", "may not act for department XY-WSJK",
+                lambda: service.submit(signed, attachment_source=h.draws.draw_inputs_source(service)))
+    assert verify_ledger(city.store).ok  # the refusal record is what the rule refuses there
+
+    def forged() -> list[Any]:
+        task = insider.find(Task.create_id("T1"))
+        task.substitute(task_id="T1", target=target, leaving=leaving, joining=staying, basis="recusal",
+                        reason="与该企业负责人系亲属", actor=leaving)
+        return [command_event(signed, leaving, "draw.recuse", msgspec.json.decode(signed.command)["nonce"]), task]
+
+    with Insider(city.store) as insider:
+        position = insider.append(forged)
+    refused_at(city.store, position, "draw.recuse", "[out_of_jurisdiction]")
+
+
 def test_verify_says_which_commitments_a_witness_saw_before_their_round(city: TestLedger) -> None:
     """T1 is in a checkpoint a witness cosigned before T1's round was published: its time is attested
     from outside. T2 is in the same checkpoint, but its round was published before the witness

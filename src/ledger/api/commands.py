@@ -53,6 +53,7 @@ REFUSAL_STATUS: dict[str, int] = {
     "key_not_yet_valid": 401,
     "missing_role": 403,
     "out_of_jurisdiction": 403,
+    "badge_of_other_department": 403,
     "needs_approval": 403,
     "inspector_not_assigned": 403,
     "not_on_team": 403,

@@ -261,6 +261,23 @@ def admin_covers(state: State, command: Command, department: str | None, what: s
                                              f" actors of its own departments ({what})")
 
 
+def check_badge_department(state: State, actor_id: str, roles: tuple[str, ...], department: str | None) -> None:
+    """An inspector actor signs as the officer of the same badge: it is registered in that badge's
+    department, so that an admin of another office cannot take over (register, or move to its own
+    department) an officer it does not manage. A badge not yet in the directory is tied when it is
+    used: results and 回避 check the signer's department against the badge's (a later import may
+    move the badge, a transfer; the actor then acts for it once its admin moves it too)."""
+    if "inspector" not in roles:
+        return
+    from ledger.domain.directory import Inspector
+
+    badge = state.get(Inspector, Inspector.id_for(actor_id))
+    if badge is not None and badge.record.department != department:
+        raise Refusal("badge_of_other_department", f"actor {short(actor_id)!r} is the inspector of badge {actor_id}"
+                                                   f" of department {badge.record.department}: register it in that"
+                                                   f" department, not {department or 'none'}")
+
+
 @command("actor.register", "admin")
 def decide_register(state: State, command: Command, _: Any) -> list[LedgerAggregate]:
     body = command.body(RegisterBody)
@@ -274,6 +291,7 @@ def decide_register(state: State, command: Command, _: Any) -> list[LedgerAggreg
     admin_covers(state, command, body.department, f"actor {short(body.actor_id)}")
     if state.get(Actor, Actor.create_id(body.actor_id)) is not None:
         raise Refusal("duplicate", f"actor {body.actor_id!r} is already registered")
+    check_badge_department(state, body.actor_id, body.roles, body.department)
     return [Actor(actor_id=body.actor_id, name=need_text("name", body.name, 200), roles=body.roles,
                   department=body.department, public_key=public_key_of("public_key", body.public_key),
                   actor=command.actor_id)]
@@ -307,6 +325,7 @@ def decide_set_roles(state: State, command: Command, _: Any) -> list[LedgerAggre
     if set(GUARDED_ROLES) & (set(target.roles) - set(body.roles)):
         raise Refusal("needs_approval", f"taking the {'/'.join(GUARDED_ROLES)} role from {body.actor_id!r} needs"
                                         " an approved proposal (proposal.open)")
+    check_badge_department(state, body.actor_id, body.roles, body.department)
     target.change_roles(roles=body.roles, department=body.department, actor=command.actor_id)
     return [target]
 

@@ -22,7 +22,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.domain import event
 
-from ledger.domain.actors import GUARDED_ROLES, Actor, admin_covers, check_roles, public_key_of
+from ledger.domain.actors import GUARDED_ROLES, Actor, admin_covers, check_badge_department, check_roles, public_key_of
 from ledger.domain.base import LedgerAggregate, natural_id
 from ledger.domain.commands import Command, Refusal, State, command, need_text, short
 from ledger.domain.settings import governance
@@ -213,6 +213,7 @@ def decide_open(state: State, command: Command, _: Any) -> list[LedgerAggregate]
         raise Refusal("invalid", f"{body.action} takes no public key")
     if body.action == "set_roles":
         check_roles(body.roles)
+        check_badge_department(state, body.target, body.roles, target.department)
     elif body.roles:
         raise Refusal("invalid", f"{body.action} takes no roles")
     if body.action in ("revoke", "set_roles") and not set(GUARDED_ROLES) & set(target.roles):

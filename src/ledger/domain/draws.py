@@ -680,7 +680,17 @@ def _replace(state: State, command: Command, task_id: str, target: str, leaving:
 def decide_recuse(state: State, command: Command, inputs: object) -> list[LedgerAggregate]:
     """An officer of a drawn team declares a conflict (回避) with its target, signed by itself; the
     draw's ranking names who takes the place."""
+    from ledger.domain.directory import Inspector
+
     body: RecuseBody = command.body(RecuseBody)
+    # The signer is the officer of its own badge (its id), but an actor is registered by an admin of
+    # some department: one signing for a badge of a department it does not cover (registered before
+    # the badge was imported, or the badge moved since) must not pull that officer off a team. The
+    # same rule as result.record; draw.substitute checks the reviewer against the lead department.
+    badge = state.get(Inspector, Inspector.id_for(command.actor_id))
+    if badge is not None:  # no badge: on no team, refused not_on_team below
+        require_jurisdiction(state, command, badge.record.department, f"回避 of {short(command.actor_id)}"
+                                                                     f" in task {short(body.task_id)}")
     return _replace(state, command, body.task_id, body.target, command.actor_id, "recusal", body.reason, inputs)
 
 

@@ -555,9 +555,9 @@ def _inspector_side(state: State, command: Command, body: RecordBody) -> tuple[T
     badge = command.actor_id
     task = assigned_task(state, body.task_id, body.uscc, badge)
     department = inspector_department(state, task, badge)
-    # The badge's directory record names its department, but the actor signing under it is
-    # registered by an admin of some department: one of another office (which could register
-    # any badge not yet registered) must not record this department's results.
+    # The badge's directory record names its department, and actor.register ties an inspector
+    # actor to it; one registered before its badge was imported, or whose badge moved since (a
+    # transfer its admin has not followed), must not record this department's results.
     require_jurisdiction(state, command, department, f"result of {body.uscc} in task {body.task_id}")
     settings = results_settings(state)
     selected = check_content(task, department, item_departments(state, body.items), body, settings, set(METHODS),

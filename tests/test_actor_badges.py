@@ -1,0 +1,119 @@
+"""An inspector actor signs as the officer of its badge: it is registered (and re-linked) in that
+badge's department only (`badge_of_other_department`), through the service, the CLI and verify."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+
+from ledger.domain.actors import Actor
+from ledger.integrity.keys import Signer, public_key_b64
+from ledger.services.ledger import CommandRefused
+from ledger.store.config import StoreConfig
+from ledger.verify.ledger_check import verify_ledger
+from tests.api_helpers import OTHER, OWN, city_rows
+from tests.cli_helpers import assert_clear_failure, run
+from tests.insider import Insider, command_event
+from tests.ledger_helpers import TestLedger, new_ledger
+
+CODE = "badge_of_other_department"
+
+
+@pytest.fixture
+def ledger(store: StoreConfig) -> TestLedger:
+    """Two departments with their items and officers; an admin of each (the ledger-wide admin too)."""
+    ledger = new_ledger(store)
+    for kind in ("departments", "items", "inspectors"):
+        ledger.import_rows("admin", kind, city_rows(kind), accept_bad_check=True)
+    ledger.register("admin-wsjk", "admin", department=OTHER)
+    ledger.register("admin-scjg", "admin", department=OWN)
+    return ledger
+
+
+def _badges(department: str) -> list[Any]:
+    return [r for r in city_rows("inspectors") if r.department == department]
+
+
+def _register(ledger: TestLedger, admin: str, actor_id: str, department: str | None,
+              roles: tuple[str, ...] = ("inspector",)) -> Any:
+    signer = Signer.generate()
+    ledger.keys[actor_id] = signer
+    return ledger.sign(admin, "actor.register", {"actor_id": actor_id, "department": department, "name": actor_id,
+                                                 "public_key": public_key_b64(signer.public_key),
+                                                 "roles": list(roles)})
+
+
+def _refused(ledger: TestLedger, signed: Any, code: str = CODE) -> CommandRefused:
+    with ledger.service() as service, pytest.raises(CommandRefused) as caught:
+        service.submit(signed)
+    assert caught.value.code == code, caught.value
+    return caught.value
+
+
+def test_an_inspector_is_registered_and_relinked_in_its_badges_department_only(ledger: TestLedger) -> None:
+    own, other = _badges(OWN)[0].badge, _badges(OTHER)[0].badge
+    # The hole: an admin of another office registers (so signs for) a badge it does not manage.
+    refusal = _refused(ledger, _register(ledger, "admin-wsjk", own, OTHER))
+    assert f"department {OWN}" in refusal.message and OTHER in refusal.message
+    _refused(ledger, _register(ledger, "admin", own, None))  # no department is not the badge's either
+    _refused(ledger, _register(ledger, "admin", own, OTHER, ("reviewer", "inspector")))
+    # Its own department registers it; other roles are not tied to a badge.
+    with ledger.service() as service:
+        service.submit(_register(ledger, "admin-scjg", own, OWN))
+        service.submit(_register(ledger, "admin-wsjk", other, OTHER))
+        service.submit(_register(ledger, "admin-wsjk", "CLERK-1", OTHER, ("reviewer",)))
+        # An inspector actor whose badge is not in the directory yet: tied when it acts (results, 回避).
+        service.submit(_register(ledger, "admin-wsjk", "JX-NEW", OTHER))
+    # A re-link (actor.set_roles) keeps the tie: the ledger-wide admin may not move it elsewhere.
+    move = {"actor_id": own, "roles": ["inspector"], "department": OTHER}
+    _refused(ledger, ledger.sign("admin", "actor.set_roles", move))
+    # Nor may a proposal add the role to an actor of another department that bears the badge's ID.
+    namesake = _badges(OWN)[2].badge
+    with ledger.service() as service:
+        service.submit(_register(ledger, "admin-wsjk", namesake, OTHER, ("drawer",)))
+    _refused(ledger, ledger.sign("admin-wsjk", "proposal.open", {
+        "proposal_id": "P-1", "action": "set_roles", "target": namesake, "roles": ["drawer", "inspector"],
+        "reason": "兼任检查员"}))
+    # A transfer: the list moves the badge, then the admin moves the actor after it.
+    row = _badges(OWN)[0]
+    ledger.import_rows("admin", "inspectors", [msgspec.structs.replace(row, department=OTHER)])
+    ledger.submit("admin", "actor.set_roles", move)
+    with ledger.service() as service:
+        actor = service.processor.app.find(Actor.create_id(own))
+    assert actor.department == OTHER
+    report = verify_ledger(ledger.store)
+    assert report.ok, report.problems[:3]
+
+
+def test_the_cli_refuses_a_mismatch_and_verify_exits_1_on_a_forged_registration(ledger: TestLedger) -> None:
+    """Through `drledger actor register`: refused with its code on one line. An insider with the
+    ledger key records the refused registration as accepted (its command and the Actor it would
+    make): `drledger verify` exits 1 at that position, naming the command and the rule."""
+    store = ledger.store
+    url = None if store.kind == "sqlite" else store.display
+    own = _badges(OWN)[1].badge
+    admin_key = store.home / "actor-keys" / "admin.pem"
+    signer = Signer.generate()
+    answer = run("actor", "register", own, "--name", "张三", "--role", "inspector", "--department", OTHER,
+                 "--public-key", public_key_b64(signer.public_key), "--as", "admin", "--key", str(admin_key),
+                 home=store.home, store=url)
+    assert_clear_failure(answer, f"refused ({CODE})", f"department {OWN}")
+    assert run("verify", home=store.home, store=url).returncode == 0
+
+    signed = _register(ledger, "admin-wsjk", own, OTHER)
+    body = msgspec.json.decode(signed.command)
+
+    def forged() -> list[Any]:
+        return [command_event(signed, "admin-wsjk", "actor.register", body["nonce"]),
+                Actor(actor_id=own, name=own, roles=("inspector",), department=OTHER, public_key=signer.public_key,
+                      actor="admin-wsjk")]
+
+    with Insider(store) as insider:
+        position = insider.append(forged)
+    verify = run("verify", home=store.home, store=url)
+    assert verify.returncode == 1, verify.stdout + verify.stderr
+    said = verify.stdout + verify.stderr
+    assert f"position {position}" in said and "actor.register" in said and f"[{CODE}]" in said, said
+    assert "Traceback" not in said
