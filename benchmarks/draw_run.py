@@ -32,8 +32,10 @@ Nothing is written outside the temporary directory.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import gc
+import os
 import resource
 import subprocess
 import sys
@@ -41,7 +43,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import msgspec
 
@@ -152,17 +154,36 @@ def draw_as_the_cli_does(config: Any, tmp: Path, planner: Signer, drawer: Signer
              ("draw run", ["run", "T-CLI", "--signature", DEMO_BEACON.signature_for(named).hex()]),
              ("draw replay", ["replay", "T-CLI"])]
     drledger = str(Path(sys.executable).parent / "drledger")
+    peak = 0.0
     for label, argv in steps:
         signer = ["--as", "drawer", "--key", str(key)] if label != "draw replay" else []
         start = time.perf_counter()
-        done = subprocess.run([drledger, "draw", *argv, *store, *signer], capture_output=True, text=True)
-        lap(f"`drledger {label}` (its own process)", start)
-        if done.returncode != 0:
-            sys.exit(f"drledger {label} failed: {done.stdout}{done.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        child = subprocess.Popen([drledger, "draw", *argv, *store, *signer], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+        output = child.stdout.read() if child.stdout else ""
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the largest of all children
+        child.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        step_peak = usage.ru_maxrss / 1024
+        peak = max(peak, step_peak)
+        print(f"{'`drledger ' + label + '` (its own process)':<44} {seconds:9.2f} s  peak RSS {step_peak:,.0f} MiB",
+              flush=True)
+        if child.returncode != 0:
+            sys.exit(f"drledger {label} failed: {output}")
     print(f"peak RSS of `drledger draw commit|run|replay` on this pool: {peak:,.0f} MiB"
           f" (cap {RSS_CAP_MIB:,} MiB: {'within' if peak <= RSS_CAP_MIB else 'OVER'})", flush=True)
     return peak
+
+
+@contextlib.contextmanager
+def _workdir(keep: Path | None) -> Iterator[str]:
+    """A temporary directory, or `keep` (created, must not exist) left in place afterwards."""
+    if keep is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield tmp
+        return
+    keep.mkdir(parents=True)
+    yield str(keep)
 
 
 def main() -> None:
@@ -170,9 +191,12 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=1_000_000)
     parser.add_argument("--store", default=None, help="Store URL (default: SQLite in the temporary directory).")
     parser.add_argument("--load-cap", type=int, default=None, help="Per-inspector load cap (default: none).")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="Build in this new directory and keep it (the ledger, the actors' keys) afterwards,"
+                             " to measure later commands on the same ledger without importing again.")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with _workdir(args.keep) as tmp:
         config = resolve_store(args.store, Path(tmp) / "home")
         admin_file = Path(tmp) / "actor-keys" / "admin.pem"  # actors' keys: never under the ledger's HOME
         init_ledger(config, origin="bench.drledger/draw-run", admin_id="admin", admin_name="Admin",
@@ -186,6 +210,8 @@ def main() -> None:
             for kind in ("departments", "items", "inspectors"):
                 import_file(ledger, admin, "admin", kind, to_csv(city.rows(kind), kind), accept_bad_check=True)
             planner, drawer = register(ledger, admin, "planner"), register(ledger, admin, "drawer")
+            if args.keep:
+                write_key_file(Path(tmp) / "actor-keys" / "planner.pem", planner, None)
 
             start = time.perf_counter()
             csv = to_csv(entity_rows(args.entities), "entities")
