@@ -14,7 +14,7 @@ from ledger.domain.uscc import uscc_for_serial
 from ledger.domain.rows import EntityRow
 from ledger.projections import all_projections
 from ledger.domain.filters import EntityFilter, InspectorFilter
-from ledger.projections.pools import pool_root, pool_snapshot, query_entities, query_inspectors
+from ledger.projections.pools import class_counts, pool_root, pool_snapshot, query_entities, query_inspectors
 from ledger.projections.directory import fields_of
 from ledger.projections.runner import catch_up, rebuild, writable_connection
 from ledger.services.directory import ImportSummary
@@ -149,6 +149,25 @@ def test_pool_snapshot_roots_and_counts(city_ledger: StoreConfig) -> None:
         assert snapshot.ids[risk_class] == expected
         assert snapshot.counts[risk_class] == len(expected)
         assert snapshot.roots[risk_class] == pool_root(expected).hex()
+
+
+def test_class_counts_are_the_rows_the_filter_returns(city: TestLedger, city_ledger: StoreConfig) -> None:
+    """A task's pool check counts per class in the database; the counts are those of the rows."""
+    from collections import Counter
+
+    county = CITY.entities[0].region_code[:6]
+    filters = [EntityFilter(), EntityFilter(statuses=("active",), risk_classes=("B", "D")),
+               EntityFilter(region_prefix=county, statuses=("active",)), EntityFilter(region_prefix="999999")]
+    position = size(city_ledger)
+    rows = [f"{e.uscc},{'A' if e.risk_class != 'A' else 'C'}" for e in CITY.entities[:40]]
+    import_file(city, "reclassifications", ("uscc,risk_class\n" + "\n".join(rows) + "\n").encode())
+    for f in filters:
+        for at in (None, position):
+            counted = read(city_ledger, lambda c, d: class_counts(c, d, f, at))
+            listed = read(city_ledger, lambda c, d: query_entities(c, d, f, at))
+            assert counted == dict(Counter(r.risk_class for r in listed))
+    assert read(city_ledger, lambda c, d: class_counts(c, d, EntityFilter(), position)) \
+        != read(city_ledger, lambda c, d: class_counts(c, d, EntityFilter()))
 
 
 def test_rebuild_equals_incremental_state(city: TestLedger, city_ledger: StoreConfig) -> None:

@@ -100,6 +100,16 @@ def query_entities(conn: Any, dialect: Dialect, f: EntityFilter, position: int |
     return _records(conn.cursor(), dialect.table("dir_entities"), EntityRow, where, params, "uscc")
 
 
+def class_counts(conn: Any, dialect: Dialect, f: EntityFilter, position: int | None = None) -> dict[str, int]:
+    """Entities per risk class that pass `f` (now, or at `position`); classes with none are absent.
+    Counted by the database: a planner's check of a million-entity pool holds no row."""
+    where, params = _entity_where(f, dialect, position)
+    cursor = conn.cursor()
+    cursor.execute(f"SELECT risk_class, COUNT(*) FROM {dialect.table('dir_entities')} WHERE {where}"
+                   " GROUP BY risk_class", params)
+    return {risk_class: int(count) for risk_class, count in cursor.fetchall()}
+
+
 def query_inspectors(conn: Any, dialect: Dialect, f: InspectorFilter, position: int | None = None) -> list[InspectorRow]:
     p = dialect.placeholder
     where, params = _as_of(position, p)

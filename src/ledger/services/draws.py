@@ -95,13 +95,13 @@ def create_task(ledger: LedgerService, signer: Signer, actor: str, body: TaskBod
 
 
 def class_sizes(config: StoreConfig, body: TaskBody) -> dict[str, int]:
-    """Active entities per risk class that pass the task's target filter, in the pool now."""
-    from collections import Counter
-
-    from ledger.services.pools import entities
+    """Active entities per risk class that pass the task's target filter, in the pool now
+    (counted by the read model: no entity row is loaded)."""
+    from ledger.projections.pools import class_counts
+    from ledger.services.pools import read
 
     f = msgspec.structs.replace(body.target_filter, statuses=("active",), risk_classes=tuple(sorted(body.quotas)))
-    return dict(Counter(row.risk_class for row in entities(config, f)))
+    return read(config, lambda conn, dialect: class_counts(conn, dialect, f))
 
 
 def pool_problem(config: StoreConfig, body: TaskBody) -> None:
