@@ -267,6 +267,27 @@ def max_load(outcome: DrawOutcome) -> int:
     return max(loads.values(), default=0)
 
 
+def capped_task(city: City) -> dict[str, Any]:
+    """A task whose load cap binds whatever the draw: cap 1 and one team of two per pair of the
+    drawable officers of the best-staffed department, so each of them is drawn exactly once and every
+    team after the first is ranked without the officers already drawn."""
+    items: dict[str, set[str]] = {}
+    for item in city.items:
+        if item.status == "active":
+            items.setdefault(item.department, set()).add(item.code)
+    officers: dict[str, list[str]] = {}
+    for i in city.inspectors:  # drawable: active, certified through the window, qualified for an item
+        if (i.status == "active" and i.role == "enforcement" and i.certificate_no
+                and (i.certificate_valid_until or "") >= WINDOW[1].isoformat()
+                and set(i.qualifications) & (items.get(i.department, set()) | {i.department})):
+            officers.setdefault(i.department, []).append(i.badge)
+    department = max(sorted(officers), key=lambda d: len(officers[d]))
+    badges = officers[department]
+    assert len(badges) >= 4 and not {c.badge for c in city.conflicts} & set(badges), (department, badges)
+    return dict(items=tuple(sorted(items[department])), departments=(department,),
+                quotas={"C": Quota(count=len(badges) // 2)}, load_cap=1)
+
+
 # -- Agreement on many random draws --------------------------------------------
 
 @pytest.mark.slow
@@ -286,6 +307,12 @@ def test_agrees_with_the_system_on_random_draws(tmp_path: Path, city_seed: int) 
             continue
         drawn.append((task_id, params, outcome))
     assert len(drawn) >= 20, f"only {len(drawn)} of {len(drawn) + refused} random tasks could be drawn"
+    # A binding load cap by construction: whether a random task's cap binds depends on its draw
+    # (the salt key and the beacon's randomness; with city seed 32 some runs bind none).
+    params = capped_task(ledger.city)
+    task_id, capped = ledger.draw(**params)
+    assert len(capped.teams) == params["quotas"]["C"].count >= 2 and max_load(capped) == 1
+    drawn.append((task_id, params, capped))
     # The sample must cover what matters: joint tasks, experts, binding load caps, exclusions.
     bundles = {task_id: ledger.bundle(task_id) for task_id, _, _ in drawn}
     assert any(len(p["departments"]) > 1 for _, p, o in drawn if o.teams)
@@ -734,10 +761,13 @@ def test_rehashed_input_alterations_are_caught_later(joint_bundle: Bundle, tmp_p
 
 
 def _seat(b: Bundle, badge: str) -> None:
-    """Make `badge` the leader of a recorded team led by an officer of the same department."""
+    """Put `badge` in a recorded team in place of its officer of the same department, so the team still
+    covers every department and breaks only the rule under test. Every team of the joint draw has one
+    officer of each department; which one leads it is random, so no place in the team is assumed."""
     department = _inspector(b, badge=badge)["department"]
-    team = next(t for t in b["recorded"]["teams"] if _inspector(b, badge=t["inspectors"][0])["department"] == department)
-    team["inspectors"][0] = badge
+    team, place = next((t, i) for t in b["recorded"]["teams"] for i, member in enumerate(t["inspectors"])
+                       if _inspector(b, badge=member)["department"] == department)
+    team["inspectors"][place] = badge
 
 
 def _inspector(b: Bundle, **match: Any) -> dict[str, Any]:
