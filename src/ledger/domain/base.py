@@ -48,7 +48,8 @@ def recorded_time(moment: datetime) -> Iterator[None]:
         _RECORDED_AT.reset(token)
 
 
-def _timestamp() -> datetime:
+def event_timestamp() -> datetime:
+    """The timestamp new events carry now: the recorded time of the command being decided."""
     moment = _RECORDED_AT.get()
     if moment is None:
         raise MissingRecordedTime("events are created only inside a command's recorded time")
@@ -69,7 +70,7 @@ class LedgerAggregate(Aggregate):
     class Event(Aggregate.Event):
         @staticmethod
         def create_timestamp() -> datetime:
-            return _timestamp()
+            return event_timestamp()
 
     class Created(Event, Aggregate.Created):
         pass

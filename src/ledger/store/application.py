@@ -12,9 +12,12 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import StoredEvent
 
 from ledger.domain.actors import Ledger
+from ledger.domain.directory import NewEntries
 from ledger.integrity.keys import Signer
+from ledger.store.bulk import registered_events
 from ledger.store.config import StoreConfig
 from ledger.store.mapper import CanonicalMapper
 from ledger.store.recorders import IntegrityAppender
@@ -60,10 +63,16 @@ class LedgerApplication(Application[UUID]):
         no more), so a bulk import holds the stored events once. drledger has no
         snapshot intervals and no followers: nothing else of the library's save applies
         (services/processor.py keeps the saved aggregates in the cache)."""
-        if kwargs or not all(isinstance(obj, Aggregate) for obj in objs):
-            raise TypeError("drledger saves aggregates only, without options")
+        if kwargs or not all(isinstance(obj, (Aggregate, NewEntries)) for obj in objs):
+            raise TypeError("drledger saves aggregates (and runs of new directory rows) only, without options")
         to_stored = self.mapper.to_stored_event
-        stored = [to_stored(event) for aggregate in objs for event in aggregate.collect_events()]
+        stored: list[StoredEvent] = []
+        for obj in objs:
+            if isinstance(obj, NewEntries):
+                # A bulk import's new rows: their stored bytes built directly (store/bulk.py).
+                stored.extend(registered_events(obj, self.mapper))
+            else:
+                stored.extend(to_stored(event) for event in obj.collect_events())
         return self.recorder.insert_events(stored) or []
 
     def find(self, aggregate_id: UUID, *, copy: bool = True) -> Any:
