@@ -14,6 +14,7 @@ from ledger.domain.directory import Department, Entity, InspectionItem, Inspecto
 from ledger.domain.rows import EntityRow
 from ledger.integrity.chain import GENESIS_PREV, event_hash
 from ledger.services.setup import load_ledger_signer, trusted_ledger_key
+from ledger.store import recorders
 from ledger.store.bulk import registered_events
 from ledger.store.config import StoreConfig
 from ledger.store.mapper import CanonicalMapper
@@ -71,7 +72,8 @@ def test_mixed_new_and_changed_rows_keep_key_order_and_verify(store: StoreConfig
     assert verify_ledger(store, trusted_key=trusted_ledger_key(store)).ok
 
 
-def test_insider_edit_of_a_bulk_written_row_is_refused(store: StoreConfig) -> None:
+def test_insider_edit_of_a_bulk_written_row_is_refused(store: StoreConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recorders, "BULK_EVENTS", 20)  # SQLite: the bulk append's own page cache too
     ledger = ledger_with_entities(store, 0)
     summary = ledger.import_rows("admin", "entities", entity_rows(40))
     assert summary.new == 40

@@ -117,6 +117,11 @@ class IntegrityAppender:
             hook(cursor, self.dialect, first_seq, hashes)
 
 
+BULK_EVENTS = 20_000  # an append this large gets BULK_CACHE_KIB of page cache (SQLite)
+BULK_CACHE_KIB = 256 * 1024
+DEFAULT_CACHE_PAGES = -2000  # SQLite's default: 2,000 KiB
+
+
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name)
@@ -126,6 +131,21 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + SQLITE.create_statements()
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        if len(stored_events) < BULK_EVENTS:
+            return super().insert_events(stored_events, **kwargs)
+        # A bulk import: the events' primary key (random aggregate ids) is written all over
+        # its index, which then no longer fits SQLite's default 2 MB page cache and is read
+        # and written again page by page. A larger cache for this one transaction, given back after.
+        with self.datastore.get_connection(commit=True) as connection:
+            pragma = connection.cursor()
+            pragma.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+            try:
+                with connection.transaction(commit=True) as c:
+                    return self._insert_events(c, stored_events, **kwargs)
+            finally:
+                pragma.execute(f"PRAGMA cache_size = {DEFAULT_CACHE_PAGES}")
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
