@@ -13,6 +13,7 @@ change of the event's fields fails loudly here instead of writing events that
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
@@ -45,3 +46,25 @@ def registered_events(batch: NewEntries, mapper: CanonicalMapper) -> Iterator[St
     yield first
     for aggregate_id, row in zip(batch.ids[1:], batch.rows[1:]):
         yield StoredEvent(aggregate_id, 1, topic, prefix + canonical_bytes(row) + suffix)
+
+
+class Streamed:
+    """The stored events of one save, made as they are read: a run of new rows (NewEntries)
+    is encoded row by row while the store inserts it, so its stored events are never all
+    held at once. Sized (the recorder needs the count first); read it once."""
+
+    def __init__(self, parts: list[Any], mapper: CanonicalMapper) -> None:
+        # Aggregates' events are collected now (few, and collecting empties the aggregate).
+        self.parts = [part if isinstance(part, NewEntries) else [mapper.to_stored_event(e) for e in
+                                                                 part.collect_events()] for part in parts]
+        self.mapper = mapper
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self.parts)
+
+    def __iter__(self) -> Iterator[StoredEvent]:
+        for part in self.parts:
+            if isinstance(part, NewEntries):
+                yield from registered_events(part, self.mapper)
+            else:
+                yield from part

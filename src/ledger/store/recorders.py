@@ -16,9 +16,8 @@ head, then everything else with the COMMIT.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -37,6 +36,7 @@ from psycopg.sql import SQL
 from ledger.integrity.chain import event_hash, transaction_message
 from ledger.integrity.keys import Signer
 from ledger.store.schema import SQLITE, Dialect, postgres_dialect
+from ledger.store.bulk import Streamed
 from ledger.store.tree import AppendHead, append_tree_nodes, head_from_rows, head_query
 
 CHAIN_COLUMNS = (("seq", "bigint"), ("notification_id", "bigint"), ("hash", "bytea"))
@@ -92,17 +92,19 @@ class IntegrityAppender:
         if head is None:
             self.request_head(cursor)
             head = self.read_head(cursor)
-        last_seq, last_hash = head.seq, head.hash
-        first_seq = last_seq + 1
-        rows: list[tuple[int, int, bytes]] = []
+        chain = Chain(head)
         for notification_id, event in zip(notification_ids, events):
-            if not isinstance(event.originator_id, UUID):
-                raise TypeError("drledger aggregates must have UUID ids")
-            last_seq += 1
-            last_hash = event_hash(
-                last_hash, last_seq, event.originator_id, event.originator_version, event.topic, event.state
-            )
-            rows.append((last_seq, notification_id, last_hash))
+            chain.link(notification_id, event)
+        self.finish(cursor, chain)
+
+    def finish(self, cursor: Any, chain: Chain) -> None:
+        """Everything after the events' INSERT: the chain rows, the signature, the tree, the hooks."""
+        self.check_writable()
+        assert self.signer is not None
+        rows, head = chain.rows, chain.head
+        if not rows:
+            raise RuntimeError("an append of no events")
+        first_seq, last_seq, last_hash = rows[0][0], rows[-1][0], rows[-1][2]
         self.dialect.insert_rows(cursor, "ledger_chain", CHAIN_COLUMNS, rows)
         signed_at_us = time.time_ns() // 1000
         signature = self.signer.sign(transaction_message(first_seq, last_seq, last_hash, signed_at_us))
@@ -115,6 +117,24 @@ class IntegrityAppender:
             append_tree_nodes(cursor, self.dialect, first_seq, hashes, head.left_edge)
         for hook in self.hooks:
             hook(cursor, self.dialect, first_seq, hashes)
+
+
+class Chain:
+    """The chain rows (seq, notification id, hash) of an append's events, linked one by one
+    from the head (so a bulk append hashes each event as it is inserted, holding none)."""
+
+    def __init__(self, head: AppendHead) -> None:
+        self.head = head
+        self.rows: list[tuple[int, int, bytes]] = []
+        self._seq, self._hash = head.seq, head.hash
+
+    def link(self, notification_id: int, event: StoredEvent) -> None:
+        if not isinstance(event.originator_id, UUID):
+            raise TypeError("drledger aggregates must have UUID ids")
+        self._seq += 1
+        self._hash = event_hash(self._hash, self._seq, event.originator_id, event.originator_version, event.topic,
+                                event.state)
+        self.rows.append((self._seq, notification_id, self._hash))
 
 
 BULK_EVENTS = 20_000  # an append this large gets BULK_CACHE_KIB of page cache (SQLite)
@@ -148,39 +168,43 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
                 pragma.execute(f"PRAGMA cache_size = {DEFAULT_CACHE_PAGES}")
 
     def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent] | Streamed, **kwargs: Any
     ) -> Sequence[int] | None:
-        notification_ids = self._insert_known_ids(c, stored_events)
-        if stored_events:
-            assert notification_ids is not None
-            self.integrity.append(c, notification_ids, stored_events)
-        return notification_ids
-
-    def _insert_known_ids(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
-        """Insert the events with their row ids (notification ids) known: the first
-        INSERT takes the write lock and gives its rowid; the rest follow it in one
-        executemany (rowid is max + 1 without AUTOINCREMENT, and nothing else can
-        write meanwhile). One statement per event only to learn its id cost more
-        than the chain and the tree together on bulk imports."""
-        if not stored_events:
+        """Insert the events with their row ids (notification ids) known, chaining each as it
+        goes: the first INSERT takes the write lock and gives its rowid; the rest follow it in
+        one executemany (rowid is max + 1 without AUTOINCREMENT, and nothing else can write
+        meanwhile). One statement per event only to learn its id cost more than the chain and
+        the tree together on bulk imports. The events are read once, as SQLite takes them
+        (a bulk import's are made then: store/bulk.py), and not held."""
+        events = iter(stored_events)
+        head_event = next(events, None)
+        if head_event is None:
             return []
+        self.integrity.check_writable()
 
         def key(s: StoredEvent) -> str:
             return s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id  # type: ignore[no-any-return]
 
-        head = stored_events[0]
-        c.execute(self.insert_events_statement, (key(head), head.originator_version, head.topic, head.state))
+        c.execute(self.insert_events_statement,
+                  (key(head_event), head_event.originator_version, head_event.topic, head_event.state))
         first = c.lastrowid
         assert first is not None
-        if len(stored_events) > 1:
-            # A generator: the parameter rows are made as SQLite takes them, not held all at once.
-            c.executemany(
-                f"INSERT INTO {self.events_table_name} (rowid, originator_id, originator_version, topic, state)"
-                " VALUES (?, ?, ?, ?, ?)",
-                ((first + i, key(s), s.originator_version, s.topic, s.state)
-                 for i, s in enumerate(itertools.islice(stored_events, 1, None), 1)),
-            )
-        return list(range(first, first + len(stored_events)))
+        self.integrity.request_head(c)  # the write lock is held
+        chain = Chain(self.integrity.read_head(c))
+        chain.link(first, head_event)
+
+        def params() -> Iterator[tuple[Any, ...]]:
+            for notification_id, s in enumerate(events, first + 1):
+                chain.link(notification_id, s)
+                yield notification_id, key(s), s.originator_version, s.topic, s.state
+
+        c.executemany(
+            f"INSERT INTO {self.events_table_name} (rowid, originator_id, originator_version, topic, state)"
+            " VALUES (?, ?, ?, ?, ?)",
+            params(),
+        )
+        self.integrity.finish(c, chain)
+        return list(range(first, first + len(chain.rows)))
 
 
 class ChainedPostgresRecorder(PostgresApplicationRecorder):
@@ -196,6 +220,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         # Not the library's pipelined version: that one commits when an error
         # is raised after the insert. Here any error rolls everything back.
+        stored_events = list(stored_events)  # read twice here (a bulk import's are made as they are read)
         if not stored_events:
             return []
         self.integrity.check_writable()  # before anything is sent
