@@ -339,6 +339,7 @@ def _check_references(state: State, kind: str, rows: list[Any]) -> None:
             problems.append(f"{where}: unknown {cls.KIND} {short(key)!r} ({hint})")
 
     in_file = {r.code for r in rows} if kind == "departments" else set()
+    known_good: set[tuple[str, ...]] = set()
     if kind in ("entities", "reclassifications"):
         from ledger.domain.classes import class_codes
 
@@ -351,8 +352,12 @@ def _check_references(state: State, kind: str, rows: list[Any]) -> None:
         if kind in ("items", "inspectors"):
             need(Department, row.department, f"row {number} department", "import departments first")
         elif kind == "entities":
+            if row.departments in known_good:  # most rows of a file name the same few departments
+                continue
             for code in row.departments:
                 need(Department, code, f"row {number} departments", "import departments first")
+            if all(exists(Department, code) for code in row.departments):
+                known_good.add(row.departments)
         elif kind == "departments" and row.parent and row.parent not in in_file:
             need(Department, row.parent, f"row {number} parent", "list the parent department too")
         elif kind == "conflicts":
@@ -377,6 +382,7 @@ def _check_jurisdiction(state: State, command: Command, kind: str, rows: list[An
             covered[department] = department_covers(state, scope, department)
         return covered[department]
 
+    allowed: dict[tuple[str, ...], bool] = {}  # by the row's departments: a file names few combinations
     for number, row in enumerate(rows, 1):
         departments = _department_of(kind, row)
         if kind in ("conflicts", "reclassifications"):
@@ -384,7 +390,10 @@ def _check_jurisdiction(state: State, command: Command, kind: str, rows: list[An
                 state.get(Entity, Entity.id_for(row.uscc))
             departments = _department_of("inspectors" if kind == "conflicts" else "entities", found.record) \
                 if found is not None else ()
-        if not any(covers(d) for d in departments):
+        ok = allowed.get(departments)
+        if ok is None:
+            ok = allowed[departments] = any(covers(d) for d in departments)
+        if not ok:
             raise Refusal("out_of_jurisdiction", f"row {number} ({short(row_key(kind, row))}) belongs to"
                                                  f" {', '.join(departments) or 'no department'}, outside"
                                                  f" {command.actor_id!r}'s department {scope}")
