@@ -158,7 +158,7 @@ MANAGER = "lm-XY-SCJG"
 
 
 def bench(kind: str, rows: int, data: bytes, reclass: bytes, root: Path, chunk_rows: int,
-          compare_direct: bool) -> None:
+          compare_direct: bool, import_only: bool = False) -> None:
     label = f"staged, chunks of {chunk_rows:,}" if 0 < chunk_rows < rows else "one directory.import"
     ledger, speed = timed_import(kind, rows, data, root, chunk_rows, label)
     config, signer, manager = ledger.store, ledger.keys[MANAGER], MANAGER
@@ -167,6 +167,8 @@ def bench(kind: str, rows: int, data: bytes, reclass: bytes, root: Path, chunk_r
             direct, direct_speed = timed_import(kind, rows, data, root, 0, "one directory.import")
             drop(direct.store)
             print(f"{kind:8}   staged / one command: {speed / direct_speed:.2f}x the rows/s")
+        if import_only:
+            return
         f = EntityFilter(risk_classes=("C",), region_prefix="360502", entity_types=("enterprise",))
         with writable_connection(config) as (conn, dialect, _):
             times = []
@@ -247,13 +249,14 @@ def main() -> None:
     parser.add_argument("--xlsx-rows", type=int, default=100_000, help="Rows of the xlsx vs CSV comparison (0: skip).")
     parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help="Staged above this many rows (0: never).")
     parser.add_argument("--compare-direct", action="store_true", help="Also time one directory.import command.")
+    parser.add_argument("--import-only", action="store_true", help="Only the import (no pool query, no reclassification).")
     args = parser.parse_args()
     print(f"benchmarks/import.py at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
     data, classes = entities_csv(args.rows)
     reclass = reclassification_csv(classes)
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.stores.split(","):
-            bench(kind, args.rows, data, reclass, Path(tmp), args.chunk_rows, args.compare_direct)
+            bench(kind, args.rows, data, reclass, Path(tmp), args.chunk_rows, args.compare_direct, args.import_only)
         if args.xlsx_rows:
             compare_xlsx(args.stores.split(",")[0], args.xlsx_rows, Path(tmp))
 
