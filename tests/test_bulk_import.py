@@ -94,3 +94,12 @@ def test_insider_edit_of_a_bulk_written_row_is_refused(store: StoreConfig, monke
     assert not report.ok
     problem = report.problems[0]
     assert problem.position == summary.receipt.first and "rows_root" in problem.what, problem
+
+
+def test_natural_ids_are_uuid5_of_kind_and_key() -> None:
+    import uuid
+
+    from ledger.domain.base import ID_NAMESPACE, natural_id
+
+    for kind, key in [("entity", "91360502001C3QY0MC"), ("actor", "admin"), ("import", "lm/名录 𠀀"), ("x", "")]:
+        assert natural_id(kind, key) == uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}")

@@ -9,6 +9,7 @@ event of one transaction.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from eventsourcing.domain import Aggregate
 # always maps to the same aggregate on every ledger.
 ID_NAMESPACE = uuid.UUID("6f1c3b1e-0d4e-5a53-9c55-64726c656467")
 
+_NAMESPACE_BYTES = ID_NAMESPACE.bytes
+
 _RECORDED_AT: ContextVar[datetime | None] = ContextVar("drledger_recorded_at", default=None)
 
 
@@ -33,7 +36,8 @@ def natural_id(kind: str, key: str) -> uuid.UUID:
     >>> natural_id("actor", "admin")
     UUID('03fbe0ab-f5e9-52df-bc67-f326b4d84f0a')
     """
-    return uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}")
+    # uuid.uuid5 itself, without re-deriving the namespace's bytes on every call (half its cost).
+    return uuid.UUID(bytes=hashlib.sha1(_NAMESPACE_BYTES + f"{kind}:{key}".encode()).digest()[:16], version=5)
 
 
 @contextmanager
