@@ -9,6 +9,7 @@ event of one transaction.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from eventsourcing.domain import Aggregate
 # always maps to the same aggregate on every ledger.
 ID_NAMESPACE = uuid.UUID("6f1c3b1e-0d4e-5a53-9c55-64726c656467")
 
+_NAMESPACE_BYTES = ID_NAMESPACE.bytes
+
 _RECORDED_AT: ContextVar[datetime | None] = ContextVar("drledger_recorded_at", default=None)
 
 
@@ -33,7 +36,8 @@ def natural_id(kind: str, key: str) -> uuid.UUID:
     >>> natural_id("actor", "admin")
     UUID('03fbe0ab-f5e9-52df-bc67-f326b4d84f0a')
     """
-    return uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}")
+    # uuid.uuid5 itself, without re-deriving the namespace's bytes on every call (half its cost).
+    return uuid.UUID(bytes=hashlib.sha1(_NAMESPACE_BYTES + f"{kind}:{key}".encode()).digest()[:16], version=5)
 
 
 @contextmanager
@@ -48,7 +52,8 @@ def recorded_time(moment: datetime) -> Iterator[None]:
         _RECORDED_AT.reset(token)
 
 
-def _timestamp() -> datetime:
+def event_timestamp() -> datetime:
+    """The timestamp new events carry now: the recorded time of the command being decided."""
     moment = _RECORDED_AT.get()
     if moment is None:
         raise MissingRecordedTime("events are created only inside a command's recorded time")
@@ -69,7 +74,7 @@ class LedgerAggregate(Aggregate):
     class Event(Aggregate.Event):
         @staticmethod
         def create_timestamp() -> datetime:
-            return _timestamp()
+            return event_timestamp()
 
     class Created(Event, Aggregate.Created):
         pass

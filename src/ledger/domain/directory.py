@@ -25,7 +25,7 @@ from uuid import UUID
 
 import msgspec
 
-from ledger.domain.base import LedgerAggregate, natural_id
+from ledger.domain.base import LedgerAggregate, event_timestamp, natural_id
 from ledger.domain.commands import Command, Refusal, State, command, department_covers, short
 from ledger.domain.uscc import is_valid_uscc
 from ledger.domain.rows import (
@@ -188,6 +188,37 @@ class Inspector(DirectoryEntry):
         self.trigger_event(self.ConflictDeclared, badge=self.record.badge, uscc=uscc, reason=reason, actor=actor)
 
 
+class NewEntries:
+    """A run of new directory rows registered by one decision, kept as plain rows.
+
+    The same events as `cls.register(row, actor, id)` for each row in order (one
+    `Registered` each, version 1, the decision's recorded time), without building
+    an aggregate and an event object per row: the store writes their stored bytes
+    directly (store/bulk.py; tests pin them equal to the aggregates' own bytes).
+    Decisions return it only to a state that can write it (`bulk_writes`);
+    `verify` re-executes with plain aggregates and compares the stored bytes."""
+
+    def __init__(self, cls: type[DirectoryEntry], actor: str, ids: list[UUID], rows: list[Any]) -> None:
+        self.cls = cls
+        self.actor = actor
+        self.ids = ids
+        self.rows = rows
+        self.timestamp = event_timestamp()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def aggregates(self, limit: int | None = None) -> list[Any]:
+        """The same registrations as aggregates (previews; what `verify` rebuilds), the first `limit`."""
+        from ledger.domain.base import recorded_time
+
+        with recorded_time(self.timestamp):
+            return [self.cls.register(row, self.actor, i) for i, row in zip(self.ids[:limit], self.rows[:limit])]
+
+    def collect_events(self, limit: int | None = None) -> list[Any]:
+        return [e for aggregate in self.aggregates(limit) for e in aggregate.collect_events()]
+
+
 DIRECTORY_CLASSES: dict[str, type[DirectoryEntry]] = {
     "departments": Department,
     "items": InspectionItem,
@@ -308,6 +339,7 @@ def _check_references(state: State, kind: str, rows: list[Any]) -> None:
             problems.append(f"{where}: unknown {cls.KIND} {short(key)!r} ({hint})")
 
     in_file = {r.code for r in rows} if kind == "departments" else set()
+    known_good: set[tuple[str, ...]] = set()
     if kind in ("entities", "reclassifications"):
         from ledger.domain.classes import class_codes
 
@@ -320,8 +352,12 @@ def _check_references(state: State, kind: str, rows: list[Any]) -> None:
         if kind in ("items", "inspectors"):
             need(Department, row.department, f"row {number} department", "import departments first")
         elif kind == "entities":
+            if row.departments in known_good:  # most rows of a file name the same few departments
+                continue
             for code in row.departments:
                 need(Department, code, f"row {number} departments", "import departments first")
+            if all(exists(Department, code) for code in row.departments):
+                known_good.add(row.departments)
         elif kind == "departments" and row.parent and row.parent not in in_file:
             need(Department, row.parent, f"row {number} parent", "list the parent department too")
         elif kind == "conflicts":
@@ -346,6 +382,7 @@ def _check_jurisdiction(state: State, command: Command, kind: str, rows: list[An
             covered[department] = department_covers(state, scope, department)
         return covered[department]
 
+    allowed: dict[tuple[str, ...], bool] = {}  # by the row's departments: a file names few combinations
     for number, row in enumerate(rows, 1):
         departments = _department_of(kind, row)
         if kind in ("conflicts", "reclassifications"):
@@ -353,7 +390,10 @@ def _check_jurisdiction(state: State, command: Command, kind: str, rows: list[An
                 state.get(Entity, Entity.id_for(row.uscc))
             departments = _department_of("inspectors" if kind == "conflicts" else "entities", found.record) \
                 if found is not None else ()
-        if not any(covers(d) for d in departments):
+        ok = allowed.get(departments)
+        if ok is None:
+            ok = allowed[departments] = any(covers(d) for d in departments)
+        if not ok:
             raise Refusal("out_of_jurisdiction", f"row {number} ({short(row_key(kind, row))}) belongs to"
                                                  f" {', '.join(departments) or 'no department'}, outside"
                                                  f" {command.actor_id!r}'s department {scope}")
@@ -398,6 +438,11 @@ def apply_rows(state: State, command: Command, kind: str, keys: list[str], order
     _check_jurisdiction(state, command, kind, ordered)
     actor = command.actor_id
     touched: dict[UUID, LedgerAggregate] = {}
+    # New rows are gathered as runs of NewEntries (in key order, between changed rows) when the
+    # state's writer can write them so; else each is an aggregate, as verify rebuilds them.
+    bulk = bool(getattr(state, "bulk_writes", False)) and kind in DIRECTORY_CLASSES
+    result: list[Any] = []
+    run: NewEntries | None = None
     new = changed = 0
     unchanged: list[str] = []
     flagged = [key for key, r in zip(keys, ordered) if getattr(r, "check_ok", True) is False]
@@ -406,12 +451,21 @@ def apply_rows(state: State, command: Command, kind: str, keys: list[str], order
             cls = DIRECTORY_CLASSES[kind]
             current = state.get_for_update(cls, ids[index])
             if current is None:
-                touched[ids[index]] = cls.register(row, actor, ids[index])
+                if bulk:
+                    if run is None:
+                        run = NewEntries(cls, actor, [], [])
+                        result.append(run)
+                    run.ids.append(ids[index])
+                    run.rows.append(row)
+                else:
+                    touched[ids[index]] = cls.register(row, actor, ids[index])
                 new += 1
             elif current.record != row:
                 fields = tuple(f for f in row.__struct_fields__ if getattr(current.record, f) != getattr(row, f))
                 current.update(record=row, changed=fields, reason=f"import {kind}", actor=actor)
                 touched[current.id] = current
+                result.append(current)
+                run = None
                 changed += 1
             else:
                 unchanged.append(keys[index])
@@ -434,14 +488,14 @@ def apply_rows(state: State, command: Command, kind: str, keys: list[str], order
                               reason="monthly reclassification", cause=None, actor=actor)
             touched[entity.id] = entity
             changed += 1
-    if not touched:
+    if not touched and not result:
         raise Refusal("no_change", f"every row of {short(file_name)} equals the record in force: nothing to import")
     record = DirectoryImport._create(
         DirectoryImport.Recorded, id=record_id, actor=actor, kind=kind,
         file_name=file_name, file_sha256=file_sha256, rows_root=rows_root, rows=len(ordered), new=new,
         changed=changed, unchanged=tuple(unchanged), flagged=tuple(flagged),
     )
-    return [*touched.values(), record]
+    return [*(result if bulk else touched.values()), record]
 
 
 def rows_of_import(state: State, kind: str, carried: list[Any], unchanged: tuple[str, ...]) -> list[Any]:
@@ -474,7 +528,7 @@ def reclass_row(uscc: str, risk_class: str) -> ReclassRow:
 
 __all__ = [
     "DIRECTORY_CLASSES", "Department", "DirectoryEntry", "DirectoryImport", "Entity", "ImportBody",
-    "InspectionItem", "Inspector", "apply_rows", "conflict_row", "file_digest", "keyed_rows", "ordered_root",
+    "InspectionItem", "Inspector", "NewEntries", "apply_rows", "conflict_row", "file_digest", "keyed_rows", "ordered_root",
     "reclass_row", "row_key", "rows_of_import", "rows_root",
     "DepartmentRow", "EntityRow", "InspectorRow", "ItemRow",
 ]

@@ -250,19 +250,26 @@ def complete_nodes_after_batch(
     """
     if start < 0:
         raise ValueError(f"negative start index {start}")
-    lookup = _as_getter(get_node)
-    fresh: dict[NodeId, bytes] = {}
-    out: list[tuple[int, int, bytes]] = []
-    for offset, leaf in enumerate(leaf_hashes):
+    for leaf in leaf_hashes:
         _check_hash("leaf hash", leaf)
-        h, level, i = leaf, 0, start + offset
-        fresh[(0, i)] = leaf
-        while i & 1:
-            sibling = fresh.get((level, i - 1))
-            h = node_hash(sibling if sibling is not None else lookup(level, i - 1), h)
-            level, i = level + 1, i >> 1
-            fresh[(level, i)] = h
-            out.append((level, i, h))
+    lookup = _as_getter(get_node)
+    sha256 = hashlib.sha256
+    # Level by level (one comprehension of pair hashes each, not a loop step per leaf):
+    # `row` holds the nodes of `level` from index `first` on that this batch made or needs.
+    out: list[tuple[int, int, bytes]] = []
+    row, first, level = list(leaf_hashes), start, 0
+    while row:
+        if first & 1:  # the left sibling of the batch's first node is stored already
+            row.insert(0, lookup(level, first - 1))
+            first -= 1
+        pairs = len(row) // 2
+        if not pairs:
+            break
+        row = [sha256(_NODE_PREFIX + row[2 * k] + row[2 * k + 1]).digest() for k in range(pairs)]
+        level, first = level + 1, first >> 1
+        out.extend((level, first + k, h) for k, h in enumerate(row))
+    # In the order appending leaf by leaf creates them: by the last leaf each covers, lowest first.
+    out.sort(key=lambda node: ((node[1] + 1) << node[0], node[0]))
     return out
 
 

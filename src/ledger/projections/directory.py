@@ -64,6 +64,19 @@ def from_column(value: Any, hint_is_tuple: bool) -> Any:
     return value
 
 
+@cache
+def _row_plan(cls: type[DirectoryEntry]) -> tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Where a record's fields go in its row (key, valid_from, valid_to, version, the others in order):
+    the key's field index, the others' field indexes, and the row positions of tuple and bool fields."""
+    names = fields_of(ROWS[cls])
+    key = names.index(cls.KEY_FIELD)
+    others = tuple(i for i in range(len(names)) if i != key)
+    tuple_names, bool_names = column_kinds(ROWS[cls])
+    tuples = tuple(4 + n for n, i in enumerate(others) if names[i] in tuple_names)
+    bools = tuple(4 + n for n, i in enumerate(others) if names[i] in bool_names)
+    return key, others, tuples, bools
+
+
 class _Reclassified(msgspec.Struct):
     uscc: str
     risk_class: str
@@ -152,9 +165,15 @@ class DirectoryProjection:
         self._flush_reclassified(cursor, dialect, reclassified)
 
     def _row_values(self, cls: type[DirectoryEntry], record: Any, item: ProjectedEvent) -> tuple[Any, ...]:
-        key = cls.KEY_FIELD
-        values = [getattr(record, key), item.seq, None, item.originator_version]
-        values += [to_column(getattr(record, name)) for name in fields_of(ROWS[cls]) if name != key]
+        key, others, tuples, bools = _row_plan(cls)
+        fields = msgspec.structs.astuple(record)
+        values = [fields[key], item.seq, None, item.originator_version, *[fields[i] for i in others]]
+        # Only the tuple and bool fields need a column form (to_column), found by position once per class.
+        for at in tuples:
+            value = values[at]
+            values[at] = ";" + ";".join(value) + ";" if value else ""
+        for at in bools:
+            values[at] = int(values[at])
         return tuple(values)
 
 

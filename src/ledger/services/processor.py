@@ -39,6 +39,7 @@ from ledger.domain.commands import (
     command_spec,
     decide,
 )
+from ledger.domain.directory import NewEntries
 from ledger.domain.refusals import refusal_events
 from ledger.integrity.canonical import rfc3339, utc_now
 from ledger.integrity.commands import SignedCommand
@@ -77,6 +78,9 @@ class RepositoryState:
         self.position = position
         self.preloaded: dict[UUID, Any] = {}
         self.read: dict[UUID, Any] = {}
+        # Decisions may return runs of new directory rows (domain NewEntries): the
+        # application writes their stored bytes directly.
+        self.bulk_writes = True
 
     def preload(self, aggregate_ids: list[UUID]) -> None:
         """Load many aggregates at once; each is then handed out once (a fresh object)."""
@@ -178,7 +182,8 @@ class CommandProcessor:
         cache = self.app.repository.cache
         if cache is not None:
             for aggregate in aggregates:
-                cache.put(aggregate.id, aggregate)
+                if not isinstance(aggregate, NewEntries):  # a bulk run's rows are read from the store
+                    cache.put(aggregate.id, aggregate)
         self.known_head = head + len(saved)
         return saved
 

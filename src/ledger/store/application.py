@@ -14,7 +14,9 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
 from ledger.domain.actors import Ledger
+from ledger.domain.directory import NewEntries
 from ledger.integrity.keys import Signer
+from ledger.store.bulk import Streamed
 from ledger.store.config import StoreConfig
 from ledger.store.mapper import CanonicalMapper
 from ledger.store.recorders import IntegrityAppender
@@ -55,16 +57,16 @@ class LedgerApplication(Application[UUID]):
 
         Not eventsourcing's save: that one checks each object against two typing
         Protocols (most of a bulk import's save time) and keeps every domain event,
-        its stored form and a Recording of both until the end. Here each event is
-        turned into its stored bytes as it is collected (the aggregate then holds it
-        no more), so a bulk import holds the stored events once. drledger has no
+        its stored form and a Recording of both until the end. Here each aggregate's
+        events are turned into their stored bytes as they are collected (the aggregate
+        then holds them no more), and a run of new rows (NewEntries) is encoded row by
+        row as the store inserts it (store/bulk.py Streamed). drledger has no
         snapshot intervals and no followers: nothing else of the library's save applies
         (services/processor.py keeps the saved aggregates in the cache)."""
-        if kwargs or not all(isinstance(obj, Aggregate) for obj in objs):
-            raise TypeError("drledger saves aggregates only, without options")
-        to_stored = self.mapper.to_stored_event
-        stored = [to_stored(event) for aggregate in objs for event in aggregate.collect_events()]
-        return self.recorder.insert_events(stored) or []
+        if kwargs or not all(isinstance(obj, (Aggregate, NewEntries)) for obj in objs):
+            raise TypeError("drledger saves aggregates (and runs of new directory rows) only, without options")
+        # A bulk import's new rows (NewEntries) are encoded as the store inserts them (store/bulk.py).
+        return self.recorder.insert_events(Streamed(list(objs), self.mapper)) or []  # type: ignore[arg-type]
 
     def find(self, aggregate_id: UUID, *, copy: bool = True) -> Any:
         """The aggregate, or None: a fresh copy the caller may change, or (copy=False)

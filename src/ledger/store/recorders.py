@@ -16,9 +16,8 @@ head, then everything else with the COMMIT.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -37,6 +36,7 @@ from psycopg.sql import SQL
 from ledger.integrity.chain import event_hash, transaction_message
 from ledger.integrity.keys import Signer
 from ledger.store.schema import SQLITE, Dialect, postgres_dialect
+from ledger.store.bulk import Streamed
 from ledger.store.tree import AppendHead, append_tree_nodes, head_from_rows, head_query
 
 CHAIN_COLUMNS = (("seq", "bigint"), ("notification_id", "bigint"), ("hash", "bytea"))
@@ -92,17 +92,19 @@ class IntegrityAppender:
         if head is None:
             self.request_head(cursor)
             head = self.read_head(cursor)
-        last_seq, last_hash = head.seq, head.hash
-        first_seq = last_seq + 1
-        rows: list[tuple[int, int, bytes]] = []
+        chain = Chain(head)
         for notification_id, event in zip(notification_ids, events):
-            if not isinstance(event.originator_id, UUID):
-                raise TypeError("drledger aggregates must have UUID ids")
-            last_seq += 1
-            last_hash = event_hash(
-                last_hash, last_seq, event.originator_id, event.originator_version, event.topic, event.state
-            )
-            rows.append((last_seq, notification_id, last_hash))
+            chain.link(notification_id, event)
+        self.finish(cursor, chain)
+
+    def finish(self, cursor: Any, chain: Chain) -> None:
+        """Everything after the events' INSERT: the chain rows, the signature, the tree, the hooks."""
+        self.check_writable()
+        assert self.signer is not None
+        rows, head = chain.rows, chain.head
+        if not rows:
+            raise RuntimeError("an append of no events")
+        first_seq, last_seq, last_hash = rows[0][0], rows[-1][0], rows[-1][2]
         self.dialect.insert_rows(cursor, "ledger_chain", CHAIN_COLUMNS, rows)
         signed_at_us = time.time_ns() // 1000
         signature = self.signer.sign(transaction_message(first_seq, last_seq, last_hash, signed_at_us))
@@ -117,6 +119,29 @@ class IntegrityAppender:
             hook(cursor, self.dialect, first_seq, hashes)
 
 
+class Chain:
+    """The chain rows (seq, notification id, hash) of an append's events, linked one by one
+    from the head (so a bulk append hashes each event as it is inserted, holding none)."""
+
+    def __init__(self, head: AppendHead) -> None:
+        self.head = head
+        self.rows: list[tuple[int, int, bytes]] = []
+        self._seq, self._hash = head.seq, head.hash
+
+    def link(self, notification_id: int, event: StoredEvent) -> None:
+        if not isinstance(event.originator_id, UUID):
+            raise TypeError("drledger aggregates must have UUID ids")
+        self._seq += 1
+        self._hash = event_hash(self._hash, self._seq, event.originator_id, event.originator_version, event.topic,
+                                event.state)
+        self.rows.append((self._seq, notification_id, self._hash))
+
+
+BULK_EVENTS = 20_000  # an append this large gets BULK_CACHE_KIB of page cache (SQLite)
+BULK_CACHE_KIB = 256 * 1024
+DEFAULT_CACHE_PAGES = -2000  # SQLite's default: 2,000 KiB
+
+
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name)
@@ -127,40 +152,59 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + SQLITE.create_statements()
 
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        notification_ids = self._insert_known_ids(c, stored_events)
-        if stored_events:
-            assert notification_ids is not None
-            self.integrity.append(c, notification_ids, stored_events)
-        return notification_ids
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        if len(stored_events) < BULK_EVENTS:
+            return super().insert_events(stored_events, **kwargs)
+        # A bulk import: the events' primary key (random aggregate ids) is written all over
+        # its index, which then no longer fits SQLite's default 2 MB page cache and is read
+        # and written again page by page. A larger cache for this one transaction, given back after.
+        with self.datastore.get_connection(commit=True) as connection:
+            pragma = connection.cursor()
+            pragma.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+            try:
+                with connection.transaction(commit=True) as c:
+                    return self._insert_events(c, stored_events, **kwargs)
+            finally:
+                pragma.execute(f"PRAGMA cache_size = {DEFAULT_CACHE_PAGES}")
 
-    def _insert_known_ids(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
-        """Insert the events with their row ids (notification ids) known: the first
-        INSERT takes the write lock and gives its rowid; the rest follow it in one
-        executemany (rowid is max + 1 without AUTOINCREMENT, and nothing else can
-        write meanwhile). One statement per event only to learn its id cost more
-        than the chain and the tree together on bulk imports."""
-        if not stored_events:
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent] | Streamed, **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert the events with their row ids (notification ids) known, chaining each as it
+        goes: the first INSERT takes the write lock and gives its rowid; the rest follow it in
+        one executemany (rowid is max + 1 without AUTOINCREMENT, and nothing else can write
+        meanwhile). One statement per event only to learn its id cost more than the chain and
+        the tree together on bulk imports. The events are read once, as SQLite takes them
+        (a bulk import's are made then: store/bulk.py), and not held."""
+        events = iter(stored_events)
+        head_event = next(events, None)
+        if head_event is None:
             return []
+        self.integrity.check_writable()
 
         def key(s: StoredEvent) -> str:
             return s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id  # type: ignore[no-any-return]
 
-        head = stored_events[0]
-        c.execute(self.insert_events_statement, (key(head), head.originator_version, head.topic, head.state))
+        c.execute(self.insert_events_statement,
+                  (key(head_event), head_event.originator_version, head_event.topic, head_event.state))
         first = c.lastrowid
         assert first is not None
-        if len(stored_events) > 1:
-            # A generator: the parameter rows are made as SQLite takes them, not held all at once.
-            c.executemany(
-                f"INSERT INTO {self.events_table_name} (rowid, originator_id, originator_version, topic, state)"
-                " VALUES (?, ?, ?, ?, ?)",
-                ((first + i, key(s), s.originator_version, s.topic, s.state)
-                 for i, s in enumerate(itertools.islice(stored_events, 1, None), 1)),
-            )
-        return list(range(first, first + len(stored_events)))
+        self.integrity.request_head(c)  # the write lock is held
+        chain = Chain(self.integrity.read_head(c))
+        chain.link(first, head_event)
+
+        def params() -> Iterator[tuple[Any, ...]]:
+            for notification_id, s in enumerate(events, first + 1):
+                chain.link(notification_id, s)
+                yield notification_id, key(s), s.originator_version, s.topic, s.state
+
+        c.executemany(
+            f"INSERT INTO {self.events_table_name} (rowid, originator_id, originator_version, topic, state)"
+            " VALUES (?, ?, ?, ?, ?)",
+            params(),
+        )
+        self.integrity.finish(c, chain)
+        return list(range(first, first + len(chain.rows)))
 
 
 class ChainedPostgresRecorder(PostgresApplicationRecorder):
@@ -176,6 +220,9 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         # Not the library's pipelined version: that one commits when an error
         # is raised after the insert. Here any error rolls everything back.
+        if len(stored_events) >= BULK_EVENTS:
+            return self._insert_bulk(stored_events)
+        stored_events = list(stored_events)  # read twice here (a bulk import's are made as they are read)
         if not stored_events:
             return []
         self.integrity.check_writable()  # before anything is sent
@@ -203,3 +250,41 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                     conn.rollback()
                 raise
         return notification_ids
+
+    def _insert_bulk(self, stored_events: Sequence[StoredEvent] | Streamed) -> list[int]:
+        """A bulk import's append: the events go in with COPY (not one parameter array that
+        holds them all), each chained as it is sent; their ids are reserved first from the
+        table's sequence, under the table lock every writer takes, so they follow commit order.
+        No pipeline (COPY cannot run in one); its few extra round trips are nothing here."""
+        self.integrity.check_writable()
+        dialect = self.integrity.dialect
+        table = dialect.table(dialect.events_table)
+        count = len(stored_events)
+        with self.datastore.get_connection() as conn:
+            try:
+                with conn.cursor() as curs:
+                    curs.execute("BEGIN")
+                    self._lock_table(curs)
+                    self._notify_channel(curs)
+                    self.integrity.request_head(curs)
+                    chain = Chain(self.integrity.read_head(curs))
+                    curs.execute("SELECT pg_get_serial_sequence(%s, 'notification_id') AS seq", (table,))
+                    sequence = curs.fetchone()["seq"]  # type: ignore[index]
+                    curs.execute("SELECT nextval(%s) AS first", (sequence,))
+                    first = int(curs.fetchone()["first"])  # type: ignore[index]
+                    curs.execute("SELECT setval(%s, %s)", (sequence, first + count - 1))
+                    with curs.copy(f"COPY {table} (notification_id, originator_id, originator_version, topic, state)"
+                                   " FROM STDIN") as copy:
+                        for notification_id, event in enumerate(stored_events, first):
+                            chain.link(notification_id, event)
+                            copy.write_row((notification_id, event.originator_id, event.originator_version,
+                                            event.topic, event.state))
+                    if len(chain.rows) != count:
+                        raise RuntimeError("the events to append were fewer or more than counted")
+                    self.integrity.finish(curs, chain)
+                    curs.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):
+                    conn.rollback()
+                raise
+        return list(range(first, first + count))
