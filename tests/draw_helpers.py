@@ -73,8 +73,10 @@ def new_task(ledger: TestLedger, task_id: str, *, actor: str = "planner", **chan
         return draws.create_task(service, ledger.keys[actor], actor, task_body(task_id, **changes))
 
 
-def next_round(after_seconds: int = 6) -> int:
-    """A round of the local test beacon published `after_seconds` from now (a future round)."""
+def next_round(after_seconds: int = 15) -> int:
+    """A round of the local test beacon published `after_seconds` from now (a future round; the
+    margin covers a commitment decided slowly on a loaded machine, since a round published before
+    the commitment is recorded is refused)."""
     return DEMO_BEACON.network.round_at(int(time.time()) + after_seconds)
 
 

@@ -739,7 +739,7 @@ def test_verify_says_which_commitments_a_witness_saw_before_their_round(city: Te
     new_task(city, "T1")
     commit(city, "T1", rounds=(next_round(600),))
     new_task(city, "T2")
-    soon = next_round(4)
+    soon = next_round(8)
     commit(city, "T2", rounds=(soon,))
     time.sleep(max(0.0, DEMO_BEACON.network.published_at(soon) - time.time()) + 1.1)  # T2's round is out
     with SpecWitness() as witness:
