@@ -45,17 +45,11 @@ def store(url: str, home: str) -> StoreConfig:
 
 
 def reclassify(config: StoreConfig, csv_file: str, key_file: str, actor: str) -> None:
-    append = IntegrityAppender.append
-
-    def holding(self: IntegrityAppender, cursor: Any, notification_ids: Any, events: Any, *rest: Any) -> None:
-        append(self, cursor, notification_ids, events, *rest)
-        table = self.dialect.table("ledger_chain")
-        cursor.execute(f"SELECT MAX(seq) AS last FROM {table}")  # inside the open transaction
-        last = int(cursor.fetchone()["last"])
-        say("inside", last - len(events) + 1, len(events))
+    def holding(cursor: Any, dialect: Any, first_seq: int, hashes: list[bytes]) -> None:
+        say("inside", first_seq, len(hashes))  # chain rows written, inside the open transaction
         wait_for("commit")
 
-    IntegrityAppender.append = holding  # type: ignore[method-assign]  # the import's one append
+    IntegrityAppender.process_hooks.append(holding)  # every append's last step: here the import's one
     with open_ledger(config) as ledger:
         summary = import_file(ledger, read_key_file(Path(key_file), None), actor, "reclassifications",
                               Path(csv_file).read_bytes())
