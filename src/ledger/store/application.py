@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import StoredEvent
 
 from ledger.domain.actors import Ledger
 from ledger.integrity.keys import Signer
@@ -65,6 +66,13 @@ class LedgerApplication(Application[UUID]):
         to_stored = self.mapper.to_stored_event
         stored = [to_stored(event) for aggregate in objs for event in aggregate.collect_events()]
         return self.recorder.insert_events(stored) or []
+
+    def save_transactions(self, transactions: Sequence[Sequence[StoredEvent]]) -> Sequence[int]:
+        """Store several signed transactions (each one command's events, in order) in ONE store
+        transaction: one commit for a batch of commands, each still chained and signed as its
+        own transaction (store/recorders.py)."""
+        stored = [event for events in transactions for event in events]
+        return self.recorder.insert_events(stored, transactions=[len(events) for events in transactions]) or []
 
     def find(self, aggregate_id: UUID, *, copy: bool = True) -> Any:
         """The aggregate, or None: a fresh copy the caller may change, or (copy=False)

@@ -1,5 +1,9 @@
 """eventsourcing recorders that chain and sign every append in its own transaction.
 
+An append may hold several signed transactions (a batch of commands, one
+store transaction: services/processor.py); each is chained and signed as if
+appended alone, and the Merkle tree is extended once for all of them.
+
 The store's write lock is held when `IntegrityAppender.append` runs (SQLite: the
 INSERT took the database write lock; PostgreSQL: the recorder's
 `LOCK TABLE ... IN EXCLUSIVE MODE`), so reading the chain head there is safe:
@@ -83,12 +87,17 @@ class IntegrityAppender:
         return head_from_rows(cursor.fetchall(), need_edge=self.tree)
 
     def append(self, cursor: Any, notification_ids: Sequence[int], events: Sequence[StoredEvent],
-               head: AppendHead | None = None) -> None:
+               head: AppendHead | None = None, transactions: Sequence[int] | None = None) -> None:
         """Chain, sign and extend the tree for `events`, just inserted with `notification_ids`.
-        `head`: read by the caller after the write lock (else read here, on `cursor`)."""
+        `head`: read by the caller after the write lock (else read here, on `cursor`).
+        `transactions`: the sizes of the signed transactions `events` make, in order (a batch
+        of commands in one store transaction); default: one."""
         self.check_writable()
         if len(notification_ids) != len(events):
             raise RuntimeError("store returned a different number of ids than events")
+        sizes = [len(events)] if transactions is None else list(transactions)
+        if sum(sizes) != len(events) or any(size < 1 for size in sizes):
+            raise RuntimeError("signed transactions must each hold events and together all of them")
         if head is None:
             self.request_head(cursor)
             head = self.read_head(cursor)
@@ -105,11 +114,12 @@ class IntegrityAppender:
             rows.append((last_seq, notification_id, last_hash))
         self.dialect.insert_rows(cursor, "ledger_chain", CHAIN_COLUMNS, rows)
         signed_at_us = time.time_ns() // 1000
-        signature = self.signer.sign(transaction_message(first_seq, last_seq, last_hash, signed_at_us))
-        cursor.execute(
-            self.dialect.insert_transaction,
-            (last_seq, first_seq, self.signer.key_id, signed_at_us, signature),
-        )
+        end = first_seq - 1
+        for size in sizes:
+            start, end = end + 1, end + size
+            tx_hash = rows[end - first_seq][2]
+            signature = self.signer.sign(transaction_message(start, end, tx_hash, signed_at_us))
+            cursor.execute(self.dialect.insert_transaction, (end, start, self.signer.key_id, signed_at_us, signature))
         hashes = [row[2] for row in rows]
         if self.tree:
             append_tree_nodes(cursor, self.dialect, first_seq, hashes, head.left_edge)
@@ -133,7 +143,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         notification_ids = self._insert_known_ids(c, stored_events)
         if stored_events:
             assert notification_ids is not None
-            self.integrity.append(c, notification_ids, stored_events)
+            self.integrity.append(c, notification_ids, stored_events, transactions=kwargs.get("transactions"))
         return notification_ids
 
     def _insert_known_ids(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
@@ -178,6 +188,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         # is raised after the insert. Here any error rolls everything back.
         if not stored_events:
             return []
+        transactions = kwargs.pop("transactions", None)  # sizes of the signed transactions (a batch)
         self.integrity.check_writable()  # before anything is sent
         # One pipeline, two round trips: BEGIN, the LOCK, the events' INSERT and
         # the head query go out together and the ids come back with the head
@@ -193,7 +204,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                     self.integrity.request_head(head_cursor)
                     notification_ids = [row["notification_id"] for row in curs.fetchall()]
                     head = self.integrity.read_head(head_cursor)
-                    self.integrity.append(curs, notification_ids, stored_events, head)
+                    self.integrity.append(curs, notification_ids, stored_events, head, transactions)
                     curs.execute("COMMIT")
             except BaseException:
                 # Whatever was sent is undone (a no-op if no transaction is open). A
