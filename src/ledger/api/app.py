@@ -123,6 +123,9 @@ def _drain(app: Litestar, waiting: _Waiting) -> None:
 
 
 async def _close_writer(app: Litestar) -> None:
+    from ledger.store.connection import release_connections
+
+    release_connections(app.state.config)
     executor = app.state.get("writer_thread")
     if executor is None:
         return
@@ -158,7 +161,9 @@ def create_app(config: StoreConfig, *, extra_state: dict[str, Any] | None = None
     for name in _route_modules:
         routes.extend(importlib.import_module(f"ledger.api.{name}").ROUTES)
     from ledger.api.limits import access_log_middleware, before_request
+    from ledger.store.connection import keep_connections
 
+    keep_connections(config)  # reads borrow kept connections, not one new each (store/connection.py)
     return Litestar(
         route_handlers=routes,
         middleware=[access_log_middleware],
