@@ -143,3 +143,25 @@ def test_concurrent_submissions_over_http_land_once_each_and_verify(served_ledge
     assert all(after[0] == before[1] + 1 for before, after in zip(spans, spans[1:]))
     report = verify_ledger(ledger.store)
     assert report.ok, report.problems
+
+
+def test_a_writer_sees_what_another_writer_appended_to_an_aggregate_it_holds_in_its_cache(store) -> None:  # type: ignore[no-untyped-def]
+    """Two processors on one store (two server workers): the first holds an actor in its cache,
+    the second rotates that actor's key, the first writes something else, then a command signed
+    with the new key reaches the first: it is decided on the actor as the store holds it."""
+    ledger = new_ledger(store)
+    ledger.register("AUD-K", "auditor")
+
+    def rotate(new: Signer) -> Any:
+        signed = ledger.sign("AUD-K", "actor.rotate_key", {"public_key": public_key_b64(new.public_key),
+                                                            "reason": "轮换"})
+        ledger.keys["AUD-K"] = new
+        return signed
+
+    with LedgerService(store) as first, LedgerService(store) as second:
+        assert first.submit(rotate(Signer.generate())).outcome == "accepted"  # the first caches AUD-K
+        assert second.submit(rotate(Signer.generate())).outcome == "accepted"
+        assert first.submit(_register(ledger, "AUD-L")).outcome == "accepted"  # AUD-K not read here
+        assert first.submit(rotate(Signer.generate())).outcome == "accepted"
+    report = verify_ledger(store)
+    assert report.ok, report.problems

@@ -32,14 +32,16 @@ them from events alone.
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager, suppress
 from copy import deepcopy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
+from eventsourcing.application import LRUCache
 from eventsourcing.persistence import StoredEvent
 
 from ledger.domain.base import recorded_time
@@ -62,6 +64,10 @@ from ledger.store.connection import connect
 from ledger.store.counters import count_suppressed
 from ledger.store.locks import WriterLock
 from ledger.store.reader import LedgerReader
+
+# Positions appended by other writers beyond which the whole aggregate cache is dropped
+# rather than the aggregates they touched looked up.
+MAX_CACHE_GAP = 2000
 
 # The attachment of a command whose data is read at the head (a draw's inputs):
 # given the authenticated command and the head position, return it.
@@ -217,7 +223,7 @@ class CommandProcessor:
         # one for the writer lock, both kept for the processor's life.
         self.reader = LedgerReader(*connect(self.config, "write"))
         self.lock = WriterLock(self.config)
-        self.known_head = -1  # the head right after this processor's last write
+        self.known_head = -1  # the head its cached aggregates are current at (-1: none yet)
 
     def __enter__(self) -> CommandProcessor:
         return self
@@ -254,12 +260,8 @@ class CommandProcessor:
         return [outcome for group in groups for outcome in self._submit_group(group)]
 
     def _submit_group(self, entries: list[Entry]) -> list[Outcome]:
-        with self.lock:
-            head = head_of(self.reader)
+        with self.lock, self._cache_current_at_head() as head:
             now = max(self.clock(), head.recorded_at)
-            # Cached aggregates are current when nobody appended since this processor's own
-            # last write: then they need no fast-forward query each.
-            self.app.repository.fastforward = head.position != self.known_head
             batch = _Batch(head.position)
             plans = [self._decide(batch, entry, now) for entry in entries]
             if not batch.transactions:
@@ -272,6 +274,30 @@ class CommandProcessor:
             receipts = [self._receipt_of(tx, hashes[tx.first - head.position - 1:tx.last - head.position], now)
                         for tx in batch.transactions]
             return [plan.answer(receipts) for plan in plans]
+
+    @contextmanager
+    def _cache_current_at_head(self) -> Iterator[Head]:
+        """Under the writer lock: the head, with the cached aggregates made those at the head,
+        so that reading one needs no fast-forward query each. The ones other writers appended
+        to since this processor's cache was current are dropped (found in one query; after many
+        appends, all of them). Outside the lock every cached read fast-forwards again (reads
+        beside the write path, while other writers append)."""
+        head = head_of(self.reader)
+        repository = self.app.repository
+        cache = repository.cache
+        if head.position != self.known_head and cache is not None:
+            if 0 <= self.known_head < head.position and head.position - self.known_head <= MAX_CACHE_GAP:
+                for aggregate_id in self.reader.originators_between(self.known_head, head.position):
+                    with suppress(KeyError):
+                        cache.get(aggregate_id, evict=True)
+            else:
+                repository.cache = LRUCache(maxsize=cache.maxsize)  # type: ignore[attr-defined]
+        self.known_head = head.position
+        repository.fastforward = False
+        try:
+            yield head
+        finally:
+            repository.fastforward = True
 
     def _decide(self, batch: _Batch, entry: Entry, now: datetime) -> _Plan:
         """Decide one command of the batch on the state the commands before it left."""
@@ -311,8 +337,7 @@ class CommandProcessor:
 
     def preview(self, signed: SignedCommand, attachment: Any = None) -> list[Any]:
         """The events `signed` would yield now, without writing anything (Refusal if refused)."""
-        with self.lock:
-            head = head_of(self.reader)
+        with self.lock, self._cache_current_at_head() as head:
             now = max(self.clock(), head.recorded_at)
             state = RepositoryState(self.app, head.position)
             command = authenticate(state, signed, now)

@@ -21,7 +21,8 @@ from ledger.store.mapper import CanonicalMapper
 from ledger.store.recorders import IntegrityAppender
 
 # Aggregates kept in memory between commands (a big task's draw is costly to
-# decode); fast-forwarded from the store on each read, so never stale.
+# decode); fast-forwarded from the store on each read, so never stale (under the
+# writer lock the command processor keeps them current instead: services/processor.py).
 CACHE_SIZE = "200"
 
 

@@ -181,6 +181,12 @@ class LedgerReader:
         )
         return TransactionRow(int(row[0]), int(row[1]), row[2], int(row[3]), bytes(row[4])) if row else None
 
+    def originators_between(self, after: int, last: int) -> set[UUID]:
+        """The aggregates with an event at a position in after+1..last."""
+        rows = self._all(f"SELECT DISTINCT e.originator_id FROM {self.chain} c JOIN {self.events} e"
+                         f" ON e.{self.event_id} = c.notification_id WHERE c.seq > ? AND c.seq <= ?", (after, last))
+        return {found for found in (_uuid(r[0]) for r in rows) if found is not None}
+
     def hashes(self, first: int, last: int) -> list[str]:
         """The event hashes (hex) of positions first..last."""
         rows = self._all(f"SELECT hash FROM {self.chain} WHERE seq >= ? AND seq <= ? ORDER BY seq", (first, last))
