@@ -92,10 +92,12 @@ class RepositoryState:
     update are fresh copies. `decided`: the aggregates as the earlier commands
     of the same batch left them (not stored yet), which win over the store."""
 
-    def __init__(self, app: LedgerApplication, position: int, decided: dict[UUID, Any] | None = None) -> None:
+    def __init__(self, app: LedgerApplication, position: int, decided: dict[UUID, Any] | None = None,
+                 absent: frozenset[UUID] = frozenset()) -> None:
         self.app = app
         self.position = position
         self.decided: dict[UUID, Any] = {} if decided is None else decided
+        self.absent = absent  # ids with no event at the head (looked up for the whole batch at once)
         self.preloaded: dict[UUID, Any] = {}
         self.read: dict[UUID, Any] = {}
 
@@ -115,6 +117,8 @@ class RepositoryState:
         if aggregate_id in self.decided:
             # Shared by the batch: a refused decision must not leave its changes in it.
             found = deepcopy(self.decided[aggregate_id]) if copy else self.decided[aggregate_id]
+        elif aggregate_id in self.absent:
+            found = None
         elif aggregate_id in self.preloaded:
             # Loaded for this decision alone: reads share it until it is handed out for update.
             found = self.preloaded.pop(aggregate_id) if copy else self.preloaded[aggregate_id]
@@ -171,8 +175,9 @@ class _Transaction:
 class _Batch:
     """The transactions decided under one hold of the writer lock, and the state they leave."""
 
-    def __init__(self, head: int) -> None:
+    def __init__(self, head: int, absent: frozenset[UUID] = frozenset()) -> None:
         self.position = head  # the head once the transactions so far are written
+        self.absent = absent  # command record ids not in the store at the head
         self.decided: dict[UUID, Any] = {}
         self.transactions: list[_Transaction] = []
         self.accepted: dict[UUID, int] = {}  # command record id -> its transaction's index
@@ -262,7 +267,7 @@ class CommandProcessor:
     def _submit_group(self, entries: list[Entry]) -> list[Outcome]:
         with self.lock, self._cache_current_at_head() as head:
             now = max(self.clock(), head.recorded_at)
-            batch = _Batch(head.position)
+            batch = _Batch(head.position, self._absent_records(entries))
             plans = [self._decide(batch, entry, now) for entry in entries]
             if not batch.transactions:
                 return [plan.outcome for plan in plans]
@@ -299,9 +304,20 @@ class CommandProcessor:
         finally:
             repository.fastforward = True
 
+    def _absent_records(self, entries: list[Entry]) -> frozenset[UUID]:
+        """The command record ids the entries claim (actor, nonce) that the store does not hold:
+        each command looks its own up twice (a retry? a reused nonce?), here one query for all."""
+        claimed = set()
+        for entry in entries:
+            with suppress(Refusal):
+                claim = claim_of(entry.signed)
+                if claim.nonce:
+                    claimed.add(CommandRecord.id_for(claim.actor, claim.nonce))
+        return frozenset(claimed - set(self.app.find_many(sorted(claimed)))) if claimed else frozenset()
+
     def _decide(self, batch: _Batch, entry: Entry, now: datetime) -> _Plan:
         """Decide one command of the batch on the state the commands before it left."""
-        state = RepositoryState(self.app, batch.position, batch.decided)
+        state = RepositoryState(self.app, batch.position, batch.decided, batch.absent)
         signed = entry.signed
         try:
             retry = self._retry(batch, state, signed)
