@@ -110,6 +110,9 @@ async def submit_queued(app: Litestar, entry: Any) -> Any:  # Entry -> Outcome (
 def _drain(app: Litestar, waiting: _Waiting) -> None:
     with waiting.lock:
         taken, waiting.entries = waiting.entries[:MAX_BATCH], waiting.entries[MAX_BATCH:]
+    # A request gone before its turn (its future cancelled) is not submitted, as a job of
+    # `on_writer` that never started; the others' futures can no longer be cancelled.
+    taken = [(entry, future) for entry, future in taken if future.set_running_or_notify_cancel()]
     if not taken:
         return
     try:
@@ -117,7 +120,9 @@ def _drain(app: Litestar, waiting: _Waiting) -> None:
     except BaseException as error:
         for _, future in taken:
             future.set_exception(error)
-        raise
+        if not isinstance(error, Exception):
+            raise
+        return
     for (_, future), outcome in zip(taken, outcomes):
         future.set_result(outcome)
 

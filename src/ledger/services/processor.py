@@ -23,7 +23,9 @@ starts a new group, so the head it reads is its own position.
 
 The state a decision reads is the aggregates as of the head, loaded from
 events (with eventsourcing's snapshots and cache), under the writer lock, so
-it is exactly the state `verify` derives at that position. Attachments that
+it is exactly the state `verify` derives at that position. The cache is made
+current at the head when the lock is taken: the aggregates other writers
+appended to since are dropped (one query), so a cached read costs no query. Attachments that
 are not in the signed body (an import's rows; a draw's inputs, read from the
 read models at the head) are checked by the decision, and `verify` rebuilds
 them from events alone.
@@ -32,9 +34,9 @@ them from events alone.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from copy import deepcopy
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
