@@ -226,6 +226,7 @@ class CommandProcessor:
         self.config = app.config
         self.clock = clock
         self.ledger = app.ledger()
+        app.skip_empty_snapshots()  # a load of an aggregate is then one query, not two
         # One autocommit connection for the processor's own reads (head, receipts) and
         # one for the writer lock, both kept for the processor's life.
         self.reader = LedgerReader(*connect(self.config, "write"))

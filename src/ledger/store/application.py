@@ -117,6 +117,25 @@ class LedgerApplication(Application[UUID]):
             raise
         return found
 
+    def skip_empty_snapshots(self) -> None:
+        """Load aggregates without asking for a snapshot first, if the store holds none: drledger
+        takes none (they are eventsourcing's, kept for an operator), and every load would ask."""
+        store = self.snapshots
+        if store is None:
+            return
+        connection, dialect = self._read_connection()
+        table = dialect.table(store.recorder.events_table_name)  # type: ignore[attr-defined]
+        try:
+            cursor = connection.cursor()
+            cursor.execute(f"SELECT 1 FROM {table} LIMIT 1")
+            empty = cursor.fetchone() is None
+            connection.rollback()  # ends the read transaction
+        except BaseException:
+            self._close_read_connection()
+            raise
+        if empty:
+            self.repository.snapshot_store = None
+
     def _read_connection(self) -> tuple[Any, Any]:
         if self._reads is None:
             from ledger.store.connection import connect
