@@ -143,7 +143,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         notification_ids = self._insert_known_ids(c, stored_events)
         if stored_events:
             assert notification_ids is not None
-            self.integrity.append(c, notification_ids, stored_events, transactions=kwargs.get("transactions"))
+            self.integrity.append(c, notification_ids, stored_events, None, kwargs.get("transactions"))
         return notification_ids
 
     def _insert_known_ids(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
