@@ -15,8 +15,8 @@ never the password.
 
 Kept connections (a server's reads): once `keep_connections(config)` is
 called, `borrow_connection(config, mode)` lends a connection kept from an
-earlier use (or a new one) until `give_back`; up to MAX_IDLE of each kind are
-kept until `release_connections(config)` (opening one costs more than most
+earlier use (or a new one) until `give_back`; at most MAX_KEPT of each kind
+are open, kept until `release_connections(config)` (opening one costs more than most
 queries, a PostgreSQL one several milliseconds). Both modes keep no
 transaction open between uses: "write" is autocommit, and a "read" one is
 rolled back when its user is done (store/reader.py).
@@ -79,22 +79,23 @@ def connect(config: StoreConfig, mode: Literal["read", "write"], *,
     return conn, postgres_dialect(config.schema), "notification_id"
 
 
-MAX_IDLE = 4  # kept connections per config and kind, idle between uses
+MAX_KEPT = 6  # kept connections per config and kind: at most this many open at once, kept idle between uses
 
 
 class _Pool:
     def __init__(self, closer: Callable[[Any], None]) -> None:
         self.idle: list[Any] = []
+        self.lent = 0
         self.closer = closer
 
 
 _pools: dict[tuple[StoreConfig, str], _Pool] = {}
 _keeping: set[StoreConfig] = set()
-_pool_lock = threading.Lock()
+_pool_lock = threading.Condition()
 
 
 def keep_connections(config: StoreConfig) -> None:
-    """From now on, `borrow` keeps up to MAX_IDLE connections of each kind for `config`."""
+    """From now on, `borrow` lends kept connections of `config` (at most MAX_KEPT of each kind)."""
     with _pool_lock:
         _keeping.add(config)
 
@@ -107,23 +108,39 @@ def borrow_connection(config: StoreConfig, mode: Literal["read", "write"]) -> tu
 
 def borrow(config: StoreConfig, name: str, opener: Callable[[], T], closer: Callable[[T], None]) -> T | None:
     """An idle kept `name` for `config` (else `opener()`), or None if `config`'s connections are not
-    kept (a read-only eventsourcing application is kept the same way). Give it back when done."""
+    kept (a read-only eventsourcing application is kept the same way). With MAX_KEPT lent, it waits
+    for one to come back: a burst of reads queues here rather than exhaust the store's connections.
+    Give it back when done."""
     with _pool_lock:
         if config not in _keeping:
             return None
         pool = _pools.setdefault((config, name), _Pool(closer))  # type: ignore[arg-type]
+        while pool.lent >= MAX_KEPT and not pool.idle:
+            _pool_lock.wait()
+            if config not in _keeping:
+                return None
+        pool.lent += 1
         if pool.idle:
             return pool.idle.pop()  # type: ignore[no-any-return]
-    return opener()
+    try:
+        return opener()
+    except BaseException:
+        with _pool_lock:
+            pool.lent -= 1
+            _pool_lock.notify()
+        raise
 
 
 def give_back(config: StoreConfig, name: str, found: Any, *, broken: bool = False) -> None:
-    """Return a borrowed `found`: kept for the next use, or closed (`broken`, or enough idle)."""
+    """Return a borrowed `found`: kept for the next use, or closed (`broken`, or no longer kept)."""
     with _pool_lock:
         pool = _pools.get((config, name))
-        if pool is not None and not broken and config in _keeping and len(pool.idle) < MAX_IDLE:
-            pool.idle.append(found)
-            return
+        if pool is not None:
+            pool.lent -= 1
+            _pool_lock.notify()
+            if not broken and config in _keeping:
+                pool.idle.append(found)
+                return
     if pool is not None:
         _close(pool.closer, found)
 
@@ -133,10 +150,14 @@ def release_connections(config: StoreConfig) -> None:
     those in use are closed when given back)."""
     with _pool_lock:
         _keeping.discard(config)
-        pools = [_pools.pop(key) for key in [key for key in _pools if key[0] == config]]
-    for pool in pools:
-        for found in pool.idle:
-            _close(pool.closer, found)
+        _pool_lock.notify_all()  # a borrower waiting opens its own connection now
+        idle = []
+        for (kept_config, _), pool in _pools.items():
+            if kept_config == config:
+                idle += [(pool.closer, found) for found in pool.idle]
+                pool.idle = []
+    for closer, found in idle:
+        _close(closer, found)
 
 
 def _close(closer: Callable[[Any], None], found: Any) -> None:
