@@ -79,7 +79,7 @@ def connect(config: StoreConfig, mode: Literal["read", "write"], *,
     return conn, postgres_dialect(config.schema), "notification_id"
 
 
-MAX_KEPT = 6  # kept connections per config and kind: at most this many open at once, kept idle between uses
+MAX_KEPT = 4  # kept connections per config and kind: at most this many open at once, kept idle between uses
 
 
 class _Pool:
