@@ -8,6 +8,8 @@ Contract for every router module in this package:
 - `await on_writer(request.app, work)` runs `work(ledger_service)` on the
   process's one writer thread: the `LedgerService` (opened on first use) is
   the one write path, a signed command in, a receipt out;
+  `await submit_queued(request.app, entry)` submits a command there together
+  with the others waiting (group commit);
 - errors are raised as `ApiError` (api/errors.py) and answered with the error
   body `{"code", "message", "detail"}`.
 Each router module exports `ROUTES` (a list of route handlers or Routers),
@@ -21,7 +23,7 @@ import importlib
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from litestar import Litestar, get
@@ -75,7 +77,60 @@ async def on_writer(app: Litestar, work: Callable[[Any], T]) -> T:
     return await loop.run_in_executor(_executor(app), lambda: work(writer(app)))
 
 
+# Commands taken by the writer thread at once, at most (one store transaction: an import's rows
+# are large, and the first command of a batch waits for the last).
+MAX_BATCH = 64
+
+
+class _Waiting:
+    """Commands waiting for the writer thread, each with the future its request awaits."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: list[tuple[Any, Future[Any]]] = []
+
+
+async def submit_queued(app: Litestar, entry: Any) -> Any:  # Entry -> Outcome (services/processor.py)
+    """Submit `entry` through the writer thread with the commands waiting beside it: while the
+    writer is busy, submissions queue; when it is free it takes every one waiting and submits
+    them as one batch (group commit: one store transaction, one catch-up; each still its own
+    signed transaction and receipt)."""
+    with _executor_lock:
+        if app.state.get("waiting") is None:
+            app.state.waiting = _Waiting()
+    waiting: _Waiting = app.state.waiting
+    future: Future[Any] = Future()
+    with waiting.lock:
+        waiting.entries.append((entry, future))
+    # One drain per submission: the first to run takes the whole queue, the later ones find it empty.
+    asyncio.get_running_loop().run_in_executor(_executor(app), lambda: _drain(app, waiting))
+    return await asyncio.wrap_future(future)
+
+
+def _drain(app: Litestar, waiting: _Waiting) -> None:
+    with waiting.lock:
+        taken, waiting.entries = waiting.entries[:MAX_BATCH], waiting.entries[MAX_BATCH:]
+    # A request gone before its turn (its future cancelled) is not submitted, as a job of
+    # `on_writer` that never started; the others' futures can no longer be cancelled.
+    taken = [(entry, future) for entry, future in taken if future.set_running_or_notify_cancel()]
+    if not taken:
+        return
+    try:
+        outcomes = writer(app).submit_batch([entry for entry, _ in taken])
+    except BaseException as error:
+        for _, future in taken:
+            future.set_exception(error)
+        if not isinstance(error, Exception):
+            raise
+        return
+    for (_, future), outcome in zip(taken, outcomes):
+        future.set_result(outcome)
+
+
 async def _close_writer(app: Litestar) -> None:
+    from ledger.store.connection import release_connections
+
+    release_connections(app.state.config)
     executor = app.state.get("writer_thread")
     if executor is None:
         return
@@ -111,7 +166,9 @@ def create_app(config: StoreConfig, *, extra_state: dict[str, Any] | None = None
     for name in _route_modules:
         routes.extend(importlib.import_module(f"ledger.api.{name}").ROUTES)
     from ledger.api.limits import access_log_middleware, before_request
+    from ledger.store.connection import keep_connections
 
+    keep_connections(config)  # reads borrow kept connections, not one new each (store/connection.py)
     return Litestar(
         route_handlers=routes,
         middleware=[access_log_middleware],

@@ -29,13 +29,13 @@ import msgspec
 from litestar import Request, Response, post
 from litestar.params import JSONBody
 
-from ledger.api.app import on_writer
+from ledger.api.app import on_writer, submit_queued
 from ledger.api.errors import ApiError, error_responses
 from ledger.api.limits import limit
 from ledger.domain.commands import COMMANDS, Refusal, claim_of
 from ledger.domain.rows import ROW_TYPES
 from ledger.integrity.commands import SignedCommand
-from ledger.services.processor import CommandRefused, head_of
+from ledger.services.processor import CommandRefused, Entry, Outcome
 from ledger.services.listing import StoredEventOut
 from ledger.services.receipts import Receipt
 from ledger.services.remote import Submission
@@ -115,7 +115,7 @@ async def submit_signed(request: Request[Any, Any, Any], data: Submission) -> Re
     spec = COMMANDS.get(name)
     reads_inputs = spec is not None and spec.attachment and name.startswith("draw.")
 
-    def submit(service: Any) -> tuple[Receipt, bool]:
+    def submit(service: Any) -> Outcome:
         source = None
         if reads_inputs:
             from ledger.services.draws import draw_inputs_source
@@ -125,17 +125,20 @@ async def submit_signed(request: Request[Any, Any, Any], data: Submission) -> Re
             from ledger.services.staging import staged_rows_source
 
             source = staged_rows_source(service)
-        before = head_of(service.processor.reader).position
-        receipt = service.submit(signed, attachment, source)
-        return receipt, receipt.last <= before
+        return service.submit_batch([Entry(signed, attachment, source)])[0]  # type: ignore[no-any-return]
 
-    try:
-        receipt, retried = await on_writer(request.app, submit)
-    except CommandRefused as refused:
+    if reads_inputs or name == "directory.commit_staged":  # its source needs the writer's service
+        outcome = await on_writer(request.app, submit)
+    else:
+        outcome = await submit_queued(request.app, Entry(signed, attachment))
+    if isinstance(outcome.error, CommandRefused):
+        refused = outcome.error
         raise ApiError(refusal_status(refused.code), refused.code,
                        msgspec.to_builtins(RefusalDetail(message=refused.message, receipt=refused.receipt)),
                        message=f"命令被拒绝：{refused.code}") from None
-    return Response(receipt, status_code=200 if retried else 201)
+    if outcome.error is not None:
+        raise outcome.error
+    return Response(outcome.receipt, status_code=200 if outcome.retried else 201)
 
 
 @post(

@@ -9,17 +9,17 @@ query sees its own write.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from ledger.integrity.canonical import utc_now
 from ledger.integrity.commands import SignedCommand
-from ledger.services.processor import AttachmentSource, CommandProcessor, CommandRefused
+from ledger.services.processor import AttachmentSource, CommandProcessor, CommandRefused, Entry, Outcome
 from ledger.services.receipts import Receipt
 from ledger.store.config import StoreConfig
 
-__all__ = ["CommandRefused", "LedgerService", "Receipt", "open_ledger", "ledger_origin"]
+__all__ = ["CommandRefused", "Entry", "LedgerService", "Outcome", "Receipt", "open_ledger", "ledger_origin"]
 
 
 class LedgerService:
@@ -71,6 +71,15 @@ class LedgerService:
                attachment_source: AttachmentSource | None = None) -> Receipt:
         try:
             return self.processor.submit(signed, attachment, attachment_source)
+        finally:
+            if self.sync:
+                self.catch_up()
+
+    def submit_batch(self, entries: Sequence[Entry]) -> list[Outcome]:
+        """Several commands under one hold of the writer, one store transaction (processor.py's
+        group commit); the read models caught up once, after all of them."""
+        try:
+            return self.processor.submit_batch(entries)
         finally:
             if self.sync:
                 self.catch_up()

@@ -181,7 +181,7 @@ class _AggregateState:
         self.app = app
 
     def get(self, cls: type, aggregate_id: Any) -> Any:
-        found = self.app.find(aggregate_id)
+        found = self.app.find(aggregate_id, copy=False)  # read only: the cached object, no copy
         return found if isinstance(found, cls) else None
 
     get_for_update = get
@@ -189,11 +189,22 @@ class _AggregateState:
 
 @contextmanager
 def _reading(config: StoreConfig, ledger: LedgerService | None) -> Iterator[_AggregateState]:
+    from ledger.store.application import LedgerApplication
+    from ledger.store.connection import borrow, give_back
+
     if ledger is not None:
         yield _AggregateState(ledger.processor.app)
         return
-    from ledger.store.application import LedgerApplication
-
+    # A server keeps a few (store/connection.py): their caches are fast-forwarded on each read.
+    app = borrow(config, "application", lambda: LedgerApplication(config), lambda found: found.close())
+    if app is not None:
+        try:
+            yield _AggregateState(app)
+        except BaseException:
+            give_back(config, "application", app, broken=True)
+            raise
+        give_back(config, "application", app)
+        return
     app = LedgerApplication(config)  # no key: reading only
     try:
         yield _AggregateState(app)

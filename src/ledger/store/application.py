@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import StoredEvent
 
 from ledger.domain.actors import Ledger
 from ledger.domain.directory import NewEntries
@@ -22,7 +23,8 @@ from ledger.store.mapper import CanonicalMapper
 from ledger.store.recorders import IntegrityAppender
 
 # Aggregates kept in memory between commands (a big task's draw is costly to
-# decode); fast-forwarded from the store on each read, so never stale.
+# decode); fast-forwarded from the store on each read, so never stale (under the
+# writer lock the command processor keeps them current instead: services/processor.py).
 CACHE_SIZE = "200"
 
 
@@ -68,6 +70,13 @@ class LedgerApplication(Application[UUID]):
         # A bulk import's new rows (NewEntries) are encoded as the store inserts them (store/bulk.py).
         return self.recorder.insert_events(Streamed(list(objs), self.mapper)) or []  # type: ignore[arg-type]
 
+    def save_transactions(self, transactions: Sequence[Streamed]) -> Sequence[int]:
+        """Store several signed transactions (each one command's events, in order) in ONE store
+        transaction: one commit for a batch of commands, each still chained and signed as its
+        own transaction (store/recorders.py)."""
+        stored = Streamed.joined(transactions)
+        return self.recorder.insert_events(stored, transactions=[len(events) for events in transactions]) or []  # type: ignore[arg-type]
+
     def find(self, aggregate_id: UUID, *, copy: bool = True) -> Any:
         """The aggregate, or None: a fresh copy the caller may change, or (copy=False)
         the cached object, which the caller must not change."""
@@ -83,8 +92,6 @@ class LedgerApplication(Application[UUID]):
         The read connection is opened once and kept (opening one costs more than
         the query); each call ends its read transaction, so every call sees the
         store as committed when it starts."""
-        from eventsourcing.persistence import StoredEvent
-
         found: dict[UUID, Any] = {}
         if not aggregate_ids:
             return found
@@ -109,6 +116,25 @@ class LedgerApplication(Application[UUID]):
             self._close_read_connection()
             raise
         return found
+
+    def skip_empty_snapshots(self) -> None:
+        """Load aggregates without asking for a snapshot first, if the store holds none: drledger
+        takes none (they are eventsourcing's, kept for an operator), and every load would ask."""
+        store = self.snapshots
+        if store is None:
+            return
+        connection, dialect = self._read_connection()
+        table = dialect.table(store.recorder.events_table_name)  # type: ignore[attr-defined]
+        try:
+            cursor = connection.cursor()
+            cursor.execute(f"SELECT 1 FROM {table} LIMIT 1")
+            empty = cursor.fetchone() is None
+            connection.rollback()  # ends the read transaction
+        except BaseException:
+            self._close_read_connection()
+            raise
+        if empty:
+            self.repository.snapshot_store = None
 
     def _read_connection(self) -> tuple[Any, Any]:
         if self._reads is None:

@@ -12,7 +12,7 @@ change of the event's fields fails loudly here instead of writing events that
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -58,6 +58,13 @@ class Streamed:
         self.parts = [part if isinstance(part, NewEntries) else [mapper.to_stored_event(e) for e in
                                                                  part.collect_events()] for part in parts]
         self.mapper = mapper
+
+    @classmethod
+    def joined(cls, saves: Sequence[Streamed]) -> Streamed:
+        """Several saves' events as one, in order (a batch of commands in one store transaction)."""
+        joined = cls([], saves[0].mapper)
+        joined.parts = [part for save in saves for part in save.parts]
+        return joined
 
     def __len__(self) -> int:
         return sum(len(part) for part in self.parts)

@@ -79,6 +79,9 @@ class StoreConfig:
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_SCHEMA": self.schema,
             "POSTGRES_CONNECT_TIMEOUT": "5",
+            # One connection kept open per application (the library keeps 5): an application is
+            # used by one thread at a time, and a server keeps several for its reads.
+            "POSTGRES_POOL_SIZE": "1",
             "POSTGRES_LOCK_TIMEOUT": "30",
             # The table lock per insert is what orders the chain: keep it.
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",

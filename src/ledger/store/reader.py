@@ -13,7 +13,7 @@ from uuid import UUID
 import msgspec
 
 from ledger.store.config import StoreConfig
-from ledger.store.connection import StoreUnavailable, connect
+from ledger.store.connection import StoreUnavailable, borrow_connection, connect, give_back
 from ledger.store.schema import Dialect
 
 __all__ = ["ChainRow", "EventRow", "LedgerReader", "StoreUnavailable", "TransactionRow", "open_reader"]
@@ -49,22 +49,33 @@ class _Timestamp(msgspec.Struct):
 
 
 class LedgerReader:
-    def __init__(self, connection: Any, dialect: Dialect, event_id_column: str) -> None:
+    def __init__(self, connection: Any, dialect: Dialect, event_id_column: str,
+                 kept: StoreConfig | None = None) -> None:
         self.connection = connection
+        self.kept = kept  # a kept connection (store/connection.py) of this config: given back, not closed
         self.dialect = dialect
         self.event_id = event_id_column  # rowid (SQLite) / notification_id (PostgreSQL)
         self.events = dialect.table(dialect.events_table)
         self.chain = dialect.table("ledger_chain")
         self.transactions_table = dialect.table("ledger_transactions")
 
-    def close(self) -> None:
-        self.connection.close()
+    def close(self, broken: bool = False) -> None:
+        if self.kept is None:
+            self.connection.close()
+            return
+        config, self.kept = self.kept, None
+        found = (self.connection, self.dialect, self.event_id)
+        try:
+            self.connection.rollback()  # ends the read transaction: the next use sees the store anew
+        except Exception:  # noqa: BLE001 - a broken connection: closed, the next use opens another
+            broken = True
+        give_back(config, "read", found, broken=broken)
 
     def __enter__(self) -> LedgerReader:
         return self
 
-    def __exit__(self, *_: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.close(broken=kind is not None)  # after an error a kept connection may be broken
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         cursor = self.connection.cursor()
@@ -170,6 +181,12 @@ class LedgerReader:
         )
         return TransactionRow(int(row[0]), int(row[1]), row[2], int(row[3]), bytes(row[4])) if row else None
 
+    def originators_between(self, after: int, last: int) -> set[UUID]:
+        """The aggregates with an event at a position in after+1..last."""
+        rows = self._all(f"SELECT DISTINCT e.originator_id FROM {self.chain} c JOIN {self.events} e"
+                         f" ON e.{self.event_id} = c.notification_id WHERE c.seq > ? AND c.seq <= ?", (after, last))
+        return {found for found in (_uuid(r[0]) for r in rows) if found is not None}
+
     def hashes(self, first: int, last: int) -> list[str]:
         """The event hashes (hex) of positions first..last."""
         rows = self._all(f"SELECT hash FROM {self.chain} WHERE seq >= ? AND seq <= ? ORDER BY seq", (first, last))
@@ -238,9 +255,13 @@ def _uuid(value: Any) -> UUID | None:
 
 
 def open_reader(config: StoreConfig) -> LedgerReader:
-    """Open the store read-only; StoreUnavailable says why it cannot be."""
-    connection, dialect, event_id = connect(config, "read")
-    reader = LedgerReader(connection, dialect, event_id)
+    """Open the store read-only (a kept connection, where they are kept);
+    StoreUnavailable says why it cannot be."""
+    kept = borrow_connection(config, "read")
+    if kept is not None:
+        reader = LedgerReader(*kept, kept=config)
+    else:
+        reader = LedgerReader(*connect(config, "read"))
     if not reader.has_ledger_tables():
         reader.close()
         raise StoreUnavailable(f"{config.display} holds no ledger: run `drledger init` first")

@@ -1,5 +1,9 @@
 """eventsourcing recorders that chain and sign every append in its own transaction.
 
+An append may hold several signed transactions (a batch of commands, one
+store transaction: services/processor.py); each is chained and signed as if
+appended alone, and the Merkle tree is extended once for all of them.
+
 The store's write lock is held when `IntegrityAppender.append` runs (SQLite: the
 INSERT took the database write lock; PostgreSQL: the recorder's
 `LOCK TABLE ... IN EXCLUSIVE MODE`), so reading the chain head there is safe:
@@ -83,9 +87,11 @@ class IntegrityAppender:
         return head_from_rows(cursor.fetchall(), need_edge=self.tree)
 
     def append(self, cursor: Any, notification_ids: Sequence[int], events: Sequence[StoredEvent],
-               head: AppendHead | None = None) -> None:
+               head: AppendHead | None = None, transactions: Sequence[int] | None = None) -> None:
         """Chain, sign and extend the tree for `events`, just inserted with `notification_ids`.
-        `head`: read by the caller after the write lock (else read here, on `cursor`)."""
+        `head`: read by the caller after the write lock (else read here, on `cursor`).
+        `transactions`: the sizes of the signed transactions `events` make, in order (a batch
+        of commands in one store transaction); default: one."""
         self.check_writable()
         if len(notification_ids) != len(events):
             raise RuntimeError("store returned a different number of ids than events")
@@ -95,23 +101,28 @@ class IntegrityAppender:
         chain = Chain(head)
         for notification_id, event in zip(notification_ids, events):
             chain.link(notification_id, event)
-        self.finish(cursor, chain)
+        self.finish(cursor, chain, transactions)
 
-    def finish(self, cursor: Any, chain: Chain) -> None:
-        """Everything after the events' INSERT: the chain rows, the signature, the tree, the hooks."""
+    def finish(self, cursor: Any, chain: Chain, transactions: Sequence[int] | None = None) -> None:
+        """Everything after the events' INSERT: the chain rows, the signatures (one per signed
+        transaction, `transactions` their sizes; default one), the tree, the hooks."""
         self.check_writable()
         assert self.signer is not None
         rows, head = chain.rows, chain.head
         if not rows:
             raise RuntimeError("an append of no events")
-        first_seq, last_seq, last_hash = rows[0][0], rows[-1][0], rows[-1][2]
+        sizes = [len(rows)] if transactions is None else list(transactions)
+        if sum(sizes) != len(rows) or any(size < 1 for size in sizes):
+            raise RuntimeError("signed transactions must each hold events and together all of them")
+        first_seq = rows[0][0]
         self.dialect.insert_rows(cursor, "ledger_chain", CHAIN_COLUMNS, rows)
         signed_at_us = time.time_ns() // 1000
-        signature = self.signer.sign(transaction_message(first_seq, last_seq, last_hash, signed_at_us))
-        cursor.execute(
-            self.dialect.insert_transaction,
-            (last_seq, first_seq, self.signer.key_id, signed_at_us, signature),
-        )
+        end = first_seq - 1
+        for size in sizes:
+            start, end = end + 1, end + size
+            tx_hash = rows[end - first_seq][2]
+            signature = self.signer.sign(transaction_message(start, end, tx_hash, signed_at_us))
+            cursor.execute(self.dialect.insert_transaction, (end, start, self.signer.key_id, signed_at_us, signature))
         hashes = [row[2] for row in rows]
         if self.tree:
             append_tree_nodes(cursor, self.dialect, first_seq, hashes, head.left_edge)
@@ -203,7 +214,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             " VALUES (?, ?, ?, ?, ?)",
             params(),
         )
-        self.integrity.finish(c, chain)
+        self.integrity.finish(c, chain, kwargs.get("transactions"))
         return list(range(first, first + len(chain.rows)))
 
 
@@ -220,8 +231,9 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         # Not the library's pipelined version: that one commits when an error
         # is raised after the insert. Here any error rolls everything back.
+        transactions = kwargs.pop("transactions", None)  # sizes of the signed transactions (a batch)
         if len(stored_events) >= BULK_EVENTS:
-            return self._insert_bulk(stored_events)
+            return self._insert_bulk(stored_events, transactions)
         stored_events = list(stored_events)  # read twice here (a bulk import's are made as they are read)
         if not stored_events:
             return []
@@ -240,7 +252,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                     self.integrity.request_head(head_cursor)
                     notification_ids = [row["notification_id"] for row in curs.fetchall()]
                     head = self.integrity.read_head(head_cursor)
-                    self.integrity.append(curs, notification_ids, stored_events, head)
+                    self.integrity.append(curs, notification_ids, stored_events, head, transactions)
                     curs.execute("COMMIT")
             except BaseException:
                 # Whatever was sent is undone (a no-op if no transaction is open). A
@@ -251,7 +263,8 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 raise
         return notification_ids
 
-    def _insert_bulk(self, stored_events: Sequence[StoredEvent] | Streamed) -> list[int]:
+    def _insert_bulk(self, stored_events: Sequence[StoredEvent] | Streamed,
+                     transactions: Sequence[int] | None = None) -> list[int]:
         """A bulk import's append: the events go in with COPY (not one parameter array that
         holds them all), each chained as it is sent; their ids are reserved first from the
         table's sequence, under the table lock every writer takes, so they follow commit order.
@@ -281,7 +294,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                                             event.topic, event.state))
                     if len(chain.rows) != count:
                         raise RuntimeError("the events to append were fewer or more than counted")
-                    self.integrity.finish(curs, chain)
+                    self.integrity.finish(curs, chain, transactions)
                     curs.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(psycopg.Error):
