@@ -70,12 +70,13 @@ class LedgerApplication(Application[UUID]):
         # A bulk import's new rows (NewEntries) are encoded as the store inserts them (store/bulk.py).
         return self.recorder.insert_events(Streamed(list(objs), self.mapper)) or []  # type: ignore[arg-type]
 
-    def save_transactions(self, transactions: Sequence[Streamed]) -> Sequence[int]:
+    def save_transactions(self, transactions: Sequence[Streamed | list[StoredEvent]]) -> Sequence[int]:
         """Store several signed transactions (each one command's events, in order) in ONE store
         transaction: one commit for a batch of commands, each still chained and signed as its
         own transaction (store/recorders.py)."""
-        stored = Streamed.joined(transactions)
-        return self.recorder.insert_events(stored, transactions=[len(events) for events in transactions]) or []  # type: ignore[arg-type]
+        saves = [t if isinstance(t, Streamed) else Streamed([t], self.mapper) for t in transactions]
+        sizes = [len(save) for save in saves]
+        return self.recorder.insert_events(Streamed.joined(saves), transactions=sizes) or []  # type: ignore[arg-type]
 
     def find(self, aggregate_id: UUID, *, copy: bool = True) -> Any:
         """The aggregate, or None: a fresh copy the caller may change, or (copy=False)

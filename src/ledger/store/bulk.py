@@ -54,9 +54,10 @@ class Streamed:
     held at once. Sized (the recorder needs the count first); read it once."""
 
     def __init__(self, parts: list[Any], mapper: CanonicalMapper) -> None:
-        # Aggregates' events are collected now (few, and collecting empties the aggregate).
-        self.parts = [part if isinstance(part, NewEntries) else [mapper.to_stored_event(e) for e in
-                                                                 part.collect_events()] for part in parts]
+        # Aggregates' events are collected now (few, and collecting empties the aggregate); a
+        # list is stored events already.
+        self.parts = [part if isinstance(part, (NewEntries, list)) else
+                      [mapper.to_stored_event(e) for e in part.collect_events()] for part in parts]
         self.mapper = mapper
 
     @classmethod
