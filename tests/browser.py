@@ -1,6 +1,6 @@
 """Shared browser-test parts: Debian's chromium driven by Playwright, and a real static HTTP server.
 
-    from tests.browser import browser, artifacts, serve   # `browser` and `artifacts` are fixtures
+    from tests.browser import serve   # `browser` and `artifacts` are fixtures (tests/conftest.py)
 
     def test_page(browser, artifacts, tmp_path):
         with serve(tmp_path) as base:                     # http://127.0.0.1:PORT serving tmp_path

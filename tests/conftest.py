@@ -19,6 +19,9 @@ settings.register_profile("drledger", deadline=None)
 settings.load_profile("drledger")
 
 from ledger.store.config import StoreConfig, resolve_store
+# One definition of the browser fixtures for every module: a fixture imported into two test
+# modules is two fixtures, and two sync Playwright instances cannot run in one worker.
+from tests.browser import artifacts, browser  # noqa: F401 - session fixtures
 
 PG_URL = os.environ.get("DRLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 # Published test vectors, inside the repository (sources in tests/vectors/README.md).

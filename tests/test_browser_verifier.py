@@ -34,7 +34,7 @@ from ledger.draw.spec import Quota
 from ledger.services.bundles import export_bundle
 from ledger.services.ledger import CommandRefused
 from ledger.services.log import inclusion_proof
-from tests.browser import artifacts, browser, serve  # noqa: F401 - fixtures
+from tests.browser import serve
 from tests.cli_helpers import run as drledger
 from tests.test_verify_draw_standalone import DemoLedger, demo_ledger, random_task
 

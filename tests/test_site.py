@@ -10,7 +10,6 @@ the inspectors' records.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -295,8 +294,6 @@ def test_a_string_both_a_valid_credit_code_and_an_id_shape_is_redacted_only_with
 
 # -- a real browser ------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SiteWorld]]:
@@ -306,20 +303,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Site
         sw = build_site_world(store, home / "secrets")
         with serve(create_app(store)) as base:
             yield base, sw
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip(f"{CHROMIUM} is not installed (Debian package chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def test_browser_pages_render_chinese_and_the_search_finds_a_firm(served: tuple[str, SiteWorld], browser: Any,
