@@ -180,8 +180,8 @@ def test_actor_lifecycle_and_refusals(store: StoreConfig, tmp_path: Path) -> Non
     assert "revoked" in listed and "JX-0001" in listed
     verify = run("verify", "--receipt", str(receipt), home=home, store=url)
     assert verify.returncode == 0, verify.stderr
-    # genesis, register, set-roles, rotate-key, revoke, register; 3 + 2 refusals re-checked
-    assert "11 actor signatures" in verify.stdout and "6 commands re-executed, 5 refusals" in verify.stdout
+    # genesis, register, set-roles, rotate-key, revoke, import, register; 3 + 2 refusals re-checked
+    assert "12 actor signatures" in verify.stdout and "7 commands re-executed, 5 refusals" in verify.stdout
     assert "receipt" in verify.stdout and ": ok:" in verify.stdout
 
 

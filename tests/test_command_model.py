@@ -270,7 +270,7 @@ def test_edited_snapshot_lets_a_wrong_command_in_and_verify_refuses_it(store: St
     finally:
         raw.close()
     position = _size(store) + 1
-    ledger.submit("I-1", "actor.register", {"actor_id": "crony", "department": None, "name": "c",
+    ledger.submit("I-1", "actor.register", {"actor_id": "crony", "department": DEPARTMENT.code, "name": "c",
                                             "public_key": public_key_b64(Signer.generate().public_key),
                                             "roles": ["drawer"]})
     refused_at(store, position, "missing_role")
