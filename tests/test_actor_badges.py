@@ -175,3 +175,36 @@ def test_the_cli_refuses_an_inspector_without_department_and_verify_exits_1_on_a
     said = verify.stdout + verify.stderr
     assert f"position {position}" in said and "actor.register" in said and f"[{NO_DEPARTMENT}]" in said, said
     assert "Traceback" not in said
+
+
+def test_a_set_roles_proposal_is_checked_again_when_its_approvals_carry_it(ledger: TestLedger) -> None:
+    """Opened for a drawer of a department, the proposal to add the inspector role is carried only if
+    the actor still has one: an admin may have made it ledger-wide in the meantime."""
+    from datetime import timedelta
+
+    from ledger.integrity.commands import sign_command
+    from ledger.services.ledger import LedgerService
+
+    clock = [Insider(ledger.store).head_time() + timedelta(seconds=1)]
+
+    def submit(actor: str, name: str, body: dict[str, Any]) -> Any:
+        with LedgerService(ledger.store, clock=lambda: clock[0]) as service:
+            return service.submit(sign_command(ledger.keys[actor], actor, name, body, issued_at=clock[0]))
+
+    for actor_id, roles, department in (("adm2", ["admin"], None), ("jj", ["discipline"], None),
+                                        ("DR-1", ["drawer"], OWN)):
+        ledger.keys[actor_id] = key = Signer.generate()
+        submit("admin", "actor.register", {"actor_id": actor_id, "department": department, "name": actor_id,
+                                           "public_key": public_key_b64(key.public_key), "roles": roles})
+    submit("admin", "proposal.open", {"proposal_id": "P-3", "action": "set_roles", "target": "DR-1",
+                                      "roles": ["drawer", "inspector"], "reason": "兼任检查员"})
+    submit("admin", "actor.set_roles", {"actor_id": "DR-1", "roles": ["drawer"], "department": None})
+    submit("adm2", "proposal.approve", {"proposal_id": "P-3"})
+    clock[0] += timedelta(days=4)  # the discipline actor is past its cooling-off: this approval carries it
+    with pytest.raises(CommandRefused) as caught:
+        submit("jj", "proposal.approve", {"proposal_id": "P-3"})
+    assert caught.value.code == NO_DEPARTMENT, caught.value
+    with ledger.service() as service:
+        assert service.processor.app.find(Actor.create_id("DR-1")).roles == ("drawer",)
+    report = verify_ledger(ledger.store)
+    assert report.ok, report.problems[:3]
