@@ -1,5 +1,6 @@
 """An inspector actor signs as the officer of its badge: it is registered (and re-linked) in that
-badge's department only (`badge_of_other_department`), through the service, the CLI and verify."""
+badge's department only (`badge_of_other_department`), and never without a department
+(`inspector_without_department`), through the service, the CLI and verify."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.insider import Insider, command_event
 from tests.ledger_helpers import TestLedger, new_ledger
 
 CODE = "badge_of_other_department"
+NO_DEPARTMENT = "inspector_without_department"
 
 
 @pytest.fixture
@@ -117,3 +119,92 @@ def test_the_cli_refuses_a_mismatch_and_verify_exits_1_on_a_forged_registration(
     said = verify.stdout + verify.stderr
     assert f"position {position}" in said and "actor.register" in said and f"[{CODE}]" in said, said
     assert "Traceback" not in said
+
+
+def test_an_inspector_always_has_a_department(ledger: TestLedger) -> None:
+    """The hole: "no department" reads as ledger-wide, so an inspector registered without one before
+    its badge is imported would pass every later department check of that badge. Refused whoever
+    signs (the ledger-wide admin too), at register, set_roles and a set_roles proposal."""
+    from ledger.api.commands import refusal_status
+
+    refusal = _refused(ledger, _register(ledger, "admin", "JX-NODEPT", None), NO_DEPARTMENT)
+    assert "JX-NODEPT" in refusal.message
+    _refused(ledger, _register(ledger, "admin", "JX-NODEPT", None, ("reviewer", "inspector")), NO_DEPARTMENT)
+    assert refusal_status(NO_DEPARTMENT) == 422  # a field the role needs is missing, whoever signs
+    with ledger.service() as service:
+        service.submit(_register(ledger, "admin", "CLERK-2", None, ("reviewer",)))  # ledger-wide, not an inspector
+        service.submit(_register(ledger, "admin", "DR-WIDE", None, ("drawer",)))
+        service.submit(_register(ledger, "admin-wsjk", "JX-LATER", OTHER))
+    _refused(ledger, ledger.sign("admin", "actor.set_roles", {
+        "actor_id": "CLERK-2", "roles": ["reviewer", "inspector"], "department": None}), NO_DEPARTMENT)
+    _refused(ledger, ledger.sign("admin", "actor.set_roles", {
+        "actor_id": "JX-LATER", "roles": ["inspector"], "department": None}), NO_DEPARTMENT)
+    _refused(ledger, ledger.sign("admin", "proposal.open", {
+        "proposal_id": "P-2", "action": "set_roles", "target": "DR-WIDE", "roles": ["drawer", "inspector"],
+        "reason": "兼任检查员"}), NO_DEPARTMENT)
+    report = verify_ledger(ledger.store)
+    assert report.ok, report.problems[:3]
+
+
+def test_the_cli_refuses_an_inspector_without_department_and_verify_exits_1_on_a_forged_one(
+        ledger: TestLedger) -> None:
+    """`drledger actor register` without --department for an inspector: refused on one line. An
+    insider records that registration as accepted: `drledger verify` exits 1 at its position,
+    naming the command and the rule."""
+    store = ledger.store
+    url = None if store.kind == "sqlite" else store.display
+    signer = Signer.generate()
+    answer = run("actor", "register", "JX-NODEPT", "--name", "李四", "--role", "inspector",
+                 "--public-key", public_key_b64(signer.public_key), "--as", "admin",
+                 "--key", str(store.home / "actor-keys" / "admin.pem"), home=store.home, store=url)
+    assert_clear_failure(answer, f"refused ({NO_DEPARTMENT})", "JX-NODEPT")
+    assert run("verify", home=store.home, store=url).returncode == 0
+
+    signed = _register(ledger, "admin", "JX-NODEPT", None)
+    body = msgspec.json.decode(signed.command)
+
+    def forged() -> list[Any]:
+        return [command_event(signed, "admin", "actor.register", body["nonce"]),
+                Actor(actor_id="JX-NODEPT", name="JX-NODEPT", roles=("inspector",), department=None,
+                      public_key=ledger.keys["JX-NODEPT"].public_key, actor="admin")]
+
+    with Insider(store) as insider:
+        position = insider.append(forged)
+    verify = run("verify", home=store.home, store=url)
+    assert verify.returncode == 1, verify.stdout + verify.stderr
+    said = verify.stdout + verify.stderr
+    assert f"position {position}" in said and "actor.register" in said and f"[{NO_DEPARTMENT}]" in said, said
+    assert "Traceback" not in said
+
+
+def test_a_set_roles_proposal_is_checked_again_when_its_approvals_carry_it(ledger: TestLedger) -> None:
+    """Opened for a drawer of a department, the proposal to add the inspector role is carried only if
+    the actor still has one: an admin may have made it ledger-wide in the meantime."""
+    from datetime import timedelta
+
+    from ledger.integrity.commands import sign_command
+    from ledger.services.ledger import LedgerService
+
+    clock = [Insider(ledger.store).head_time() + timedelta(seconds=1)]
+
+    def submit(actor: str, name: str, body: dict[str, Any]) -> Any:
+        with LedgerService(ledger.store, clock=lambda: clock[0]) as service:
+            return service.submit(sign_command(ledger.keys[actor], actor, name, body, issued_at=clock[0]))
+
+    for actor_id, roles, department in (("adm2", ["admin"], None), ("jj", ["discipline"], None),
+                                        ("DR-1", ["drawer"], OWN)):
+        ledger.keys[actor_id] = key = Signer.generate()
+        submit("admin", "actor.register", {"actor_id": actor_id, "department": department, "name": actor_id,
+                                           "public_key": public_key_b64(key.public_key), "roles": roles})
+    submit("admin", "proposal.open", {"proposal_id": "P-3", "action": "set_roles", "target": "DR-1",
+                                      "roles": ["drawer", "inspector"], "reason": "兼任检查员"})
+    submit("admin", "actor.set_roles", {"actor_id": "DR-1", "roles": ["drawer"], "department": None})
+    submit("adm2", "proposal.approve", {"proposal_id": "P-3"})
+    clock[0] += timedelta(days=4)  # the discipline actor is past its cooling-off: this approval carries it
+    with pytest.raises(CommandRefused) as caught:
+        submit("jj", "proposal.approve", {"proposal_id": "P-3"})
+    assert caught.value.code == NO_DEPARTMENT, caught.value
+    with ledger.service() as service:
+        assert service.processor.app.find(Actor.create_id("DR-1")).roles == ("drawer",)
+    report = verify_ledger(ledger.store)
+    assert report.ok, report.problems[:3]

@@ -60,7 +60,7 @@ def test_passphrase_protected_keys(tmp_path: Path) -> None:
     assert b"ENCRYPTED" in (home / "keys" / "ledger.pem").read_bytes()
     keygen = run("actor", "keygen", "--out", str(tmp_path / "i.pem"), home=home)
     public_key = keygen.stdout.split()[2]
-    register = ["actor", "register", "JX-1", "--name", "李四", "--role", "inspector", "--public-key", public_key,
+    register = ["actor", "register", "AU-1", "--name", "李四", "--role", "auditor", "--public-key", public_key,
                 "--as", "admin"]
     assert_clear_failure(run(*register, home=home), "passphrase-protected", "DRLEDGER_KEY_PASSPHRASE")
     wrong = run(*register, home=home, env={"DRLEDGER_KEY_PASSPHRASE": "wrong"})
@@ -165,8 +165,12 @@ def test_actor_lifecycle_and_refusals(store: StoreConfig, tmp_path: Path) -> Non
                home=home, store=url).returncode == 0
     assert json.loads(receipt.read_text())["outcome"] == "accepted"
     inspector = run("actor", "keygen", "--out", str(tmp_path / "insp.pem"), home=home).stdout.split()[2]
-    assert run("actor", "register", "JX-0001", "--name", "李四", "--role", "inspector", "--public-key", inspector,
-               "--as", "admin", home=home, store=url).returncode == 0
+    # An inspector is registered in a department (its badge's), never ledger-wide.
+    departments = tmp_path / "d.csv"
+    departments.write_text("code,name,level,region_code\nXY-SCJG,新余市市场监督管理局,city,360500\n", encoding="utf-8")
+    assert run("import", "departments", str(departments), "--as", "admin", home=home, store=url).returncode == 0
+    assert run("actor", "register", "JX-0001", "--name", "李四", "--role", "inspector", "--department", "XY-SCJG",
+               "--public-key", inspector, "--as", "admin", home=home, store=url).returncode == 0
     guarded = run("actor", "revoke", "JX-0001", "--reason", "调岗", "--as", "admin", home=home, store=url)
     assert_clear_failure(guarded, "refused (needs_approval)")
     actors = json.loads(run("actor", "list", "--json", home=home, store=url).stdout)
@@ -176,8 +180,8 @@ def test_actor_lifecycle_and_refusals(store: StoreConfig, tmp_path: Path) -> Non
     assert "revoked" in listed and "JX-0001" in listed
     verify = run("verify", "--receipt", str(receipt), home=home, store=url)
     assert verify.returncode == 0, verify.stderr
-    # genesis, register, set-roles, rotate-key, revoke, register; 3 + 2 refusals re-checked
-    assert "11 actor signatures" in verify.stdout and "6 commands re-executed, 5 refusals" in verify.stdout
+    # genesis, register, set-roles, rotate-key, revoke, import, register; 3 + 2 refusals re-checked
+    assert "12 actor signatures" in verify.stdout and "7 commands re-executed, 5 refusals" in verify.stdout
     assert "receipt" in verify.stdout and ": ok:" in verify.stdout
 
 

@@ -88,7 +88,8 @@ def test_junk_in_an_inspectors_name_does_not_suppress_its_real_refusals(tmp_path
     store = resolve_store(None, tmp_path / "home")
     ledger = new_ledger(store)
     ledger.submit("admin", "settings.results", {"refusals_per_hour": 3})
-    ledger.register("I-1", "inspector")
+    ledger.import_rows("admin", "departments", [DEPARTMENT])
+    ledger.register("I-1", "inspector", department=DEPARTMENT.code)
     stranger = Signer.generate()
     with ledger.service() as service:
         for _ in range(25):  # bad signatures, claiming to be I-1
@@ -252,7 +253,8 @@ def test_edited_snapshot_lets_a_wrong_command_in_and_verify_refuses_it(store: St
     inspector the admin role; the processor accepts its registration; verify, deriving
     state from events alone, refuses it."""
     ledger = new_ledger(store)
-    ledger.register("I-1", "inspector")
+    ledger.import_rows("admin", "departments", [DEPARTMENT])
+    ledger.register("I-1", "inspector", department=DEPARTMENT.code)
     with Insider(store) as insider:
         insider.app.take_snapshot(Actor.create_id("I-1"))
     table = "stored_snapshots" if store.kind == "sqlite" else f'"{store.schema}".drledger_snapshots'
@@ -268,7 +270,7 @@ def test_edited_snapshot_lets_a_wrong_command_in_and_verify_refuses_it(store: St
     finally:
         raw.close()
     position = _size(store) + 1
-    ledger.submit("I-1", "actor.register", {"actor_id": "crony", "department": None, "name": "c",
+    ledger.submit("I-1", "actor.register", {"actor_id": "crony", "department": DEPARTMENT.code, "name": "c",
                                             "public_key": public_key_b64(Signer.generate().public_key),
                                             "roles": ["drawer"]})
     refused_at(store, position, "missing_role")
@@ -282,6 +284,7 @@ def test_key_recovery_needs_discipline_and_waits_for_the_cooling_off(store: Stor
     from ledger.services.ledger import LedgerService
 
     ledger = new_ledger(store)
+    ledger.import_rows("admin", "departments", [DEPARTMENT])
     clock = [Insider(store).head_time() + timedelta(seconds=1)]
 
     def service() -> LedgerService:
@@ -291,9 +294,10 @@ def test_key_recovery_needs_discipline_and_waits_for_the_cooling_off(store: Stor
         with service() as s:
             return s.submit(sign_command(ledger.keys[actor], actor, name, body, issued_at=clock[0]))
 
-    for actor_id, roles in (("adm2", ["admin"]), ("jj", ["discipline"]), ("I-1", ["inspector"])):
+    for actor_id, roles, department in (("adm2", ["admin"], None), ("jj", ["discipline"], None),
+                                        ("I-1", ["inspector"], DEPARTMENT.code)):
         key = Signer.generate()
-        submit("admin", "actor.register", {"actor_id": actor_id, "department": None, "name": actor_id,
+        submit("admin", "actor.register", {"actor_id": actor_id, "department": department, "name": actor_id,
                                            "public_key": public_key_b64(key.public_key), "roles": roles})
         ledger.keys[actor_id] = key
     new_key = Signer.generate()

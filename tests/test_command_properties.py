@@ -38,7 +38,8 @@ step = st.one_of(
     st.tuples(st.just("register"), actor, st.sampled_from(IDS), st.sampled_from(ROLE_SETS),
               st.sampled_from((None, *DEPARTMENTS))),
     st.tuples(st.just("revoke"), actor, st.sampled_from(IDS)),
-    st.tuples(st.just("set_roles"), actor, st.sampled_from(IDS), st.sampled_from(ROLE_SETS)),
+    st.tuples(st.just("set_roles"), actor, st.sampled_from(IDS), st.sampled_from(ROLE_SETS),
+              st.sampled_from((None, *DEPARTMENTS))),  # an inspector needs one
     st.tuples(st.just("rotate"), actor),
     st.tuples(st.just("import"), actor, st.sampled_from(DEPARTMENTS), st.sampled_from(("甲", "乙"))),
     st.tuples(st.just("settings"), actor, st.integers(min_value=0, max_value=30)),
@@ -64,7 +65,7 @@ def _command(keys: dict[str, Signer], item: tuple[Any, ...]) -> tuple[Any, Any, 
         return sign_command(key, by, "actor.revoke", {"actor_id": item[2], "reason": "测试"}), None, None
     if kind == "set_roles":
         return sign_command(key, by, "actor.set_roles", {"actor_id": item[2], "roles": item[3],
-                                                         "department": None}), None, None
+                                                         "department": item[4]}), None, None
     if kind == "rotate":
         return sign_command(key, by, "actor.rotate_key", {"public_key": pub, "reason": "轮换"}), None, fresh
     if kind == "import":

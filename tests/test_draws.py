@@ -132,7 +132,7 @@ def test_refusals_write_nothing_but_their_record(city: TestLedger) -> None:
     refused("beacon_invalid", "bad_signature_encoding", lambda: run(city, "T1", ["00" * 48]))
     refused("invalid", "1 beacon round", lambda: run(city, "T1", [signature(named)] * 2))
     refused("bad_signature", "not the actor's key", lambda: run(city, "T1", signer=Signer.generate()))
-    city.register("JX-9", "inspector")
+    city.register("JX-9", "inspector", department="XY-SCJG")
     refused("missing_role", "lacks the role drawer", lambda: run(city, "T1", actor="JX-9"))
     run(city, "T1")
     refused("already_drawn", "already drawn", lambda: run(city, "T1", [signature(named)]))

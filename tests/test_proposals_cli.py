@@ -8,10 +8,11 @@ from pathlib import Path
 from tests.cli_helpers import assert_clear_failure, run
 
 
-def _register(home: Path, tmp: Path, actor: str, role: str) -> str:
+def _register(home: Path, tmp: Path, actor: str, role: str, department: str | None = None) -> str:
     key = run("actor", "keygen", "--out", str(tmp / f"{actor}.pem"), home=home).stdout.split()[2]
-    done = run("actor", "register", actor, "--name", actor, "--role", role, "--public-key", key, "--as", "admin",
-               home=home)
+    where = ["--department", department] if department else []
+    done = run("actor", "register", actor, "--name", actor, "--role", role, *where, "--public-key", key,
+               "--as", "admin", home=home)
     assert done.returncode == 0, done.stderr
     return key
 
@@ -19,8 +20,12 @@ def _register(home: Path, tmp: Path, actor: str, role: str) -> str:
 def test_guarded_actions_wait_for_approvals_including_discipline(tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert run("init", home=home).returncode == 0
-    for actor, role in (("JX-0001", "inspector"), ("adm2", "admin"), ("jj-01", "discipline")):
-        _register(home, tmp_path, actor, role)
+    departments = tmp_path / "d.csv"  # an inspector is registered in a department, never ledger-wide
+    departments.write_text("code,name,level,region_code\nXY-SCJG,新余市市场监督管理局,city,360500\n", encoding="utf-8")
+    assert run("import", "departments", str(departments), "--as", "admin", home=home).returncode == 0
+    for actor, role, department in (("JX-0001", "inspector", "XY-SCJG"), ("adm2", "admin", None),
+                                    ("jj-01", "discipline", None)):
+        _register(home, tmp_path, actor, role, department)
     # An admin alone cannot revoke an inspector.
     assert_clear_failure(run("actor", "revoke", "JX-0001", "--reason", "调离", "--as", "admin", home=home),
                          "refused (needs_approval)")

@@ -58,6 +58,7 @@ REFUSAL_STATUS: dict[str, int] = {
     "inspector_not_assigned": 403,
     "not_on_team": 403,
     "reused_nonce": 409,
+    "inspector_without_department": 422,  # a missing field for the role, whoever signs
 }
 
 

@@ -266,7 +266,8 @@ def check_badge_department(state: State, actor_id: str, roles: tuple[str, ...], 
     department, so that an admin of another office cannot take over (register, or move to its own
     department) an officer it does not manage. A badge not yet in the directory is tied when it is
     used: results and 回避 check the signer's department against the badge's (a later import may
-    move the badge, a transfer; the actor then acts for it once its admin moves it too)."""
+    move the badge, a transfer; the actor then acts for it once its admin moves it too). Either way
+    an inspector has a department (`inspector_without_department`)."""
     if "inspector" not in roles:
         return
     from ledger.domain.directory import Inspector
@@ -276,6 +277,12 @@ def check_badge_department(state: State, actor_id: str, roles: tuple[str, ...], 
         raise Refusal("badge_of_other_department", f"actor {short(actor_id)!r} is the inspector of badge {actor_id}"
                                                    f" of department {badge.record.department}: register it in that"
                                                    f" department, not {department or 'none'}")
+    if department is None:
+        # Jurisdiction reads "no department" as ledger-wide: an inspector without one would pass
+        # every later department check of the badge it signs for.
+        raise Refusal("inspector_without_department", f"actor {short(actor_id)!r} holds the inspector role: register"
+                                                      " it in its badge's department (an inspector is never"
+                                                      " ledger-wide)")
 
 
 @command("actor.register", "admin")

@@ -119,6 +119,8 @@ def _carry(state: State, proposal: Proposal, command: Command) -> list[LedgerAgg
     elif proposal.action == "revoke":
         target.revoke(reason=f"proposal {proposal.proposal_id}: {proposal.reason}", actor=command.actor_id)
     else:
+        # The target's department or badge may have moved since the proposal opened.
+        check_badge_department(state, proposal.target, proposal.roles, target.department)
         target.change_roles(roles=proposal.roles, department=target.department, actor=command.actor_id)
     proposal.carry(proposal_id=proposal.proposal_id, effective_from=effective, actor=command.actor_id)
     return [proposal, target]
