@@ -48,7 +48,7 @@ from ledger.store.config import StoreConfig
 __all__ = [
     "BeaconChoice", "CommitBody", "DrawRecord", "PlanBody", "RunBody", "TaskBody", "VoidBody", "commit_draw",
     "create_plan", "create_task", "default_round", "draw_inputs_source", "gather_inputs", "pinned_networks",
-    "run_draw", "void_draw", "DrawAttempt", "draw_attempts", "outcome_of_commitment", "recuse", "substitute",
+    "run_draw", "void_draw", "DrawAttempt", "draw_attempts", "draw_attempts_from_events", "outcome_of_commitment", "recuse", "substitute",
     "extend",
 ]
 
@@ -330,51 +330,61 @@ class DrawAttempt(msgspec.Struct, kw_only=True):
     rounds: str = ""  # the beacon rounds a commitment named (network#round, published at)
 
 
-class _Round(msgspec.Struct):
-    network: str
-    round: int
-    published_at: int = 0
-
-
-class _Attempt(msgspec.Struct):
-    task_id: str
-    actor: str
-    reason: str = ""
-    commitment_only: bool = False
-    beacons: list[_Round] = []
-
-
 def draw_attempts(config: StoreConfig, task_id: str | None = None, now: Any = None) -> list[DrawAttempt]:
     """Every commitment, draw and void (of one task, or all) in ledger order, and each commitment
-    still standing and abandoned at `now` (default: the current time)."""
+    still standing and abandoned at `now` (default: the current time); read from the draw_attempts
+    read model (projections/attempts.py), not from the events."""
+    from ledger.projections import all_projections
+    from ledger.projections.attempts import attempt_rows
+    from ledger.projections.runner import catch_up, writable_connection
+
+    catch_up(config, all_projections())
+    with writable_connection(config) as (conn, dialect, _):
+        rows = attempt_rows(conn, dialect, task_id)
+    return _attempts(config, rows, now)
+
+
+def draw_attempts_from_events(config: StoreConfig, task_id: str | None = None, now: Any = None) -> list[DrawAttempt]:
+    """`draw_attempts` computed by decoding every commit, run and void event: the reference the
+    read model is tested against (tests/test_draw_attempts.py), and the baseline it is measured by."""
+    from ledger.projections.attempts import KINDS, AttemptEvent, AttemptRow
+    from ledger.store.reader import open_reader
+
+    with open_reader(config) as reader:
+        events = reader.events_with_topics(list(KINDS))
+    rows = []
+    for row in events:
+        assert row.state is not None and row.topic is not None
+        event = msgspec.json.decode(row.state, type=AttemptEvent)
+        if task_id is None or event.task_id == task_id:
+            rows.append(AttemptRow(row.seq, event.task_id, KINDS[row.topic], event.actor, event.reason,
+                                   event.commitment_only, event.beacons))
+    return _attempts(config, rows, now)
+
+
+def _attempts(config: StoreConfig, rows: list[Any], now: Any) -> list[DrawAttempt]:
+    """The listed attempts of `rows` (projections/attempts.py AttemptRow, in ledger order) and the
+    abandoned commitments among them: derived at `now` from the settings in force, never stored."""
     from datetime import UTC, datetime
 
     from ledger.domain.draws import abandoned
     from ledger.services.settings import settings_in_force
-    from ledger.store.reader import open_reader
 
-    kinds = {get_topic(Task.Committed): "commit", get_topic(Task.Drawn): "run", get_topic(Task.Voided): "void"}
     hours = int((settings_in_force(config).governance or {}).get("draw_abandon_after_hours", 24))
     moment = now or datetime.now(UTC)
     attempts: list[DrawAttempt] = []
-    standing: dict[str, tuple[DrawAttempt, list[_Round]]] = {}
-    with open_reader(config) as reader:
-        rows = reader.events_with_topics(list(kinds))
+    standing: dict[str, tuple[DrawAttempt, list[Any]]] = {}
     for row in rows:
-        assert row.state is not None and row.topic is not None
-        event = msgspec.json.decode(row.state, type=_Attempt)
-        if task_id is not None and event.task_id != task_id:
-            continue
-        kind = kinds[row.topic]
-        attempt = DrawAttempt(task_id=event.task_id, kind=kind, position=row.seq, actor=event.actor,
-                              reason=event.reason or None, rounds=", ".join(
-                                  f"{b.network}#{b.round} ({rfc3339_of(b.published_at)})" for b in event.beacons
+        kind = row.kind
+        attempt = DrawAttempt(task_id=row.task_id, kind=kind, position=row.position, actor=row.actor,
+                              reason=row.reason or None, rounds=", ".join(
+                                  f"{b.network}#{b.round} ({rfc3339_of(b.published_at)})" for b in row.beacons
                               ) if kind == "commit" else "")
         attempts.append(attempt)
         if kind == "commit":
-            standing[event.task_id] = (attempt, event.beacons)
-        elif kind == "run" or event.commitment_only:
-            standing.pop(event.task_id, None)
+            standing[row.task_id] = (attempt, row.beacons)
+        elif kind == "run" or row.commitment_only:
+            standing.pop(row.task_id, None)
     for commit, beacons in standing.values():
         if abandoned(beacons, moment, hours):
             attempts.append(DrawAttempt(task_id=commit.task_id, kind="abandoned", position=commit.position,
