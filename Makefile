@@ -33,7 +33,7 @@ test: install
 # Every benchmark, one after another (tens of minutes; each prints ratios
 # against its baseline). One alone: $(BIN)/python benchmarks/NAME.py --help
 bench: install
-	for b in append import draw draw_run log results beacon; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+	for b in append import draw draw_run draw_list log results beacon; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -338,9 +338,9 @@ def draw_attempts(config: StoreConfig, task_id: str | None = None, now: Any = No
     from ledger.projections.attempts import attempt_rows
     from ledger.projections.runner import catch_up, writable_connection
 
-    catch_up(config, all_projections())
-    with writable_connection(config) as (conn, dialect, _):
-        rows = attempt_rows(conn, dialect, task_id)
+    with writable_connection(config) as connection:  # one connection for both (PostgreSQL opens cost)
+        catch_up(config, all_projections(), connection=connection)
+        rows = attempt_rows(connection[0], connection[1], task_id)
     return _attempts(config, rows, now)
 
 
@@ -370,7 +370,6 @@ def _attempts(config: StoreConfig, rows: list[Any], now: Any) -> list[DrawAttemp
     from ledger.domain.draws import abandoned
     from ledger.services.settings import settings_in_force
 
-    hours = int((settings_in_force(config).governance or {}).get("draw_abandon_after_hours", 24))
     moment = now or datetime.now(UTC)
     attempts: list[DrawAttempt] = []
     standing: dict[str, tuple[DrawAttempt, list[Any]]] = {}
@@ -385,6 +384,8 @@ def _attempts(config: StoreConfig, rows: list[Any], now: Any) -> list[DrawAttemp
             standing[row.task_id] = (attempt, row.beacons)
         elif kind == "run" or row.commitment_only:
             standing.pop(row.task_id, None)
+    # The settings only when a commitment stands (reading them costs more than the rows).
+    hours = int((settings_in_force(config).governance or {}).get("draw_abandon_after_hours", 24)) if standing else 0
     for commit, beacons in standing.values():
         if abandoned(beacons, moment, hours):
             attempts.append(DrawAttempt(task_id=commit.task_id, kind="abandoned", position=commit.position,
