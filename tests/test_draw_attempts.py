@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from litestar.testing import TestClient
 
 from ledger.cli.output import emit
 from ledger.demo.beacon import DEMO_BEACON
@@ -15,6 +16,7 @@ from ledger.projections.attempts import AttemptProjection
 from ledger.projections.runner import rebuild
 from ledger.services.draws import DrawAttempt, draw_attempts, draw_attempts_from_events
 from ledger.store.config import StoreConfig
+from tests.api_helpers import body_of, test_app
 from tests.cli_helpers import run as drledger
 from tests.draw_helpers import city_with_drawer, commit, committed_rounds, draw, new_task, run, void
 
@@ -64,3 +66,10 @@ def test_the_listing_from_the_read_model_is_the_listing_from_the_events(
         capsys.readouterr()
         emit(draw_attempts_from_events(store), fmt, DrawAttempt)
         assert listed.stdout == capsys.readouterr().out
+    # And the API's pages (GET /api/v1/draws) hold the reference list.
+    with TestClient(test_app(store)) as client:
+        for query, task in (("", None), ("?task=T1", "T1")):
+            page = body_of(client.get(f"/api/v1/draws{query}"))
+            reference = msgspec.to_builtins(draw_attempts_from_events(store, task))
+            assert page["items"] and page["total"] == len(reference)
+            assert page["items"] == reference[:len(page["items"])]
