@@ -48,8 +48,8 @@ from ledger.store.config import StoreConfig
 __all__ = [
     "BeaconChoice", "CommitBody", "DrawRecord", "PlanBody", "RunBody", "TaskBody", "VoidBody", "commit_draw",
     "create_plan", "create_task", "default_round", "draw_inputs_source", "gather_inputs", "pinned_networks",
-    "run_draw", "void_draw", "DrawAttempt", "draw_attempts", "draw_attempts_from_events", "outcome_of_commitment", "recuse", "substitute",
-    "extend",
+    "run_draw", "void_draw", "DrawAttempt", "draw_attempts", "draw_attempts_from_events", "outcome_of_commitment",
+    "recuse", "substitute", "extend",
 ]
 
 # A round named by default is published at least this long after the commitment.
