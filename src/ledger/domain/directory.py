@@ -25,7 +25,7 @@ from uuid import UUID
 
 import msgspec
 
-from ledger.domain.base import LedgerAggregate, event_timestamp, natural_id
+from ledger.domain.base import LedgerAggregate, event_timestamp, natural_id, recorded_time
 from ledger.domain.commands import Command, Refusal, State, command, department_covers, short
 from ledger.domain.uscc import is_valid_uscc
 from ledger.domain.rows import (
@@ -210,8 +210,6 @@ class NewEntries:
 
     def aggregates(self, limit: int | None = None) -> list[Any]:
         """The same registrations as aggregates (previews; what `verify` rebuilds), the first `limit`."""
-        from ledger.domain.base import recorded_time
-
         with recorded_time(self.timestamp):
             return [self.cls.register(row, self.actor, i) for i, row in zip(self.ids[:limit], self.rows[:limit])]
 
@@ -437,11 +435,12 @@ def apply_rows(state: State, command: Command, kind: str, keys: list[str], order
     _check_references(state, kind, ordered)
     _check_jurisdiction(state, command, kind, ordered)
     actor = command.actor_id
+    # Directory rows, in key order: new ones gathered as runs of NewEntries (between changed
+    # rows) when the state's writer can write them so, else each an aggregate, as verify rebuilds
+    # them. Conflicts and reclassifications change aggregates, each kept once in `touched`.
+    entries: list[Any] = []
     touched: dict[UUID, LedgerAggregate] = {}
-    # New rows are gathered as runs of NewEntries (in key order, between changed rows) when the
-    # state's writer can write them so; else each is an aggregate, as verify rebuilds them.
-    bulk = bool(getattr(state, "bulk_writes", False)) and kind in DIRECTORY_CLASSES
-    result: list[Any] = []
+    bulk = bool(getattr(state, "bulk_writes", False))
     run: NewEntries | None = None
     new = changed = 0
     unchanged: list[str] = []
@@ -454,17 +453,16 @@ def apply_rows(state: State, command: Command, kind: str, keys: list[str], order
                 if bulk:
                     if run is None:
                         run = NewEntries(cls, actor, [], [])
-                        result.append(run)
+                        entries.append(run)
                     run.ids.append(ids[index])
                     run.rows.append(row)
                 else:
-                    touched[ids[index]] = cls.register(row, actor, ids[index])
+                    entries.append(cls.register(row, actor, ids[index]))
                 new += 1
             elif current.record != row:
                 fields = tuple(f for f in row.__struct_fields__ if getattr(current.record, f) != getattr(row, f))
                 current.update(record=row, changed=fields, reason=f"import {kind}", actor=actor)
-                touched[current.id] = current
-                result.append(current)
+                entries.append(current)
                 run = None
                 changed += 1
             else:
@@ -488,14 +486,14 @@ def apply_rows(state: State, command: Command, kind: str, keys: list[str], order
                               reason="monthly reclassification", cause=None, actor=actor)
             touched[entity.id] = entity
             changed += 1
-    if not touched and not result:
+    if not entries and not touched:
         raise Refusal("no_change", f"every row of {short(file_name)} equals the record in force: nothing to import")
     record = DirectoryImport._create(
         DirectoryImport.Recorded, id=record_id, actor=actor, kind=kind,
         file_name=file_name, file_sha256=file_sha256, rows_root=rows_root, rows=len(ordered), new=new,
         changed=changed, unchanged=tuple(unchanged), flagged=tuple(flagged),
     )
-    return [*(result if bulk else touched.values()), record]
+    return [*entries, *touched.values(), record]
 
 
 def rows_of_import(state: State, kind: str, carried: list[Any], unchanged: tuple[str, ...]) -> list[Any]:
@@ -528,7 +526,7 @@ def reclass_row(uscc: str, risk_class: str) -> ReclassRow:
 
 __all__ = [
     "DIRECTORY_CLASSES", "Department", "DirectoryEntry", "DirectoryImport", "Entity", "ImportBody",
-    "InspectionItem", "Inspector", "NewEntries", "apply_rows", "conflict_row", "file_digest", "keyed_rows", "ordered_root",
-    "reclass_row", "row_key", "rows_of_import", "rows_root",
+    "InspectionItem", "Inspector", "NewEntries", "apply_rows", "conflict_row", "file_digest", "keyed_rows",
+    "ordered_root", "reclass_row", "row_key", "rows_of_import", "rows_root",
     "DepartmentRow", "EntityRow", "InspectorRow", "ItemRow",
 ]

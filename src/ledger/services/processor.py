@@ -96,16 +96,16 @@ class RepositoryState:
     of the same batch left them (not stored yet), which win over the store."""
 
     def __init__(self, app: LedgerApplication, position: int, decided: dict[UUID, Any] | None = None,
-                 absent: frozenset[UUID] = frozenset()) -> None:
+                 absent: frozenset[UUID] = frozenset(), *, bulk_writes: bool = False) -> None:
         self.app = app
         self.position = position
         self.decided: dict[UUID, Any] = {} if decided is None else decided
         self.absent = absent  # ids with no event at the head (looked up for the whole batch at once)
         self.preloaded: dict[UUID, Any] = {}
         self.read: dict[UUID, Any] = {}
-        # Decisions may return runs of new directory rows (domain NewEntries): the
-        # application writes their stored bytes directly.
-        self.bulk_writes = True
+        # Decisions may return runs of new directory rows (domain NewEntries), whose stored
+        # bytes the application writes directly: only for a batch of one command (_Batch).
+        self.bulk_writes = bulk_writes
 
     def preload(self, aggregate_ids: list[UUID]) -> None:
         """Load many aggregates at once; each is then handed out once (a fresh object)."""
@@ -329,8 +329,7 @@ class CommandProcessor:
 
     def _decide(self, batch: _Batch, entry: Entry, now: datetime) -> _Plan:
         """Decide one command of the batch on the state the commands before it left."""
-        state = RepositoryState(self.app, batch.position, batch.decided, batch.absent)
-        state.bulk_writes = batch.bulk
+        state = RepositoryState(self.app, batch.position, batch.decided, batch.absent, bulk_writes=batch.bulk)
         signed = entry.signed
         try:
             retry = self._retry(batch, state, signed)
