@@ -184,7 +184,9 @@ class _AggregateState:
         found = self.app.find(aggregate_id, copy=False)  # read only: the cached object, no copy
         return found if isinstance(found, cls) else None
 
-    get_for_update = get
+    def get_for_update(self, cls: type, aggregate_id: Any) -> Any:
+        # `get` hands out the application's cached objects: nothing read here may change one.
+        raise TypeError("settings are read here, never decided: no aggregate for update")
 
 
 @contextmanager
