@@ -13,7 +13,7 @@ from uuid import UUID
 
 from ledger.projections.base import ProjectedEvent, Projection
 from ledger.store.config import StoreConfig
-from ledger.store.connection import borrow_connection, connect, give_back
+from ledger.store.connection import connect, lent
 from ledger.store.schema import Dialect
 
 WINDOW = 20_000  # ledger positions read per transaction
@@ -23,20 +23,9 @@ WINDOW = 20_000  # ledger positions read per transaction
 def writable_connection(config: StoreConfig) -> Iterator[tuple[Any, Dialect, str]]:
     """A raw autocommit connection for projection work: (conn, dialect, event id column);
     a kept one where the store's connections are kept (a server: store/connection.py)."""
-    kept = borrow_connection(config, "write")
-    if kept is not None:
-        try:
-            yield kept
-        except BaseException:
-            give_back(config, "write", kept, broken=True)  # it may be broken: the next use opens another
-            raise
-        give_back(config, "write", kept)
-        return
-    conn, dialect, event_id = connect(config, "write")
-    try:
-        yield conn, dialect, event_id
-    finally:
-        conn.close()
+    with lent(config, "write", lambda: connect(config, "write", any_thread=True),
+              lambda found: found[0].close()) as connection:
+        yield connection
 
 
 def _sql(dialect: Dialect, statement: str) -> str:

@@ -192,26 +192,15 @@ class _AggregateState:
 @contextmanager
 def _reading(config: StoreConfig, ledger: LedgerService | None) -> Iterator[_AggregateState]:
     from ledger.store.application import LedgerApplication
-    from ledger.store.connection import borrow, give_back
+    from ledger.store.connection import lent
 
     if ledger is not None:
         yield _AggregateState(ledger.processor.app)
         return
-    # A server keeps a few (store/connection.py): their caches are fast-forwarded on each read.
-    app = borrow(config, "application", lambda: LedgerApplication(config), lambda found: found.close())
-    if app is not None:
-        try:
-            yield _AggregateState(app)
-        except BaseException:
-            give_back(config, "application", app, broken=True)
-            raise
-        give_back(config, "application", app)
-        return
-    app = LedgerApplication(config)  # no key: reading only
-    try:
+    # No key: reading only. A server keeps a few (store/connection.py); their caches are
+    # fast-forwarded on each read.
+    with lent(config, "application", lambda: LedgerApplication(config), lambda found: found.close()) as app:
         yield _AggregateState(app)
-    finally:
-        app.close()
 
 
 def settings_in_force(config: StoreConfig, ledger: LedgerService | None = None) -> SettingsInForce:

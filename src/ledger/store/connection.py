@@ -14,7 +14,7 @@ A store that cannot be opened raises StoreUnavailable with the reason and
 never the password.
 
 Kept connections (a server's reads): once `keep_connections(config)` is
-called, `borrow_connection(config, mode)` lends a connection kept from an
+called, `borrow_connection(config, mode)` (or the block form `lent`) lends one kept from an
 earlier use (or a new one) until `give_back`; at most MAX_KEPT of each kind
 are open, kept until `release_connections(config)` (opening one costs more than most
 queries, a PostgreSQL one several milliseconds). Both modes keep no
@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from ledger.store.config import StoreConfig
@@ -129,6 +130,26 @@ def borrow(config: StoreConfig, name: str, opener: Callable[[], T], closer: Call
             pool.lent -= 1
             _pool_lock.notify()
         raise
+
+
+@contextmanager
+def lent(config: StoreConfig, name: str, opener: Callable[[], T], closer: Callable[[T], None]) -> Iterator[T]:
+    """`opener()`'s kind of thing for the block: a kept one where `config`'s are kept (given back
+    after; closed if the block failed, since it may be broken), else a new one, closed after."""
+    kept = borrow(config, name, opener, closer)
+    if kept is None:
+        found = opener()
+        try:
+            yield found
+        finally:
+            closer(found)
+        return
+    try:
+        yield kept
+    except BaseException:
+        give_back(config, name, kept, broken=True)
+        raise
+    give_back(config, name, kept)
 
 
 def give_back(config: StoreConfig, name: str, found: Any, *, broken: bool = False) -> None:
