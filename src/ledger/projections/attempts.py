@@ -16,23 +16,8 @@ from eventsourcing.utils import get_topic
 
 from ledger.domain.draws import Task
 from ledger.projections.base import ProjectedEvent
+from ledger.projections.task_events import AttemptEvent, AttemptRound
 from ledger.store.schema import Dialect
-
-
-class AttemptRound(msgspec.Struct):
-    network: str
-    round: int
-    published_at: int = 0
-
-
-class AttemptEvent(msgspec.Struct):
-    """The fields of a Committed, Drawn or Voided event the list reads (msgspec skips the rest)."""
-
-    task_id: str
-    actor: str
-    reason: str = ""
-    commitment_only: bool = False
-    beacons: list[AttemptRound] = []
 
 
 class AttemptRow(msgspec.Struct):
@@ -46,6 +31,9 @@ class AttemptRow(msgspec.Struct):
 
 
 KINDS = {get_topic(Task.Committed): "commit", get_topic(Task.Drawn): "run", get_topic(Task.Voided): "void"}
+
+COLUMNS = (("position", "bigint"), ("task_id", "text"), ("kind", "text"), ("actor", "text"), ("reason", "text"),
+           ("commitment_only", "integer"), ("beacons", "text"))
 
 _beacons = msgspec.json.Decoder(list[AttemptRound])
 
@@ -78,7 +66,7 @@ class AttemptProjection:
             beacons = msgspec.json.encode(event.beacons if kind == "commit" else []).decode()
             rows.append((item.seq, event.task_id, kind, event.actor, event.reason, int(event.commitment_only),
                          beacons))
-        cursor.executemany(f"INSERT INTO {dialect.table('draw_attempts')} VALUES ({dialect.params(7)})", rows)
+        dialect.insert_rows(cursor, "draw_attempts", COLUMNS, rows)
 
 
 def attempt_rows(conn: Any, dialect: Dialect, task_id: str | None = None) -> list[AttemptRow]:

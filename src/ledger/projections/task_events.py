@@ -35,3 +35,19 @@ class Substitution(msgspec.Struct):
     target: str
     leaving: str
     joining: str
+
+
+class AttemptRound(msgspec.Struct):
+    network: str
+    round: int
+    published_at: int = 0
+
+
+class AttemptEvent(msgspec.Struct):
+    """The fields of a Committed, Drawn or Voided event the draw list reads."""
+
+    task_id: str
+    actor: str
+    reason: str = ""
+    commitment_only: bool = False
+    beacons: list[AttemptRound] = []

@@ -347,7 +347,8 @@ def draw_attempts(config: StoreConfig, task_id: str | None = None, now: Any = No
 def draw_attempts_from_events(config: StoreConfig, task_id: str | None = None, now: Any = None) -> list[DrawAttempt]:
     """`draw_attempts` computed by decoding every commit, run and void event: the reference the
     read model is tested against (tests/test_draw_attempts.py), and the baseline it is measured by."""
-    from ledger.projections.attempts import KINDS, AttemptEvent, AttemptRow
+    from ledger.projections.attempts import KINDS, AttemptRow
+    from ledger.projections.task_events import AttemptEvent
     from ledger.store.reader import open_reader
 
     with open_reader(config) as reader:
